@@ -1,0 +1,76 @@
+"""koepel's privacy engine: the query model, OpenDP mechanisms, exact budgets, combination.
+
+This package imports nothing from grpc, sqlcipher3 or the other koepel packages: node and
+aggregator both build on it, and it can be reviewed on its own.
+"""
+
+from privacy.budget import MICRO, Cap, format_micro, parse_epsilon
+from privacy.catalogue import (
+    Accounting,
+    Catalogue,
+    Dimension,
+    Measure,
+    Statistic,
+    default_catalogue,
+    load_catalogue,
+    parse_catalogue,
+)
+from privacy.combine import Estimate, NodeVector, combine_vectors, ratio, ratio_reliable
+from privacy.errors import (
+    BudgetExhaustedError,
+    CatalogueError,
+    CatalogueVersionError,
+    InvalidQueryError,
+    KoepelError,
+    PermissionDeniedError,
+    QueryConflictError,
+)
+from privacy.mechanisms import (
+    NoiseKind,
+    NoisyVector,
+    Release,
+    ReleasePlan,
+    plan_release,
+    release,
+    release_vector,
+)
+from privacy.query import Period, QuerySpec, ValidatedQuery, parse_period, validate
+
+__all__ = [
+    "MICRO",
+    "Accounting",
+    "BudgetExhaustedError",
+    "Cap",
+    "Catalogue",
+    "CatalogueError",
+    "CatalogueVersionError",
+    "Dimension",
+    "Estimate",
+    "InvalidQueryError",
+    "KoepelError",
+    "Measure",
+    "NodeVector",
+    "NoiseKind",
+    "NoisyVector",
+    "Period",
+    "PermissionDeniedError",
+    "QueryConflictError",
+    "QuerySpec",
+    "Release",
+    "ReleasePlan",
+    "Statistic",
+    "ValidatedQuery",
+    "combine_vectors",
+    "default_catalogue",
+    "format_micro",
+    "load_catalogue",
+    "parse_catalogue",
+    "parse_epsilon",
+    "parse_period",
+    "plan_release",
+    "ratio",
+    "ratio_reliable",
+    "release",
+    "release_vector",
+    "validate",
+]

@@ -1,0 +1,243 @@
+"""The federation catalogue: the closed list of what may be asked.
+
+A catalogue is published by the federation as a TOML file and approved per version by each
+node's operator. It is parsed here into frozen objects (unknown keys are refused, so a typo
+never silently changes what is released). The meaning of ``source``, ``population`` and
+``value`` is the node's business: the node compiles them into SQL and refuses those it cannot.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from privacy.errors import CatalogueError
+
+__all__ = [
+    "Accounting",
+    "Catalogue",
+    "Dimension",
+    "Measure",
+    "Statistic",
+    "default_catalogue",
+    "load_catalogue",
+    "parse_catalogue",
+]
+
+
+class Statistic(Enum):
+    """What is released per cell."""
+
+    COUNT = "count"
+    SUM = "sum"
+    MEAN = "mean"
+
+
+class Accounting(Enum):
+    """How privacy losses compose, chosen by the federation for the whole catalogue."""
+
+    PURE = "pure"  # pure ε-DP (discrete Laplace); losses add up
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A categorical attribute with a public, closed domain of cells."""
+
+    name: str
+    label: str
+    source: str
+    cells: tuple[str, ...]
+    groups: Mapping[str, tuple[str, ...]]  # cell -> stored codes that fall in it
+    age_edges: tuple[int, ...] = ()
+    applies_to: frozenset[str] = frozenset()  # populations it applies to; empty = all
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One bounded value per person for the reference period."""
+
+    name: str
+    label: str
+    population: str
+    value: str
+    lower: Decimal
+    upper: Decimal
+    statistics: frozenset[Statistic]
+    params: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def magnitude(self) -> Decimal:
+        """The largest absolute value one person can contribute (the sum's L1 sensitivity)."""
+        return max(abs(self.lower), abs(self.upper))
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """A versioned catalogue of dimensions and measures."""
+
+    version: str
+    accounting: Accounting
+    fixed_point_scale: int
+    mean_sum_share: Decimal
+    max_cells: int
+    dimensions: Mapping[str, Dimension]
+    measures: Mapping[str, Measure]
+
+    def fixed_point(self, value: Decimal) -> int:
+        """``value`` in fixed-point units; bounds must be exact at this resolution."""
+        scaled = value * self.fixed_point_scale
+        if scaled != scaled.to_integral_value():
+            raise CatalogueError(f"bound {value} is not a multiple of 1/{self.fixed_point_scale}")
+        return int(scaled)
+
+
+_TOP_KEYS = {"version", "accounting", "fixed_point_decimals", "mean_sum_share", "max_cells",
+             "dimensions", "measures"}
+_DIM_KEYS = {"label", "source", "cells", "groups", "age_edges", "applies_to"}
+_MEASURE_KEYS = {"label", "population", "value", "lower", "upper", "statistics", "params"}
+
+
+def _refuse_unknown(where: str, table: Mapping[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise CatalogueError(f"{where}: unknown key(s) {', '.join(unknown)}")
+
+
+def _str_list(where: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise CatalogueError(f"{where} must be a list of non-empty strings")
+    if len(set(value)) != len(value):
+        raise CatalogueError(f"{where} has duplicate entries")
+    return tuple(value)
+
+
+def _decimal(where: str, value: Any) -> Decimal:
+    try:
+        result = Decimal(str(value))
+    except InvalidOperation:
+        raise CatalogueError(f"{where} must be a decimal number") from None
+    if not result.is_finite():
+        raise CatalogueError(f"{where} must be finite")
+    return result
+
+
+def _parse_dimension(name: str, raw: Mapping[str, Any]) -> Dimension:
+    where = f"dimensions.{name}"
+    _refuse_unknown(where, raw, _DIM_KEYS)
+    cells = _str_list(f"{where}.cells", raw.get("cells"))
+    raw_groups = raw.get("groups")
+    groups: dict[str, tuple[str, ...]]
+    if raw_groups is None:
+        groups = {cell: (cell,) for cell in cells}
+    else:
+        if set(raw_groups) != set(cells):
+            raise CatalogueError(f"{where}.groups must have exactly one entry per cell")
+        groups = {cell: _str_list(f"{where}.groups.{cell}", raw_groups[cell]) for cell in cells}
+        codes = [code for members in groups.values() for code in members]
+        if len(codes) != len(set(codes)):
+            raise CatalogueError(f"{where}.groups puts one code in two cells")
+    edges = tuple(raw.get("age_edges", ()))
+    if edges and (list(edges) != sorted(set(edges)) or len(edges) != len(cells) - 1):
+        raise CatalogueError(f"{where}.age_edges must be increasing, one fewer than the cells")
+    return Dimension(
+        name=name,
+        label=str(raw.get("label", name)),
+        source=str(raw.get("source", "")),
+        cells=cells,
+        groups=MappingProxyType(groups),
+        age_edges=edges,
+        applies_to=frozenset(_str_list(f"{where}.applies_to", raw.get("applies_to", [])) or ()),
+    )
+
+
+def _parse_measure(name: str, raw: Mapping[str, Any]) -> Measure:
+    where = f"measures.{name}"
+    _refuse_unknown(where, raw, _MEASURE_KEYS)
+    lower = _decimal(f"{where}.lower", raw.get("lower"))
+    upper = _decimal(f"{where}.upper", raw.get("upper"))
+    if not lower < upper:
+        raise CatalogueError(f"{where}: lower must be below upper")
+    try:
+        stats = frozenset(Statistic(s) for s in _str_list(f"{where}.statistics", raw["statistics"]))
+    except (KeyError, ValueError):
+        raise CatalogueError(f"{where}.statistics must list count, sum and/or mean") from None
+    params = {
+        key: _str_list(f"{where}.params.{key}", value)
+        for key, value in dict(raw.get("params", {})).items()
+    }
+    for key in ("population", "value"):
+        if not isinstance(raw.get(key), str):
+            raise CatalogueError(f"{where}.{key} is required")
+    return Measure(
+        name=name,
+        label=str(raw.get("label", name)),
+        population=raw["population"],
+        value=raw["value"],
+        lower=lower,
+        upper=upper,
+        statistics=stats,
+        params=MappingProxyType(params),
+    )
+
+
+def parse_catalogue(raw: Mapping[str, Any]) -> Catalogue:
+    """Build a :class:`Catalogue` from parsed TOML, refusing unknown or inconsistent entries."""
+    _refuse_unknown("catalogue", raw, _TOP_KEYS)
+    version = raw.get("version")
+    if not isinstance(version, str) or not version:
+        raise CatalogueError("catalogue.version is required")
+    try:
+        accounting = Accounting(raw.get("accounting", "pure"))
+    except ValueError:
+        raise CatalogueError("catalogue.accounting must be 'pure'") from None
+    decimals = raw.get("fixed_point_decimals", 2)
+    if not isinstance(decimals, int) or not 0 <= decimals <= 6:
+        raise CatalogueError("catalogue.fixed_point_decimals must be an integer from 0 to 6")
+    share = _decimal("catalogue.mean_sum_share", raw.get("mean_sum_share", "0.5"))
+    if not Decimal(0) < share < Decimal(1):
+        raise CatalogueError("catalogue.mean_sum_share must be strictly between 0 and 1")
+    max_cells = raw.get("max_cells", 2000)
+    if not isinstance(max_cells, int) or max_cells < 1:
+        raise CatalogueError("catalogue.max_cells must be a positive integer")
+    dimensions = {n: _parse_dimension(n, d) for n, d in dict(raw.get("dimensions", {})).items()}
+    measures = {n: _parse_measure(n, m) for n, m in dict(raw.get("measures", {})).items()}
+    if not measures:
+        raise CatalogueError("catalogue defines no measures")
+    catalogue = Catalogue(
+        version=version,
+        accounting=accounting,
+        fixed_point_scale=10**decimals,
+        mean_sum_share=share,
+        max_cells=max_cells,
+        dimensions=MappingProxyType(dimensions),
+        measures=MappingProxyType(measures),
+    )
+    for measure in measures.values():
+        catalogue.fixed_point(measure.lower)
+        catalogue.fixed_point(measure.upper)
+    return catalogue
+
+
+def load_catalogue(path: Path) -> Catalogue:
+    """Read and parse a catalogue TOML file."""
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except OSError as exc:
+        raise CatalogueError(f"cannot read catalogue {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogueError(f"catalogue {path} is not valid TOML: {exc}") from None
+    return parse_catalogue(raw)
+
+
+def default_catalogue() -> Catalogue:
+    """The catalogue shipped with koepel (version 2025.1)."""
+    text = resources.files("privacy").joinpath("catalogues/koepel-2025.1.toml").read_text("utf-8")
+    return parse_catalogue(tomllib.loads(text))

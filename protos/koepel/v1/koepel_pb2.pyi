@@ -1,0 +1,311 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Statistic(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STATISTIC_UNSPECIFIED: _ClassVar[Statistic]
+    STATISTIC_COUNT: _ClassVar[Statistic]
+    STATISTIC_SUM: _ClassVar[Statistic]
+    STATISTIC_MEAN: _ClassVar[Statistic]
+
+class NoiseKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    NOISE_KIND_UNSPECIFIED: _ClassVar[NoiseKind]
+    NOISE_KIND_DISCRETE_LAPLACE: _ClassVar[NoiseKind]
+    NOISE_KIND_DISCRETE_GAUSSIAN: _ClassVar[NoiseKind]
+
+class NodeOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    NODE_OUTCOME_UNSPECIFIED: _ClassVar[NodeOutcome]
+    NODE_OUTCOME_ANSWERED: _ClassVar[NodeOutcome]
+    NODE_OUTCOME_UNAVAILABLE: _ClassVar[NodeOutcome]
+    NODE_OUTCOME_DEADLINE_EXCEEDED: _ClassVar[NodeOutcome]
+    NODE_OUTCOME_BUDGET_EXHAUSTED: _ClassVar[NodeOutcome]
+    NODE_OUTCOME_REFUSED: _ClassVar[NodeOutcome]
+    NODE_OUTCOME_INVALID: _ClassVar[NodeOutcome]
+    NODE_OUTCOME_ERROR: _ClassVar[NodeOutcome]
+STATISTIC_UNSPECIFIED: Statistic
+STATISTIC_COUNT: Statistic
+STATISTIC_SUM: Statistic
+STATISTIC_MEAN: Statistic
+NOISE_KIND_UNSPECIFIED: NoiseKind
+NOISE_KIND_DISCRETE_LAPLACE: NoiseKind
+NOISE_KIND_DISCRETE_GAUSSIAN: NoiseKind
+NODE_OUTCOME_UNSPECIFIED: NodeOutcome
+NODE_OUTCOME_ANSWERED: NodeOutcome
+NODE_OUTCOME_UNAVAILABLE: NodeOutcome
+NODE_OUTCOME_DEADLINE_EXCEEDED: NodeOutcome
+NODE_OUTCOME_BUDGET_EXHAUSTED: NodeOutcome
+NODE_OUTCOME_REFUSED: NodeOutcome
+NODE_OUTCOME_INVALID: NodeOutcome
+NODE_OUTCOME_ERROR: NodeOutcome
+
+class Filter(_message.Message):
+    __slots__ = ("dimension", "values")
+    DIMENSION_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    dimension: str
+    values: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, dimension: _Optional[str] = ..., values: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class QuerySpec(_message.Message):
+    __slots__ = ("catalogue_version", "measure", "statistic", "group_by", "filters", "period", "epsilon")
+    CATALOGUE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    MEASURE_FIELD_NUMBER: _ClassVar[int]
+    STATISTIC_FIELD_NUMBER: _ClassVar[int]
+    GROUP_BY_FIELD_NUMBER: _ClassVar[int]
+    FILTERS_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    EPSILON_FIELD_NUMBER: _ClassVar[int]
+    catalogue_version: str
+    measure: str
+    statistic: Statistic
+    group_by: _containers.RepeatedScalarFieldContainer[str]
+    filters: _containers.RepeatedCompositeFieldContainer[Filter]
+    period: str
+    epsilon: str
+    def __init__(self, catalogue_version: _Optional[str] = ..., measure: _Optional[str] = ..., statistic: _Optional[_Union[Statistic, str]] = ..., group_by: _Optional[_Iterable[str]] = ..., filters: _Optional[_Iterable[_Union[Filter, _Mapping]]] = ..., period: _Optional[str] = ..., epsilon: _Optional[str] = ...) -> None: ...
+
+class NoisyVector(_message.Message):
+    __slots__ = ("values", "fixed_point_scale", "noise", "noise_scale", "noise_variance", "cost_micro_epsilon")
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    FIXED_POINT_SCALE_FIELD_NUMBER: _ClassVar[int]
+    NOISE_FIELD_NUMBER: _ClassVar[int]
+    NOISE_SCALE_FIELD_NUMBER: _ClassVar[int]
+    NOISE_VARIANCE_FIELD_NUMBER: _ClassVar[int]
+    COST_MICRO_EPSILON_FIELD_NUMBER: _ClassVar[int]
+    values: _containers.RepeatedScalarFieldContainer[int]
+    fixed_point_scale: int
+    noise: NoiseKind
+    noise_scale: float
+    noise_variance: float
+    cost_micro_epsilon: int
+    def __init__(self, values: _Optional[_Iterable[int]] = ..., fixed_point_scale: _Optional[int] = ..., noise: _Optional[_Union[NoiseKind, str]] = ..., noise_scale: _Optional[float] = ..., noise_variance: _Optional[float] = ..., cost_micro_epsilon: _Optional[int] = ...) -> None: ...
+
+class Cell(_message.Message):
+    __slots__ = ("key",)
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    key: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, key: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DescribeRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DescribeResponse(_message.Message):
+    __slots__ = ("node_id", "organisation", "catalogue_versions", "software_version")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    ORGANISATION_FIELD_NUMBER: _ClassVar[int]
+    CATALOGUE_VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    SOFTWARE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    organisation: str
+    catalogue_versions: _containers.RepeatedScalarFieldContainer[str]
+    software_version: str
+    def __init__(self, node_id: _Optional[str] = ..., organisation: _Optional[str] = ..., catalogue_versions: _Optional[_Iterable[str]] = ..., software_version: _Optional[str] = ...) -> None: ...
+
+class QueryRequest(_message.Message):
+    __slots__ = ("query_id", "spec")
+    QUERY_ID_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    query_id: str
+    spec: QuerySpec
+    def __init__(self, query_id: _Optional[str] = ..., spec: _Optional[_Union[QuerySpec, _Mapping]] = ...) -> None: ...
+
+class QueryResponse(_message.Message):
+    __slots__ = ("query_id", "node_id", "cells", "sum", "count", "clamp_lower", "clamp_upper", "cost_micro_epsilon", "replayed", "catalogue_version")
+    QUERY_ID_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    CELLS_FIELD_NUMBER: _ClassVar[int]
+    SUM_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    CLAMP_LOWER_FIELD_NUMBER: _ClassVar[int]
+    CLAMP_UPPER_FIELD_NUMBER: _ClassVar[int]
+    COST_MICRO_EPSILON_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    CATALOGUE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    query_id: str
+    node_id: str
+    cells: _containers.RepeatedCompositeFieldContainer[Cell]
+    sum: NoisyVector
+    count: NoisyVector
+    clamp_lower: float
+    clamp_upper: float
+    cost_micro_epsilon: int
+    replayed: bool
+    catalogue_version: str
+    def __init__(self, query_id: _Optional[str] = ..., node_id: _Optional[str] = ..., cells: _Optional[_Iterable[_Union[Cell, _Mapping]]] = ..., sum: _Optional[_Union[NoisyVector, _Mapping]] = ..., count: _Optional[_Union[NoisyVector, _Mapping]] = ..., clamp_lower: _Optional[float] = ..., clamp_upper: _Optional[float] = ..., cost_micro_epsilon: _Optional[int] = ..., replayed: _Optional[bool] = ..., catalogue_version: _Optional[str] = ...) -> None: ...
+
+class BudgetRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class BudgetLine(_message.Message):
+    __slots__ = ("querier", "period", "cap_micro_epsilon", "spent_micro_epsilon")
+    QUERIER_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    CAP_MICRO_EPSILON_FIELD_NUMBER: _ClassVar[int]
+    SPENT_MICRO_EPSILON_FIELD_NUMBER: _ClassVar[int]
+    querier: str
+    period: str
+    cap_micro_epsilon: int
+    spent_micro_epsilon: int
+    def __init__(self, querier: _Optional[str] = ..., period: _Optional[str] = ..., cap_micro_epsilon: _Optional[int] = ..., spent_micro_epsilon: _Optional[int] = ...) -> None: ...
+
+class BudgetResponse(_message.Message):
+    __slots__ = ("lines",)
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    lines: _containers.RepeatedCompositeFieldContainer[BudgetLine]
+    def __init__(self, lines: _Optional[_Iterable[_Union[BudgetLine, _Mapping]]] = ...) -> None: ...
+
+class ExportLedgerRequest(_message.Message):
+    __slots__ = ("after_sequence",)
+    AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    after_sequence: int
+    def __init__(self, after_sequence: _Optional[int] = ...) -> None: ...
+
+class LedgerEntry(_message.Message):
+    __slots__ = ("sequence", "created_at", "querier", "query_id", "query_digest", "mechanism", "cost_micro_epsilon", "budget_period", "catalogue_version", "previous_hash", "entry_hash")
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    QUERIER_FIELD_NUMBER: _ClassVar[int]
+    QUERY_ID_FIELD_NUMBER: _ClassVar[int]
+    QUERY_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    MECHANISM_FIELD_NUMBER: _ClassVar[int]
+    COST_MICRO_EPSILON_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    CATALOGUE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_HASH_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_HASH_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
+    created_at: str
+    querier: str
+    query_id: str
+    query_digest: str
+    mechanism: str
+    cost_micro_epsilon: int
+    budget_period: str
+    catalogue_version: str
+    previous_hash: str
+    entry_hash: str
+    def __init__(self, sequence: _Optional[int] = ..., created_at: _Optional[str] = ..., querier: _Optional[str] = ..., query_id: _Optional[str] = ..., query_digest: _Optional[str] = ..., mechanism: _Optional[str] = ..., cost_micro_epsilon: _Optional[int] = ..., budget_period: _Optional[str] = ..., catalogue_version: _Optional[str] = ..., previous_hash: _Optional[str] = ..., entry_hash: _Optional[str] = ...) -> None: ...
+
+class ExportLedgerResponse(_message.Message):
+    __slots__ = ("node_id", "entries")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    entries: _containers.RepeatedCompositeFieldContainer[LedgerEntry]
+    def __init__(self, node_id: _Optional[str] = ..., entries: _Optional[_Iterable[_Union[LedgerEntry, _Mapping]]] = ...) -> None: ...
+
+class SubmitQueryRequest(_message.Message):
+    __slots__ = ("spec", "deadline_seconds")
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    spec: QuerySpec
+    deadline_seconds: float
+    def __init__(self, spec: _Optional[_Union[QuerySpec, _Mapping]] = ..., deadline_seconds: _Optional[float] = ...) -> None: ...
+
+class NodeStatus(_message.Message):
+    __slots__ = ("node_id", "outcome", "reason", "cost_micro_epsilon")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    COST_MICRO_EPSILON_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    outcome: NodeOutcome
+    reason: str
+    cost_micro_epsilon: int
+    def __init__(self, node_id: _Optional[str] = ..., outcome: _Optional[_Union[NodeOutcome, str]] = ..., reason: _Optional[str] = ..., cost_micro_epsilon: _Optional[int] = ...) -> None: ...
+
+class SectorCell(_message.Message):
+    __slots__ = ("key", "estimate", "standard_error", "ci_lower", "ci_upper", "reliable", "sum_estimate", "count_estimate")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATE_FIELD_NUMBER: _ClassVar[int]
+    STANDARD_ERROR_FIELD_NUMBER: _ClassVar[int]
+    CI_LOWER_FIELD_NUMBER: _ClassVar[int]
+    CI_UPPER_FIELD_NUMBER: _ClassVar[int]
+    RELIABLE_FIELD_NUMBER: _ClassVar[int]
+    SUM_ESTIMATE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_ESTIMATE_FIELD_NUMBER: _ClassVar[int]
+    key: _containers.RepeatedScalarFieldContainer[str]
+    estimate: float
+    standard_error: float
+    ci_lower: float
+    ci_upper: float
+    reliable: bool
+    sum_estimate: float
+    count_estimate: float
+    def __init__(self, key: _Optional[_Iterable[str]] = ..., estimate: _Optional[float] = ..., standard_error: _Optional[float] = ..., ci_lower: _Optional[float] = ..., ci_upper: _Optional[float] = ..., reliable: _Optional[bool] = ..., sum_estimate: _Optional[float] = ..., count_estimate: _Optional[float] = ...) -> None: ...
+
+class SectorResult(_message.Message):
+    __slots__ = ("result_id", "created_at", "spec", "group_by", "cells", "nodes", "complete")
+    RESULT_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    GROUP_BY_FIELD_NUMBER: _ClassVar[int]
+    CELLS_FIELD_NUMBER: _ClassVar[int]
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    result_id: str
+    created_at: str
+    spec: QuerySpec
+    group_by: _containers.RepeatedScalarFieldContainer[str]
+    cells: _containers.RepeatedCompositeFieldContainer[SectorCell]
+    nodes: _containers.RepeatedCompositeFieldContainer[NodeStatus]
+    complete: bool
+    def __init__(self, result_id: _Optional[str] = ..., created_at: _Optional[str] = ..., spec: _Optional[_Union[QuerySpec, _Mapping]] = ..., group_by: _Optional[_Iterable[str]] = ..., cells: _Optional[_Iterable[_Union[SectorCell, _Mapping]]] = ..., nodes: _Optional[_Iterable[_Union[NodeStatus, _Mapping]]] = ..., complete: _Optional[bool] = ...) -> None: ...
+
+class SubmitQueryResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: SectorResult
+    def __init__(self, result: _Optional[_Union[SectorResult, _Mapping]] = ...) -> None: ...
+
+class ListNodesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class NodeInfo(_message.Message):
+    __slots__ = ("node_id", "address", "organisation", "reachable", "catalogue_versions", "reason", "budget")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    ORGANISATION_FIELD_NUMBER: _ClassVar[int]
+    REACHABLE_FIELD_NUMBER: _ClassVar[int]
+    CATALOGUE_VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    address: str
+    organisation: str
+    reachable: bool
+    catalogue_versions: _containers.RepeatedScalarFieldContainer[str]
+    reason: str
+    budget: _containers.RepeatedCompositeFieldContainer[BudgetLine]
+    def __init__(self, node_id: _Optional[str] = ..., address: _Optional[str] = ..., organisation: _Optional[str] = ..., reachable: _Optional[bool] = ..., catalogue_versions: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ..., budget: _Optional[_Iterable[_Union[BudgetLine, _Mapping]]] = ...) -> None: ...
+
+class ListNodesResponse(_message.Message):
+    __slots__ = ("nodes",)
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    nodes: _containers.RepeatedCompositeFieldContainer[NodeInfo]
+    def __init__(self, nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ...) -> None: ...
+
+class HistoryRequest(_message.Message):
+    __slots__ = ("result_id", "limit")
+    RESULT_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    result_id: str
+    limit: int
+    def __init__(self, result_id: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class HistoryResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[SectorResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[SectorResult, _Mapping]]] = ...) -> None: ...
