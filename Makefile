@@ -21,6 +21,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
+	$(BIN)/mypy --strict privacy
 	$(BIN)/mypy
 
 unit: $(STAMP)

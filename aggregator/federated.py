@@ -1,0 +1,67 @@
+"""The aggregator's logic: validate, fan out, combine, remember. Free of the gRPC server."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+
+from aggregator.fanout import fan_out
+from aggregator.federation import FederationConfig, NodeEntry
+from aggregator.history import HistoryStore
+from aggregator.results import SectorResult, combine_replies
+from aggregator.serde import spec_to_proto
+from aggregator.transport import NodeQueryError, NodeTransport
+from privacy import QuerySpec, validate
+from protos import pb2
+
+__all__ = ["Aggregator", "NodeState"]
+
+
+@dataclass(frozen=True)
+class NodeState:
+    node: NodeEntry
+    reachable: bool
+    reason: str = ""
+    catalogue_versions: tuple[str, ...] = ()
+    budget: tuple[pb2.BudgetLine, ...] = field(default_factory=tuple)
+
+
+class Aggregator:
+    def __init__(self, config: FederationConfig, transport: NodeTransport,
+                 history: HistoryStore) -> None:
+        self.config = config
+        self._transport = transport
+        self.history = history
+
+    async def submit(self, spec: QuerySpec, *, deadline_seconds: float | None = None,
+                     query_id: str | None = None) -> SectorResult:
+        """Ask every node; a query the catalogue refuses is refused here and costs nothing."""
+        validated = validate(spec, self.config.catalogue)
+        query_id = query_id or uuid.uuid4().hex
+        request = pb2.QueryRequest(query_id=query_id, spec=spec_to_proto(spec))
+        replies = await fan_out(
+            self._transport, self.config.nodes, request,
+            deadline_seconds=deadline_seconds or self.config.deadline_seconds,
+        )
+        result = combine_replies(result_id=query_id, spec=spec, cells=validated.cells,
+                                 replies=replies, quorum=self.config.quorum)
+        self.history.save(result)
+        return result
+
+    async def _state(self, node: NodeEntry, timeout: float) -> NodeState:
+        try:
+            described, budget = await asyncio.gather(
+                self._transport.describe(node, timeout), self._transport.budget(node, timeout)
+            )
+        except NodeQueryError as error:
+            return NodeState(node, False, f"{error.code.name}: {error.reason}")
+        return NodeState(node, True, "", tuple(described.catalogue_versions),
+                         tuple(budget.lines))
+
+    async def node_states(self, timeout: float = 3.0) -> list[NodeState]:
+        return list(await asyncio.gather(*(self._state(n, timeout) for n in self.config.nodes)))
+
+    async def close(self) -> None:
+        await self._transport.close()
+        self.history.close()

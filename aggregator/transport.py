@@ -1,0 +1,94 @@
+"""How the aggregator reaches nodes: a small protocol and its grpc.aio implementation.
+
+Fan-out logic depends on :class:`NodeTransport` only, so it is tested without a network.
+Channels are opened once per node and kept: a warm channel makes a call 2.5–3× cheaper.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import grpc
+from google.rpc import error_details_pb2, status_pb2
+
+from aggregator.federation import NodeEntry
+from protos import pb2, pb2_grpc
+from protos.wire import QUERIER_HEADER
+
+__all__ = ["GrpcTransport", "NodeQueryError", "NodeTransport"]
+
+_DETAILS_KEY = "grpc-status-details-bin"
+
+
+class NodeQueryError(Exception):
+    """A node did not answer: which node, the gRPC status code and the machine-readable reason."""
+
+    def __init__(self, node_id: str, code: grpc.StatusCode, reason: str, message: str) -> None:
+        self.node_id = node_id
+        self.code = code
+        self.reason = reason
+        self.message = message
+        super().__init__(f"{node_id}: {code.name} {reason}: {message}")
+
+
+class NodeTransport(Protocol):
+    async def query(self, node: NodeEntry, request: pb2.QueryRequest,
+                    timeout: float) -> pb2.QueryResponse: ...
+
+    async def describe(self, node: NodeEntry, timeout: float) -> pb2.DescribeResponse: ...
+
+    async def budget(self, node: NodeEntry, timeout: float) -> pb2.BudgetResponse: ...
+
+    async def close(self) -> None: ...
+
+
+def _reason(error: grpc.aio.AioRpcError) -> str:
+    for key, value in error.trailing_metadata() or ():
+        if key == _DETAILS_KEY and isinstance(value, bytes):
+            status = status_pb2.Status.FromString(value)
+            for detail in status.details:
+                info = error_details_pb2.ErrorInfo()
+                if detail.Unpack(info):
+                    return info.reason
+    return error.code().name
+
+
+class GrpcTransport:
+    """grpc.aio channels to every node, presenting the federation's querier identity."""
+
+    def __init__(self, querier_identity: str) -> None:
+        self._metadata = ((QUERIER_HEADER, querier_identity),)
+        self._stubs: dict[str, tuple[grpc.aio.Channel, pb2_grpc.NodeServiceStub]] = {}
+
+    def _stub(self, node: NodeEntry) -> pb2_grpc.NodeServiceStub:
+        entry = self._stubs.get(node.node_id)
+        if entry is None:
+            channel = grpc.aio.insecure_channel(node.address)
+            entry = (channel, pb2_grpc.NodeServiceStub(channel))
+            self._stubs[node.node_id] = entry
+        return entry[1]
+
+    async def _call(self, node: NodeEntry, method: str, request: object,
+                    timeout: float) -> Any:
+        try:
+            return await getattr(self._stub(node), method)(
+                request, timeout=timeout, metadata=self._metadata
+            )
+        except grpc.aio.AioRpcError as error:
+            raise NodeQueryError(node.node_id, error.code(), _reason(error),
+                                 error.details() or "") from None
+
+    async def query(self, node: NodeEntry, request: pb2.QueryRequest,
+                    timeout: float) -> pb2.QueryResponse:
+        return await self._call(node, "Query", request, timeout)
+
+    async def describe(self, node: NodeEntry, timeout: float) -> pb2.DescribeResponse:
+        return await self._call(node, "Describe", pb2.DescribeRequest(), timeout)
+
+    async def budget(self, node: NodeEntry, timeout: float) -> pb2.BudgetResponse:
+        return await self._call(node, "Budget", pb2.BudgetRequest(), timeout)
+
+    async def close(self) -> None:
+        for channel, _ in self._stubs.values():
+            await channel.close()
+        self._stubs.clear()

@@ -1,0 +1,94 @@
+"""`koepel demo`: a real local federation of synthetic organisations, one sector report."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import click
+from rich.progress import Progress
+
+from cli.client import AggregatorClient
+from cli.errors import EXIT, handle_errors
+from cli.federation_runner import LocalFederation, setup_node
+from cli.query_cmds import build_spec
+from cli.render import budget_table, console, nodes_line, result_table
+from node.synthetic import sample_federation
+from privacy import default_catalogue
+
+__all__ = ["demo"]
+
+REPORT = (
+    # (title, measure, statistic, group_by, percent)
+    ("Headcount on 31 December, by target group", "headcount", "count", ("target_group",),
+     False),
+    ("Share of people leaving who went to a regular job", "exited_to_regular_job", "mean", (),
+     True),
+    ("Support hours per person in the year, by region", "support_hours", "mean", ("region",),
+     False),
+)
+
+
+@click.command()
+@click.option("--nodes", "n_nodes", default=10, show_default=True, type=click.IntRange(2, 200))
+@click.option("--seed", default=2025, show_default=True)
+@click.option("--year", default=2025, show_default=True, help="Reference year of the report.")
+@click.option("--epsilon", default="0.5", show_default=True, help="ε per figure per node.")
+@click.option("--cap", default="3", show_default=True, help="Each node's yearly ε cap.")
+@click.option("--workdir", type=click.Path(path_type=Path), default=None,
+              help="Keep the federation in this (new) folder instead of a temporary one.")
+@handle_errors
+def demo(n_nodes: int, seed: int, year: int, epsilon: str, cap: str,
+         workdir: Path | None) -> None:
+    """Start a local federation of synthetic organisations and run a small sector report."""
+    out = console()
+    if workdir is not None and workdir.exists():
+        raise click.ClickException(f"{workdir} exists; name a new folder or omit --workdir")
+    root = workdir or Path(tempfile.mkdtemp(prefix="koepel-demo-"))
+    root.mkdir(parents=True, exist_ok=True)
+    profiles = sample_federation(n_nodes, seed)
+    try:
+        with Progress(console=out, transient=True) as progress:
+            task = progress.add_task("Creating encrypted nodes", total=len(profiles))
+            for index, profile in enumerate(profiles):
+                setup_node(root / profile.org_id, profile, seed=seed + index, year=year,
+                           cap_epsilon=cap)
+                progress.advance(task)
+        sizes = ", ".join(f"{p.org_id} {p.org_type} ({p.n_people})" for p in profiles)
+        out.print(f"[bold]{len(profiles)} synthetic organisations[/bold]: {sizes}")
+        with LocalFederation(root) as federation:
+            for profile in profiles:
+                federation.add_node(profile.org_id)
+            with Progress(console=out, transient=True) as progress:
+                task = progress.add_task("Starting node processes", total=len(profiles))
+                federation.start(on_node=lambda _: progress.advance(task))
+            out.print(f"aggregator on {federation.aggregator_address}, "
+                      f"{len(profiles)} nodes on loopback\n")
+            incomplete = _report(federation.aggregator_address, year, epsilon)
+        if incomplete:
+            raise SystemExit(EXIT["incomplete"])
+    finally:
+        if workdir is None:
+            shutil.rmtree(root, ignore_errors=True)
+        else:
+            out.print(f"federation kept in {root}")
+
+
+def _report(address: str, year: int, epsilon: str) -> bool:
+    out = console()
+    version = default_catalogue().version
+    incomplete = False
+    with AggregatorClient(address) as client:
+        for title, measure, statistic, group_by, percent in REPORT:
+            spec = build_spec(measure, statistic, group_by, (), str(year), epsilon, version)
+            result = client.submit(spec)
+            out.print(result_table(result, title=f"{title} ({year}, ε={epsilon} per node)",
+                                   percent=percent, digits=1))
+            out.print(nodes_line(result) + "\n")
+            incomplete |= not result.complete
+        rows = [(n.node_id, b.querier, b.period, b.spent_micro_epsilon / 1e6,
+                 (b.cap_micro_epsilon - b.spent_micro_epsilon) / 1e6)
+                for n in client.nodes() for b in n.budget]
+    out.print(budget_table(rows, title="Privacy budget left on each node"))
+    return incomplete

@@ -1,0 +1,90 @@
+"""Exit codes scripts can rely on, and the one place that turns errors into them.
+
+| code | meaning |
+| ---- | ------- |
+| 0 | success |
+| 1 | unexpected error (a bug: please report it) |
+| 2 | bad usage or configuration |
+| 3 | database cannot be opened (wrong key, not a koepel database, missing) |
+| 4 | key file problem |
+| 5 | import refused (nothing was written) |
+| 6 | query refused as invalid or not permitted (nothing was spent) |
+| 7 | privacy budget exhausted (nothing was spent) |
+| 8 | a service could not be reached |
+| 9 | result incomplete: fewer nodes answered than the federation's quorum |
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+import grpc
+
+from aggregator import FederationError
+from node import ConfigError, ImportFailed, KeyError_, StoreError
+from privacy import BudgetExhaustedError, CatalogueError, KoepelError
+
+__all__ = ["EXIT", "KoepelCliError", "handle_errors"]
+
+EXIT = {
+    "ok": 0, "unexpected": 1, "usage": 2, "store": 3, "key": 4, "import": 5, "refused": 6,
+    "budget": 7, "unavailable": 8, "incomplete": 9,
+}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class KoepelCliError(click.ClickException):
+    """A failure with a message for the user and a documented exit code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code  # type: ignore[misc]
+
+
+def _for_rpc(error: grpc.RpcError) -> KoepelCliError:
+    code = error.code() if hasattr(error, "code") else None
+    details = error.details() if hasattr(error, "details") else ""
+    if code == grpc.StatusCode.UNAVAILABLE:
+        return KoepelCliError("cannot reach the service; is it running, and is the address "
+                              "right?", EXIT["unavailable"])
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        return KoepelCliError(f"query refused: {details}", EXIT["refused"])
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return KoepelCliError("the service did not answer in time", EXIT["unavailable"])
+    return KoepelCliError(f"{code.name if code else 'error'}: {details}", EXIT["unexpected"])
+
+
+def handle_errors(func: F) -> F:
+    """Map koepel's exceptions to a one-line message on stderr and a documented exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except click.ClickException:
+            raise
+        except (ConfigError, FederationError, CatalogueError) as error:
+            raise KoepelCliError(str(error), EXIT["usage"]) from None
+        except StoreError as error:
+            raise KoepelCliError(str(error), EXIT["store"]) from None
+        except KeyError_ as error:
+            raise KoepelCliError(str(error), EXIT["key"]) from None
+        except ImportFailed as error:
+            raise KoepelCliError(str(error), EXIT["import"]) from None
+        except BudgetExhaustedError as error:
+            raise KoepelCliError(str(error), EXIT["budget"]) from None
+        except KoepelError as error:
+            raise KoepelCliError(str(error), EXIT["refused"]) from None
+        except grpc.RpcError as error:
+            raise _for_rpc(error) from None
+        except ValueError as error:
+            raise KoepelCliError(str(error), EXIT["usage"]) from None
+        except KeyboardInterrupt:
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]

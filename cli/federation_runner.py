@@ -1,0 +1,168 @@
+"""Running a local federation of real node and aggregator processes on loopback.
+
+Used by `koepel demo` and by the end-to-end tests: each organisation gets its own node folder
+(node.toml, keys, encrypted database), its records are imported from synthetic CSV exports
+(deleted right after import), and every node and the aggregator run as separate processes that
+are stopped with SIGTERM and waited for, so nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aggregator import NodeEntry, render_federation
+from node import (
+    Store,
+    create_key_file,
+    import_files,
+    load_node_config,
+    open_node,
+    render_node_config,
+)
+from node.synthetic import OrgProfile, generate_organisation
+from privacy import default_catalogue
+
+__all__ = ["LocalFederation", "setup_node"]
+
+FEDERATION_IDENTITY = "federation"
+
+
+def _koepel(*args: str) -> list[str]:
+    return [sys.executable, "-m", "cli", *args]
+
+
+def setup_node(directory: Path, profile: OrgProfile, *, seed: int, year: int,
+               cap_epsilon: str) -> None:
+    """Create a node folder and import a synthetic organisation into it."""
+    directory.mkdir(parents=True)
+    (directory / "node.toml").write_text(render_node_config(
+        node_id=profile.org_id, organisation=profile.name, listen="127.0.0.1:0",
+        queriers={FEDERATION_IDENTITY: cap_epsilon}, approved=(default_catalogue().version,),
+    ))
+    db_key = create_key_file(directory / "keys" / "db.key")
+    create_key_file(directory / "keys" / "pseudonym.key")
+    config = load_node_config(directory / "node.toml")
+    Store.open(config.database, db_key, create=True).close()
+    runtime = open_node(config)
+    try:
+        with tempfile.TemporaryDirectory(prefix="koepel-import-") as tmp:
+            paths = generate_organisation(profile, seed, year).write_csvs(Path(tmp))
+            import_files(runtime.store, runtime.secret, paths.values())
+    finally:
+        runtime.close()
+
+
+def _wait_for_port(path: Path, process: subprocess.Popen[bytes], what: str,
+                   timeout: float = 60.0) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            return int(path.read_text().strip())
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {process.returncode} before listening")
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not start listening within {timeout:.0f} s")
+
+
+@dataclass
+class LocalFederation:
+    """A federation of node processes and one aggregator process under ``root``."""
+
+    root: Path
+    node_ids: list[str] = field(default_factory=list)
+    node_ports: dict[str, int] = field(default_factory=dict)
+    aggregator_port: int = 0
+    _processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def add_node(self, node_id: str) -> None:
+        self.node_ids.append(node_id)
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        log = (self.root / "logs" / f"{name}.log").open("ab")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KOEPEL_")}
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                   stdin=subprocess.DEVNULL)
+        log.close()
+        self._processes[name] = process
+        return process
+
+    def _spawn_node(self, node_id: str) -> tuple[Path, subprocess.Popen[bytes]]:
+        port_file = self.root / "run" / f"{node_id}.port"
+        port_file.unlink(missing_ok=True)
+        return port_file, self._spawn(node_id, _koepel(
+            "node", "serve", "--config", str(self.root / node_id / "node.toml"), "--insecure",
+            "--listen", f"127.0.0.1:{self.node_ports.get(node_id, 0)}",
+            "--port-file", str(port_file)))
+
+    def start_node(self, node_id: str) -> int:
+        """(Re)start one node, on its previous port if it had one."""
+        port_file, process = self._spawn_node(node_id)
+        self.node_ports[node_id] = _wait_for_port(port_file, process, f"node {node_id}")
+        return self.node_ports[node_id]
+
+    def start(self, *, deadline_seconds: float = 10.0, quorum: float = 0.5,
+              on_node: Callable[[str], None] | None = None) -> None:
+        """Start every node (in parallel) and then the aggregator in front of them."""
+        (self.root / "logs").mkdir(exist_ok=True)
+        (self.root / "run").mkdir(exist_ok=True)
+        pending = {node_id: self._spawn_node(node_id) for node_id in self.node_ids}
+        for node_id, (port_file, process) in pending.items():
+            self.node_ports[node_id] = _wait_for_port(port_file, process, f"node {node_id}")
+            if on_node:
+                on_node(node_id)
+        organisations = {}
+        for node_id in self.node_ids:
+            config = load_node_config(self.root / node_id / "node.toml")
+            organisations[node_id] = config.organisation
+        entries = [NodeEntry(n, f"127.0.0.1:{self.node_ports[n]}", organisations[n])
+                   for n in self.node_ids]
+        (self.root / "federation.toml").write_text(render_federation(
+            name="demo federation", querier_identity=FEDERATION_IDENTITY, nodes=entries,
+            deadline_seconds=deadline_seconds, quorum=quorum))
+        port_file = self.root / "run" / "aggregator.port"
+        port_file.unlink(missing_ok=True)
+        process = self._spawn("aggregator", _koepel(
+            "aggregator", "serve", "--federation", str(self.root / "federation.toml"),
+            "--insecure", "--listen", "127.0.0.1:0", "--port-file", str(port_file)))
+        self.aggregator_port = _wait_for_port(port_file, process, "the aggregator")
+
+    @property
+    def aggregator_address(self) -> str:
+        return f"127.0.0.1:{self.aggregator_port}"
+
+    def stop_process(self, name: str, *, kill: bool = False, timeout: float = 15.0) -> None:
+        process = self._processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        if kill:
+            process.kill()
+        else:
+            process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def stop(self) -> None:
+        """SIGTERM everything (aggregator first) and wait until every process has exited."""
+        self.stop_process("aggregator")
+        for name in list(self._processes):
+            process = self._processes[name]
+            if process.poll() is None:
+                process.terminate()
+        for name in list(self._processes):
+            self.stop_process(name)
+
+    def __enter__(self) -> LocalFederation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,30 @@
+"""The `koepel` command: one group per role."""
+
+from __future__ import annotations
+
+import click
+
+from cli.aggregator_cmds import aggregator
+from cli.demo import demo
+from cli.node_cmds import node
+from cli.query_cmds import history, nodes, query
+
+__all__ = ["cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option("0.1.0", prog_name="koepel")
+def cli() -> None:
+    """koepel: differentially private sector statistics for social-economy federations."""
+
+
+cli.add_command(node)
+cli.add_command(aggregator)
+cli.add_command(query)
+cli.add_command(nodes)
+cli.add_command(history)
+cli.add_command(demo)
+
+
+def main() -> None:
+    cli()

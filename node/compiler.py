@@ -1,0 +1,198 @@
+"""Compiling catalogue entries into parameterised SQL against the node's schema.
+
+The catalogue names populations, per-person values and dimension sources; only the ones below
+exist. SQL text is assembled from these fixed fragments alone; every code, bound and date is a
+bound parameter. The query returns one row per non-empty cell with the number of persons and the
+sum of their clamped fixed-point values; the node fills the rest of the public domain with zeros.
+
+Sensitivity rests on two properties of this SQL, each tested: every population yields each
+person at most once (``SELECT DISTINCT`` or ``GROUP BY pid``), and each person's value is
+aggregated over all their rows, clamped to ``[lower, upper]`` and rounded to fixed point
+before the per-cell ``SUM``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from privacy import Catalogue, CatalogueError, Dimension, ValidatedQuery
+
+__all__ = ["CompiledQuery", "check_catalogue", "compile_query"]
+
+_ACTIVE_DURING = "start_date < :end AND (end_date IS NULL OR end_date > :start)"
+
+POPULATIONS: dict[str, str] = {
+    "active_at_end": (
+        "SELECT DISTINCT pid FROM contracts "
+        "WHERE start_date <= :last_day AND (end_date IS NULL OR end_date > :last_day)"
+    ),
+    "active_during": f"SELECT DISTINCT pid FROM contracts WHERE {_ACTIVE_DURING}",
+    "exited_during": "SELECT pid FROM last_exit",
+    "assessed_twice": "SELECT DISTINCT pid FROM competence_pairs",
+}
+
+# Each value is a CTE ``val(pid, v)``; persons absent from it have value 0.
+VALUES: dict[str, str] = {
+    "one": "SELECT pid, 1.0 AS v FROM pop",
+    "fte": (
+        "SELECT pid, SUM(MIN(weekly_hours, 38.0) / 38.0 * "
+        "(julianday(MIN(COALESCE(end_date, :end), :end)) - julianday(MAX(start_date, :start)))"
+        " / :period_days) AS v "
+        f"FROM contracts WHERE {_ACTIVE_DURING} GROUP BY pid"
+    ),
+    "support_hours": (
+        "SELECT pid, SUM(duration_min) / 60.0 AS v FROM support_actions "
+        "WHERE action_date >= :start AND action_date < :end GROUP BY pid"
+    ),
+    "competence_gain": "SELECT pid, AVG(gain) AS v FROM competence_pairs GROUP BY pid",
+    "last_exit_in": "SELECT pid, CASE WHEN destination IN ({codes}) THEN 1.0 ELSE 0.0 END AS v "
+    "FROM last_exit",
+}
+
+_SHARED_CTES = {
+    "last_exit": (
+        "last_exit AS (SELECT pid, destination FROM ("
+        "SELECT pid, destination, ROW_NUMBER() OVER "
+        "(PARTITION BY pid ORDER BY exit_date DESC, exit_key DESC) AS rn "
+        "FROM exits WHERE exit_date >= :start AND exit_date < :end) WHERE rn = 1)"
+    ),
+    "competence_pairs": (
+        "competence_pairs AS (SELECT pid, competence_code, "
+        "MAX(CASE WHEN rn_last = 1 THEN score_norm END) "
+        "- MAX(CASE WHEN rn_first = 1 THEN score_norm END) AS gain FROM ("
+        "SELECT pid, competence_code, score_norm, "
+        "ROW_NUMBER() OVER (PARTITION BY pid, competence_code "
+        "ORDER BY assessment_date, assessment_key) AS rn_first, "
+        "ROW_NUMBER() OVER (PARTITION BY pid, competence_code "
+        "ORDER BY assessment_date DESC, assessment_key DESC) AS rn_last, "
+        "COUNT(*) OVER (PARTITION BY pid, competence_code) AS n "
+        "FROM competence_assessments WHERE assessment_date >= :start AND assessment_date < :end)"
+        " WHERE n >= 2 GROUP BY pid, competence_code)"
+    ),
+}
+
+_WORKER_COLUMNS = {
+    "worker.target_group": "w.target_group",
+    "worker.gender": "w.gender",
+    "worker.education_level": "w.education_level",
+    "worker.region": "w.region",
+}
+DIMENSION_SOURCES = frozenset(_WORKER_COLUMNS) | {"worker.age", "exit.destination"}
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    """SQL returning rows ``(d0, …, dk, persons, fixed_point_sum)`` and its parameters."""
+
+    sql: str
+    params: dict[str, Any]
+
+
+def check_catalogue(catalogue: Catalogue) -> None:
+    """Refuse a catalogue that uses a population, value or source this node cannot compile."""
+    for measure in catalogue.measures.values():
+        if measure.population not in POPULATIONS:
+            raise CatalogueError(f"measure {measure.name!r}: unknown population")
+        if measure.value not in VALUES:
+            raise CatalogueError(f"measure {measure.name!r}: unknown value")
+        if measure.value == "last_exit_in" and not measure.params.get("destinations"):
+            raise CatalogueError(f"measure {measure.name!r}: needs params.destinations")
+    for dimension in catalogue.dimensions.values():
+        if dimension.source not in DIMENSION_SOURCES:
+            raise CatalogueError(f"dimension {dimension.name!r}: unknown source")
+        if dimension.source == "exit.destination" and dimension.applies_to != {"exited_during"}:
+            raise CatalogueError(f"dimension {dimension.name!r}: must apply to exited_during only")
+        if dimension.source == "worker.age" and not dimension.age_edges:
+            raise CatalogueError(f"dimension {dimension.name!r}: needs age_edges")
+
+
+class _Params:
+    """Collects bound parameters under generated names."""
+
+    def __init__(self, base: dict[str, Any]) -> None:
+        self.values = dict(base)
+
+    def add(self, value: Any) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f":{name}"
+
+    def add_list(self, values: tuple[str, ...]) -> str:
+        return ", ".join(self.add(v) for v in values)
+
+
+def _dimension_sql(dimension: Dimension, params: _Params) -> str:
+    if dimension.source == "worker.age":
+        age = "(:ref_year - w.birth_year)"
+        branches = [
+            f"WHEN {age} < {params.add(edge)} THEN {params.add(cell)}"
+            for edge, cell in zip(dimension.age_edges, dimension.cells, strict=False)
+        ]
+        return f"CASE {' '.join(branches)} ELSE {params.add(dimension.cells[-1])} END"
+    column = "x.destination" if dimension.source == "exit.destination" else (
+        _WORKER_COLUMNS[dimension.source]
+    )
+    branches = [
+        f"WHEN {column} IN ({params.add_list(codes)}) THEN {params.add(cell)}"
+        for cell, codes in dimension.groups.items()
+    ]
+    return f"CASE {' '.join(branches)} END"
+
+
+def compile_query(query: ValidatedQuery) -> CompiledQuery:
+    """The per-person, per-cell SQL for ``query``."""
+    measure = query.measure
+    catalogue = query.catalogue
+    period = query.period
+    last_day = period.end - timedelta(days=1)
+    params = _Params({
+        "start": period.start.isoformat(),
+        "end": period.end.isoformat(),
+        "last_day": last_day.isoformat(),
+        "ref_year": last_day.year,
+        "period_days": float((period.end - period.start).days),
+        "lower": float(measure.lower),
+        "upper": float(measure.upper),
+        "scale": catalogue.fixed_point_scale,
+    })
+    value_sql = VALUES[measure.value]
+    if measure.value == "last_exit_in":
+        value_sql = value_sql.format(codes=params.add_list(measure.params["destinations"]))
+    uses_exit = measure.population == "exited_during" or any(
+        d.source == "exit.destination" for d in query.dimensions
+    ) or any(catalogue.dimensions[n].source == "exit.destination" for n in query.filters)
+    ctes = []
+    if uses_exit or measure.value == "last_exit_in":
+        ctes.append(_SHARED_CTES["last_exit"])
+    if measure.population == "assessed_twice" or measure.value == "competence_gain":
+        ctes.append(_SHARED_CTES["competence_pairs"])
+    ctes.append(f"pop AS ({POPULATIONS[measure.population]})")
+    ctes.append(f"val AS ({value_sql})")
+
+    selected = list(query.dimensions) + [
+        catalogue.dimensions[n] for n in query.filters if n not in query.spec.group_by
+    ]
+    dim_exprs = [f"{_dimension_sql(d, params)} AS d{i}" for i, d in enumerate(selected)]
+    where = [
+        f"d{i} IN ({params.add_list(query.filters[d.name])})"
+        for i, d in enumerate(selected) if d.name in query.filters
+    ]
+    clamped = "MAX(:lower, MIN(:upper, COALESCE(val.v, 0.0)))"
+    join_exit = "LEFT JOIN last_exit x ON x.pid = pop.pid" if uses_exit else ""
+    inner = (
+        f"SELECT CAST(ROUND({clamped} * :scale) AS INTEGER) AS v"
+        + "".join(f", {e}" for e in dim_exprs)
+        + " FROM pop JOIN workers w ON w.pid = pop.pid "
+        + "LEFT JOIN val ON val.pid = pop.pid " + join_exit
+    )
+    group = [f"d{i}" for i in range(len(query.dimensions))]
+    sql = (
+        "WITH " + ", ".join(ctes)
+        + " SELECT " + "".join(f"{g}, " for g in group) + "COUNT(*), COALESCE(SUM(v), 0)"
+        + f" FROM ({inner})"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + (" GROUP BY " + ", ".join(group) if group else "")
+    )
+    return CompiledQuery(sql=sql, params=params.values)

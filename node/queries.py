@@ -1,0 +1,205 @@
+"""Answering a federated query: authorise, validate, aggregate in SQL, add noise, charge, reply.
+
+The order matters for privacy. Everything that can refuse a query (identity, catalogue version,
+validation, budget pre-check) runs before the data is touched, so a refused query costs nothing
+and reveals nothing. The charge and the stored answer are committed together before the answer
+is returned, so a crash after the charge loses no charge, and a retried query id gets the very
+same answer at no further cost.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from node.compiler import compile_query
+from node.config import NodeConfig
+from node.ledger import Charge, Ledger
+from node.store import Store
+from privacy import (
+    Cap,
+    CatalogueVersionError,
+    InvalidQueryError,
+    NoiseKind,
+    NoisyVector,
+    PermissionDeniedError,
+    QueryConflictError,
+    QuerySpec,
+    Release,
+    ValidatedQuery,
+    plan_release,
+    release,
+    validate,
+)
+
+__all__ = ["Answer", "BudgetLine", "QueryEngine"]
+
+_QUERY_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A node's differentially private answer to one query."""
+
+    query_id: str
+    node_id: str
+    cells: tuple[tuple[str, ...], ...]
+    release: Release
+    clamp_lower: float
+    clamp_upper: float
+    catalogue_version: str
+    replayed: bool = False
+
+    def to_json(self) -> str:
+        def vector(v: NoisyVector | None) -> dict[str, Any] | None:
+            if v is None:
+                return None
+            return {"values": list(v.values), "noise": v.noise.value, "scale": v.scale,
+                    "variance": v.variance, "cost_micro": v.cost_micro}
+
+        return json.dumps({
+            "query_id": self.query_id, "node_id": self.node_id,
+            "cells": [list(c) for c in self.cells],
+            "count": vector(self.release.count), "sum": vector(self.release.sum),
+            "fixed_point_scale": self.release.fixed_point_scale,
+            "clamp_lower": self.clamp_lower, "clamp_upper": self.clamp_upper,
+            "catalogue_version": self.catalogue_version,
+        })
+
+    @classmethod
+    def from_json(cls, text: str, *, replayed: bool) -> Answer:
+        raw = json.loads(text)
+
+        def vector(v: dict[str, Any] | None) -> NoisyVector | None:
+            if v is None:
+                return None
+            return NoisyVector(tuple(v["values"]), NoiseKind(v["noise"]), v["scale"],
+                               v["variance"], v["cost_micro"])
+
+        return cls(
+            query_id=raw["query_id"], node_id=raw["node_id"],
+            cells=tuple(tuple(c) for c in raw["cells"]),
+            release=Release(vector(raw["count"]), vector(raw["sum"]), raw["fixed_point_scale"]),
+            clamp_lower=raw["clamp_lower"], clamp_upper=raw["clamp_upper"],
+            catalogue_version=raw["catalogue_version"], replayed=replayed,
+        )
+
+
+@dataclass(frozen=True)
+class BudgetLine:
+    querier: str
+    period: str
+    cap_micro: int
+    spent_micro: int
+
+    @property
+    def remaining_micro(self) -> int:
+        return max(0, self.cap_micro - self.spent_micro)
+
+
+def _calendar_year() -> str:
+    return str(datetime.now(UTC).year)
+
+
+class QueryEngine:
+    """The node's query logic, free of gRPC so that it can be tested directly."""
+
+    def __init__(self, config: NodeConfig, store: Store,
+                 budget_period: Callable[[], str] = _calendar_year) -> None:
+        self._config = config
+        self._store = store
+        self._ledger = Ledger(store)
+        self._budget_period = budget_period
+
+    @property
+    def ledger(self) -> Ledger:
+        return self._ledger
+
+    def _cap_for(self, querier: str) -> Cap:
+        policy = self._config.queriers.get(querier)
+        if policy is None:
+            raise PermissionDeniedError(f"querier {querier!r} is not authorised on this node")
+        return Cap(f"querier {querier} in {self._budget_period()}", policy.cap_micro)
+
+    def _validate(self, spec: QuerySpec) -> ValidatedQuery:
+        if spec.catalogue_version not in self._config.approved_versions:
+            raise CatalogueVersionError(
+                f"catalogue version {spec.catalogue_version!r} is not approved on this node; "
+                f"approved: {', '.join(self._config.approved_versions)}"
+            )
+        return validate(spec, self._config.catalogue)
+
+    def cost(self, querier: str, spec: QuerySpec) -> int:
+        """What ``spec`` would cost in µε, without touching data or budget (a dry run)."""
+        self._cap_for(querier)
+        return plan_release(self._validate(spec)).total_micro
+
+    def answer(self, querier: str, query_id: str, spec: QuerySpec) -> Answer:
+        """Answer ``spec`` for ``querier``, charging its budget exactly once per query id."""
+        if not _QUERY_ID.match(query_id):
+            raise InvalidQueryError("query_id must be 1–64 characters of letters, digits, . _ : -")
+        cap = self._cap_for(querier)
+        query = self._validate(spec)
+        digest = spec.digest()
+        stored = self._ledger.stored_answer(querier, query_id)
+        if stored is not None:
+            if stored.query_digest != digest:
+                raise QueryConflictError(
+                    "this query id was already used for a different query; use a new id"
+                )
+            return Answer.from_json(stored.answer, replayed=True)
+        plan = plan_release(query)
+        period = self._budget_period()
+        cap.check(self._ledger.spent(querier, period), plan.total_micro)
+
+        counts, sums = self._true_cells(query)
+        released = release(plan, counts, sums)
+        answer = Answer(
+            query_id=query_id,
+            node_id=self._config.node_id,
+            cells=query.cells,
+            release=released,
+            clamp_lower=float(query.measure.lower),
+            clamp_upper=float(query.measure.upper),
+            catalogue_version=query.catalogue.version,
+        )
+        stored = self._ledger.commit(
+            Charge(
+                querier=querier, query_id=query_id, query_digest=digest,
+                mechanism=f"discrete_laplace:{spec.statistic.value}",
+                cost_micro=released.cost_micro, budget_period=period,
+                catalogue_version=query.catalogue.version, answer=answer.to_json(),
+            ),
+            cap,
+        )
+        return Answer.from_json(stored.answer, replayed=stored.answer != answer.to_json())
+
+    def _true_cells(self, query: ValidatedQuery) -> tuple[list[int], list[int]]:
+        """Per-cell person counts and fixed-point sums, zeros for empty cells, in cell order."""
+        compiled = compile_query(query)
+        with self._store.reading() as conn:
+            rows = conn.execute(compiled.sql, compiled.params).fetchall()
+        width = len(query.dimensions)
+        index = {cell: i for i, cell in enumerate(query.cells)}
+        counts = [0] * len(query.cells)
+        sums = [0] * len(query.cells)
+        for row in rows:
+            i = index.get(tuple(row[:width]))
+            if i is not None:
+                counts[i] = int(row[width])
+                sums[i] = int(row[width + 1])
+        return counts, sums
+
+    def budget(self, querier: str) -> list[BudgetLine]:
+        """The caller's own budget for the current period."""
+        cap = self._cap_for(querier)
+        period = self._budget_period()
+        return [BudgetLine(querier, period, cap.micro, self._ledger.spent(querier, period))]
+
+    def all_budgets(self) -> list[BudgetLine]:
+        """Every querier's budget (for the node's own operator, never over the wire)."""
+        return [line for identity in self._config.queriers for line in self.budget(identity)]

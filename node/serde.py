@@ -1,0 +1,88 @@
+"""Conversions between wire messages and the node's domain types (and nothing else)."""
+
+from __future__ import annotations
+
+from node.ledger import LedgerEntry
+from node.queries import Answer, BudgetLine
+from privacy import InvalidQueryError, NoiseKind, NoisyVector, QuerySpec, Statistic, parse_epsilon
+from protos import pb2
+
+__all__ = [
+    "answer_to_proto",
+    "budget_to_proto",
+    "ledger_to_proto",
+    "spec_from_proto",
+]
+
+_STATISTICS = {
+    pb2.STATISTIC_COUNT: Statistic.COUNT,
+    pb2.STATISTIC_SUM: Statistic.SUM,
+    pb2.STATISTIC_MEAN: Statistic.MEAN,
+}
+_NOISE = {NoiseKind.DISCRETE_LAPLACE: pb2.NOISE_KIND_DISCRETE_LAPLACE}
+
+
+def spec_from_proto(message: pb2.QuerySpec) -> QuerySpec:
+    """Parse a wire query; malformed fields raise :class:`InvalidQueryError`."""
+    statistic = _STATISTICS.get(message.statistic)
+    if statistic is None:
+        raise InvalidQueryError("statistic must be COUNT, SUM or MEAN")
+    return QuerySpec(
+        catalogue_version=message.catalogue_version,
+        measure=message.measure,
+        statistic=statistic,
+        group_by=tuple(message.group_by),
+        filters=tuple((f.dimension, tuple(f.values)) for f in message.filters),
+        period=message.period,
+        epsilon_micro=parse_epsilon(message.epsilon),
+    )
+
+
+def _vector(vector: NoisyVector | None, scale: int) -> pb2.NoisyVector | None:
+    if vector is None:
+        return None
+    return pb2.NoisyVector(
+        values=list(vector.values),
+        fixed_point_scale=scale,
+        noise=_NOISE[vector.noise],
+        noise_scale=vector.scale,
+        noise_variance=vector.variance,
+        cost_micro_epsilon=vector.cost_micro,
+    )
+
+
+def answer_to_proto(answer: Answer) -> pb2.QueryResponse:
+    release = answer.release
+    return pb2.QueryResponse(
+        query_id=answer.query_id,
+        node_id=answer.node_id,
+        cells=[pb2.Cell(key=list(cell)) for cell in answer.cells],
+        sum=_vector(release.sum, release.fixed_point_scale),
+        count=_vector(release.count, 1),
+        clamp_lower=answer.clamp_lower,
+        clamp_upper=answer.clamp_upper,
+        cost_micro_epsilon=release.cost_micro,
+        replayed=answer.replayed,
+        catalogue_version=answer.catalogue_version,
+    )
+
+
+def budget_to_proto(lines: list[BudgetLine]) -> pb2.BudgetResponse:
+    return pb2.BudgetResponse(lines=[
+        pb2.BudgetLine(querier=line.querier, period=line.period,
+                       cap_micro_epsilon=line.cap_micro, spent_micro_epsilon=line.spent_micro)
+        for line in lines
+    ])
+
+
+def ledger_to_proto(node_id: str, entries: list[LedgerEntry]) -> pb2.ExportLedgerResponse:
+    return pb2.ExportLedgerResponse(node_id=node_id, entries=[
+        pb2.LedgerEntry(
+            sequence=e.sequence, created_at=e.created_at, querier=e.querier,
+            query_id=e.query_id, query_digest=e.query_digest, mechanism=e.mechanism,
+            cost_micro_epsilon=e.cost_micro, budget_period=e.budget_period,
+            catalogue_version=e.catalogue_version, previous_hash=e.prev_hash,
+            entry_hash=e.entry_hash,
+        )
+        for e in entries
+    ])

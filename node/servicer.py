@@ -1,0 +1,82 @@
+"""The node's gRPC servicer: convert, call the query engine, convert back. Nothing more."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import grpc
+
+from node.config import NodeConfig
+from node.errors import status_for
+from node.identity import querier_of
+from node.queries import QueryEngine
+from node.serde import answer_to_proto, budget_to_proto, ledger_to_proto, spec_from_proto
+from privacy import KoepelError
+from protos import pb2, pb2_grpc
+
+__all__ = ["NodeServicer"]
+
+log = logging.getLogger("koepel.node")
+T = TypeVar("T")
+
+SOFTWARE_VERSION = "koepel 0.1.0"
+
+
+class NodeServicer(pb2_grpc.NodeServiceServicer):
+    def __init__(self, config: NodeConfig, engine: QueryEngine, *, insecure: bool) -> None:
+        self._config = config
+        self._engine = engine
+        self._insecure = insecure
+
+    def _guard(self, context: grpc.ServicerContext, method: str, call: Callable[[], T]) -> T:
+        """Run ``call``; turn domain errors into their status and anything else into INTERNAL."""
+        try:
+            return call()
+        except KoepelError as error:
+            log.info("refused %s: %s", method, error.code)
+            context.abort_with_status(status_for(error))
+        except Exception as error:  # never leak internals to the caller
+            log.error("internal error in %s: %s", method, type(error).__name__)
+            context.abort_with_status(status_for(error))
+        raise AssertionError("unreachable")  # abort_with_status raises
+
+    def Describe(self, request: pb2.DescribeRequest, context: Any) -> pb2.DescribeResponse:
+        def call() -> pb2.DescribeResponse:
+            querier_of(context, insecure=self._insecure)
+            return pb2.DescribeResponse(
+                node_id=self._config.node_id,
+                organisation=self._config.organisation,
+                catalogue_versions=list(self._config.approved_versions),
+                software_version=SOFTWARE_VERSION,
+            )
+
+        return self._guard(context, "Describe", call)
+
+    def Query(self, request: pb2.QueryRequest, context: Any) -> pb2.QueryResponse:
+        def call() -> pb2.QueryResponse:
+            querier = querier_of(context, insecure=self._insecure)
+            answer = self._engine.answer(querier, request.query_id, spec_from_proto(request.spec))
+            log.info("answered query %s (replayed=%s)", request.query_id[:64], answer.replayed)
+            return answer_to_proto(answer)
+
+        return self._guard(context, "Query", call)
+
+    def Budget(self, request: pb2.BudgetRequest, context: Any) -> pb2.BudgetResponse:
+        def call() -> pb2.BudgetResponse:
+            querier = querier_of(context, insecure=self._insecure)
+            return budget_to_proto(self._engine.budget(querier))
+
+        return self._guard(context, "Budget", call)
+
+    def ExportLedger(
+        self, request: pb2.ExportLedgerRequest, context: Any
+    ) -> pb2.ExportLedgerResponse:
+        def call() -> pb2.ExportLedgerResponse:
+            querier = querier_of(context, insecure=self._insecure)
+            self._engine.budget(querier)  # authorised queriers only
+            entries = self._engine.ledger.entries(max(0, request.after_sequence))
+            return ledger_to_proto(self._config.node_id, entries)
+
+        return self._guard(context, "ExportLedger", call)
