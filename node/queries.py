@@ -156,7 +156,7 @@ class QueryEngine:
         period = self._budget_period()
         cap.check(self._ledger.spent(querier, period), plan.total_micro)
 
-        counts, sums = self._true_cells(query)
+        counts, sums = self.exact_cells(query)
         released = release(plan, counts, sums)
         answer = Answer(
             query_id=query_id,
@@ -178,8 +178,12 @@ class QueryEngine:
         )
         return Answer.from_json(stored.answer, replayed=stored.answer != answer.to_json())
 
-    def _true_cells(self, query: ValidatedQuery) -> tuple[list[int], list[int]]:
-        """Per-cell person counts and fixed-point sums, zeros for empty cells, in cell order."""
+    def exact_cells(self, query: ValidatedQuery) -> tuple[list[int], list[int]]:
+        """Exact per-cell person counts and fixed-point sums (zeros included), in cell order.
+
+        Never sent anywhere: the DP path adds noise to these, and the organisation's own local
+        reports show them as they are.
+        """
         compiled = compile_query(query)
         with self._store.reading() as conn:
             rows = conn.execute(compiled.sql, compiled.params).fetchall()

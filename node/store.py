@@ -48,11 +48,8 @@ class Store:
             raise StoreError(f"{path} already exists; refusing to overwrite it")
         conn = sqlcipher3.connect(str(path), check_same_thread=False, isolation_level=None)
         try:
+            conn.execute("PRAGMA cipher_log_level = NONE")  # no decryption noise on stderr
             conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
-            conn.execute("PRAGMA temp_store = MEMORY")
-            conn.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA synchronous = FULL")
             try:
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
             except sqlcipher3.DatabaseError:
@@ -60,6 +57,10 @@ class Store:
                     f"cannot decrypt {path}: wrong key, or not a koepel database "
                     "(check the key file named in node.toml)"
                 ) from None
+            conn.execute("PRAGMA temp_store = MEMORY")
+            conn.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = FULL")
             store = cls(conn, path)
             store.migrate()
             return store
