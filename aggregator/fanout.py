@@ -69,8 +69,14 @@ async def _ask(transport: NodeTransport, node: NodeEntry, request: pb2.QueryRequ
             return NodeReply(node, NodeOutcome.DEADLINE_EXCEEDED, "no answer before the deadline",
                              attempts=attempt - 1)
         try:
-            response = await transport.query(node, request, remaining)
+            # The transport's own timeout should fire first; wait_for makes the deadline hold
+            # even for a transport that ignores it.
+            response = await asyncio.wait_for(transport.query(node, request, remaining),
+                                              remaining)
             return NodeReply(node, NodeOutcome.ANSWERED, "", response, attempt)
+        except TimeoutError:
+            return NodeReply(node, NodeOutcome.DEADLINE_EXCEEDED,
+                             "no answer before the deadline", attempts=attempt)
         except NodeQueryError as error:
             if error.code in _RETRYABLE and attempt <= retries:
                 await asyncio.sleep(min(0.1 * 2**attempt, max(0.0, remaining / 4)))

@@ -67,7 +67,18 @@ def query(measure: str, statistic: str, group_by: tuple[str, ...], filters: tupl
         title = f"{measure} · {statistic} · {period} · ε={epsilon} per node"
         out.print(result_table(result, title=title, digits=2 if statistic == "mean" else 1))
         out.print(nodes_line(result))
+    _exit_for(result)
+
+
+def _exit_for(result: pb2.SectorResult) -> None:
+    """Exit 7 when every node refused for budget, 9 when below quorum, else 0."""
+    outcomes = {n.outcome for n in result.nodes}
+    if outcomes == {pb2.NODE_OUTCOME_BUDGET_EXHAUSTED}:
+        click.echo("every node refused: privacy budget exhausted; nothing was spent", err=True)
+        raise SystemExit(EXIT["budget"])
     if not result.complete:
+        click.echo("result incomplete: fewer nodes answered than the federation's quorum",
+                   err=True)
         raise SystemExit(EXIT["incomplete"])
 
 

@@ -56,8 +56,8 @@ def result_table(result: pb2.SectorResult, *, title: str, percent: bool = False,
 
 def nodes_line(result: pb2.SectorResult) -> str:
     answered = [n.node_id for n in result.nodes if n.outcome == pb2.NODE_OUTCOME_ANSWERED]
-    missing = [f"{n.node_id} ({status_name(n.outcome)})" for n in result.nodes
-               if n.outcome != pb2.NODE_OUTCOME_ANSWERED]
+    missing = [f"{n.node_id} ({status_name(n.outcome)}{': ' + n.reason if n.reason else ''})"
+               for n in result.nodes if n.outcome != pb2.NODE_OUTCOME_ANSWERED]
     text = f"{len(answered)} of {len(result.nodes)} nodes answered"
     if missing:
         text += "; not included: " + ", ".join(missing)
