@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from privacy import Catalogue, CatalogueError, default_catalogue, load_catalogue
+from protos.ratelimit import RateLimit
+from protos.tls import TlsFiles
 
 __all__ = ["FederationConfig", "FederationError", "NodeEntry", "load_federation",
            "render_federation"]
@@ -44,9 +46,13 @@ class FederationConfig:
     history: Path
     listen: str
     nodes: tuple[NodeEntry, ...]
+    tls: TlsFiles | None = None  # None: plaintext only (loaded configs always name files)
+    operator_rate: RateLimit = field(default_factory=lambda: RateLimit(60, 20))
 
 
-_TOP = {"federation", "nodes"}
+_TOP = {"federation", "nodes", "tls", "limits"}
+_TLS = {"cert", "key", "ca"}
+_LIMITS = {"requests_per_minute", "burst"}
 _FED = {"name", "querier_identity", "catalogue", "deadline_seconds", "quorum", "history",
         "listen"}
 _NODE = {"id", "address", "organisation", "region", "kind"}
@@ -103,7 +109,35 @@ def load_federation(path: Path) -> FederationConfig:
         history=base / str(fed.get("history", "history.db")),
         listen=str(fed.get("listen", "127.0.0.1:0")),
         nodes=tuple(nodes),
+        tls=_tls(path, raw.get("tls", {})),
+        operator_rate=_rate(path, raw.get("limits", {})),
     )
+
+
+def _tls(path: Path, table: Mapping[str, Any]) -> TlsFiles:
+    """[tls]: the aggregator's certificate (server and client), key, and the federation CA."""
+    _check(f"{path} [tls]", table, _TLS)
+    for key in _TLS:
+        if key in table and (not isinstance(table[key], str) or not table[key]):
+            raise FederationError(f"{path} [tls]: {key} must be a file path")
+    base = path.parent
+    return TlsFiles(cert=base / table.get("cert", "tls/aggregator.crt"),
+                    key=base / table.get("key", "tls/aggregator.key"),
+                    ca=base / table.get("ca", "tls/ca.crt"))
+
+
+def _rate(path: Path, table: Mapping[str, Any]) -> RateLimit:
+    """[limits]: how many requests each operator may make per minute, and in what burst."""
+    _check(f"{path} [limits]", table, _LIMITS)
+    per_minute = table.get("requests_per_minute", 60)
+    burst = table.get("burst", 20)
+    if isinstance(per_minute, bool) or not isinstance(per_minute, int | float) \
+            or isinstance(burst, bool) or not isinstance(burst, int):
+        raise FederationError(f"{path} [limits]: requests_per_minute and burst must be numbers")
+    try:
+        return RateLimit(float(per_minute), burst)
+    except ValueError as exc:
+        raise FederationError(f"{path} [limits]: {exc}") from None
 
 
 def render_federation(*, name: str, querier_identity: str, nodes: list[NodeEntry],
@@ -116,6 +150,13 @@ def render_federation(*, name: str, querier_identity: str, nodes: list[NodeEntry
         f"deadline_seconds = {deadline_seconds}",
         f"quorum = {quorum}",
         'history = "history.db"',
+        "",
+        "# Mutual TLS: the aggregator's certificate (role aggregator, named after the querier",
+        "# identity) serves operators and identifies the federation to every node.",
+        "[tls]",
+        'cert = "tls/aggregator.crt"',
+        'key = "tls/aggregator.key"',
+        'ca = "tls/ca.crt"',
     ]
     for node in nodes:
         lines += ["", "[[nodes]]", f'id = "{node.node_id}"', f'address = "{node.address}"',

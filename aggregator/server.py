@@ -16,32 +16,75 @@ from aggregator.history import SqliteHistory
 from aggregator.service import AggregatorServicer
 from aggregator.transport import GrpcTransport
 from protos import pb2, pb2_grpc
-from protos.wire import check_loopback
+from protos.guard import AioGateInterceptor, Gate
+from protos.ratelimit import RateLimiter
+from protos.tls import CertError, PeerIdentity, TlsFiles, channel_credentials, server_credentials
+from protos.wire import check_loopback, server_options
 
 __all__ = ["build_aggregator", "create_server", "serve"]
 
 log = logging.getLogger("koepel.aggregator")
 SERVICE_NAME = pb2.DESCRIPTOR.services_by_name["AggregatorService"].full_name
+MAX_MESSAGE_BYTES = 64 * 1024
+_READERS = frozenset({"operator", "auditor"})
+# Only an operator may spend the federation's budget; an auditor may read results and nodes.
+METHOD_ROLES = {
+    f"/{SERVICE_NAME}/SubmitQuery": frozenset({"operator"}),
+    f"/{SERVICE_NAME}/ListNodes": _READERS,
+    f"/{SERVICE_NAME}/History": _READERS,
+}
+_LOOPBACK_OPERATOR = PeerIdentity("operator", "loopback")
 
 
 
-def build_aggregator(config: FederationConfig) -> Aggregator:
-    return Aggregator(config, GrpcTransport(config.querier_identity), SqliteHistory(config.history))
+def _identity(config: FederationConfig) -> PeerIdentity:
+    return PeerIdentity("aggregator", config.querier_identity)
+
+
+def _tls(config: FederationConfig) -> TlsFiles:
+    if config.tls is None:
+        raise CertError("federation.toml names no [tls] files; add them or use --insecure")
+    return config.tls
+
+
+def build_aggregator(config: FederationConfig, *, insecure: bool = False) -> Aggregator:
+    """The aggregator with its node transport: mutual TLS, or plaintext to loopback nodes only."""
+    if insecure:
+        for node in config.nodes:
+            check_loopback(node.address)
+        credentials = None
+    else:
+        credentials = channel_credentials(_tls(config), expect=_identity(config))
+    return Aggregator(config, GrpcTransport(config.querier_identity, credentials),
+                      SqliteHistory(config.history))
 
 
 async def create_server(aggregator: Aggregator, address: str, *,
                         insecure: bool) -> tuple[grpc.aio.Server, int]:
-    if not insecure:
-        raise ValueError("mutual TLS is not available yet in this version; use --insecure on "
-                         "loopback")
-    check_loopback(address)
-    server = grpc.aio.server(options=[("grpc.max_receive_message_length", 1 << 20)])
+    """A ready server: mutual TLS for operators (plaintext on loopback with ``insecure``)."""
+    config = aggregator.config
+    if insecure:
+        check_loopback(address)
+        credentials = None
+    else:
+        credentials = server_credentials(_tls(config), expect=_identity(config))
+    gate = Gate(METHOD_ROLES, limiter=RateLimiter(config.operator_rate),
+                insecure_identity=(lambda _: _LOOPBACK_OPERATOR) if insecure else None)
+    server = grpc.aio.server(
+        interceptors=[AioGateInterceptor(gate)],
+        options=server_options(max_receive_bytes=MAX_MESSAGE_BYTES, max_send_bytes=16 << 20,
+                               max_concurrent_streams=16),
+        maximum_concurrent_rpcs=32,
+    )
     pb2_grpc.add_AggregatorServiceServicer_to_server(AggregatorServicer(aggregator), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     await health_servicer.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
     await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-    port = server.add_insecure_port(address)
+    if credentials is None:
+        port = server.add_insecure_port(address)
+    else:
+        port = server.add_secure_port(address, credentials)
     if port == 0:
         raise OSError(f"cannot listen on {address}")
     return server, port
@@ -50,7 +93,7 @@ async def create_server(aggregator: Aggregator, address: str, *,
 async def serve(config: FederationConfig, address: str, *, insecure: bool,
                 port_file: Path | None = None, grace_seconds: float = 5.0) -> None:
     """Serve until SIGTERM or SIGINT; in-flight queries get ``grace_seconds`` to finish."""
-    aggregator = build_aggregator(config)
+    aggregator = build_aggregator(config, insecure=insecure)
     server, port = await create_server(aggregator, address, insecure=insecure)
     await server.start()
     log.info("aggregator listening on port %d for %d nodes", port, len(config.nodes))

@@ -27,6 +27,7 @@ import grpc
 from aggregator import FederationError
 from node import ConfigError, ImportFailed, KeyError_, StoreError
 from privacy import BudgetExhaustedError, CatalogueError, KoepelError
+from protos.tls import CertError
 
 __all__ = ["EXIT", "KoepelCliError", "handle_errors"]
 
@@ -50,10 +51,15 @@ def _for_rpc(error: grpc.RpcError) -> KoepelCliError:
     code = error.code() if hasattr(error, "code") else None
     details = error.details() if hasattr(error, "details") else ""
     if code == grpc.StatusCode.UNAVAILABLE:
-        return KoepelCliError("cannot reach the service; is it running, and is the address "
-                              "right?", EXIT["unavailable"])
+        return KoepelCliError("cannot reach the service; is it running, is the address right, "
+                              "and do both certificates come from the federation CA (or both "
+                              "ends use --insecure)?", EXIT["unavailable"])
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return KoepelCliError(f"query refused: {details}", EXIT["refused"])
+    if code in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED):
+        return KoepelCliError(f"not permitted: {details}", EXIT["refused"])
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        return KoepelCliError(f"slow down: {details}", EXIT["unavailable"])
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         return KoepelCliError("the service did not answer in time", EXIT["unavailable"])
     return KoepelCliError(f"{code.name if code else 'error'}: {details}", EXIT["unexpected"])
@@ -74,6 +80,8 @@ def handle_errors(func: F) -> F:
             raise KoepelCliError(str(error), EXIT["store"]) from None
         except KeyError_ as error:
             raise KoepelCliError(str(error), EXIT["key"]) from None
+        except CertError as error:
+            raise KoepelCliError(str(error), error.exit_code) from None
         except ImportFailed as error:
             raise KoepelCliError(str(error), EXIT["import"]) from None
         except BudgetExhaustedError as error:

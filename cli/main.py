@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.aggregator_cmds import aggregator
+from cli.certs_cmds import certs
 from cli.demo import demo
 from cli.node_cmds import node
 from cli.query_cmds import history, nodes, query
@@ -24,6 +25,7 @@ cli.add_command(query)
 cli.add_command(nodes)
 cli.add_command(history)
 cli.add_command(demo)
+cli.add_command(certs)
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.client import AggregatorClient
+from cli.client import AggregatorClient, Connection, connection_options
 from cli.errors import EXIT, KoepelCliError, handle_errors
 from cli.render import budget_table, console, dump_json, nodes_line, result_json, result_table
 from privacy import default_catalogue
@@ -12,11 +12,7 @@ from protos import pb2
 
 __all__ = ["build_spec", "history", "nodes", "query"]
 
-AGGREGATOR_OPTION = click.option(
-    "--aggregator", "address", default="127.0.0.1:7700", show_default=True,
-    envvar="KOEPEL_AGGREGATOR", help="The aggregator's address (or KOEPEL_AGGREGATOR).",
-)
-INSECURE_OPTION = click.option("--insecure", is_flag=True, default=True, hidden=True)
+AGGREGATOR_OPTION = connection_options
 
 _STATISTICS = {"count": pb2.STATISTIC_COUNT, "sum": pb2.STATISTIC_SUM, "mean": pb2.STATISTIC_MEAN}
 
@@ -54,11 +50,11 @@ def build_spec(measure: str, statistic: str, group_by: tuple[str, ...],
 @handle_errors
 def query(measure: str, statistic: str, group_by: tuple[str, ...], filters: tuple[str, ...],
           period: str, epsilon: str, catalogue_version: str | None, deadline: float,
-          as_json: bool, address: str) -> None:
+          as_json: bool, conn: Connection) -> None:
     """Ask the federation for a DP sector figure of MEASURE."""
     spec = build_spec(measure, statistic, group_by, filters, period, epsilon,
                       catalogue_version or default_catalogue().version)
-    with AggregatorClient(address) as client:
+    with AggregatorClient(conn) as client:
         result = client.submit(spec, deadline)
     if as_json:
         dump_json(result_json(result))
@@ -86,9 +82,9 @@ def _exit_for(result: pb2.SectorResult) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @AGGREGATOR_OPTION
 @handle_errors
-def nodes(as_json: bool, address: str) -> None:
+def nodes(as_json: bool, conn: Connection) -> None:
     """Each registered node: reachable or not, catalogue versions, this federation's budget."""
-    with AggregatorClient(address) as client:
+    with AggregatorClient(conn) as client:
         infos = client.nodes()
     if as_json:
         dump_json([{"node_id": n.node_id, "organisation": n.organisation,
@@ -115,9 +111,9 @@ def nodes(as_json: bool, address: str) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @AGGREGATOR_OPTION
 @handle_errors
-def history(result_id: str, limit: int, as_json: bool, address: str) -> None:
+def history(result_id: str, limit: int, as_json: bool, conn: Connection) -> None:
     """List past results, or re-show one (costs no budget: results are already private)."""
-    with AggregatorClient(address) as client:
+    with AggregatorClient(conn) as client:
         results = client.history(result_id, limit)
     if as_json:
         dump_json([result_json(r) for r in results])

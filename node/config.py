@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from node.policy import POLICY_KEYS, AccessPolicy, parse_access
 from privacy import Catalogue, CatalogueError, default_catalogue, load_catalogue, parse_epsilon
+from protos.ratelimit import RateLimit
+from protos.tls import TlsFiles
 
-__all__ = ["ConfigError", "NodeConfig", "QuerierPolicy", "load_node_config", "render_node_config"]
+__all__ = ["ConfigError", "NodeConfig", "NodeLimits", "QuerierPolicy", "load_node_config",
+           "render_node_config"]
 
 
 class ConfigError(Exception):
@@ -29,6 +33,15 @@ class QuerierPolicy:
 
     identity: str
     cap_micro: int
+    access: AccessPolicy = field(default_factory=AccessPolicy)
+
+
+@dataclass(frozen=True)
+class NodeLimits:
+    """Server limits ([limits] in node.toml): a per-querier request rate, concurrent calls."""
+
+    rate: RateLimit = field(default_factory=lambda: RateLimit(per_minute=120, burst=30))
+    max_concurrent_rpcs: int = 32
 
 
 @dataclass(frozen=True)
@@ -43,12 +56,16 @@ class NodeConfig:
     approved_versions: tuple[str, ...]
     catalogue: Catalogue
     queriers: Mapping[str, QuerierPolicy]
+    tls: TlsFiles | None = None  # None: plaintext only (loaded configs always name files)
+    limits: NodeLimits = field(default_factory=NodeLimits)
 
 
-_SECTIONS = {"node", "catalogue", "queriers"}
+_SECTIONS = {"node", "catalogue", "queriers", "tls", "limits"}
 _NODE_KEYS = {"id", "organisation", "database", "key_file", "secret_file", "listen"}
 _CATALOGUE_KEYS = {"path", "approved"}
-_QUERIER_KEYS = {"identity", "cap_epsilon"}
+_QUERIER_KEYS = {"identity", "cap_epsilon"} | POLICY_KEYS
+_TLS_KEYS = {"cert", "key", "ca"}
+_LIMIT_KEYS = {"requests_per_minute", "burst", "max_concurrent_rpcs"}
 
 
 def _check_keys(where: str, table: Mapping[str, Any], allowed: set[str]) -> None:
@@ -94,7 +111,11 @@ def load_node_config(path: Path) -> NodeConfig:
             cap = parse_epsilon(str(entry.get("cap_epsilon", "")), field="cap_epsilon")
         except Exception as exc:
             raise ConfigError(f"{where}: {exc}") from None
-        queriers[identity] = QuerierPolicy(identity, cap)
+        try:
+            access = parse_access(where, entry, catalogue)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        queriers[identity] = QuerierPolicy(identity, cap, access)
     return NodeConfig(
         path=path,
         node_id=node["id"],
@@ -106,7 +127,40 @@ def load_node_config(path: Path) -> NodeConfig:
         approved_versions=approved,
         catalogue=catalogue,
         queriers=queriers,
+        tls=_tls(path, raw.get("tls", {})),
+        limits=_limits(path, raw.get("limits", {})),
     )
+
+
+def _tls(path: Path, table: Mapping[str, Any]) -> TlsFiles:
+    """[tls]: the node's certificate, key and the federation CA (default: the tls/ folder)."""
+    _check_keys(f"{path} [tls]", table, _TLS_KEYS)
+    base = path.parent
+    for key in _TLS_KEYS:
+        if key in table and (not isinstance(table[key], str) or not table[key]):
+            raise ConfigError(f"{path} [tls]: {key} must be a file path")
+    return TlsFiles(cert=base / table.get("cert", "tls/node.crt"),
+                    key=base / table.get("key", "tls/node.key"),
+                    ca=base / table.get("ca", "tls/ca.crt"))
+
+
+def _limits(path: Path, table: Mapping[str, Any]) -> NodeLimits:
+    _check_keys(f"{path} [limits]", table, _LIMIT_KEYS)
+    default = NodeLimits()
+    per_minute = table.get("requests_per_minute", default.rate.per_minute)
+    burst = table.get("burst", default.rate.burst)
+    if isinstance(per_minute, bool) or not isinstance(per_minute, int | float) \
+            or isinstance(burst, bool) or not isinstance(burst, int):
+        raise ConfigError(f"{path} [limits]: requests_per_minute and burst must be numbers")
+    try:
+        rate = RateLimit(per_minute=float(per_minute), burst=burst)
+    except ValueError as exc:
+        raise ConfigError(f"{path} [limits]: {exc}") from None
+    concurrent = table.get("max_concurrent_rpcs", default.max_concurrent_rpcs)
+    if isinstance(concurrent, bool) or not isinstance(concurrent, int) \
+            or not 1 <= concurrent <= 1024:
+        raise ConfigError(f"{path} [limits]: max_concurrent_rpcs must be from 1 to 1024")
+    return NodeLimits(rate, concurrent)
 
 
 def render_node_config(
@@ -123,6 +177,13 @@ def render_node_config(
         'key_file = "keys/db.key"',
         'secret_file = "keys/pseudonym.key"',
         f'listen = "{listen}"',
+        "",
+        "# Mutual TLS: this node's certificate and key, and the federation CA that signed the",
+        "# certificates of those allowed to connect (`koepel certs issue --role node ...`).",
+        "[tls]",
+        'cert = "tls/node.crt"',
+        'key = "tls/node.key"',
+        'ca = "tls/ca.crt"',
         "",
         "[catalogue]",
         "# Catalogue versions this organisation has reviewed and approved.",

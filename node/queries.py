@@ -136,7 +136,9 @@ class QueryEngine:
     def cost(self, querier: str, spec: QuerySpec) -> int:
         """What ``spec`` would cost in µε, without touching data or budget (a dry run)."""
         self._cap_for(querier)
-        return plan_release(self._validate(spec)).total_micro
+        query = self._validate(spec)
+        self._config.queriers[querier].access.check(querier, query)
+        return plan_release(query).total_micro
 
     def answer(self, querier: str, query_id: str, spec: QuerySpec) -> Answer:
         """Answer ``spec`` for ``querier``, charging its budget exactly once per query id."""
@@ -144,6 +146,7 @@ class QueryEngine:
             raise InvalidQueryError("query_id must be 1–64 characters of letters, digits, . _ : -")
         cap = self._cap_for(querier)
         query = self._validate(spec)
+        self._config.queriers[querier].access.check(querier, query)  # the node's own policy
         digest = spec.digest()
         stored = self._ledger.stored_answer(querier, query_id)
         if stored is not None:

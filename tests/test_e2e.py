@@ -65,7 +65,7 @@ def exact(root: Path, measure: str, group_by: tuple[str, ...]) -> dict[tuple[str
 
 def query_json(federation: LocalFederation, *args: str) -> dict[str, object]:
     done = koepel("query", *args, "--period", "2025", "--json",
-                  "--aggregator", federation.aggregator_address)
+                  *federation.client_args())
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)  # type: ignore[no-any-return]
 
@@ -103,30 +103,30 @@ def test_means_match_the_exact_ratio(federation: LocalFederation) -> None:
 
 
 def test_query_over_the_cap_is_refused_and_costs_nothing(federation: LocalFederation) -> None:
-    before = json.loads(koepel("nodes", "--json", "--aggregator",
-                               federation.aggregator_address, check=True).stdout)
+    before = json.loads(koepel("nodes", "--json", *federation.client_args(),
+                               check=True).stdout)
     done = koepel("query", "headcount", "--period", "2025", "--epsilon", "4.5",
-                  "--aggregator", federation.aggregator_address)
+                  *federation.client_args())
     assert done.returncode == 7, done.stdout + done.stderr
     assert "privacy budget exhausted" in done.stdout + done.stderr
     assert "requested ε=4.5" in done.stdout
-    after = json.loads(koepel("nodes", "--json", "--aggregator",
-                              federation.aggregator_address, check=True).stdout)
+    after = json.loads(koepel("nodes", "--json", *federation.client_args(),
+                              check=True).stdout)
     assert [n["budget"] for n in after] == [n["budget"] for n in before]
 
 
 def test_invalid_query_is_refused_with_a_clear_message(federation: LocalFederation) -> None:
     done = koepel("query", "headcount", "--by", "salary", "--period", "2025", "--epsilon", "1",
-                  "--aggregator", federation.aggregator_address)
+                  *federation.client_args())
     assert done.returncode == 6
     assert "unknown group-by dimension 'salary'" in done.stderr
     assert "Traceback" not in done.stderr
 
 
 def test_history_reshows_results_without_spending(federation: LocalFederation) -> None:
-    listed = json.loads(koepel("history", "--json", "--aggregator",
-                               federation.aggregator_address, check=True).stdout)
+    listed = json.loads(koepel("history", "--json", *federation.client_args(),
+                               check=True).stdout)
     assert listed, "no results in history"
-    one = json.loads(koepel("history", listed[0]["result_id"], "--json", "--aggregator",
-                            federation.aggregator_address, check=True).stdout)
+    one = json.loads(koepel("history", listed[0]["result_id"], "--json", *federation.client_args(),
+                            check=True).stdout)
     assert one[0]["cells"] == listed[0]["cells"]
