@@ -186,6 +186,10 @@ class LocalFederation:
             *self._security(), "--listen", "127.0.0.1:0", "--port-file", str(port_file)))
         self.aggregator_port = _wait_for_port(port_file, process, "the aggregator")
 
+    def pids(self) -> dict[str, int]:
+        """The process id of every running node and of the aggregator, by name."""
+        return {name: p.pid for name, p in self._processes.items() if p.poll() is None}
+
     @property
     def aggregator_address(self) -> str:
         return f"127.0.0.1:{self.aggregator_port}"
