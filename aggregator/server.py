@@ -96,7 +96,8 @@ async def serve(config: FederationConfig, address: str, *, insecure: bool,
     aggregator = build_aggregator(config, insecure=insecure)
     server, port = await create_server(aggregator, address, insecure=insecure)
     await server.start()
-    log.info("aggregator listening on port %d for %d nodes", port, len(config.nodes))
+    log.info("aggregator listening on port %d for %d nodes (%s)", port, len(config.nodes),
+             "plaintext, loopback only" if insecure else "mutual TLS")
     if port_file is not None:
         tmp = port_file.with_suffix(".tmp")
         tmp.write_text(f"{port}\n")

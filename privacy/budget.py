@@ -38,7 +38,11 @@ def parse_epsilon(text: str, *, field: str = "epsilon") -> int:
         raise InvalidQueryError(f"{field} must be a decimal number such as 0.5") from None
     if not value.is_finite():
         raise InvalidQueryError(f"{field} must be a finite decimal number")
-    micro = value * MICRO
+    try:
+        micro = value * MICRO
+    except ArithmeticError:  # e.g. 1e999999999 overflows the decimal context
+        raise InvalidQueryError(
+            f"{field} must be at most {MAX_QUERY_EPSILON_MICRO // MICRO}") from None
     if micro != micro.to_integral_value():
         raise InvalidQueryError(f"{field} has more than 6 decimals; round it to micro-ε")
     micro_int = int(micro)
