@@ -4,15 +4,17 @@ The public face: open a node from its configuration, import records, answer quer
 engine is usable without a server), and serve it over gRPC.
 """
 
-from node.config import ConfigError, NodeConfig, load_node_config, render_node_config
+from node.config import ConfigError, NodeConfig, NodeLimits, load_node_config, render_node_config
 from node.importer import ImportFailed, ImportSummary, import_files
 from node.keys import KeyError_, create_key_file, read_key, read_key_file
 from node.ledger import Ledger, LedgerEntry, verify_chain
+from node.policy import AccessPolicy
 from node.queries import Answer, BudgetLine, QueryEngine
 from node.server import NodeRuntime, create_server, open_node, serve
 from node.store import Store, StoreError
 
 __all__ = [
+    "AccessPolicy",
     "Answer",
     "BudgetLine",
     "ConfigError",
@@ -22,6 +24,7 @@ __all__ = [
     "Ledger",
     "LedgerEntry",
     "NodeConfig",
+    "NodeLimits",
     "NodeRuntime",
     "QueryEngine",
     "Store",
