@@ -87,4 +87,3 @@ def setup_logging(fmt: str = "auto", level: str = "info", *,
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    logging.captureWarnings(True)

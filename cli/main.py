@@ -6,6 +6,7 @@ import click
 
 from cli.aggregator_cmds import aggregator
 from cli.demo import demo
+from cli.health_cmds import health
 from cli.node_cmds import node
 from cli.query_cmds import history, nodes, query
 
@@ -24,6 +25,7 @@ cli.add_command(query)
 cli.add_command(nodes)
 cli.add_command(history)
 cli.add_command(demo)
+cli.add_command(health)
 
 
 def main() -> None:
