@@ -33,7 +33,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from node.config import NodeConfig
-from node.queries import QueryEngine
+from node.queries import BudgetLine, QueryEngine
+from node.store import Store
 
 __all__ = [
     "LATENCY_BUCKETS",
@@ -58,15 +59,34 @@ REFUSAL_REASONS = (
 )
 # A query is a SQL aggregation over one organisation plus a few OpenDP draws: milliseconds to a
 # few seconds at most. Buckets in seconds (Prometheus base unit).
+_LOCK_WAIT_SECONDS = 0.5
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class _LedgerCollector(Collector):
     """Budget and store size, read at scrape time from the ledger and the database file."""
 
-    def __init__(self, engine: QueryEngine, config: NodeConfig) -> None:
+    def __init__(self, engine: QueryEngine, config: NodeConfig, store: Store) -> None:
         self._engine = engine
         self._config = config
+        self._store = store
+        self._last: list[BudgetLine] = []
+
+    def _budgets(self) -> list[BudgetLine]:
+        """The ledger's budget lines, or the last ones read while a write holds the store.
+
+        A scrape must not hang behind a charge that waits for the database (e.g. during an
+        import): then it reports the previous scrape's figures, at most a moment old.
+        """
+        if not self._store.lock.acquire(timeout=_LOCK_WAIT_SECONDS):
+            return self._last
+        try:
+            self._last = self._engine.all_budgets()
+        except Exception as error:  # a closed or broken store must not break the scrape
+            log.warning("budget metrics unavailable", extra={"error_type": type(error).__name__})
+        finally:
+            self._store.lock.release()
+        return self._last
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         labels = ["querier", "period"]
@@ -79,12 +99,7 @@ class _LedgerCollector(Collector):
         cap = GaugeMetricFamily("koepel_node_budget_cap_epsilon",
                                 "A querier's privacy-loss cap (ε) per period, from node.toml.",
                                 labels=labels)
-        try:
-            lines = self._engine.all_budgets()
-        except Exception as error:  # a closed or busy store must not break the scrape
-            log.warning("budget metrics unavailable", extra={"error_type": type(error).__name__})
-            lines = []
-        for line in lines:
+        for line in self._budgets():
             values = [line.querier, line.period]
             spent.add_metric(values, line.spent_micro / 1e6)
             remaining.add_metric(values, line.remaining_micro / 1e6)
@@ -135,7 +150,7 @@ class QueryObservation:
 class NodeMetrics:
     """The node's metrics in their own registry, and the hooks the servicer calls."""
 
-    def __init__(self, config: NodeConfig, engine: QueryEngine,
+    def __init__(self, config: NodeConfig, engine: QueryEngine, store: Store,
                  registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry(auto_describe=True)
         self._queriers = frozenset(config.queriers)
@@ -170,7 +185,7 @@ class NodeMetrics:
                 self.refused.labels(querier, reason)
         for outcome in ("answered", "replayed", "refused"):
             self.latency.labels(outcome)
-        r.register(_LedgerCollector(engine, config))
+        r.register(_LedgerCollector(engine, config, store))
 
     def querier_label(self, querier: str) -> str:
         """The label for ``querier``: itself if configured, else ``other`` (bounded labels)."""

@@ -66,6 +66,7 @@ def create_server(runtime: NodeRuntime, address: str, *, insecure: bool,
             ("grpc.max_concurrent_streams", 64),
         ],
     )
+    metrics = metrics or NodeMetrics(runtime.config, runtime.engine, runtime.store)
     pb2_grpc.add_NodeServiceServicer_to_server(
         NodeServicer(runtime.config, runtime.engine, insecure=insecure, metrics=metrics), server
     )
@@ -96,7 +97,7 @@ def serve(runtime: NodeRuntime, address: str, *, insecure: bool,
     each charge is one transaction, so even a call cut off then leaves nothing half-written),
     stop the metrics endpoint, and only then close the store.
     """
-    metrics = NodeMetrics(runtime.config, runtime.engine)
+    metrics = NodeMetrics(runtime.config, runtime.engine, runtime.store)
     server, port = create_server(runtime, address, insecure=insecure, metrics=metrics)
     endpoint = metrics.serve_http(*metrics_address) if metrics_address else None
     server.start()

@@ -27,11 +27,11 @@ SOFTWARE_VERSION = "koepel 0.1.0"
 
 class NodeServicer(pb2_grpc.NodeServiceServicer):
     def __init__(self, config: NodeConfig, engine: QueryEngine, *, insecure: bool,
-                 metrics: NodeMetrics | None = None) -> None:
+                 metrics: NodeMetrics) -> None:
         self._config = config
         self._engine = engine
         self._insecure = insecure
-        self._metrics = metrics or NodeMetrics(config, engine)
+        self._metrics = metrics
 
     def _guard(self, context: grpc.ServicerContext, method: str, call: Callable[[], T],
                observed: QueryObservation | None = None) -> T:

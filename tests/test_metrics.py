@@ -65,7 +65,7 @@ def query(stub: pb2_grpc.NodeServiceStub, querier: str, query_id: str, epsilon: 
 class RunningNode:
     def __init__(self, runtime: NodeRuntime) -> None:
         self.runtime = runtime
-        self.metrics = NodeMetrics(runtime.config, runtime.engine)
+        self.metrics = NodeMetrics(runtime.config, runtime.engine, runtime.store)
         self.server, self.port = create_server(runtime, "127.0.0.1:0", insecure=True,
                                                metrics=self.metrics)
         self.server.start()
