@@ -58,12 +58,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+def _plain(value: object) -> str:
+    """A value as it reads best, quoted when it holds spaces or control characters (so that
+    a caller-chosen query id cannot forge a second log line)."""
+    text = str(value)
+    return json.dumps(text, ensure_ascii=False) if not text.isprintable() or " " in text else text
+
+
 class HumanFormatter(logging.Formatter):
     """``time LEVEL logger message key=value …`` for a person at a terminal."""
 
     def format(self, record: logging.LogRecord) -> str:
         when = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
-        extras = " ".join(f"{k}={v}" for k, v in _fields(record).items() if v not in ("", None))
+        extras = " ".join(f"{k}={_plain(v)}" for k, v in _fields(record).items()
+                          if v not in ("", None))
         text = f"{when} {record.levelname:<7} {record.name} {record.getMessage()}"
         return f"{text}  {extras}" if extras else text
 

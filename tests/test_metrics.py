@@ -291,3 +291,13 @@ def test_human_logs_on_a_terminal() -> None:
     line = stream.getvalue().strip()
     assert "INFO" in line and "node org-a: answered" in line and "query_id=q-1" in line
     assert not line.startswith("{")
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_human_logs_quote_values_that_could_forge_a_line() -> None:
+    stream = io.StringIO()
+    setup_logging("human", "info", stream=stream)
+    logging.getLogger("koepel.node").info("query refused",
+                                          extra={"query_id": "x\nFAKE line", "querier": "a"})
+    assert stream.getvalue().count("\n") == 1
+    assert 'query_id="x\\nFAKE line"' in stream.getvalue()
