@@ -8,6 +8,7 @@ from node.config import ConfigError, NodeConfig, load_node_config, render_node_c
 from node.importer import ImportFailed, ImportSummary, import_files
 from node.keys import KeyError_, create_key_file, read_key, read_key_file
 from node.ledger import Ledger, LedgerEntry, verify_chain
+from node.metrics import NodeMetrics
 from node.queries import Answer, BudgetLine, QueryEngine
 from node.server import NodeRuntime, create_server, open_node, serve
 from node.store import Store, StoreError
@@ -22,6 +23,7 @@ __all__ = [
     "Ledger",
     "LedgerEntry",
     "NodeConfig",
+    "NodeMetrics",
     "NodeRuntime",
     "QueryEngine",
     "Store",
