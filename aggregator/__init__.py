@@ -10,6 +10,7 @@ from aggregator.federation import (
     render_federation,
 )
 from aggregator.history import HistoryStore, SqliteHistory
+from aggregator.metrics import AggregatorMetrics
 from aggregator.results import CellResult, NodeReport, SectorResult, combine_replies
 from aggregator.serde import result_to_proto, spec_from_proto, spec_to_proto
 from aggregator.server import build_aggregator, create_server, serve
@@ -17,6 +18,7 @@ from aggregator.transport import GrpcTransport, NodeQueryError, NodeTransport
 
 __all__ = [
     "Aggregator",
+    "AggregatorMetrics",
     "CellResult",
     "FederationConfig",
     "FederationError",

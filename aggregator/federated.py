@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from dataclasses import dataclass, field
 
 from aggregator.fanout import fan_out
 from aggregator.federation import FederationConfig, NodeEntry
 from aggregator.history import HistoryStore
+from aggregator.metrics import AggregatorMetrics
 from aggregator.results import SectorResult, combine_replies
 from aggregator.serde import spec_to_proto
 from aggregator.transport import NodeQueryError, NodeTransport
@@ -29,10 +31,11 @@ class NodeState:
 
 class Aggregator:
     def __init__(self, config: FederationConfig, transport: NodeTransport,
-                 history: HistoryStore) -> None:
+                 history: HistoryStore, metrics: AggregatorMetrics | None = None) -> None:
         self.config = config
         self._transport = transport
         self.history = history
+        self.metrics = metrics or AggregatorMetrics(config)
 
     async def submit(self, spec: QuerySpec, *, deadline_seconds: float | None = None,
                      query_id: str | None = None) -> SectorResult:
@@ -40,10 +43,12 @@ class Aggregator:
         validated = validate(spec, self.config.catalogue)
         query_id = query_id or uuid.uuid4().hex
         request = pb2.QueryRequest(query_id=query_id, spec=spec_to_proto(spec))
+        started = time.perf_counter()
         replies = await fan_out(
             self._transport, self.config.nodes, request,
             deadline_seconds=deadline_seconds or self.config.deadline_seconds,
         )
+        self.metrics.fanned_out(query_id, replies, time.perf_counter() - started)
         result = combine_replies(result_id=query_id, spec=spec, cells=validated.cells,
                                  replies=replies, quorum=self.config.quorum)
         self.history.save(result)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from pathlib import Path
@@ -13,6 +14,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from aggregator.federated import Aggregator
 from aggregator.federation import FederationConfig
 from aggregator.history import SqliteHistory
+from aggregator.metrics import AggregatorMetrics, MeteredTransport, watch_nodes
 from aggregator.service import AggregatorServicer
 from aggregator.transport import GrpcTransport
 from protos import pb2, pb2_grpc
@@ -47,7 +49,8 @@ def _tls(config: FederationConfig) -> TlsFiles:
     return config.tls
 
 
-def build_aggregator(config: FederationConfig, *, insecure: bool = False) -> Aggregator:
+def build_aggregator(config: FederationConfig, *, insecure: bool = False,
+                     metrics: AggregatorMetrics | None = None) -> Aggregator:
     """The aggregator with its node transport: mutual TLS, or plaintext to loopback nodes only."""
     if insecure:
         for node in config.nodes:
@@ -55,8 +58,16 @@ def build_aggregator(config: FederationConfig, *, insecure: bool = False) -> Agg
         credentials = None
     else:
         credentials = channel_credentials(_tls(config), expect=_identity(config))
-    return Aggregator(config, GrpcTransport(config.querier_identity, credentials),
-                      SqliteHistory(config.history))
+    metrics = metrics or AggregatorMetrics(config)
+    transport = MeteredTransport(GrpcTransport(config.querier_identity, credentials), metrics)
+    return Aggregator(config, transport, SqliteHistory(config.history), metrics)
+
+
+def _write_port(path: Path | None, port: int) -> None:
+    if path is not None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(f"{port}\n")
+        tmp.replace(path)
 
 
 async def create_server(aggregator: Aggregator, address: str, *,
@@ -69,7 +80,8 @@ async def create_server(aggregator: Aggregator, address: str, *,
     else:
         credentials = server_credentials(_tls(config), expect=_identity(config))
     gate = Gate(METHOD_ROLES, limiter=RateLimiter(config.operator_rate),
-                insecure_identity=(lambda _: _LOOPBACK_OPERATOR) if insecure else None)
+                insecure_identity=(lambda _: _LOOPBACK_OPERATOR) if insecure else None,
+                on_refusal=aggregator.metrics.gate_refused)
     server = grpc.aio.server(
         interceptors=[AioGateInterceptor(gate)],
         options=server_options(max_receive_bytes=MAX_MESSAGE_BYTES, max_send_bytes=16 << 20,
@@ -91,22 +103,39 @@ async def create_server(aggregator: Aggregator, address: str, *,
 
 
 async def serve(config: FederationConfig, address: str, *, insecure: bool,
-                port_file: Path | None = None, grace_seconds: float = 5.0) -> None:
-    """Serve until SIGTERM or SIGINT; in-flight queries get ``grace_seconds`` to finish."""
+                port_file: Path | None = None, grace_seconds: float = 5.0,
+                metrics_address: tuple[str, int] | None = None,
+                metrics_port_file: Path | None = None, probe_interval: float = 15.0) -> None:
+    """Serve until SIGTERM or SIGINT; in-flight queries get ``grace_seconds`` to finish.
+
+    With metrics on, nodes are also probed every ``probe_interval`` seconds so that
+    ``koepel_aggregator_node_up`` notices a dead node without waiting for a query.
+    """
     aggregator = build_aggregator(config, insecure=insecure)
     server, port = await create_server(aggregator, address, insecure=insecure)
+    endpoint = aggregator.metrics.serve_http(*metrics_address) if metrics_address else None
     await server.start()
     log.info("aggregator listening on port %d for %d nodes (%s)", port, len(config.nodes),
-             "plaintext, loopback only" if insecure else "mutual TLS")
-    if port_file is not None:
-        tmp = port_file.with_suffix(".tmp")
-        tmp.write_text(f"{port}\n")
-        tmp.replace(port_file)
+             "plaintext, loopback only" if insecure else "mutual TLS", extra={"port": port})
+    probe = None
+    if endpoint is not None:
+        log.info("metrics on http://%s:%d/metrics", endpoint.host, endpoint.port,
+                 extra={"metrics_port": endpoint.port})
+        _write_port(metrics_port_file, endpoint.port)
+        probe = asyncio.create_task(watch_nodes(aggregator, probe_interval))
+    _write_port(port_file, port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
-    log.info("aggregator shutting down")
+    log.info("aggregator shutting down; in-flight queries get %g s", grace_seconds)
+    if probe is not None:
+        probe.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await probe
     await server.stop(grace_seconds)
+    if endpoint is not None:
+        endpoint.close()
     await aggregator.close()
+    log.info("aggregator stopped")

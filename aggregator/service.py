@@ -8,6 +8,7 @@ from typing import Any
 import grpc
 
 from aggregator.federated import Aggregator
+from aggregator.metrics import SubmitObservation
 from aggregator.serde import result_to_proto, spec_from_proto
 from privacy import CatalogueVersionError, InvalidQueryError, KoepelError
 from protos import pb2, pb2_grpc
@@ -23,19 +24,29 @@ class AggregatorServicer(pb2_grpc.AggregatorServiceServicer):
 
     async def SubmitQuery(self, request: pb2.SubmitQueryRequest,
                           context: Any) -> pb2.SubmitQueryResponse:
+        with self._aggregator.metrics.observe_submit() as observed:
+            return await self._submit(request, context, observed)
+
+    async def _submit(self, request: pb2.SubmitQueryRequest, context: Any,
+                      observed: SubmitObservation) -> pb2.SubmitQueryResponse:
         try:
             spec = spec_from_proto(request.spec)
             deadline = request.deadline_seconds if request.deadline_seconds > 0 else None
             result = await self._aggregator.submit(spec, deadline_seconds=deadline)
         except (InvalidQueryError, CatalogueVersionError) as error:
+            observed.outcome = "invalid"
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
         except KoepelError as error:
+            observed.outcome = "refused"
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
         except Exception as error:
-            log.error("internal error in SubmitQuery: %s", type(error).__name__)
+            log.error("internal error in SubmitQuery: %s", type(error).__name__,
+                      extra={"error_type": type(error).__name__})
             await context.abort(grpc.StatusCode.INTERNAL, "internal error in the aggregator")
+        observed.result(result)
         log.info("result %s: %d of %d nodes answered", result.result_id, len(result.answered),
-                 len(result.nodes))
+                 len(result.nodes), extra={"query_id": result.result_id,
+                                           "answered": len(result.answered)})
         return pb2.SubmitQueryResponse(result=result_to_proto(result))
 
     async def ListNodes(self, request: pb2.ListNodesRequest,

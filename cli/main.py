@@ -7,6 +7,7 @@ import click
 from cli.aggregator_cmds import aggregator
 from cli.certs_cmds import certs
 from cli.demo import demo
+from cli.health_cmds import health
 from cli.node_cmds import node
 from cli.query_cmds import history, nodes, query
 
@@ -26,6 +27,7 @@ cli.add_command(nodes)
 cli.add_command(history)
 cli.add_command(demo)
 cli.add_command(certs)
+cli.add_command(health)
 
 
 def main() -> None:

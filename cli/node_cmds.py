@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import click
 
 from cli.errors import EXIT, KoepelCliError, handle_errors
+from cli.logs import setup_logging
 from cli.render import budget_table, console
+from cli.service_options import metrics_address, service_options
 from node import (
     Store,
     create_key_file,
@@ -91,13 +92,18 @@ def import_(config_path: Path, files: tuple[Path, ...], dry_run: bool) -> None:
 @click.option("--listen", default=None, help="Address to listen on (default from node.toml).")
 @click.option("--port-file", type=click.Path(path_type=Path), default=None,
               help="Write the bound port here once listening.")
+@service_options
 @handle_errors
-def serve_(config_path: Path, insecure: bool, listen: str | None, port_file: Path | None) -> None:
+def serve_(config_path: Path, insecure: bool, listen: str | None, port_file: Path | None,
+           log_format: str, log_level: str, metrics_port: int | None, metrics_host: str,
+           metrics_port_file: Path | None, grace_seconds: float) -> None:
     """Answer DP queries over gRPC until stopped (SIGTERM lets in-flight queries finish)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     config = load_node_config(config_path)
+    setup_logging(log_format, log_level, static={"service": "node", "node_id": config.node_id})
     runtime = open_node(config)
-    serve(runtime, listen or config.listen, insecure=insecure, port_file=port_file)
+    serve(runtime, listen or config.listen, insecure=insecure, port_file=port_file,
+          grace_seconds=grace_seconds, metrics_address=metrics_address(metrics_host, metrics_port),
+          metrics_port_file=metrics_port_file)
 
 
 @node.command()

@@ -8,6 +8,7 @@ from node.config import ConfigError, NodeConfig, NodeLimits, load_node_config, r
 from node.importer import ImportFailed, ImportSummary, import_files
 from node.keys import KeyError_, create_key_file, read_key, read_key_file
 from node.ledger import Ledger, LedgerEntry, verify_chain
+from node.metrics import NodeMetrics
 from node.policy import AccessPolicy
 from node.queries import Answer, BudgetLine, QueryEngine
 from node.server import NodeRuntime, create_server, open_node, serve
@@ -25,6 +26,7 @@ __all__ = [
     "LedgerEntry",
     "NodeConfig",
     "NodeLimits",
+    "NodeMetrics",
     "NodeRuntime",
     "QueryEngine",
     "Store",

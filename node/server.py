@@ -14,6 +14,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from node.config import NodeConfig
 from node.identity import insecure_identity
 from node.keys import read_key, read_key_file
+from node.metrics import NodeMetrics
 from node.queries import QueryEngine
 from node.servicer import NodeServicer
 from node.store import Store
@@ -64,7 +65,8 @@ def open_node(config: NodeConfig) -> NodeRuntime:
     return NodeRuntime(config, Store.open(config.database, key))
 
 
-def create_server(runtime: NodeRuntime, address: str, *, insecure: bool) -> tuple[grpc.Server, int]:
+def create_server(runtime: NodeRuntime, address: str, *, insecure: bool,
+                  metrics: NodeMetrics | None = None) -> tuple[grpc.Server, int]:
     """A ready (not yet started) server bound to ``address``; returns it and its port.
 
     Mutual TLS with the certificates node.toml names, unless ``insecure`` (plaintext, loopback
@@ -78,8 +80,10 @@ def create_server(runtime: NodeRuntime, address: str, *, insecure: bool) -> tupl
         if config.tls is None:
             raise CertError("node.toml names no [tls] files; add them or use --insecure")
         credentials = server_credentials(config.tls, expect=PeerIdentity("node", config.node_id))
+    metrics = metrics or NodeMetrics(runtime.config, runtime.engine, runtime.store)
     gate = Gate(METHOD_ROLES, limiter=RateLimiter(config.limits.rate),
-                insecure_identity=insecure_identity if insecure else None)
+                insecure_identity=insecure_identity if insecure else None,
+                on_refusal=metrics.gate_refused)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="koepel-node"),
         interceptors=[GateInterceptor(gate)],
@@ -88,7 +92,7 @@ def create_server(runtime: NodeRuntime, address: str, *, insecure: bool) -> tupl
         maximum_concurrent_rpcs=config.limits.max_concurrent_rpcs,
     )
     pb2_grpc.add_NodeServiceServicer_to_server(
-        NodeServicer(runtime.config, runtime.engine, insecure=insecure), server
+        NodeServicer(runtime.config, runtime.engine, insecure=insecure, metrics=metrics), server
     )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -103,21 +107,42 @@ def create_server(runtime: NodeRuntime, address: str, *, insecure: bool) -> tupl
     return server, port
 
 
+def _write_port(path: Path | None, port: int) -> None:
+    if path is not None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(f"{port}\n")
+        tmp.replace(path)
+
+
 def serve(runtime: NodeRuntime, address: str, *, insecure: bool,
-          port_file: Path | None = None, grace_seconds: float = 5.0) -> None:
-    """Serve until SIGTERM or SIGINT, then let in-flight queries finish before closing."""
-    server, port = create_server(runtime, address, insecure=insecure)
+          port_file: Path | None = None, grace_seconds: float = 5.0,
+          metrics_address: tuple[str, int] | None = None,
+          metrics_port_file: Path | None = None) -> None:
+    """Serve until SIGTERM or SIGINT, then let in-flight queries finish before closing.
+
+    Shutdown order: stop accepting calls, let in-flight ones finish (up to ``grace_seconds``;
+    each charge is one transaction, so even a call cut off then leaves nothing half-written),
+    stop the metrics endpoint, and only then close the store.
+    """
+    metrics = NodeMetrics(runtime.config, runtime.engine, runtime.store)
+    server, port = create_server(runtime, address, insecure=insecure, metrics=metrics)
+    endpoint = metrics.serve_http(*metrics_address) if metrics_address else None
     server.start()
     log.info("node %s listening on port %d (%s)", runtime.config.node_id, port,
-             "plaintext, loopback only" if insecure else "mutual TLS")
-    if port_file is not None:
-        tmp = port_file.with_suffix(".tmp")
-        tmp.write_text(f"{port}\n")
-        tmp.replace(port_file)
+             "plaintext, loopback only" if insecure else "mutual TLS", extra={"port": port})
+    if endpoint is not None:
+        log.info("metrics on http://%s:%d/metrics", endpoint.host, endpoint.port,
+                 extra={"metrics_port": endpoint.port})
+        _write_port(metrics_port_file, endpoint.port)
+    _write_port(port_file, port)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     stop.wait()
-    log.info("node %s shutting down", runtime.config.node_id)
+    log.info("node %s shutting down; in-flight queries get %g s", runtime.config.node_id,
+             grace_seconds)
     server.stop(grace_seconds).wait()
+    if endpoint is not None:
+        endpoint.close()
     runtime.close()
+    log.info("node %s stopped", runtime.config.node_id)

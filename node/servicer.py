@@ -11,6 +11,7 @@ import grpc
 from node.config import NodeConfig
 from node.errors import status_for
 from node.identity import querier_of
+from node.metrics import NodeMetrics, QueryObservation
 from node.queries import QueryEngine
 from node.serde import answer_to_proto, budget_to_proto, ledger_to_proto, spec_from_proto
 from privacy import KoepelError
@@ -25,21 +26,33 @@ SOFTWARE_VERSION = "koepel 0.1.0"
 
 
 class NodeServicer(pb2_grpc.NodeServiceServicer):
-    def __init__(self, config: NodeConfig, engine: QueryEngine, *, insecure: bool) -> None:
+    def __init__(self, config: NodeConfig, engine: QueryEngine, *, insecure: bool,
+                 metrics: NodeMetrics) -> None:
         self._config = config
         self._engine = engine
         self._insecure = insecure
+        self._metrics = metrics
 
-    def _guard(self, context: grpc.ServicerContext, method: str, call: Callable[[], T]) -> T:
+    def _guard(self, context: grpc.ServicerContext, method: str, call: Callable[[], T],
+               observed: QueryObservation | None = None) -> T:
         """Run ``call``; turn domain errors into their status and anything else into INTERNAL."""
         try:
-            return call()
+            result = call()
         except KoepelError as error:
-            log.info("refused %s: %s", method, error.code)
-            context.abort_with_status(status_for(error))
+            status = status_for(error)
+            if observed is not None:
+                observed.refused(error.code)
+            else:
+                log.info("refused %s: %s", method, error.code, extra={"reason": error.code})
         except Exception as error:  # never leak internals to the caller
-            log.error("internal error in %s: %s", method, type(error).__name__)
-            context.abort_with_status(status_for(error))
+            status = status_for(error)
+            log.error("internal error in %s: %s", method, type(error).__name__,
+                      extra={"error_type": type(error).__name__})
+        else:
+            self._metrics.request(method, "OK")
+            return result
+        self._metrics.request(method, status.code.name)
+        context.abort_with_status(status)
         raise AssertionError("unreachable")  # abort_with_status raises
 
     def Describe(self, request: pb2.DescribeRequest, context: Any) -> pb2.DescribeResponse:
@@ -55,13 +68,15 @@ class NodeServicer(pb2_grpc.NodeServiceServicer):
         return self._guard(context, "Describe", call)
 
     def Query(self, request: pb2.QueryRequest, context: Any) -> pb2.QueryResponse:
-        def call() -> pb2.QueryResponse:
-            querier = querier_of(context, insecure=self._insecure)
-            answer = self._engine.answer(querier, request.query_id, spec_from_proto(request.spec))
-            log.info("answered query %s (replayed=%s)", request.query_id[:64], answer.replayed)
-            return answer_to_proto(answer)
+        with self._metrics.observe_query(request.query_id) as observed:
+            def call() -> pb2.QueryResponse:
+                observed.querier = querier = querier_of(context, insecure=self._insecure)
+                answer = self._engine.answer(querier, request.query_id,
+                                             spec_from_proto(request.spec))
+                observed.answered(replayed=answer.replayed, cost_micro=answer.release.cost_micro)
+                return answer_to_proto(answer)
 
-        return self._guard(context, "Query", call)
+            return self._guard(context, "Query", call, observed)
 
     def Budget(self, request: pb2.BudgetRequest, context: Any) -> pb2.BudgetResponse:
         def call() -> pb2.BudgetResponse:

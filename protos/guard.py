@@ -83,10 +83,12 @@ class Gate:
 
     def __init__(self, roles: Mapping[str, frozenset[str]], *, limiter: RateLimiter | None,
                  insecure_identity: Callable[[Sequence[tuple[str, Any]]],
-                                             PeerIdentity | None] | None = None) -> None:
+                                             PeerIdentity | None] | None = None,
+                 on_refusal: Callable[[str, str, Refusal], None] | None = None) -> None:
         self._roles = roles
         self._limiter = limiter
         self._insecure_identity = insecure_identity
+        self._on_refusal = on_refusal  # (method, identity name or "", refusal): for metrics
 
     def identify(self, context: Any) -> PeerIdentity | None:
         if self._insecure_identity is not None:
@@ -96,6 +98,12 @@ class Gate:
     def admit(self, method: str, request: Any, context: Any) -> Refusal | None:
         """The refusal for this call, or None to let the servicer have it."""
         identity = self.identify(context)
+        refusal = self._decide(method, request, identity)
+        if refusal is not None and self._on_refusal is not None:
+            self._on_refusal(method, identity.name if identity else "", refusal)
+        return refusal
+
+    def _decide(self, method: str, request: Any, identity: PeerIdentity | None) -> Refusal | None:
         if identity is None:
             return Refusal(grpc.StatusCode.UNAUTHENTICATED, "UNAUTHENTICATED",
                            "no verified koepel identity: present a client certificate issued "
