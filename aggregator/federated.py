@@ -12,7 +12,7 @@ from aggregator.history import HistoryStore
 from aggregator.results import SectorResult, combine_replies
 from aggregator.serde import spec_to_proto
 from aggregator.transport import NodeQueryError, NodeTransport
-from privacy import QuerySpec, validate
+from privacy import QuerySpec, Statistic, validate
 from protos import pb2
 
 __all__ = ["Aggregator", "NodeState"]
@@ -44,8 +44,13 @@ class Aggregator:
             self._transport, self.config.nodes, request,
             deadline_seconds=deadline_seconds or self.config.deadline_seconds,
         )
-        result = combine_replies(result_id=query_id, spec=spec, cells=validated.cells,
-                                 replies=replies, quorum=self.config.quorum)
+        histogram = spec.statistic is Statistic.HISTOGRAM
+        result = combine_replies(
+            result_id=query_id, spec=spec, cells=validated.cells, replies=replies,
+            quorum=self.config.quorum,
+            bins=validated.measure.bin_labels if histogram else (),
+            bin_edges=tuple(float(e) for e in validated.measure.bins) if histogram else (),
+        )
         self.history.save(result)
         return result
 

@@ -6,7 +6,15 @@ import click
 
 from cli.client import AggregatorClient
 from cli.errors import EXIT, KoepelCliError, handle_errors
-from cli.render import budget_table, console, dump_json, nodes_line, result_json, result_table
+from cli.render import (
+    budget_table,
+    console,
+    dump_json,
+    nodes_line,
+    quantile_table,
+    result_json,
+    result_table,
+)
 from privacy import default_catalogue
 from protos import pb2
 
@@ -18,7 +26,8 @@ AGGREGATOR_OPTION = click.option(
 )
 INSECURE_OPTION = click.option("--insecure", is_flag=True, default=True, hidden=True)
 
-_STATISTICS = {"count": pb2.STATISTIC_COUNT, "sum": pb2.STATISTIC_SUM, "mean": pb2.STATISTIC_MEAN}
+_STATISTICS = {"count": pb2.STATISTIC_COUNT, "sum": pb2.STATISTIC_SUM, "mean": pb2.STATISTIC_MEAN,
+               "histogram": pb2.STATISTIC_HISTOGRAM}
 
 
 def build_spec(measure: str, statistic: str, group_by: tuple[str, ...],
@@ -66,6 +75,8 @@ def query(measure: str, statistic: str, group_by: tuple[str, ...], filters: tupl
         out = console()
         title = f"{measure} · {statistic} · {period} · ε={epsilon} per node"
         out.print(result_table(result, title=title, digits=2 if statistic == "mean" else 1))
+        if result.quantiles:
+            out.print(quantile_table(result, title="Quartiles from the summed histograms"))
         out.print(nodes_line(result))
     _exit_for(result)
 

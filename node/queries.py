@@ -24,12 +24,14 @@ from privacy import (
     Cap,
     CatalogueVersionError,
     InvalidQueryError,
+    LossRule,
     NoiseKind,
     NoisyVector,
     PermissionDeniedError,
     QueryConflictError,
     QuerySpec,
     Release,
+    Statistic,
     ValidatedQuery,
     plan_release,
     release,
@@ -53,21 +55,31 @@ class Answer:
     clamp_upper: float
     catalogue_version: str
     replayed: bool = False
+    bins: tuple[str, ...] = ()  # histogram bin labels
+    bin_edges: tuple[float, ...] = ()
+    accounting: str = "pure"
+    delta: str = ""  # zcdp: the δ at which ε-equivalents are stated
+    cost_epsilon_micro: int = 0  # the charge as ε (equal to the charge under pure accounting)
 
     def to_json(self) -> str:
         def vector(v: NoisyVector | None) -> dict[str, Any] | None:
             if v is None:
                 return None
             return {"values": list(v.values), "noise": v.noise.value, "scale": v.scale,
-                    "variance": v.variance, "cost_micro": v.cost_micro}
+                    "variance": v.variance, "cost_micro": v.cost_micro,
+                    "sensitivity": v.sensitivity}
 
         return json.dumps({
             "query_id": self.query_id, "node_id": self.node_id,
             "cells": [list(c) for c in self.cells],
             "count": vector(self.release.count), "sum": vector(self.release.sum),
+            "histogram": vector(self.release.histogram),
             "fixed_point_scale": self.release.fixed_point_scale,
             "clamp_lower": self.clamp_lower, "clamp_upper": self.clamp_upper,
             "catalogue_version": self.catalogue_version,
+            "bins": list(self.bins), "bin_edges": list(self.bin_edges),
+            "accounting": self.accounting, "delta": self.delta,
+            "cost_epsilon_micro": self.cost_epsilon_micro,
         })
 
     @classmethod
@@ -78,14 +90,19 @@ class Answer:
             if v is None:
                 return None
             return NoisyVector(tuple(v["values"]), NoiseKind(v["noise"]), v["scale"],
-                               v["variance"], v["cost_micro"])
+                               v["variance"], v["cost_micro"], v.get("sensitivity", 1))
 
+        release = Release(vector(raw["count"]), vector(raw["sum"]), raw["fixed_point_scale"],
+                          vector(raw.get("histogram")))
         return cls(
             query_id=raw["query_id"], node_id=raw["node_id"],
             cells=tuple(tuple(c) for c in raw["cells"]),
-            release=Release(vector(raw["count"]), vector(raw["sum"]), raw["fixed_point_scale"]),
+            release=release,
             clamp_lower=raw["clamp_lower"], clamp_upper=raw["clamp_upper"],
             catalogue_version=raw["catalogue_version"], replayed=replayed,
+            bins=tuple(raw.get("bins", ())), bin_edges=tuple(raw.get("bin_edges", ())),
+            accounting=raw.get("accounting", "pure"), delta=raw.get("delta", ""),
+            cost_epsilon_micro=raw.get("cost_epsilon_micro", release.cost_micro),
         )
 
 
@@ -118,6 +135,11 @@ class QueryEngine:
     @property
     def ledger(self) -> Ledger:
         return self._ledger
+
+    @property
+    def loss_rule(self) -> LossRule:
+        """The accounting rule of the node's catalogue (its unit, ε conversions)."""
+        return LossRule.of(self._config.catalogue)
 
     def _cap_for(self, querier: str) -> Cap:
         policy = self._config.queriers.get(querier)
@@ -157,7 +179,11 @@ class QueryEngine:
         cap.check(self._ledger.spent(querier, period), plan.total_micro)
 
         counts, sums = self.exact_cells(query)
-        released = release(plan, counts, sums)
+        histogram = (self.exact_histogram(query) if spec.statistic is Statistic.HISTOGRAM
+                     else [])
+        released = release(plan, counts, sums, histogram)
+        rule = LossRule.of(query.catalogue)
+        histogram_query = spec.statistic is Statistic.HISTOGRAM
         answer = Answer(
             query_id=query_id,
             node_id=self._config.node_id,
@@ -166,11 +192,16 @@ class QueryEngine:
             clamp_lower=float(query.measure.lower),
             clamp_upper=float(query.measure.upper),
             catalogue_version=query.catalogue.version,
+            bins=query.measure.bin_labels if histogram_query else (),
+            bin_edges=tuple(float(e) for e in query.measure.bins) if histogram_query else (),
+            accounting=query.catalogue.accounting.value,
+            delta=str(query.catalogue.delta or ""),
+            cost_epsilon_micro=rule.epsilon_of(released.cost_micro),
         )
         stored = self._ledger.commit(
             Charge(
                 querier=querier, query_id=query_id, query_digest=digest,
-                mechanism=f"discrete_laplace:{spec.statistic.value}",
+                mechanism=plan.mechanism,
                 cost_micro=released.cost_micro, budget_period=period,
                 catalogue_version=query.catalogue.version, answer=answer.to_json(),
             ),
@@ -188,15 +219,34 @@ class QueryEngine:
         with self._store.reading() as conn:
             rows = conn.execute(compiled.sql, compiled.params).fetchall()
         width = len(query.dimensions)
+        offset = width + (1 if query.spec.statistic is Statistic.HISTOGRAM else 0)  # bin column
         index = {cell: i for i, cell in enumerate(query.cells)}
         counts = [0] * len(query.cells)
         sums = [0] * len(query.cells)
         for row in rows:
             i = index.get(tuple(row[:width]))
             if i is not None:
-                counts[i] = int(row[width])
-                sums[i] = int(row[width + 1])
+                counts[i] += int(row[offset])
+                sums[i] += int(row[offset + 1])
         return counts, sums
+
+    def exact_histogram(self, query: ValidatedQuery) -> list[int]:
+        """Exact persons per cell and public bin (cells in order, bins fastest), zeros included.
+
+        Never sent anywhere: the DP path adds noise to these.
+        """
+        compiled = compile_query(query)
+        with self._store.reading() as conn:
+            rows = conn.execute(compiled.sql, compiled.params).fetchall()
+        width = len(query.dimensions)
+        n_bins = len(query.measure.bins) - 1
+        index = {cell: i for i, cell in enumerate(query.cells)}
+        counts = [0] * (len(query.cells) * n_bins)
+        for row in rows:
+            i = index.get(tuple(row[:width]))
+            if i is not None:
+                counts[i * n_bins + int(row[width])] = int(row[width + 1])
+        return counts
 
     def budget(self, querier: str) -> list[BudgetLine]:
         """The caller's own budget for the current period."""

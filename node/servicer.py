@@ -59,7 +59,7 @@ class NodeServicer(pb2_grpc.NodeServiceServicer):
             querier = querier_of(context, insecure=self._insecure)
             answer = self._engine.answer(querier, request.query_id, spec_from_proto(request.spec))
             log.info("answered query %s (replayed=%s)", request.query_id[:64], answer.replayed)
-            return answer_to_proto(answer)
+            return answer_to_proto(answer, self._engine.loss_rule.epsilon_of)
 
         return self._guard(context, "Query", call)
 

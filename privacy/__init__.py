@@ -4,6 +4,7 @@ This package imports nothing from grpc, sqlcipher3 or the other koepel packages:
 aggregator both build on it, and it can be reviewed on its own.
 """
 
+from privacy.accounting import LossRule, LossUnit
 from privacy.budget import MICRO, Cap, format_micro, parse_epsilon
 from privacy.catalogue import (
     Accounting,
@@ -15,7 +16,15 @@ from privacy.catalogue import (
     load_catalogue,
     parse_catalogue,
 )
-from privacy.combine import Estimate, NodeVector, combine_vectors, ratio, ratio_reliable
+from privacy.combine import (
+    Estimate,
+    NodeVector,
+    QuantileEstimate,
+    combine_vectors,
+    quantile,
+    ratio,
+    ratio_reliable,
+)
 from privacy.errors import (
     BudgetExhaustedError,
     CatalogueError,
@@ -30,6 +39,8 @@ from privacy.mechanisms import (
     NoisyVector,
     Release,
     ReleasePlan,
+    VectorPlan,
+    VectorRole,
     plan_release,
     release,
     release_vector,
@@ -48,18 +59,23 @@ __all__ = [
     "Estimate",
     "InvalidQueryError",
     "KoepelError",
+    "LossRule",
+    "LossUnit",
     "Measure",
     "NodeVector",
     "NoiseKind",
     "NoisyVector",
     "Period",
     "PermissionDeniedError",
+    "QuantileEstimate",
     "QueryConflictError",
     "QuerySpec",
     "Release",
     "ReleasePlan",
     "Statistic",
     "ValidatedQuery",
+    "VectorPlan",
+    "VectorRole",
     "combine_vectors",
     "default_catalogue",
     "format_micro",
@@ -68,6 +84,7 @@ __all__ = [
     "parse_epsilon",
     "parse_period",
     "plan_release",
+    "quantile",
     "ratio",
     "ratio_reliable",
     "release",

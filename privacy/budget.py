@@ -79,10 +79,12 @@ def float_at_most(micro: int) -> float:
 
 @dataclass(frozen=True)
 class Cap:
-    """A budget cap: a name for messages and its size in micro-ε."""
+    """A budget cap: a name for messages, its size in micro-units, its unit and its scope."""
 
     name: str
     micro: int
+    unit: str = "ε"
+    scope: str = "querier"
 
     def __post_init__(self) -> None:
         if self.micro < 0:
@@ -93,5 +95,6 @@ class Cap:
         remaining = max(0, self.micro - spent_micro)
         if cost_micro > remaining:
             raise BudgetExhaustedError(
-                cap=self.name, remaining_micro=remaining, requested_micro=cost_micro
+                cap=self.name, remaining_micro=remaining, requested_micro=cost_micro,
+                unit=self.unit, scope=self.scope,
             )
