@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from dataclasses import dataclass, field
 
-from aggregator.fanout import fan_out
+from aggregator.fanout import NodeOutcome, NodeReply, fan_out
 from aggregator.federation import FederationConfig, NodeEntry
 from aggregator.history import HistoryStore
+from aggregator.receipts import ReceiptBook
 from aggregator.results import SectorResult, combine_replies
 from aggregator.serde import spec_to_proto
 from aggregator.transport import NodeQueryError, NodeTransport
@@ -16,6 +18,8 @@ from privacy import QuerySpec, Statistic, validate
 from protos import pb2
 
 __all__ = ["Aggregator", "NodeState"]
+
+log = logging.getLogger("koepel.aggregator")
 
 
 @dataclass(frozen=True)
@@ -29,10 +33,24 @@ class NodeState:
 
 class Aggregator:
     def __init__(self, config: FederationConfig, transport: NodeTransport,
-                 history: HistoryStore) -> None:
+                 history: HistoryStore, receipts: ReceiptBook | None = None) -> None:
         self.config = config
         self._transport = transport
         self.history = history
+        self.receipts = receipts  # None: answers are used without checking signed receipts
+
+    def _checked(self, reply: NodeReply) -> NodeReply:
+        """Keep an answer's signed receipt; an answer whose receipt fails is not used."""
+        if (self.receipts is None or reply.outcome is not NodeOutcome.ANSWERED
+                or reply.response is None):
+            return reply
+        check = self.receipts.check(reply.node.node_id, self.config.querier_identity,
+                                    reply.response)
+        if check.valid:
+            return reply
+        log.warning("node %s: answer rejected: %s", reply.node.node_id, check.problem)
+        return NodeReply(reply.node, NodeOutcome.ERROR, f"answer rejected: {check.problem}",
+                         None, reply.attempts)
 
     async def submit(self, spec: QuerySpec, *, deadline_seconds: float | None = None,
                      query_id: str | None = None) -> SectorResult:
@@ -44,6 +62,7 @@ class Aggregator:
             self._transport, self.config.nodes, request,
             deadline_seconds=deadline_seconds or self.config.deadline_seconds,
         )
+        replies = [self._checked(reply) for reply in replies]
         histogram = spec.statistic is Statistic.HISTOGRAM
         result = combine_replies(
             result_id=query_id, spec=spec, cells=validated.cells, replies=replies,
@@ -70,3 +89,5 @@ class Aggregator:
     async def close(self) -> None:
         await self._transport.close()
         self.history.close()
+        if self.receipts is not None:
+            self.receipts.close()

@@ -13,6 +13,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from aggregator.federated import Aggregator
 from aggregator.federation import FederationConfig
 from aggregator.history import SqliteHistory
+from aggregator.receipts import ReceiptBook
 from aggregator.service import AggregatorServicer
 from aggregator.transport import GrpcTransport
 from protos import pb2, pb2_grpc
@@ -26,7 +27,9 @@ SERVICE_NAME = pb2.DESCRIPTOR.services_by_name["AggregatorService"].full_name
 
 
 def build_aggregator(config: FederationConfig) -> Aggregator:
-    return Aggregator(config, GrpcTransport(config.querier_identity), SqliteHistory(config.history))
+    """The aggregator with its history, and the nodes' signed receipts kept in the same file."""
+    return Aggregator(config, GrpcTransport(config.querier_identity), SqliteHistory(config.history),
+                      ReceiptBook(config.history))
 
 
 async def create_server(aggregator: Aggregator, address: str, *,

@@ -21,6 +21,7 @@ from aggregator import NodeEntry, render_federation
 from node import (
     Store,
     create_key_file,
+    create_signing_key,
     import_files,
     load_node_config,
     open_node,
@@ -48,6 +49,7 @@ def setup_node(directory: Path, profile: OrgProfile, *, seed: int, year: int,
     ))
     db_key = create_key_file(directory / "keys" / "db.key")
     create_key_file(directory / "keys" / "pseudonym.key")
+    create_signing_key(directory / "keys" / "signing.key")
     config = load_node_config(directory / "node.toml")
     Store.open(config.database, db_key, create=True).close()
     runtime = open_node(config)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from cli.aggregator_cmds import aggregator
+from cli.audit_cmds import audit
 from cli.demo import demo
+from cli.node_budget_cmds import dry_run, ledger, node_budget, signing_key
 from cli.node_cmds import node
 from cli.query_cmds import history, nodes, query
 
@@ -18,12 +20,15 @@ def cli() -> None:
     """koepel: differentially private sector statistics for social-economy federations."""
 
 
+for command in (node_budget, dry_run, ledger, signing_key):
+    node.add_command(command)
 cli.add_command(node)
 cli.add_command(aggregator)
 cli.add_command(query)
 cli.add_command(nodes)
 cli.add_command(history)
 cli.add_command(demo)
+cli.add_command(audit)
 
 
 def main() -> None:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from node.ledger import LedgerEntry
-from node.queries import Answer, BudgetLine
+from node.answers import Answer, BudgetLine
 from privacy import InvalidQueryError, NoiseKind, NoisyVector, QuerySpec, Statistic, parse_epsilon
+from privacy.audit import LedgerExport
 from protos import pb2
 
 __all__ = [
     "answer_to_proto",
     "budget_to_proto",
-    "ledger_to_proto",
+    "export_to_proto",
     "spec_from_proto",
 ]
 
@@ -79,25 +79,38 @@ def answer_to_proto(answer: Answer, epsilon_of: Callable[[int], int] = lambda u:
         delta=answer.delta,
         replayed=answer.replayed,
         catalogue_version=answer.catalogue_version,
+        receipt=None if answer.receipt is None else pb2.Receipt(
+            payload=answer.receipt.payload, signature=answer.receipt.signature,
+            public_key=answer.receipt.public_key),
     )
 
 
 def budget_to_proto(lines: list[BudgetLine]) -> pb2.BudgetResponse:
     return pb2.BudgetResponse(lines=[
         pb2.BudgetLine(querier=line.querier, period=line.period,
-                       cap_micro_epsilon=line.cap_micro, spent_micro_epsilon=line.spent_micro)
+                       cap_micro_epsilon=line.cap_epsilon_micro,
+                       spent_micro_epsilon=line.spent_epsilon_micro, scope=line.scope,
+                       unit=line.unit, cap_micro_units=line.cap_micro,
+                       spent_micro_units=line.spent_micro,
+                       remaining_micro_epsilon=line.remaining_epsilon_micro)
         for line in lines
     ])
 
 
-def ledger_to_proto(node_id: str, entries: list[LedgerEntry]) -> pb2.ExportLedgerResponse:
-    return pb2.ExportLedgerResponse(node_id=node_id, entries=[
-        pb2.LedgerEntry(
-            sequence=e.sequence, created_at=e.created_at, querier=e.querier,
-            query_id=e.query_id, query_digest=e.query_digest, mechanism=e.mechanism,
-            cost_micro_epsilon=e.cost_micro, budget_period=e.budget_period,
-            catalogue_version=e.catalogue_version, previous_hash=e.prev_hash,
-            entry_hash=e.entry_hash,
-        )
-        for e in entries
-    ])
+def export_to_proto(export: LedgerExport, after_sequence: int = 0) -> pb2.ExportLedgerResponse:
+    """The signed export; ``after_sequence`` leaves out earlier entries (the statement's head
+    still covers them through the hash chain)."""
+    return pb2.ExportLedgerResponse(
+        node_id=export.node_id, public_key=export.public_key,
+        statement=export.statement_payload, signature=export.signature,
+        entries=[
+            pb2.LedgerEntry(
+                sequence=e.sequence, created_at=e.created_at, querier=e.querier,
+                query_id=e.query_id, query_digest=e.query_digest, mechanism=e.mechanism,
+                cost_micro_epsilon=e.cost_micro, budget_period=e.budget_period,
+                catalogue_version=e.catalogue_version, previous_hash=e.prev_hash,
+                entry_hash=e.entry_hash, unit=e.unit, noise=e.noise,
+            )
+            for e in export.records if e.sequence > after_sequence
+        ],
+    )

@@ -11,8 +11,9 @@ import grpc
 from node.config import NodeConfig
 from node.errors import status_for
 from node.identity import querier_of
+from node.pacing import ReplyPacer
 from node.queries import QueryEngine
-from node.serde import answer_to_proto, budget_to_proto, ledger_to_proto, spec_from_proto
+from node.serde import answer_to_proto, budget_to_proto, export_to_proto, spec_from_proto
 from privacy import KoepelError
 from protos import pb2, pb2_grpc
 
@@ -25,10 +26,12 @@ SOFTWARE_VERSION = "koepel 0.1.0"
 
 
 class NodeServicer(pb2_grpc.NodeServiceServicer):
-    def __init__(self, config: NodeConfig, engine: QueryEngine, *, insecure: bool) -> None:
+    def __init__(self, config: NodeConfig, engine: QueryEngine, *, insecure: bool,
+                 pacer: ReplyPacer | None = None) -> None:
         self._config = config
         self._engine = engine
         self._insecure = insecure
+        self._pacer = pacer or ReplyPacer(config.reply_quantum_ms / 1000)
 
     def _guard(self, context: grpc.ServicerContext, method: str, call: Callable[[], T]) -> T:
         """Run ``call``; turn domain errors into their status and anything else into INTERNAL."""
@@ -61,7 +64,8 @@ class NodeServicer(pb2_grpc.NodeServiceServicer):
             log.info("answered query %s (replayed=%s)", request.query_id[:64], answer.replayed)
             return answer_to_proto(answer, self._engine.loss_rule.epsilon_of)
 
-        return self._guard(context, "Query", call)
+        with self._pacer.paced():  # answers and refusals alike leave on a quantum boundary
+            return self._guard(context, "Query", call)
 
     def Budget(self, request: pb2.BudgetRequest, context: Any) -> pb2.BudgetResponse:
         def call() -> pb2.BudgetResponse:
@@ -74,9 +78,8 @@ class NodeServicer(pb2_grpc.NodeServiceServicer):
         self, request: pb2.ExportLedgerRequest, context: Any
     ) -> pb2.ExportLedgerResponse:
         def call() -> pb2.ExportLedgerResponse:
-            querier = querier_of(context, insecure=self._insecure)
-            self._engine.budget(querier)  # authorised queriers only
-            entries = self._engine.ledger.entries(max(0, request.after_sequence))
-            return ledger_to_proto(self._config.node_id, entries)
+            caller = querier_of(context, insecure=self._insecure)
+            export = self._engine.export_ledger(caller)  # queriers and auditors only
+            return export_to_proto(export, max(0, request.after_sequence))
 
         return self._guard(context, "ExportLedger", call)
