@@ -55,6 +55,8 @@ def _for_rpc(error: grpc.RpcError) -> KoepelCliError:
                               "right?", EXIT["unavailable"])
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return KoepelCliError(f"query refused: {details}", EXIT["refused"])
+    if code == grpc.StatusCode.PERMISSION_DENIED:
+        return KoepelCliError(f"refused: {details}", EXIT["refused"])
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         return KoepelCliError("the service did not answer in time", EXIT["unavailable"])
     return KoepelCliError(f"{code.name if code else 'error'}: {details}", EXIT["unexpected"])
