@@ -37,7 +37,8 @@ class ReplyPacer:
         """The first multiple of the quantum after ``started`` that is not before ``now``."""
         if self.quantum == 0:
             return now
-        quanta = max(1, math.ceil((now - started) / self.quantum))
+        # A billionth of a quantum of slack keeps float rounding from adding a whole quantum.
+        quanta = max(1, math.ceil((now - started) / self.quantum - 1e-9))
         return started + quanta * self.quantum
 
     @contextmanager
