@@ -27,7 +27,7 @@ from aggregator import (
 )
 from node import NodeRuntime, import_files, load_node_config, open_node, verify_signature
 from node.serde import answer_to_proto
-from privacy import QuerySpec, Statistic, default_catalogue
+from privacy import PermissionDeniedError, QuerySpec, Statistic, default_catalogue
 from privacy.audit import LedgerExport, audit, report_rows
 from privacy.receipts import GENESIS, LedgerRecord, Receipt, SignedReceipt, entry_hash
 from protos import pb2
@@ -283,3 +283,14 @@ def test_the_aggregator_refuses_answers_whose_receipt_does_not_hold(node: Node,
     assert result.nodes[0].reason.startswith("answer rejected: the receipt")
     assert not result.complete and {c.estimate for c in result.cells} == {0.0}
     asyncio.run(aggregator.close())
+
+
+def test_auditors_listed_in_node_toml_may_export_strangers_may_not(node: Node) -> None:
+    node.close()
+    text = node.config_path.read_text()
+    node.config_path.write_text(text.replace("[catalogue]", 'auditors = ["dpo"]\n\n[catalogue]'))
+    runtime = node.open()
+    assert runtime.engine.export_ledger("dpo").node_id == "org-audit"
+    assert runtime.engine.export_ledger("researcher").records  # queriers may, too
+    with pytest.raises(PermissionDeniedError, match="may not read"):
+        runtime.engine.export_ledger("stranger")
