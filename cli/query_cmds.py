@@ -106,18 +106,27 @@ def nodes(as_json: bool, address: str) -> None:
                     "reachable": n.reachable, "reason": n.reason,
                     "catalogue_versions": list(n.catalogue_versions),
                     "budget": [{"querier": b.querier, "period": b.period,
+                                "scope": b.scope or "querier",
                                 "cap_epsilon": b.cap_micro_epsilon / 1e6,
-                                "spent_epsilon": b.spent_micro_epsilon / 1e6} for b in n.budget]}
+                                "spent_epsilon": b.spent_micro_epsilon / 1e6,
+                                "remaining_epsilon": _remaining(b) / 1e6} for b in n.budget]}
                    for n in infos])
         return
     rows = [(n.node_id, b.querier, b.period, b.spent_micro_epsilon / 1e6,
-             (b.cap_micro_epsilon - b.spent_micro_epsilon) / 1e6)
+             _remaining(b) / 1e6)
             for n in infos for b in n.budget]
     out = console()
     out.print(budget_table(rows, title="Nodes and this federation's privacy budget"))
     for n in infos:
         if not n.reachable:
             out.print(f"[red]{n.node_id} unreachable[/red]: {n.reason}")
+
+
+def _remaining(line: pb2.BudgetLine) -> int:
+    """The ε a next query could still ask (under zCDP not simply cap minus spent)."""
+    if line.scope:
+        return line.remaining_micro_epsilon
+    return line.cap_micro_epsilon - line.spent_micro_epsilon
 
 
 @click.command()

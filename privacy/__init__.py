@@ -5,6 +5,7 @@ aggregator both build on it, and it can be reviewed on its own.
 """
 
 from privacy.accounting import LossRule, LossUnit
+from privacy.audit import AuditResult, Finding, LedgerExport
 from privacy.budget import MICRO, Cap, format_micro, parse_epsilon
 from privacy.catalogue import (
     Accounting,
@@ -46,10 +47,12 @@ from privacy.mechanisms import (
     release_vector,
 )
 from privacy.query import Period, QuerySpec, ValidatedQuery, parse_period, validate
+from privacy.receipts import LedgerRecord, LedgerStatement, Receipt, SignedReceipt
 
 __all__ = [
     "MICRO",
     "Accounting",
+    "AuditResult",
     "BudgetExhaustedError",
     "Cap",
     "Catalogue",
@@ -57,8 +60,12 @@ __all__ = [
     "CatalogueVersionError",
     "Dimension",
     "Estimate",
+    "Finding",
     "InvalidQueryError",
     "KoepelError",
+    "LedgerExport",
+    "LedgerRecord",
+    "LedgerStatement",
     "LossRule",
     "LossUnit",
     "Measure",
@@ -70,8 +77,10 @@ __all__ = [
     "QuantileEstimate",
     "QueryConflictError",
     "QuerySpec",
+    "Receipt",
     "Release",
     "ReleasePlan",
+    "SignedReceipt",
     "Statistic",
     "ValidatedQuery",
     "VectorPlan",

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import shutil
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -25,7 +27,14 @@ from aggregator import (
     ReceiptBook,
     SqliteHistory,
 )
-from node import NodeRuntime, import_files, load_node_config, open_node, verify_signature
+from node import (
+    KeyError_,
+    NodeRuntime,
+    import_files,
+    load_node_config,
+    open_node,
+    verify_signature,
+)
 from node.serde import answer_to_proto
 from privacy import PermissionDeniedError, QuerySpec, Statistic, default_catalogue
 from privacy.audit import LedgerExport, audit, report_rows
@@ -294,3 +303,19 @@ def test_auditors_listed_in_node_toml_may_export_strangers_may_not(node: Node) -
     assert runtime.engine.export_ledger("researcher").records  # queriers may, too
     with pytest.raises(PermissionDeniedError, match="may not read"):
         runtime.engine.export_ledger("stranger")
+
+
+def test_a_node_without_its_signing_key_says_how_to_create_one(node: Node) -> None:
+    node.close()
+    key = node.config_path.parent / "keys" / "signing.key"
+    key.unlink()
+    with pytest.raises(KeyError_, match="koepel node signing-key"):
+        node.open()
+    done = subprocess.run([sys.executable, "-m", "cli", "node", "signing-key", "--config",
+                           str(node.config_path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and stat.S_IMODE(key.stat().st_mode) == 0o600
+    node.open()
+    new_receipt = node.ask("after-new-key").receipt
+    found = kinds(node.export(), node.receipts)
+    assert found == {"KEY_MISMATCH": [1, 2, 3, 4]}  # the old receipts name the old key
+    assert new_receipt.public_key == node.export().public_key
