@@ -11,6 +11,7 @@ from aggregator.federation import (
 )
 from aggregator.history import HistoryStore, SqliteHistory
 from aggregator.metrics import AggregatorMetrics
+from aggregator.receipts import NodeFlag, ReceiptBook, ReceiptCheck
 from aggregator.results import CellResult, NodeReport, SectorResult, combine_replies
 from aggregator.serde import result_to_proto, spec_from_proto, spec_to_proto
 from aggregator.server import build_aggregator, create_server, serve
@@ -25,12 +26,15 @@ __all__ = [
     "GrpcTransport",
     "HistoryStore",
     "NodeEntry",
+    "NodeFlag",
     "NodeOutcome",
     "NodeQueryError",
     "NodeReply",
     "NodeReport",
     "NodeState",
     "NodeTransport",
+    "ReceiptBook",
+    "ReceiptCheck",
     "SectorResult",
     "SqliteHistory",
     "build_aggregator",

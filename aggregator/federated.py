@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from dataclasses import dataclass, field
 
-from aggregator.fanout import fan_out
+from aggregator.fanout import NodeOutcome, NodeReply, fan_out
 from aggregator.federation import FederationConfig, NodeEntry
 from aggregator.history import HistoryStore
 from aggregator.metrics import AggregatorMetrics
+from aggregator.receipts import ReceiptBook
 from aggregator.results import SectorResult, combine_replies
 from aggregator.serde import spec_to_proto
 from aggregator.transport import NodeQueryError, NodeTransport
-from privacy import QuerySpec, validate
+from privacy import QuerySpec, Statistic, validate
 from protos import pb2
 
 __all__ = ["Aggregator", "NodeState"]
+
+log = logging.getLogger("koepel.aggregator")
 
 
 @dataclass(frozen=True)
@@ -31,11 +35,26 @@ class NodeState:
 
 class Aggregator:
     def __init__(self, config: FederationConfig, transport: NodeTransport,
-                 history: HistoryStore, metrics: AggregatorMetrics | None = None) -> None:
+                 history: HistoryStore, *, metrics: AggregatorMetrics | None = None,
+                 receipts: ReceiptBook | None = None) -> None:
         self.config = config
         self._transport = transport
         self.history = history
         self.metrics = metrics or AggregatorMetrics(config)
+        self.receipts = receipts  # None: answers are used without checking signed receipts
+
+    def _checked(self, reply: NodeReply) -> NodeReply:
+        """Keep an answer's signed receipt; an answer whose receipt fails is not used."""
+        if (self.receipts is None or reply.outcome is not NodeOutcome.ANSWERED
+                or reply.response is None):
+            return reply
+        check = self.receipts.check(reply.node.node_id, self.config.querier_identity,
+                                    reply.response)
+        if check.valid:
+            return reply
+        log.warning("node %s: answer rejected: %s", reply.node.node_id, check.problem)
+        return NodeReply(reply.node, NodeOutcome.ERROR, f"answer rejected: {check.problem}",
+                         None, reply.attempts)
 
     async def submit(self, spec: QuerySpec, *, deadline_seconds: float | None = None,
                      query_id: str | None = None) -> SectorResult:
@@ -48,9 +67,15 @@ class Aggregator:
             self._transport, self.config.nodes, request,
             deadline_seconds=deadline_seconds or self.config.deadline_seconds,
         )
+        replies = [self._checked(reply) for reply in replies]
         self.metrics.fanned_out(query_id, replies, time.perf_counter() - started)
-        result = combine_replies(result_id=query_id, spec=spec, cells=validated.cells,
-                                 replies=replies, quorum=self.config.quorum)
+        histogram = spec.statistic is Statistic.HISTOGRAM
+        result = combine_replies(
+            result_id=query_id, spec=spec, cells=validated.cells, replies=replies,
+            quorum=self.config.quorum,
+            bins=validated.measure.bin_labels if histogram else (),
+            bin_edges=tuple(float(e) for e in validated.measure.bins) if histogram else (),
+        )
         self.history.save(result)
         return result
 
@@ -70,3 +95,5 @@ class Aggregator:
     async def close(self) -> None:
         await self._transport.close()
         self.history.close()
+        if self.receipts is not None:
+            self.receipts.close()

@@ -91,6 +91,7 @@ class AggregatorMetrics:
     def __init__(self, config: FederationConfig, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry(auto_describe=True)
         self._nodes = tuple(n.node_id for n in config.nodes)
+        self._querier = config.querier_identity
         self._up: dict[str, bool] = {}  # unknown until a call or a probe says
         r = self.registry
         ProcessCollector(registry=r)
@@ -197,6 +198,8 @@ class AggregatorMetrics:
                     "node %s is %s", node.node_id, "up" if reachable else "unreachable",
                     extra={"node_id": node.node_id, "up": reachable})
         for line in budget:
+            if line.querier != self._querier:
+                continue  # node-wide and lifetime lines ("*") are the node's, not ours
             values = (node.node_id, line.period)
             self.budget_spent.labels(*values).set(line.spent_micro_epsilon / 1e6)
             self.budget_cap.labels(*values).set(line.cap_micro_epsilon / 1e6)

@@ -15,11 +15,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aggregator.fanout import NodeOutcome, NodeReply
-from privacy import Estimate, NodeVector, QuerySpec, Statistic, combine_vectors, ratio
+from privacy import (
+    Estimate,
+    NodeVector,
+    QuerySpec,
+    Statistic,
+    combine_vectors,
+    quantile,
+    ratio,
+)
 from privacy.combine import ratio_reliable
 from protos import pb2
 
-__all__ = ["CellResult", "NodeReport", "SectorResult", "combine_replies"]
+__all__ = ["CellResult", "NodeReport", "QuantileResult", "SectorResult", "combine_histograms",
+           "combine_replies"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,17 @@ class CellResult:
     reliable: bool
     sum_estimate: float = math.nan
     count_estimate: float = math.nan
+
+
+@dataclass(frozen=True)
+class QuantileResult:
+    """A quantile of a histogram result for one group-by cell (``key`` without the bin)."""
+
+    key: tuple[str, ...]
+    probability: float
+    estimate: float
+    ci_lower: float
+    ci_upper: float
 
 
 @dataclass(frozen=True)
@@ -51,6 +71,8 @@ class SectorResult:
     cells: tuple[CellResult, ...]
     nodes: tuple[NodeReport, ...]
     complete: bool
+    bin_edges: tuple[float, ...] = ()
+    quantiles: tuple[QuantileResult, ...] = ()
 
     @property
     def answered(self) -> list[str]:
@@ -81,6 +103,9 @@ class SectorResult:
             nodes=tuple(NodeReport(n["node_id"], NodeOutcome(n["outcome"]), n["reason"],
                                    n["cost_micro"]) for n in raw["nodes"]),
             complete=raw["complete"],
+            bin_edges=tuple(raw.get("bin_edges", ())),
+            quantiles=tuple(QuantileResult(**{**q, "key": tuple(q["key"])})
+                            for q in raw.get("quantiles", ())),
         )
 
 
@@ -101,14 +126,16 @@ def _cell(key: tuple[str, ...], estimate: Estimate, reliable: bool,
 
 
 def combine_replies(*, result_id: str, spec: QuerySpec, cells: Sequence[tuple[str, ...]],
-                    replies: Sequence[NodeReply], quorum: float) -> SectorResult:
-    """Combine the answering nodes' releases cell by cell."""
+                    replies: Sequence[NodeReply], quorum: float,
+                    bins: Sequence[str] = (), bin_edges: Sequence[float] = ()) -> SectorResult:
+    """Combine the answering nodes' releases cell by cell (and bin by bin for histograms)."""
     reports: list[NodeReport] = []
     answered: list[pb2.QueryResponse] = []
     for reply in replies:
         response = reply.response
         if reply.outcome is NodeOutcome.ANSWERED and response is not None:
-            if [tuple(c.key) for c in response.cells] != list(cells):
+            if ([tuple(c.key) for c in response.cells] != list(cells)
+                    or list(response.bins) != list(bins)):
                 reports.append(NodeReport(reply.node.node_id, NodeOutcome.ERROR,
                                           "answer does not have the query's cells",
                                           response.cost_micro_epsilon))
@@ -121,7 +148,11 @@ def combine_replies(*, result_id: str, spec: QuerySpec, cells: Sequence[tuple[st
             reports.append(NodeReport(reply.node.node_id, reply.outcome, reply.reason, 0))
     n = len(cells)
     results: list[CellResult] = []
-    if spec.statistic is Statistic.MEAN:
+    quantiles: list[QuantileResult] = []
+    if spec.statistic is Statistic.HISTOGRAM:
+        results, quantiles = combine_histograms(
+            cells, bins, bin_edges, _vectors(answered, "histogram"))
+    elif spec.statistic is Statistic.MEAN:
         sums = combine_vectors(_vectors(answered, "sum"), n)
         counts = combine_vectors(_vectors(answered, "count"), n)
         for key, s, c in zip(cells, sums, counts, strict=True):
@@ -138,8 +169,38 @@ def combine_replies(*, result_id: str, spec: QuerySpec, cells: Sequence[tuple[st
         result_id=result_id,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         spec=spec,
-        group_by=spec.group_by,
+        group_by=(*spec.group_by, "bin") if spec.statistic is Statistic.HISTOGRAM
+        else spec.group_by,
         cells=tuple(results),
         nodes=tuple(reports),
         complete=complete and bool(answered),
+        bin_edges=tuple(bin_edges),
+        quantiles=tuple(quantiles),
     )
+
+
+QUARTILES = (0.25, 0.5, 0.75)
+
+
+def combine_histograms(cells: Sequence[tuple[str, ...]], bins: Sequence[str],
+                       bin_edges: Sequence[float], vectors: Sequence[NodeVector]
+                       ) -> tuple[list[CellResult], list[QuantileResult]]:
+    """Sum the nodes' histograms bin by bin; read the quartiles of each cell off the sums.
+
+    Quantiles are post-processing of released counts: they cost no privacy budget.
+    """
+    n_bins = len(bins)
+    totals = combine_vectors(vectors, len(cells) * n_bins)
+    results: list[CellResult] = []
+    quantiles: list[QuantileResult] = []
+    for i, key in enumerate(cells):
+        per_bin = totals[i * n_bins:(i + 1) * n_bins]
+        results.extend(_cell((*key, label), e, bool(vectors) and e.reliable)
+                       for label, e in zip(bins, per_bin, strict=True))
+        for p in QUARTILES:
+            q = quantile(per_bin, bin_edges, p) if vectors else None
+            if q is None:
+                quantiles.append(QuantileResult(key, p, math.nan, math.nan, math.nan))
+            else:
+                quantiles.append(QuantileResult(key, p, q.value, q.lower, q.upper))
+    return results, quantiles

@@ -19,6 +19,7 @@ _TO_WIRE = {
     Statistic.COUNT: pb2.STATISTIC_COUNT,
     Statistic.SUM: pb2.STATISTIC_SUM,
     Statistic.MEAN: pb2.STATISTIC_MEAN,
+    Statistic.HISTOGRAM: pb2.STATISTIC_HISTOGRAM,
 }
 _FROM_WIRE = {v: k for k, v in _TO_WIRE.items()}
 _OUTCOMES = {
@@ -35,7 +36,7 @@ _OUTCOMES = {
 def spec_from_proto(message: pb2.QuerySpec) -> QuerySpec:
     statistic = _FROM_WIRE.get(message.statistic)
     if statistic is None:
-        raise InvalidQueryError("statistic must be COUNT, SUM or MEAN")
+        raise InvalidQueryError("statistic must be COUNT, SUM, MEAN or HISTOGRAM")
     return QuerySpec(
         catalogue_version=message.catalogue_version,
         measure=message.measure,
@@ -83,4 +84,11 @@ def result_to_proto(result: SectorResult) -> pb2.SectorResult:
             for n in result.nodes
         ],
         complete=result.complete,
+        bin_edges=list(result.bin_edges),
+        quantiles=[
+            pb2.QuantileEstimate(key=list(q.key), probability=q.probability,
+                                 estimate=_finite(q.estimate), ci_lower=_finite(q.ci_lower),
+                                 ci_upper=_finite(q.ci_upper))
+            for q in result.quantiles
+        ],
     )

@@ -15,6 +15,7 @@ from aggregator.federated import Aggregator
 from aggregator.federation import FederationConfig
 from aggregator.history import SqliteHistory
 from aggregator.metrics import AggregatorMetrics, MeteredTransport, watch_nodes
+from aggregator.receipts import ReceiptBook
 from aggregator.service import AggregatorServicer
 from aggregator.transport import GrpcTransport
 from protos import pb2, pb2_grpc
@@ -51,7 +52,8 @@ def _tls(config: FederationConfig) -> TlsFiles:
 
 def build_aggregator(config: FederationConfig, *, insecure: bool = False,
                      metrics: AggregatorMetrics | None = None) -> Aggregator:
-    """The aggregator with its node transport: mutual TLS, or plaintext to loopback nodes only."""
+    """The aggregator: its node transport (mutual TLS, or plaintext to loopback nodes only),
+    its history, and the nodes' signed receipts kept in the same file."""
     if insecure:
         for node in config.nodes:
             check_loopback(node.address)
@@ -60,7 +62,8 @@ def build_aggregator(config: FederationConfig, *, insecure: bool = False,
         credentials = channel_credentials(_tls(config), expect=_identity(config))
     metrics = metrics or AggregatorMetrics(config)
     transport = MeteredTransport(GrpcTransport(config.querier_identity, credentials), metrics)
-    return Aggregator(config, transport, SqliteHistory(config.history), metrics)
+    return Aggregator(config, transport, SqliteHistory(config.history), metrics=metrics,
+                      receipts=ReceiptBook(config.history))
 
 
 def _write_port(path: Path | None, port: int) -> None:

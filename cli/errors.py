@@ -12,6 +12,7 @@
 | 7 | privacy budget exhausted (nothing was spent) |
 | 8 | a service could not be reached |
 | 9 | result incomplete: fewer nodes answered than the federation's quorum |
+| 10 | audit found a problem (tampering, missing entries, spending over a cap) |
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ __all__ = ["EXIT", "KoepelCliError", "handle_errors"]
 
 EXIT = {
     "ok": 0, "unexpected": 1, "usage": 2, "store": 3, "key": 4, "import": 5, "refused": 6,
-    "budget": 7, "unavailable": 8, "incomplete": 9,
+    "budget": 7, "unavailable": 8, "incomplete": 9, "audit": 10,
 }
 
 F = TypeVar("F", bound=Callable[..., Any])

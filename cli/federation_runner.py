@@ -28,6 +28,7 @@ from cli.client import Connection
 from node import (
     Store,
     create_key_file,
+    create_signing_key,
     import_files,
     load_node_config,
     open_node,
@@ -57,6 +58,7 @@ def setup_node(directory: Path, profile: OrgProfile, *, seed: int, year: int,
     ))
     db_key = create_key_file(directory / "keys" / "db.key")
     create_key_file(directory / "keys" / "pseudonym.key")
+    create_signing_key(directory / "keys" / "signing.key")
     config = load_node_config(directory / "node.toml")
     Store.open(config.database, db_key, create=True).close()
     runtime = open_node(config)

@@ -8,11 +8,11 @@ import click
 
 from cli.errors import EXIT, KoepelCliError, handle_errors
 from cli.logs import setup_logging
-from cli.render import budget_table, console
 from cli.service_options import metrics_address, service_options
 from node import (
     Store,
     create_key_file,
+    create_signing_key,
     import_files,
     load_node_config,
     open_node,
@@ -41,9 +41,13 @@ def node() -> None:
 @click.option("--querier", "queriers", multiple=True, metavar="IDENTITY=EPSILON",
               help="Allow a querier with a yearly ε cap, e.g. federation=3. Repeatable.")
 @click.option("--listen", default="127.0.0.1:0", show_default=True)
+@click.option("--node-cap", default=None, metavar="EPSILON",
+              help="ε cap per year over all queriers together (default: the sum of theirs).")
+@click.option("--lifetime-cap", default=None, metavar="EPSILON",
+              help="ε cap over all years together (default: five times the node cap).")
 @handle_errors
 def init(directory: Path, node_id: str, organisation: str, queriers: tuple[str, ...],
-         listen: str) -> None:
+         listen: str, node_cap: str | None, lifetime_cap: str | None) -> None:
     """Create a node in DIRECTORY: node.toml, a fresh database and its distinct keys."""
     config_path = directory / "node.toml"
     if config_path.exists():
@@ -54,18 +58,24 @@ def init(directory: Path, node_id: str, organisation: str, queriers: tuple[str, 
         if not sep or not identity:
             raise KoepelCliError(f"--querier takes IDENTITY=EPSILON, got {item!r}", EXIT["usage"])
         caps[identity] = format_micro(parse_epsilon(cap, field="querier cap"))
+    node_cap, lifetime_cap = (
+        None if cap is None else format_micro(parse_epsilon(cap, field=name, limit=None))
+        for cap, name in ((node_cap, "--node-cap"), (lifetime_cap, "--lifetime-cap")))
     directory.mkdir(parents=True, exist_ok=True)
     text = render_node_config(node_id=node_id, organisation=organisation or node_id,
                               listen=listen, queriers=caps,
-                              approved=(default_catalogue().version,))
+                              approved=(default_catalogue().version,), node_cap=node_cap,
+                              lifetime_cap=lifetime_cap)
     keys = directory / "keys"
     db_key = create_key_file(keys / "db.key")
     create_key_file(keys / "pseudonym.key")
+    create_signing_key(keys / "signing.key")
     config_path.write_text(text)
     config = load_node_config(config_path)
     Store.open(config.database, db_key, create=True).close()
     click.echo(f"created node {node_id} in {directory} (database, keys/db.key, "
-               "keys/pseudonym.key; keep the keys folder private and backed up)")
+               "keys/pseudonym.key, keys/signing.key; keep the keys folder private and "
+               "backed up)")
 
 
 @node.command(name="import")
@@ -104,21 +114,6 @@ def serve_(config_path: Path, insecure: bool, listen: str | None, port_file: Pat
     serve(runtime, listen or config.listen, insecure=insecure, port_file=port_file,
           grace_seconds=grace_seconds, metrics_address=metrics_address(metrics_host, metrics_port),
           metrics_port_file=metrics_port_file)
-
-
-@node.command()
-@CONFIG_OPTION
-@handle_errors
-def budget(config_path: Path) -> None:
-    """Spent and remaining ε per querier for the current period."""
-    runtime = open_node(load_node_config(config_path))
-    try:
-        lines = runtime.engine.all_budgets()
-    finally:
-        runtime.close()
-    rows = [(runtime.config.node_id, line.querier, line.period, line.spent_micro / 1e6,
-             line.remaining_micro / 1e6) for line in lines]
-    console().print(budget_table(rows, title="Privacy budget"))
 
 
 @node.command()

@@ -6,7 +6,15 @@ import click
 
 from cli.client import AggregatorClient, Connection, connection_options
 from cli.errors import EXIT, KoepelCliError, handle_errors
-from cli.render import budget_table, console, dump_json, nodes_line, result_json, result_table
+from cli.render import (
+    budget_table,
+    console,
+    dump_json,
+    nodes_line,
+    quantile_table,
+    result_json,
+    result_table,
+)
 from privacy import default_catalogue
 from protos import pb2
 
@@ -14,7 +22,8 @@ __all__ = ["build_spec", "history", "nodes", "query"]
 
 AGGREGATOR_OPTION = connection_options
 
-_STATISTICS = {"count": pb2.STATISTIC_COUNT, "sum": pb2.STATISTIC_SUM, "mean": pb2.STATISTIC_MEAN}
+_STATISTICS = {"count": pb2.STATISTIC_COUNT, "sum": pb2.STATISTIC_SUM, "mean": pb2.STATISTIC_MEAN,
+               "histogram": pb2.STATISTIC_HISTOGRAM}
 
 
 def build_spec(measure: str, statistic: str, group_by: tuple[str, ...],
@@ -62,6 +71,8 @@ def query(measure: str, statistic: str, group_by: tuple[str, ...], filters: tupl
         out = console()
         title = f"{measure} · {statistic} · {period} · ε={epsilon} per node"
         out.print(result_table(result, title=title, digits=2 if statistic == "mean" else 1))
+        if result.quantiles:
+            out.print(quantile_table(result, title="Quartiles from the summed histograms"))
         out.print(nodes_line(result))
     _exit_for(result)
 
@@ -91,18 +102,27 @@ def nodes(as_json: bool, conn: Connection) -> None:
                     "reachable": n.reachable, "reason": n.reason,
                     "catalogue_versions": list(n.catalogue_versions),
                     "budget": [{"querier": b.querier, "period": b.period,
+                                "scope": b.scope or "querier",
                                 "cap_epsilon": b.cap_micro_epsilon / 1e6,
-                                "spent_epsilon": b.spent_micro_epsilon / 1e6} for b in n.budget]}
+                                "spent_epsilon": b.spent_micro_epsilon / 1e6,
+                                "remaining_epsilon": _remaining(b) / 1e6} for b in n.budget]}
                    for n in infos])
         return
     rows = [(n.node_id, b.querier, b.period, b.spent_micro_epsilon / 1e6,
-             (b.cap_micro_epsilon - b.spent_micro_epsilon) / 1e6)
+             _remaining(b) / 1e6)
             for n in infos for b in n.budget]
     out = console()
     out.print(budget_table(rows, title="Nodes and this federation's privacy budget"))
     for n in infos:
         if not n.reachable:
             out.print(f"[red]{n.node_id} unreachable[/red]: {n.reason}")
+
+
+def _remaining(line: pb2.BudgetLine) -> int:
+    """The ε a next query could still ask (under zCDP not simply cap minus spent)."""
+    if line.scope:
+        return line.remaining_micro_epsilon
+    return line.cap_micro_epsilon - line.spent_micro_epsilon
 
 
 @click.command()

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from protos import pb2
 
-__all__ = ["console", "result_json", "result_table", "status_name"]
+__all__ = ["console", "quantile_table", "result_json", "result_table", "status_name"]
 
 _OUTCOME_NAMES = {v: k.removeprefix("NODE_OUTCOME_").lower()
                   for k, v in pb2.NodeOutcome.items()}
@@ -54,6 +54,20 @@ def result_table(result: pb2.SectorResult, *, title: str, percent: bool = False,
     return table
 
 
+def quantile_table(result: pb2.SectorResult, *, title: str, digits: int = 2) -> Table:
+    """One row per group-by cell and quantile, with the 95% interval from the noise."""
+    table = Table(title=title, title_justify="left")
+    for name in [g for g in result.group_by if g != "bin"] or ["total"]:
+        table.add_column(name)
+    for name in ("quantile", "estimate", "95% interval"):
+        table.add_column(name, justify="right")
+    for q in result.quantiles:
+        interval = f"[{_fmt(q.ci_lower, digits)}, {_fmt(q.ci_upper, digits)}]"
+        table.add_row(*(list(q.key) or ["all"]), f"{q.probability:g}",
+                      _fmt(q.estimate, digits), interval)
+    return table
+
+
 def nodes_line(result: pb2.SectorResult) -> str:
     answered = [n.node_id for n in result.nodes if n.outcome == pb2.NODE_OUTCOME_ANSWERED]
     missing = [f"{n.node_id} ({status_name(n.outcome)}{': ' + n.reason if n.reason else ''})"
@@ -85,6 +99,11 @@ def result_json(result: pb2.SectorResult) -> dict[str, Any]:
              "reliable": c.reliable}
             for c in result.cells
         ],
+        **({"bin_edges": list(result.bin_edges),
+            "quantiles": [{"key": list(q.key), "probability": q.probability,
+                           "estimate": num(q.estimate), "ci95": [num(q.ci_lower),
+                                                                 num(q.ci_upper)]}
+                          for q in result.quantiles]} if result.quantiles else {}),
         "nodes": [
             {"node_id": n.node_id, "outcome": status_name(n.outcome), "reason": n.reason,
              "cost_epsilon": n.cost_micro_epsilon / 1e6}

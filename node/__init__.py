@@ -4,35 +4,46 @@ The public face: open a node from its configuration, import records, answer quer
 engine is usable without a server), and serve it over gRPC.
 """
 
+from node.answers import DryRun
+from node.budget import BudgetCaps, BudgetPolicy
 from node.config import ConfigError, NodeConfig, NodeLimits, load_node_config, render_node_config
 from node.importer import ImportFailed, ImportSummary, import_files
 from node.keys import KeyError_, create_key_file, read_key, read_key_file
-from node.ledger import Ledger, LedgerEntry, verify_chain
+from node.ledger import Ledger, LedgerEntry, LedgerUnitError, verify_chain
 from node.metrics import NodeMetrics
+from node.pacing import ReplyPacer
 from node.policy import AccessPolicy
 from node.queries import Answer, BudgetLine, QueryEngine
 from node.server import NodeRuntime, create_server, open_node, serve
+from node.signing import Signer, create_signing_key, verify_signature
 from node.store import Store, StoreError
 
 __all__ = [
     "AccessPolicy",
     "Answer",
+    "BudgetCaps",
     "BudgetLine",
+    "BudgetPolicy",
     "ConfigError",
+    "DryRun",
     "ImportFailed",
     "ImportSummary",
     "KeyError_",
     "Ledger",
     "LedgerEntry",
+    "LedgerUnitError",
     "NodeConfig",
     "NodeLimits",
     "NodeMetrics",
     "NodeRuntime",
     "QueryEngine",
+    "ReplyPacer",
+    "Signer",
     "Store",
     "StoreError",
     "create_key_file",
     "create_server",
+    "create_signing_key",
     "import_files",
     "load_node_config",
     "open_node",
@@ -41,4 +52,5 @@ __all__ = [
     "render_node_config",
     "serve",
     "verify_chain",
+    "verify_signature",
 ]

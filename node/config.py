@@ -9,6 +9,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,8 @@ from privacy import Catalogue, CatalogueError, default_catalogue, load_catalogue
 from protos.ratelimit import RateLimit
 from protos.tls import TlsFiles
 
-__all__ = ["ConfigError", "NodeConfig", "NodeLimits", "QuerierPolicy", "load_node_config",
-           "render_node_config"]
+__all__ = ["BudgetConfig", "ConfigError", "NodeConfig", "NodeLimits", "QuerierPolicy",
+           "load_node_config", "render_node_config"]
 
 
 class ConfigError(Exception):
@@ -45,6 +46,20 @@ class NodeLimits:
 
 
 @dataclass(frozen=True)
+class BudgetConfig:
+    """Caps beyond each querier's own, all stated as ε (at the catalogue's δ under zCDP).
+
+    ``node_cap_micro`` bounds all queriers together in one period (queriers may collude: the
+    people in the records bear the sum); ``lifetime_cap_micro`` bounds all periods together
+    (long-tenured workers appear year after year); ``None`` means no long-horizon cap.
+    """
+
+    period: str = "year"
+    node_cap_micro: int | None = None  # None: the sum of the queriers' caps
+    lifetime_cap_micro: int | None = None
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     path: Path
     node_id: str
@@ -58,10 +73,18 @@ class NodeConfig:
     queriers: Mapping[str, QuerierPolicy]
     tls: TlsFiles | None = None  # None: plaintext only (loaded configs always name files)
     limits: NodeLimits = field(default_factory=NodeLimits)
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
+    signing_key_file: Path | None = None
+    reply_quantum_ms: int = 50
+    auditors: tuple[str, ...] = ()
 
 
-_SECTIONS = {"node", "catalogue", "queriers", "tls", "limits"}
-_NODE_KEYS = {"id", "organisation", "database", "key_file", "secret_file", "listen"}
+_SECTIONS = {"node", "catalogue", "queriers", "tls", "limits", "budget"}
+_NODE_KEYS = {"id", "organisation", "database", "key_file", "secret_file", "listen",
+              "signing_key_file", "reply_quantum_ms", "auditors"}
+_BUDGET_KEYS = {"period", "node_cap_epsilon", "lifetime_cap_epsilon"}
+BUDGET_PERIODS = ("year", "quarter")
+MAX_REPLY_QUANTUM_MS = 120_000
 _CATALOGUE_KEYS = {"path", "approved"}
 _QUERIER_KEYS = {"identity", "cap_epsilon"} | POLICY_KEYS
 _TLS_KEYS = {"cert", "key", "ca"}
@@ -116,6 +139,13 @@ def load_node_config(path: Path) -> NodeConfig:
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         queriers[identity] = QuerierPolicy(identity, cap, access)
+    quantum = node.get("reply_quantum_ms", 50)
+    if not isinstance(quantum, int) or not 0 <= quantum <= MAX_REPLY_QUANTUM_MS:
+        raise ConfigError(f"{path} [node]: reply_quantum_ms must be an integer from 0 to "
+                          f"{MAX_REPLY_QUANTUM_MS}")
+    auditors = node.get("auditors", [])
+    if not isinstance(auditors, list) or not all(isinstance(a, str) and a for a in auditors):
+        raise ConfigError(f"{path} [node]: auditors must be a list of identities")
     return NodeConfig(
         path=path,
         node_id=node["id"],
@@ -129,6 +159,10 @@ def load_node_config(path: Path) -> NodeConfig:
         queriers=queriers,
         tls=_tls(path, raw.get("tls", {})),
         limits=_limits(path, raw.get("limits", {})),
+        budget=_budget(path, raw.get("budget", {})),
+        signing_key_file=base / str(node.get("signing_key_file", "keys/signing.key")),
+        reply_quantum_ms=quantum,
+        auditors=tuple(auditors),
     )
 
 
@@ -163,9 +197,27 @@ def _limits(path: Path, table: Mapping[str, Any]) -> NodeLimits:
     return NodeLimits(rate, concurrent)
 
 
+def _budget(path: Path, table: Mapping[str, Any]) -> BudgetConfig:
+    where = f"{path} [budget]"
+    _check_keys(where, table, _BUDGET_KEYS)
+    period = table.get("period", "year")
+    if period not in BUDGET_PERIODS:
+        raise ConfigError(f"{where}: period must be one of {', '.join(BUDGET_PERIODS)}")
+    caps: dict[str, int | None] = {}
+    for key in ("node_cap_epsilon", "lifetime_cap_epsilon"):
+        if key not in table:
+            caps[key] = None
+            continue
+        try:
+            caps[key] = parse_epsilon(str(table[key]), field=key, limit=None)
+        except Exception as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    return BudgetConfig(period, caps["node_cap_epsilon"], caps["lifetime_cap_epsilon"])
+
+
 def render_node_config(
     *, node_id: str, organisation: str, listen: str, queriers: Mapping[str, str],
-    approved: tuple[str, ...],
+    approved: tuple[str, ...], node_cap: str | None = None, lifetime_cap: str | None = None,
 ) -> str:
     """The text of a fresh node.toml (written by `koepel node init`)."""
     lines = [
@@ -176,7 +228,11 @@ def render_node_config(
         'database = "koepel.db"',
         'key_file = "keys/db.key"',
         'secret_file = "keys/pseudonym.key"',
+        'signing_key_file = "keys/signing.key"',
         f'listen = "{listen}"',
+        "# Every query reply is padded to a multiple of this many milliseconds, so that its",
+        "# timing does not reveal how long the records took to aggregate or the noise to draw.",
+        "reply_quantum_ms = 50",
         "",
         "# Mutual TLS: this node's certificate and key, and the federation CA that signed the",
         "# certificates of those allowed to connect (`koepel certs issue --role node ...`).",
@@ -188,6 +244,20 @@ def render_node_config(
         "[catalogue]",
         "# Catalogue versions this organisation has reviewed and approved.",
         "approved = [" + ", ".join(f'"{v}"' for v in approved) + "]",
+    ]
+    total = sum((Decimal(cap) for cap in queriers.values()), Decimal(0))
+    node_cap = node_cap or (format(total.normalize(), "f") if total else "1")
+    lifetime_cap = lifetime_cap or format((Decimal(node_cap) * 5).normalize(), "f")
+    lines += [
+        "",
+        "[budget]",
+        '# Caps are per calendar "year" (or "quarter"). Each querier has its own cap below;',
+        "# all queriers together may not exceed node_cap_epsilon in one period (they may",
+        "# collude), and all periods together may not exceed lifetime_cap_epsilon (long-tenured",
+        "# workers appear year after year).",
+        'period = "year"',
+        f'node_cap_epsilon = "{node_cap}"',
+        f'lifetime_cap_epsilon = "{lifetime_cap}"',
     ]
     for identity, cap in queriers.items():
         lines += ["", "[[queriers]]", f'identity = "{identity}"', f'cap_epsilon = "{cap}"']

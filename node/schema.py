@@ -90,5 +90,13 @@ _V1 = (
     ) WITHOUT ROWID""",
 )
 
-MIGRATIONS: Sequence[Sequence[str]] = (_V1,)
+# v2 — the ledger states each entry's unit (ε or ρ: the catalogue's accounting) and the noise
+# of each released vector; the node-wide cap sums a period's charges through an index.
+_V2_LEDGER = (
+    """ALTER TABLE ledger ADD COLUMN unit TEXT NOT NULL DEFAULT ''""",
+    """ALTER TABLE ledger ADD COLUMN noise TEXT NOT NULL DEFAULT ''""",
+    """CREATE INDEX ledger_by_period ON ledger(budget_period, cost_micro)""",
+)
+
+MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2_LEDGER)
 SCHEMA_VERSION = len(MIGRATIONS)

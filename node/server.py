@@ -17,6 +17,7 @@ from node.keys import read_key, read_key_file
 from node.metrics import NodeMetrics
 from node.queries import QueryEngine
 from node.servicer import NodeServicer
+from node.signing import Signer
 from node.store import Store
 from protos import pb2, pb2_grpc
 from protos.guard import Gate, GateInterceptor
@@ -49,7 +50,8 @@ class NodeRuntime:
     def __init__(self, config: NodeConfig, store: Store) -> None:
         self.config = config
         self.store = store
-        self.engine = QueryEngine(config, store)
+        self.signer = Signer.load(config.signing_key_file)
+        self.engine = QueryEngine(config, store, signer=self.signer)
         self.secret = read_key_file(config.secret_file)
 
     def close(self) -> None:
@@ -62,7 +64,12 @@ def open_node(config: NodeConfig) -> NodeRuntime:
 
     check_catalogue(config.catalogue)
     key = read_key(config.key_file)
-    return NodeRuntime(config, Store.open(config.database, key))
+    store = Store.open(config.database, key)
+    try:
+        return NodeRuntime(config, store)
+    except BaseException:
+        store.close()
+        raise
 
 
 def create_server(runtime: NodeRuntime, address: str, *, insecure: bool,

@@ -48,8 +48,9 @@ def _spec_problem(spec: pb2.QuerySpec, prefix: str = "spec.") -> str | None:
     if not _EPSILON.fullmatch(spec.epsilon):
         return (f"{prefix}epsilon must be a plain positive decimal such as 0.5: ASCII digits "
                 "and at most one point, no sign, exponent, spaces, NaN or infinity")
-    if spec.statistic not in (pb2.STATISTIC_COUNT, pb2.STATISTIC_SUM, pb2.STATISTIC_MEAN):
-        return f"{prefix}statistic must be COUNT, SUM or MEAN"
+    if spec.statistic not in (pb2.STATISTIC_COUNT, pb2.STATISTIC_SUM, pb2.STATISTIC_MEAN,
+                              pb2.STATISTIC_HISTOGRAM):
+        return f"{prefix}statistic must be COUNT, SUM, MEAN or HISTOGRAM"
     if len(spec.group_by) > MAX_GROUP_BY_WIRE:
         return f"{prefix}group_by lists more than {MAX_GROUP_BY_WIRE} dimensions"
     for name in spec.group_by:

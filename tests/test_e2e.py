@@ -130,3 +130,26 @@ def test_history_reshows_results_without_spending(federation: LocalFederation) -
     one = json.loads(koepel("history", listed[0]["result_id"], "--json", *federation.client_args(),
                             check=True).stdout)
     assert one[0]["cells"] == listed[0]["cells"]
+
+
+def test_histograms_combine_across_nodes_and_give_quartiles(federation: LocalFederation) -> None:
+    result = query_json(federation, "support_hours", "--stat", "histogram", "--by", "region",
+                        "--epsilon", "1")
+    spec = QuerySpec(CAT.version, "support_hours", Statistic.HISTOGRAM, ("region",), (), "2025",
+                     1)
+    query = validate(spec, CAT)
+    truth = [0] * (len(query.cells) * 8)
+    for profile in PROFILES:
+        runtime = open_node(load_node_config(federation.root / profile.org_id / "node.toml"))
+        try:
+            for i, count in enumerate(runtime.engine.exact_histogram(query)):
+                truth[i] += count
+        finally:
+            runtime.close()
+    cells = result["cells"]  # type: ignore[index]
+    assert len(cells) == len(truth) == 3 * 8  # every region × every bin, zeros included
+    for cell, true_count in zip(cells, truth, strict=True):  # type: ignore[call-overload]
+        assert abs(cell["estimate"] - true_count) <= 12 * cell["standard_error"], cell
+    quartiles = result["quantiles"]  # type: ignore[index]
+    assert len(quartiles) == 3 * 3
+    assert all(0 <= q["estimate"] <= 150 for q in quartiles if q["estimate"] is not None)

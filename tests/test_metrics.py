@@ -149,11 +149,11 @@ def test_node_labels_come_from_closed_sets_only(running: Callable[..., RunningNo
     assert "secret" not in text
     period = node.runtime.engine.budget("federation")[0].period
     allowed = {
-        "querier": {"federation", "researcher", "other"},
+        "querier": {"federation", "researcher", "other", "*"},  # "*": node-wide caps
         "reason": set(REFUSAL_REASONS),
         "replayed": {"true", "false"},
         "outcome": {"answered", "replayed", "refused"},
-        "period": {period},
+        "period": {period, "all"},  # "all": the long-horizon cap
         "method": {"Describe", "Query", "Budget", "ExportLedger"},
         "code": {"OK"} | {code.name for code in grpc.StatusCode},
         "node_id": {"org-m"},
@@ -196,7 +196,7 @@ def test_aggregator_counts_fanout_quorum_failures_and_nodes_up(
     async def scenario() -> Samples:
         metrics = AggregatorMetrics(config)
         aggregator = Aggregator(config, MeteredTransport(GrpcTransport("federation"), metrics),
-                                SqliteHistory(config.history), metrics)
+                                SqliteHistory(config.history), metrics=metrics)
         server, port = await create_aggregator_server(aggregator, "127.0.0.1:0", insecure=True)
         await server.start()
         endpoint = metrics.serve_http("127.0.0.1", 0)

@@ -77,7 +77,7 @@ def _raw() -> dict[str, object]:
 @pytest.mark.parametrize("mutate,message", [
     (lambda r: r.update(colour="blue"), "unknown key"),
     (lambda r: r["measures"]["fte"].update(lower="2"), "lower must be below upper"),
-    (lambda r: r["measures"]["fte"].update(upper="0.001"), "not a multiple"),
+    (lambda r: r["measures"]["headcount"].update(upper="0.001"), "not a multiple"),
     (lambda r: r["dimensions"]["gender"]["groups"].update(F=["F", "M"]), "one code in two"),
     (lambda r: r["dimensions"]["region"].update(cells=["A", "A"]), "duplicate"),
     (lambda r: r.update(mean_sum_share="1"), "strictly between"),
