@@ -10,6 +10,7 @@ import click
 from cli.errors import EXIT, KoepelCliError, handle_errors
 from cli.render import budget_table, console
 from node import (
+    DatabaseKey,
     Store,
     create_key_file,
     import_files,
@@ -18,6 +19,7 @@ from node import (
     render_node_config,
     serve,
 )
+from node.dbkey import check_passphrase
 from privacy import default_catalogue, format_micro, parse_epsilon
 
 __all__ = ["node"]
@@ -33,6 +35,18 @@ def node() -> None:
     """Run an organisation's node: its encrypted records and its DP query service."""
 
 
+def ask_secret(label: str) -> str:
+    """Ask for a passphrase on the terminal (hidden), never from the command line."""
+    return str(click.prompt(label, hide_input=True, err=True))
+
+
+def ask_new_passphrase(label: str = "New database passphrase") -> str:
+    """Ask twice for a new passphrase and refuse it if it is too weak."""
+    text = str(click.prompt(label, hide_input=True, confirmation_prompt=True, err=True))
+    check_passphrase(text)
+    return text
+
+
 @node.command()
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--id", "node_id", required=True, help="Node id assigned by the federation.")
@@ -40,31 +54,46 @@ def node() -> None:
 @click.option("--querier", "queriers", multiple=True, metavar="IDENTITY=EPSILON",
               help="Allow a querier with a yearly ε cap, e.g. federation=3. Repeatable.")
 @click.option("--listen", default="127.0.0.1:0", show_default=True)
+@click.option("--passphrase", "use_passphrase", is_flag=True,
+              help="Protect the database with a passphrase typed at a prompt (stretched by "
+                   "SQLCipher's KDF) instead of a random key in keys/db.key.")
 @handle_errors
 def init(directory: Path, node_id: str, organisation: str, queriers: tuple[str, ...],
-         listen: str) -> None:
+         listen: str, use_passphrase: bool) -> None:
     """Create a node in DIRECTORY: node.toml, a fresh database and its distinct keys."""
     config_path = directory / "node.toml"
-    if config_path.exists():
-        raise KoepelCliError(f"{config_path} already exists; nothing was changed", EXIT["usage"])
+    keys = directory / "keys"
+    existing = [p for p in (config_path, keys / "db.key", keys / "pseudonym.key",
+                            directory / "koepel.db") if p.exists()]
+    if existing:
+        raise KoepelCliError(f"{existing[0]} already exists; nothing was changed (init never "
+                             "overwrites a node)", EXIT["usage"])
     caps: dict[str, str] = {}
     for item in queriers:
         identity, sep, cap = item.partition("=")
         if not sep or not identity:
             raise KoepelCliError(f"--querier takes IDENTITY=EPSILON, got {item!r}", EXIT["usage"])
         caps[identity] = format_micro(parse_epsilon(cap, field="querier cap"))
+    db_key = (DatabaseKey.passphrase(ask_new_passphrase("Database passphrase"))
+              if use_passphrase else None)
     directory.mkdir(parents=True, exist_ok=True)
+    keys.mkdir(mode=0o700, exist_ok=True)
+    keys.chmod(0o700)
     text = render_node_config(node_id=node_id, organisation=organisation or node_id,
                               listen=listen, queriers=caps,
-                              approved=(default_catalogue().version,))
-    keys = directory / "keys"
-    db_key = create_key_file(keys / "db.key")
+                              approved=(default_catalogue().version,),
+                              key_source="passphrase" if use_passphrase else "file")
+    if db_key is None:
+        db_key = DatabaseKey.raw(create_key_file(keys / "db.key"))
     create_key_file(keys / "pseudonym.key")
     config_path.write_text(text)
     config = load_node_config(config_path)
     Store.open(config.database, db_key, create=True).close()
-    click.echo(f"created node {node_id} in {directory} (database, keys/db.key, "
-               "keys/pseudonym.key; keep the keys folder private and backed up)")
+    protected = ("a passphrase (not stored anywhere: losing it loses the data)"
+                 if use_passphrase else "keys/db.key")
+    click.echo(f"created node {node_id} in {directory}: database encrypted with {protected}, "
+               "pseudonym secret keys/pseudonym.key; keep the keys folder private and backed "
+               "up separately from the database backups")
 
 
 @node.command(name="import")
@@ -74,7 +103,7 @@ def init(directory: Path, node_id: str, organisation: str, queriers: tuple[str, 
 @handle_errors
 def import_(config_path: Path, files: tuple[Path, ...], dry_run: bool) -> None:
     """Import CSV exports (workers.csv, contracts.csv, …) all or nothing."""
-    runtime = open_node(load_node_config(config_path))
+    runtime = open_node(load_node_config(config_path), prompt=ask_secret)
     try:
         summary = import_files(runtime.store, runtime.secret, files, dry_run=dry_run)
     finally:
@@ -96,7 +125,7 @@ def serve_(config_path: Path, insecure: bool, listen: str | None, port_file: Pat
     """Answer DP queries over gRPC until stopped (SIGTERM lets in-flight queries finish)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     config = load_node_config(config_path)
-    runtime = open_node(config)
+    runtime = open_node(config, prompt=ask_secret)
     serve(runtime, listen or config.listen, insecure=insecure, port_file=port_file)
 
 
@@ -105,7 +134,7 @@ def serve_(config_path: Path, insecure: bool, listen: str | None, port_file: Pat
 @handle_errors
 def budget(config_path: Path) -> None:
     """Spent and remaining ε per querier for the current period."""
-    runtime = open_node(load_node_config(config_path))
+    runtime = open_node(load_node_config(config_path), prompt=ask_secret)
     try:
         lines = runtime.engine.all_budgets()
     finally:
@@ -134,3 +163,13 @@ def synth(directory: Path, org_type: str, people: int, seed: int, year: int) -> 
     paths = generate_organisation(profile, seed, year).write_csvs(directory)
     for path in paths.values():
         click.echo(str(path))
+
+
+def _register() -> None:
+    from cli.node_store_cmds import backup_cmd, check_cmd, rekey_cmd, restore_cmd
+
+    for command in (check_cmd, backup_cmd, restore_cmd, rekey_cmd):
+        node.add_command(command)
+
+
+_register()

@@ -5,17 +5,20 @@ engine is usable without a server), and serve it over gRPC.
 """
 
 from node.config import ConfigError, NodeConfig, load_node_config, render_node_config
+from node.dbkey import DatabaseKey, database_key
 from node.importer import ImportFailed, ImportSummary, import_files
 from node.keys import KeyError_, create_key_file, read_key, read_key_file
 from node.ledger import Ledger, LedgerEntry, verify_chain
 from node.queries import Answer, BudgetLine, QueryEngine
 from node.server import NodeRuntime, create_server, open_node, serve
-from node.store import Store, StoreError
+from node.store import Store, StoreDamagedError, StoreError, WrongKeyError
+from node.vocabulary import Vocabulary
 
 __all__ = [
     "Answer",
     "BudgetLine",
     "ConfigError",
+    "DatabaseKey",
     "ImportFailed",
     "ImportSummary",
     "KeyError_",
@@ -25,9 +28,13 @@ __all__ = [
     "NodeRuntime",
     "QueryEngine",
     "Store",
+    "StoreDamagedError",
     "StoreError",
+    "Vocabulary",
+    "WrongKeyError",
     "create_key_file",
     "create_server",
+    "database_key",
     "import_files",
     "load_node_config",
     "open_node",

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from node.dbkey import KEY_SOURCES
+from node.vocabulary import Vocabulary, VocabularyError, parse_vocabulary
 from privacy import Catalogue, CatalogueError, default_catalogue, load_catalogue, parse_epsilon
 
 __all__ = ["ConfigError", "NodeConfig", "QuerierPolicy", "load_node_config", "render_node_config"]
@@ -43,10 +45,12 @@ class NodeConfig:
     approved_versions: tuple[str, ...]
     catalogue: Catalogue
     queriers: Mapping[str, QuerierPolicy]
+    key_source: str = "file"  # "file" (raw key file / KOEPEL_DB_KEY) or "passphrase"
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)
 
 
-_SECTIONS = {"node", "catalogue", "queriers"}
-_NODE_KEYS = {"id", "organisation", "database", "key_file", "secret_file", "listen"}
+_SECTIONS = {"node", "catalogue", "queriers", "vocabulary"}
+_NODE_KEYS = {"id", "organisation", "database", "key_file", "secret_file", "listen", "key_source"}
 _CATALOGUE_KEYS = {"path", "approved"}
 _QUERIER_KEYS = {"identity", "cap_epsilon"}
 
@@ -71,6 +75,13 @@ def load_node_config(path: Path) -> NodeConfig:
     for key in ("id", "database", "key_file", "secret_file"):
         if not isinstance(node.get(key), str) or not node[key]:
             raise ConfigError(f"{path} [node]: {key} is required")
+    key_source = node.get("key_source", "file")
+    if key_source not in KEY_SOURCES:
+        raise ConfigError(f"{path} [node]: key_source must be one of {', '.join(KEY_SOURCES)}")
+    try:
+        vocabulary = parse_vocabulary(f"{path} [vocabulary]", raw.get("vocabulary", {}))
+    except VocabularyError as exc:
+        raise ConfigError(str(exc)) from None
     base = path.parent
     cat = raw.get("catalogue", {})
     _check_keys(f"{path} [catalogue]", cat, _CATALOGUE_KEYS)
@@ -106,12 +117,14 @@ def load_node_config(path: Path) -> NodeConfig:
         approved_versions=approved,
         catalogue=catalogue,
         queriers=queriers,
+        key_source=key_source,
+        vocabulary=vocabulary,
     )
 
 
 def render_node_config(
     *, node_id: str, organisation: str, listen: str, queriers: Mapping[str, str],
-    approved: tuple[str, ...],
+    approved: tuple[str, ...], key_source: str = "file",
 ) -> str:
     """The text of a fresh node.toml (written by `koepel node init`)."""
     lines = [
@@ -121,6 +134,8 @@ def render_node_config(
         f'organisation = "{organisation}"',
         'database = "koepel.db"',
         'key_file = "keys/db.key"',
+        *(['key_source = "passphrase"  # typed at a prompt, or KOEPEL_DB_PASSPHRASE']
+          if key_source == "passphrase" else []),
         'secret_file = "keys/pseudonym.key"',
         f'listen = "{listen}"',
         "",
@@ -130,4 +145,14 @@ def render_node_config(
     ]
     for identity, cap in queriers.items():
         lines += ["", "[[queriers]]", f'identity = "{identity}"', f'cap_epsilon = "{cap}"']
+    lines += [
+        "",
+        "# Your own support-action kinds and competences, each mapped to a federation code",
+        "# (SA01–SA13, SA99; C01–C11, B01–B04, T:<job family>). Federation codes need no entry.",
+        "[vocabulary]",
+        "[vocabulary.support_actions]",
+        '# JOBCOACH = "SA02"',
+        "[vocabulary.competences]",
+        '# STIPTHEID = "C01"',
+    ]
     return "\n".join(lines) + "\n"

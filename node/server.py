@@ -12,7 +12,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from node.config import NodeConfig
-from node.keys import read_key, read_key_file
+from node.dbkey import Prompt
+from node.keys import read_key_file
 from node.queries import QueryEngine
 from node.servicer import NodeServicer
 from node.store import Store
@@ -41,13 +42,13 @@ class NodeRuntime:
         self.store.close()
 
 
-def open_node(config: NodeConfig) -> NodeRuntime:
+def open_node(config: NodeConfig, *, prompt: Prompt | None = None) -> NodeRuntime:
     """Derive the key once and open the store (the only key handling on the request path)."""
     from node.compiler import check_catalogue
+    from node.maintenance import open_store
 
     check_catalogue(config.catalogue)
-    key = read_key(config.key_file)
-    return NodeRuntime(config, Store.open(config.database, key))
+    return NodeRuntime(config, open_store(config, prompt=prompt))
 
 
 def create_server(runtime: NodeRuntime, address: str, *, insecure: bool) -> tuple[grpc.Server, int]:
