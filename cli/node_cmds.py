@@ -13,7 +13,6 @@ from node import (
     DatabaseKey,
     Store,
     create_key_file,
-    import_files,
     load_node_config,
     open_node,
     render_node_config,
@@ -96,23 +95,6 @@ def init(directory: Path, node_id: str, organisation: str, queriers: tuple[str, 
                "up separately from the database backups")
 
 
-@node.command(name="import")
-@CONFIG_OPTION
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--dry-run", is_flag=True, help="Validate and count, write nothing.")
-@handle_errors
-def import_(config_path: Path, files: tuple[Path, ...], dry_run: bool) -> None:
-    """Import CSV exports (workers.csv, contracts.csv, …) all or nothing."""
-    runtime = open_node(load_node_config(config_path), prompt=ask_secret)
-    try:
-        summary = import_files(runtime.store, runtime.secret, files, dry_run=dry_run)
-    finally:
-        runtime.close()
-    verb = "would import" if dry_run else "imported"
-    for table, rows in summary.rows.items():
-        click.echo(f"{verb} {rows} {table} rows ({summary.new[table]} new)")
-
-
 @node.command(name="serve")
 @CONFIG_OPTION
 @click.option("--insecure", is_flag=True,
@@ -166,9 +148,10 @@ def synth(directory: Path, org_type: str, people: int, seed: int, year: int) -> 
 
 
 def _register() -> None:
+    from cli.node_import_cmds import import_cmd
     from cli.node_store_cmds import backup_cmd, check_cmd, rekey_cmd, restore_cmd
 
-    for command in (check_cmd, backup_cmd, restore_cmd, rekey_cmd):
+    for command in (import_cmd, check_cmd, backup_cmd, restore_cmd, rekey_cmd):
         node.add_command(command)
 
 
