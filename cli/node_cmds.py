@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from cli.errors import EXIT, KoepelCliError, handle_errors
-from cli.render import budget_table, console
+from cli.render import budget_table, console, dump_json
 from node import (
     DatabaseKey,
     Store,
@@ -156,3 +156,99 @@ def _register() -> None:
 
 
 _register()
+
+
+@node.command()
+@CONFIG_OPTION
+@click.option("--period", required=True, help="A year such as 2025, or a quarter such as "
+              "2025-Q3.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@handle_errors
+def report(config_path: Path, period: str, as_json: bool) -> None:
+    """The organisation's own exact figures (headcount, FTE, exits, support hours).
+
+    Computed locally with the same per-person definitions as the federation's figures, but
+    exact: nothing is noised, charged or sent. This view never leaves this machine.
+    """
+    from rich.markup import escape
+    from rich.table import Table
+
+    from node.report import build_report
+
+    config = load_node_config(config_path)
+    runtime = open_node(config, prompt=ask_secret)
+    try:
+        local = build_report(runtime.engine, config.catalogue, node_id=config.node_id,
+                             organisation=config.organisation, period=period)
+    finally:
+        runtime.close()
+    if as_json:
+        dump_json(local.to_json())
+        return
+    out = console()
+    out.print(f"[bold]{local.organisation}[/bold] — exact figures for {local.period} "
+              f"(catalogue {local.catalogue_version}; local only, never sent)")
+    for section in local.sections:
+        out.print(f"\n[bold]{section.title}[/bold] ({section.unit})")
+        table = Table()
+        table.add_column(escape(section.dimension or ""))
+        table.add_column(section.unit, justify="right")
+        digits = 0 if section.unit == "people" else 1
+        for cell, value in section.rows:
+            table.add_row(escape(cell), f"{value:,.{digits}f}")
+        if section.dimension:
+            table.add_row("[bold]total[/bold]", f"[bold]{section.total:,.{digits}f}[/bold]")
+        out.print(table)
+        if section.note:
+            out.print(f"  {section.note}")
+    for skipped in local.skipped:
+        out.print(f"[yellow]not shown[/yellow]: {skipped}")
+
+
+@node.group()
+def catalogue() -> None:
+    """Review federation catalogue versions before approving them in node.toml."""
+
+
+@catalogue.command()
+@CONFIG_OPTION
+@click.argument("new_path", metavar="NEW.toml",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@handle_errors
+def diff(config_path: Path, new_path: Path, as_json: bool) -> None:
+    """Show what the catalogue NEW.toml adds, removes or changes against the one served now."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from node.catalogue_diff import diff_catalogues
+    from privacy import load_catalogue
+
+    config = load_node_config(config_path)
+    result = diff_catalogues(config.catalogue, load_catalogue(new_path),
+                             approved=config.approved_versions)
+    if as_json:
+        dump_json(result.to_json())
+        return
+    out = console()
+    out.print(f"catalogue {result.old_version} (served now) → {result.new_version} "
+              f"({new_path.name})")
+    if not result.changes:
+        out.print("no differences")
+    else:
+        table = Table(show_lines=True)
+        for name in ("", "kind", "name", "what"):
+            table.add_column(name)
+        marks = {"added": "[green]+[/green]", "removed": "[red]−[/red]",
+                 "changed": "[yellow]~[/yellow]"}
+        for change in result.changes:
+            table.add_row(marks[change.change], change.kind, escape(change.name),
+                          escape("\n".join(change.details) or change.change))
+        out.print(table)
+    if not result.compilable:
+        out.print(f"[red]this node cannot serve it[/red]: {escape(result.compile_problem)}")
+    elif result.approved:
+        out.print(f"version {result.new_version} is already approved in {config.path}")
+    else:
+        out.print(f"to serve it, add \"{result.new_version}\" to [catalogue] approved in "
+                  f"{config.path} (and point [catalogue] path at it)")
