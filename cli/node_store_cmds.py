@@ -96,7 +96,12 @@ def backup_cmd(config_path: Path, target: Path) -> None:
 @handle_errors
 def restore_cmd(config_path: Path, source: Path, replace: bool, accept_ledger_rollback: bool,
                 backup_key_file: Path | None, backup_passphrase: bool) -> None:
-    """Restore the database from the backup SOURCE, verified, under the node's current key."""
+    """Restore the database from the backup SOURCE, verified, under the node's current key.
+
+    Stop the node (`koepel node serve`) first: a running node keeps writing to the database it
+    opened. The backup's privacy ledger replaces the current one, so restoring an older backup
+    over a database with newer charges is refused unless --accept-ledger-rollback is given.
+    """
     config = load_node_config(config_path)
     key = database_key(config.key_source, config.key_file, prompt=_ask)
     source_key = key

@@ -4,12 +4,16 @@ The public face: open a node from its configuration, import records, answer quer
 engine is usable without a server), and serve it over gRPC.
 """
 
+from node.catalogue_diff import CatalogueDiff, diff_catalogues
 from node.config import ConfigError, NodeConfig, load_node_config, render_node_config
 from node.dbkey import DatabaseKey, database_key
 from node.importer import ImportFailed, ImportSummary, import_files
 from node.keys import KeyError_, create_key_file, read_key, read_key_file
 from node.ledger import Ledger, LedgerEntry, verify_chain
+from node.maintenance import backup, open_store, rekey, restore
+from node.mapping import MappingError, ToolMapping, load_mapping
 from node.queries import Answer, BudgetLine, QueryEngine
+from node.report import LocalReport, build_report
 from node.server import NodeRuntime, create_server, open_node, serve
 from node.store import Store, StoreDamagedError, StoreError, WrongKeyError
 from node.vocabulary import Vocabulary
@@ -17,6 +21,7 @@ from node.vocabulary import Vocabulary
 __all__ = [
     "Answer",
     "BudgetLine",
+    "CatalogueDiff",
     "ConfigError",
     "DatabaseKey",
     "ImportFailed",
@@ -24,23 +29,33 @@ __all__ = [
     "KeyError_",
     "Ledger",
     "LedgerEntry",
+    "LocalReport",
+    "MappingError",
     "NodeConfig",
     "NodeRuntime",
     "QueryEngine",
     "Store",
     "StoreDamagedError",
     "StoreError",
+    "ToolMapping",
     "Vocabulary",
     "WrongKeyError",
+    "backup",
+    "build_report",
     "create_key_file",
     "create_server",
     "database_key",
+    "diff_catalogues",
     "import_files",
+    "load_mapping",
     "load_node_config",
     "open_node",
+    "open_store",
     "read_key",
     "read_key_file",
+    "rekey",
     "render_node_config",
+    "restore",
     "serve",
     "verify_chain",
 ]

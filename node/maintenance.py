@@ -236,7 +236,12 @@ def _write_private(path: Path, text: str) -> None:
 
 def _retire_and_install(key_file: Path, pending: Path) -> Path:
     """Keep the old key under a dated name, then move the new key into place (atomically)."""
-    retired = key_file.with_name(f"{key_file.name}.retired-{_timestamp()}")
+    stamp = _timestamp()
+    retired = key_file.with_name(f"{key_file.name}.retired-{stamp}")
+    suffix = 1
+    while retired.exists():  # two rotations within one second
+        suffix += 1
+        retired = key_file.with_name(f"{key_file.name}.retired-{stamp}-{suffix}")
     os.link(key_file, retired)
     os.replace(pending, key_file)
     fsync_path(key_file.parent)

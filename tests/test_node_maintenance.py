@@ -201,6 +201,22 @@ def test_a_rotation_cut_short_before_reencrypting_is_undone(tmp_path: Path) -> N
     open_store(config).close()
 
 
+def test_a_passphrase_database_backs_up_and_restores_under_its_passphrase(
+        tmp_path: Path) -> None:
+    phrase = DatabaseKey.passphrase("correct horse battery staple")
+    source = tmp_path / "p.db"
+    store = Store.open(source, phrase, create=True)
+    with store.transaction() as conn:
+        conn.execute("INSERT INTO meta VALUES ('k', 'v')")
+    report = backup(store, tmp_path / "b.db", phrase)
+    store.close()
+    with pytest.raises(WrongKeyError):
+        Store.open(tmp_path / "b.db", DatabaseKey.passphrase("another long passphrase"))
+    copy = Store.open(tmp_path / "b.db", phrase, migrate=False)
+    assert copy.fingerprint() == report.fingerprint and copy.key_kind == "passphrase"
+    copy.close()
+
+
 def test_rekey_refuses_an_injected_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = load_node_config(populated_node(tmp_path / "n"))
     monkeypatch.setenv("KOEPEL_DB_KEY", read_key_file(config.key_file).hex())
