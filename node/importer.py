@@ -12,26 +12,18 @@ nothing (upsert by pseudonymous key, and rows that did not change are not even r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from node.mapping import ColumnSource, TableMapping, ToolMapping
+from node.mapping import TableMapping, ToolMapping
 from node.pseudonyms import Pseudonymiser
-from node.records import (
-    ORDER,
-    TABLES,
-    Column,
-    Invalid,
-    TableSpec,
-    parse_date,
-    raw_id,
-    value_class,
-)
+from node.records import ORDER, TABLES, TableSpec
 from node.sources import SourceError, SourceTable, open_csv, open_xlsx, xlsx_sheet_names
 from node.store import Store
+from node.validation import Parsed, Progress, RowError, TableReader, stored_columns
 from node.vocabulary import Vocabulary
 
 __all__ = [
@@ -45,24 +37,8 @@ __all__ = [
     "stored_columns",
 ]
 
-Progress = Callable[[str, int, int | None], None]  # (source label, rows done, rows in total)
-_PROGRESS_EVERY = 2000
 _CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 _XLSX_SUFFIXES = {".xlsx", ".xlsm"}
-_VOCABULARY_KIND = {"support_action": "support_actions", "competence": "competences"}
-
-
-@dataclass(frozen=True)
-class RowError:
-    file: str
-    line: int
-    column: str
-    reason: str
-    value_class: str = ""
-
-    def __str__(self) -> str:
-        found = f" ({self.value_class})" if self.value_class else ""
-        return f"{self.file}:{self.line}: column {self.column}{found}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -209,191 +185,6 @@ def _plan(paths: Iterable[Path], mapping: ToolMapping,
 # Reading and validating rows
 # ------------------------------------------------------------------------------------------
 
-def _normalise_date(fmt: str | None) -> Callable[[str], str]:
-    def normalise(text: str) -> str:
-        if not text or fmt is None:
-            return text
-        try:
-            return parse_date(text)
-        except Invalid:
-            pass
-        try:
-            return datetime.strptime(text, fmt).date().isoformat()
-        except ValueError:
-            raise Invalid(f"not a date in the form {fmt} (or YYYY-MM-DD)") from None
-
-    return normalise
-
-
-def _transform(source: ColumnSource, column: Column | None, tm: TableMapping
-               ) -> Callable[[str], str] | None:
-    """The text adjustments for one column (value map, decimal comma, dates, year, scale)."""
-    steps: list[Callable[[str], str]] = []
-    if source.values:
-        values = dict(source.values)
-        steps.append(lambda text: values.get(text, text))
-    if source.transform == "year":
-        to_date = _normalise_date(tm.date_format or "%Y-%m-%d")
-        steps.append(lambda text: parse_date(to_date(text))[:4] if text else text)
-    elif column is not None and column.kind == "date" and tm.date_format:
-        steps.append(_normalise_date(tm.date_format))
-    if column is not None and column.kind == "number" and tm.decimal_comma:
-        steps.append(lambda text: text.replace(",", "."))
-    if source.scale is not None:
-        lo, hi = source.scale
-
-        def rescale(text: str) -> str:
-            try:
-                value = float(text.replace(",", "."))
-            except ValueError:
-                raise Invalid("not a number") from None
-            if not lo <= value <= hi:
-                raise Invalid(f"outside the mapping file's scale {lo:g}–{hi:g}")
-            return repr((value - lo) / (hi - lo))
-
-        steps.append(rescale)
-    if not steps:
-        return None
-
-    def apply(text: str) -> str:
-        for step in steps:
-            text = step(text)
-        return text
-
-    return apply
-
-
-@dataclass
-class _Parsed:
-    """The validated rows of one table, as tuples in stored-column order."""
-
-    label: str
-    columns: tuple[str, ...]
-    rows: list[tuple[Any, ...]] = field(default_factory=list)
-    lines: list[int] = field(default_factory=list)
-    vocabulary_used: set[tuple[str, str, str]] = field(default_factory=set)
-
-
-def stored_columns(spec: TableSpec) -> tuple[str, ...]:
-    names = [spec.key_stored_as] + (["pid"] if spec.person_column else [])
-    names += [c.name for c in spec.columns]
-    if any(c.kind in _VOCABULARY_KIND for c in spec.columns):
-        names += ["local_code", "mapping_version"]
-    return tuple(names)
-
-
-class _TableReader:
-    """Turns one source table's rows into stored tuples, collecting errors and unmapped codes."""
-
-    def __init__(self, spec: TableSpec, tm: TableMapping, source: SourceTable,
-                 pseudo: Pseudonymiser, vocabulary: Vocabulary,
-                 errors: list[RowError], unmapped: dict[tuple[str, str], list[Any]]) -> None:
-        self.spec, self.source, self.pseudo = spec, source, pseudo
-        self.vocabulary, self.errors, self.unmapped = vocabulary, errors, unmapped
-        positions: dict[str, int] = {}
-        for index, name in enumerate(source.header):
-            positions.setdefault(name, index)
-        self.getters: dict[str, tuple[int | None, str | None, Callable[[str], str] | None]] = {}
-        missing: list[str] = []
-        columns = {c.name: c for c in spec.columns}
-        for target in spec.input_columns:
-            src = tm.source_for(target)
-            if src.column is not None and src.column not in positions:
-                missing.append(target if src.column == target else f"{target} (from {src.column})")
-                continue
-            position = positions[src.column] if src.column is not None else None
-            self.getters[target] = (position, src.constant,
-                                    _transform(src, columns.get(target), tm))
-        if missing:
-            errors.append(RowError(source.label, 1, ", ".join(missing),
-                                   "missing from the header"))
-        self.ok = not missing
-
-    def _text(self, target: str, cells: tuple[str, ...]) -> str:
-        position, constant, transform = self.getters[target]
-        if position is None:
-            text = constant or ""
-        else:
-            text = cells[position] if position < len(cells) else ""
-        return transform(text) if transform is not None else text
-
-    def read(self, progress: Progress | None) -> _Parsed:
-        spec = self.spec
-        parsed = _Parsed(self.source.label, stored_columns(spec))
-        seen: dict[str, int] = {}
-        version = self.vocabulary.version
-        label = self.source.label
-        done = 0
-        for line, cells in self.source.rows:
-            done += 1
-            if progress is not None and done % _PROGRESS_EVERY == 0:
-                progress(label, done, self.source.total)
-            values: list[Any] = []
-            ok = True
-            vocab_entry: tuple[str, str, str] | None = None
-            try:
-                key = self.pseudo.pseudonym(spec.key_kind, raw_id(self._text(spec.key_column,
-                                                                             cells)))
-                values.append(key)
-                if key in seen:
-                    self.errors.append(RowError(label, line, spec.key_column,
-                                                f"the same id is also on line {seen[key]}"))
-                    ok = False
-                else:
-                    seen[key] = line
-            except Invalid as exc:
-                self.errors.append(RowError(label, line, spec.key_column, str(exc), "id"))
-                ok = False
-            if spec.person_column:
-                try:
-                    values.append(self.pseudo.pseudonym(
-                        "person", raw_id(self._text(spec.person_column, cells))))
-                except Invalid as exc:
-                    self.errors.append(RowError(label, line, spec.person_column, str(exc), "id"))
-                    ok = False
-            for column in spec.columns:
-                text = ""
-                try:
-                    text = self._text(column.name, cells)
-                    value = column.parse(text)
-                    if column.kind in _VOCABULARY_KIND:
-                        local_code = value
-                        value = self._federation_code(column, value, label, line)
-                        if value is None:
-                            ok = False
-                        else:
-                            vocab_entry = (column.kind, local_code, value)
-                    values.append(value)
-                except Invalid as exc:
-                    self.errors.append(RowError(label, line, column.name, str(exc),
-                                                value_class(text)))
-                    ok = False
-            if not ok:
-                continue
-            if vocab_entry is not None:
-                values += [vocab_entry[1], version]
-                parsed.vocabulary_used.add(vocab_entry)
-            parsed.rows.append(tuple(values))
-            parsed.lines.append(line)
-        if progress is not None:
-            progress(label, done, done)
-        return parsed
-
-    def _federation_code(self, column: Column, code: str, label: str, line: int) -> str | None:
-        kind = _VOCABULARY_KIND[column.kind]
-        fed = (self.vocabulary.support_action(code) if column.kind == "support_action"
-               else self.vocabulary.competence(code))
-        if fed is not None:
-            return fed
-        self.errors.append(RowError(
-            label, line, column.name,
-            f"local code not mapped to a federation code in node.toml [vocabulary.{kind}]",
-            value_class(code)))
-        entry = self.unmapped.setdefault((kind, code), [0, f"{label}:{line}"])
-        entry[0] += 1
-        return None
-
-
 # ------------------------------------------------------------------------------------------
 # Writing
 # ------------------------------------------------------------------------------------------
@@ -405,7 +196,7 @@ def _upsert_sql(spec: TableSpec, names: tuple[str, ...]) -> str:
             f"ON CONFLICT({spec.key_stored_as}) DO UPDATE SET {updates}")
 
 
-def _check_references(conn: Any, parsed: dict[str, _Parsed], errors: list[RowError]) -> None:
+def _check_references(conn: Any, parsed: dict[str, Parsed], errors: list[RowError]) -> None:
     known = {r[0] for r in conn.execute("SELECT pid FROM workers")}
     if "workers" in parsed:
         known.update(row[0] for row in parsed["workers"].rows)
@@ -417,7 +208,7 @@ def _check_references(conn: Any, parsed: dict[str, _Parsed], errors: list[RowErr
                       if row[1] not in known)
 
 
-def _check_vocabulary(conn: Any, parsed: dict[str, _Parsed], version: str,
+def _check_vocabulary(conn: Any, parsed: dict[str, Parsed], version: str,
                       errors: list[RowError]) -> set[tuple[str, str, str]]:
     used = set().union(*(p.vocabulary_used for p in parsed.values()))
     known = {(k, local): fed for k, local, fed in conn.execute(
@@ -450,7 +241,7 @@ def import_files(store: Store, secret: bytes, paths: Iterable[Path], *,
     if errors:
         raise ImportFailed(errors)
     unmapped: dict[tuple[str, str], list[Any]] = {}
-    parsed: dict[str, _Parsed] = {}
+    parsed: dict[str, Parsed] = {}
     for table in ORDER:
         if table not in inputs:
             continue
@@ -461,7 +252,7 @@ def import_files(store: Store, secret: bytes, paths: Iterable[Path], *,
             errors.append(RowError(item.path.name, 0, "-", str(exc)))
             continue
         try:
-            reader = _TableReader(TABLES[table], item.mapping, source, pseudo, vocabulary,
+            reader = TableReader(TABLES[table], item.mapping, source, pseudo, vocabulary,
                                   errors, unmapped)
             if reader.ok:
                 parsed[table] = reader.read(progress)
@@ -489,7 +280,7 @@ def import_files(store: Store, secret: bytes, paths: Iterable[Path], *,
     return summary
 
 
-def _write(conn: Any, parsed: dict[str, _Parsed], summary: ImportSummary,
+def _write(conn: Any, parsed: dict[str, Parsed], summary: ImportSummary,
            errors: list[RowError], unmapped: list[UnmappedCode], vocabulary: Vocabulary, *,
            write: bool) -> None:
     _check_references(conn, parsed, errors)
