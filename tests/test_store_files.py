@@ -22,6 +22,8 @@ from node import (
     StoreDamagedError,
     StoreError,
     WrongKeyError,
+    create_key_file,
+    database_key,
     import_files,
 )
 from node.schema import APPLICATION_ID, SCHEMA_VERSION
@@ -224,3 +226,20 @@ def test_cli_check_finds_a_corrupted_page(tmp_path: Path,
     assert damaged.returncode == 10, damaged.stderr
     assert str(database) in damaged.stderr and "koepel node restore" in damaged.stderr
     assert database.read_bytes() == bytes(data)
+
+
+def test_the_key_comes_from_the_environment_before_the_key_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key_file = tmp_path / "keys" / "db.key"
+    on_disk = create_key_file(key_file)
+    assert database_key("file", key_file).secret == on_disk
+    injected = os.urandom(32)
+    monkeypatch.setenv("KOEPEL_DB_KEY", injected.hex())
+    from_env = database_key("file", key_file)
+    assert from_env.secret == injected and "KOEPEL_DB_KEY" in from_env.origin
+    monkeypatch.setenv("KOEPEL_DB_KEY", "not hex")
+    with pytest.raises(KeyError_, match="KOEPEL_DB_KEY does not hold a hex key"):
+        database_key("file", key_file)
+    monkeypatch.delenv("KOEPEL_DB_KEY")
+    with pytest.raises(KeyError_, match="run the command in a terminal"):
+        database_key("passphrase", key_file)  # no prompt (not interactive) and no variable
