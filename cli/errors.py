@@ -5,14 +5,15 @@
 | 0 | success |
 | 1 | unexpected error (a bug: please report it) |
 | 2 | bad usage or configuration |
-| 3 | database cannot be opened (wrong key, not a koepel database, missing) |
+| 3 | database cannot be opened (missing, wrong key, newer schema; file left untouched) |
 | 4 | key file problem |
 | 5 | import refused (nothing was written) |
 | 6 | query refused as invalid or not permitted (nothing was spent) |
 | 7 | privacy budget exhausted (nothing was spent) |
 | 8 | a service could not be reached |
 | 9 | result incomplete: fewer nodes answered than the federation's quorum |
-| 10 | audit found a problem (tampering, missing entries, spending over a cap) |
+| 10 | database damaged: truncated, corrupted, or not a koepel database (file left untouched) |
+| 11 | audit found a problem (tampering, missing entries, spending over a cap) |
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import click
 import grpc
 
 from aggregator import FederationError
-from node import ConfigError, ImportFailed, KeyError_, StoreError
+from node import ConfigError, ImportFailed, KeyError_, StoreDamagedError, StoreError
 from privacy import BudgetExhaustedError, CatalogueError, KoepelError
 from protos.tls import CertError
 
@@ -34,7 +35,7 @@ __all__ = ["EXIT", "KoepelCliError", "handle_errors"]
 
 EXIT = {
     "ok": 0, "unexpected": 1, "usage": 2, "store": 3, "key": 4, "import": 5, "refused": 6,
-    "budget": 7, "unavailable": 8, "incomplete": 9, "audit": 10,
+    "budget": 7, "unavailable": 8, "incomplete": 9, "damaged": 10, "audit": 11,
 }
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -77,6 +78,8 @@ def handle_errors(func: F) -> F:
             raise
         except (ConfigError, FederationError, CatalogueError) as error:
             raise KoepelCliError(str(error), EXIT["usage"]) from None
+        except StoreDamagedError as error:
+            raise KoepelCliError(str(error), EXIT["damaged"]) from None
         except StoreError as error:
             raise KoepelCliError(str(error), EXIT["store"]) from None
         except KeyError_ as error:

@@ -13,7 +13,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from node.dbkey import KEY_SOURCES
 from node.policy import POLICY_KEYS, AccessPolicy, parse_access
+from node.vocabulary import Vocabulary, VocabularyError, parse_vocabulary
 from privacy import Catalogue, CatalogueError, default_catalogue, load_catalogue, parse_epsilon
 from protos.ratelimit import RateLimit
 from protos.tls import TlsFiles
@@ -77,11 +79,13 @@ class NodeConfig:
     signing_key_file: Path | None = None
     reply_quantum_ms: int = 50
     auditors: tuple[str, ...] = ()
+    key_source: str = "file"  # "file" (raw key file / KOEPEL_DB_KEY) or "passphrase"
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)
 
 
-_SECTIONS = {"node", "catalogue", "queriers", "tls", "limits", "budget"}
+_SECTIONS = {"node", "catalogue", "queriers", "tls", "limits", "budget", "vocabulary"}
 _NODE_KEYS = {"id", "organisation", "database", "key_file", "secret_file", "listen",
-              "signing_key_file", "reply_quantum_ms", "auditors"}
+              "signing_key_file", "reply_quantum_ms", "auditors", "key_source"}
 _BUDGET_KEYS = {"period", "node_cap_epsilon", "lifetime_cap_epsilon"}
 BUDGET_PERIODS = ("year", "quarter")
 MAX_REPLY_QUANTUM_MS = 120_000
@@ -111,6 +115,13 @@ def load_node_config(path: Path) -> NodeConfig:
     for key in ("id", "database", "key_file", "secret_file"):
         if not isinstance(node.get(key), str) or not node[key]:
             raise ConfigError(f"{path} [node]: {key} is required")
+    key_source = node.get("key_source", "file")
+    if key_source not in KEY_SOURCES:
+        raise ConfigError(f"{path} [node]: key_source must be one of {', '.join(KEY_SOURCES)}")
+    try:
+        vocabulary = parse_vocabulary(f"{path} [vocabulary]", raw.get("vocabulary", {}))
+    except VocabularyError as exc:
+        raise ConfigError(str(exc)) from None
     base = path.parent
     cat = raw.get("catalogue", {})
     _check_keys(f"{path} [catalogue]", cat, _CATALOGUE_KEYS)
@@ -163,6 +174,8 @@ def load_node_config(path: Path) -> NodeConfig:
         signing_key_file=base / str(node.get("signing_key_file", "keys/signing.key")),
         reply_quantum_ms=quantum,
         auditors=tuple(auditors),
+        key_source=key_source,
+        vocabulary=vocabulary,
     )
 
 
@@ -218,6 +231,7 @@ def _budget(path: Path, table: Mapping[str, Any]) -> BudgetConfig:
 def render_node_config(
     *, node_id: str, organisation: str, listen: str, queriers: Mapping[str, str],
     approved: tuple[str, ...], node_cap: str | None = None, lifetime_cap: str | None = None,
+    key_source: str = "file",
 ) -> str:
     """The text of a fresh node.toml (written by `koepel node init`)."""
     lines = [
@@ -227,6 +241,8 @@ def render_node_config(
         f'organisation = "{organisation}"',
         'database = "koepel.db"',
         'key_file = "keys/db.key"',
+        *(['key_source = "passphrase"  # typed at a prompt, or KOEPEL_DB_PASSPHRASE']
+          if key_source == "passphrase" else []),
         'secret_file = "keys/pseudonym.key"',
         'signing_key_file = "keys/signing.key"',
         f'listen = "{listen}"',
@@ -244,6 +260,16 @@ def render_node_config(
         "[catalogue]",
         "# Catalogue versions this organisation has reviewed and approved.",
         "approved = [" + ", ".join(f'"{v}"' for v in approved) + "]",
+    ]
+    lines += [
+        "",
+        "# Your own support-action kinds and competences, each mapped to a federation code",
+        "# (SA01–SA13, SA99; C01–C11, B01–B04, T:<job family>). Federation codes need no entry.",
+        "[vocabulary]",
+        "[vocabulary.support_actions]",
+        '# JOBCOACH = "SA02"',
+        "[vocabulary.competences]",
+        '# STIPTHEID = "C01"',
     ]
     total = sum((Decimal(cap) for cap in queriers.values()), Decimal(0))
     node_cap = node_cap or (format(total.normalize(), "f") if total else "1")

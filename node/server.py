@@ -12,8 +12,9 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from node.config import NodeConfig
+from node.dbkey import Prompt
 from node.identity import insecure_identity
-from node.keys import read_key, read_key_file
+from node.keys import read_key_file
 from node.metrics import NodeMetrics
 from node.queries import QueryEngine
 from node.servicer import NodeServicer
@@ -58,16 +59,16 @@ class NodeRuntime:
         self.store.close()
 
 
-def open_node(config: NodeConfig) -> NodeRuntime:
+def open_node(config: NodeConfig, *, prompt: Prompt | None = None) -> NodeRuntime:
     """Derive the key once and open the store (the only key handling on the request path)."""
     from node.compiler import check_catalogue
+    from node.maintenance import open_store
 
     check_catalogue(config.catalogue)
-    key = read_key(config.key_file)
-    store = Store.open(config.database, key)
+    store = open_store(config, prompt=prompt)
     try:
         return NodeRuntime(config, store)
-    except BaseException:
+    except BaseException:  # e.g. a missing signing key: never leave the store open
         store.close()
         raise
 

@@ -98,7 +98,7 @@ def test_an_entry_edited_behind_the_nodes_back_is_named(federation: LocalFederat
     tampered = export(federation, "org-b", "org-b-tampered")
     done = koepel("audit", "verify", str(tampered), "--history",
                   str(federation.root / "history.db"))
-    assert done.returncode == 10, done.stdout + done.stderr
+    assert done.returncode == 11, done.stdout + done.stderr
     assert "ENTRY_EDITED" in done.stdout and "PROBLEMS" in done.stdout
     as_json = koepel("audit", "verify", str(tampered), "--history",
                      str(federation.root / "history.db"), "--json")
