@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from pathlib import Path
 
 import grpc
@@ -19,6 +20,7 @@ from aggregator.receipts import ReceiptBook
 from aggregator.service import AggregatorServicer
 from aggregator.transport import GrpcTransport
 from protos import pb2, pb2_grpc
+from protos.drain import AioDrainInterceptor, Drain
 from protos.guard import AioGateInterceptor, Gate
 from protos.ratelimit import RateLimiter
 from protos.tls import CertError, PeerIdentity, TlsFiles, channel_credentials, server_credentials
@@ -73,9 +75,14 @@ def _write_port(path: Path | None, port: int) -> None:
         tmp.replace(path)
 
 
-async def create_server(aggregator: Aggregator, address: str, *,
-                        insecure: bool) -> tuple[grpc.aio.Server, int]:
-    """A ready server: mutual TLS for operators (plaintext on loopback with ``insecure``)."""
+async def create_server(aggregator: Aggregator, address: str, *, insecure: bool,
+                        drain: Drain | None = None,
+                        health_servicer: health.aio.HealthServicer | None = None,
+                        ) -> tuple[grpc.aio.Server, int]:
+    """A ready server: mutual TLS for operators (plaintext on loopback with ``insecure``).
+
+    With a ``drain``, calls are counted and refused once it drains (on SIGTERM).
+    """
     config = aggregator.config
     if insecure:
         check_loopback(address)
@@ -85,14 +92,17 @@ async def create_server(aggregator: Aggregator, address: str, *,
     gate = Gate(METHOD_ROLES, limiter=RateLimiter(config.operator_rate),
                 insecure_identity=(lambda _: _LOOPBACK_OPERATOR) if insecure else None,
                 on_refusal=aggregator.metrics.gate_refused)
+    interceptors: list[grpc.aio.ServerInterceptor] = [AioGateInterceptor(gate)]
+    if drain is not None:
+        interceptors.insert(0, AioDrainInterceptor(drain))
     server = grpc.aio.server(
-        interceptors=[AioGateInterceptor(gate)],
+        interceptors=interceptors,
         options=server_options(max_receive_bytes=MAX_MESSAGE_BYTES, max_send_bytes=16 << 20,
                                max_concurrent_streams=16),
         maximum_concurrent_rpcs=32,
     )
     pb2_grpc.add_AggregatorServiceServicer_to_server(AggregatorServicer(aggregator), server)
-    health_servicer = health.aio.HealthServicer()
+    health_servicer = health_servicer or health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     await health_servicer.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
     await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
@@ -111,11 +121,16 @@ async def serve(config: FederationConfig, address: str, *, insecure: bool,
                 metrics_port_file: Path | None = None, probe_interval: float = 15.0) -> None:
     """Serve until SIGTERM or SIGINT; in-flight queries get ``grace_seconds`` to finish.
 
+    On SIGTERM health turns NOT_SERVING and new calls are refused (UNAVAILABLE) at once, while
+    health checks are still answered until the calls in flight have finished.
+
     With metrics on, nodes are also probed every ``probe_interval`` seconds so that
     ``koepel_aggregator_node_up`` notices a dead node without waiting for a query.
     """
     aggregator = build_aggregator(config, insecure=insecure)
-    server, port = await create_server(aggregator, address, insecure=insecure)
+    drain, health_servicer = Drain(), health.aio.HealthServicer()
+    server, port = await create_server(aggregator, address, insecure=insecure, drain=drain,
+                                       health_servicer=health_servicer)
     endpoint = aggregator.metrics.serve_http(*metrics_address) if metrics_address else None
     await server.start()
     log.info("aggregator listening on port %d for %d nodes (%s)", port, len(config.nodes),
@@ -132,12 +147,17 @@ async def serve(config: FederationConfig, address: str, *, insecure: bool,
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
-    log.info("aggregator shutting down; in-flight queries get %g s", grace_seconds)
+    await health_servicer.enter_graceful_shutdown()
+    drain.begin()
+    log.info("aggregator shutting down: health NOT_SERVING, new calls refused; %d in flight "
+             "get %g s", drain.in_flight, grace_seconds)
+    started = time.monotonic()
     if probe is not None:
         probe.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await probe
-    await server.stop(grace_seconds)
+    await drain.wait_idle_async(grace_seconds)
+    await server.stop(max(0.0, grace_seconds - (time.monotonic() - started)))
     if endpoint is not None:
         endpoint.close()
     await aggregator.close()

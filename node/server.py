@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from concurrent import futures
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from node.servicer import NodeServicer
 from node.signing import Signer
 from node.store import Store
 from protos import pb2, pb2_grpc
+from protos.drain import Drain, DrainInterceptor
 from protos.guard import Gate, GateInterceptor
 from protos.ratelimit import RateLimiter
 from protos.tls import CertError, PeerIdentity, server_credentials
@@ -74,11 +76,14 @@ def open_node(config: NodeConfig, *, prompt: Prompt | None = None) -> NodeRuntim
 
 
 def create_server(runtime: NodeRuntime, address: str, *, insecure: bool,
-                  metrics: NodeMetrics | None = None) -> tuple[grpc.Server, int]:
+                  metrics: NodeMetrics | None = None, drain: Drain | None = None,
+                  health_servicer: health.HealthServicer | None = None,
+                  ) -> tuple[grpc.Server, int]:
     """A ready (not yet started) server bound to ``address``; returns it and its port.
 
     Mutual TLS with the certificates node.toml names, unless ``insecure`` (plaintext, loopback
-    only). Every call passes the gate (identity, role, rate, request shape) first.
+    only). Every call passes the gate (identity, role, rate, request shape) first, and before
+    it the ``drain`` (if given), which counts calls in flight and refuses new ones on SIGTERM.
     """
     config = runtime.config
     if insecure:
@@ -92,9 +97,12 @@ def create_server(runtime: NodeRuntime, address: str, *, insecure: bool,
     gate = Gate(METHOD_ROLES, limiter=RateLimiter(config.limits.rate),
                 insecure_identity=insecure_identity if insecure else None,
                 on_refusal=metrics.gate_refused)
+    interceptors: list[grpc.ServerInterceptor] = [GateInterceptor(gate)]
+    if drain is not None:
+        interceptors.insert(0, DrainInterceptor(drain))
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="koepel-node"),
-        interceptors=[GateInterceptor(gate)],
+        interceptors=interceptors,
         options=server_options(max_receive_bytes=MAX_MESSAGE_BYTES,
                                max_send_bytes=16 << 20, max_concurrent_streams=16),
         maximum_concurrent_rpcs=config.limits.max_concurrent_rpcs,
@@ -102,7 +110,7 @@ def create_server(runtime: NodeRuntime, address: str, *, insecure: bool,
     pb2_grpc.add_NodeServiceServicer_to_server(
         NodeServicer(runtime.config, runtime.engine, insecure=insecure, metrics=metrics), server
     )
-    health_servicer = health.HealthServicer()
+    health_servicer = health_servicer or health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     health_servicer.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
     health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
@@ -128,12 +136,15 @@ def serve(runtime: NodeRuntime, address: str, *, insecure: bool,
           metrics_port_file: Path | None = None) -> None:
     """Serve until SIGTERM or SIGINT, then let in-flight queries finish before closing.
 
-    Shutdown order: stop accepting calls, let in-flight ones finish (up to ``grace_seconds``;
-    each charge is one transaction, so even a call cut off then leaves nothing half-written),
-    stop the metrics endpoint, and only then close the store.
+    Shutdown order: health turns NOT_SERVING and new calls are refused (UNAVAILABLE) while
+    health checks are still answered; in-flight calls finish (up to ``grace_seconds``; each
+    charge is one transaction, so even a call cut off then leaves nothing half-written); the
+    server stops, then the metrics endpoint, and only then is the store closed.
     """
     metrics = NodeMetrics(runtime.config, runtime.engine, runtime.store)
-    server, port = create_server(runtime, address, insecure=insecure, metrics=metrics)
+    drain, health_servicer = Drain(), health.HealthServicer()
+    server, port = create_server(runtime, address, insecure=insecure, metrics=metrics,
+                                 drain=drain, health_servicer=health_servicer)
     endpoint = metrics.serve_http(*metrics_address) if metrics_address else None
     server.start()
     log.info("node %s listening on port %d (%s)", runtime.config.node_id, port,
@@ -147,9 +158,13 @@ def serve(runtime: NodeRuntime, address: str, *, insecure: bool,
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     stop.wait()
-    log.info("node %s shutting down; in-flight queries get %g s", runtime.config.node_id,
-             grace_seconds)
-    server.stop(grace_seconds).wait()
+    health_servicer.enter_graceful_shutdown()
+    drain.begin()
+    log.info("node %s shutting down: health NOT_SERVING, new calls refused; %d in flight get "
+             "%g s", runtime.config.node_id, drain.in_flight, grace_seconds)
+    started = time.monotonic()
+    drain.wait_idle(grace_seconds)
+    server.stop(max(0.0, grace_seconds - (time.monotonic() - started))).wait()
     if endpoint is not None:
         endpoint.close()
     runtime.close()

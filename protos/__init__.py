@@ -3,8 +3,8 @@
 Beside the contract, what both ends of the wire share (imported from their modules, so that
 importing the contract stays light): ``protos.wire`` (transport limits, loopback check),
 ``protos.tls`` (federation CA, certificates, TLS credentials, peer identity),
-``protos.checks`` (structural request checks), ``protos.guard`` (the server gate) and
-``protos.ratelimit`` (per-caller token buckets).
+``protos.checks`` (structural request checks), ``protos.guard`` (the server gate),
+``protos.ratelimit`` (per-caller token buckets) and ``protos.drain`` (draining on SIGTERM).
 """
 
 from protos.koepel.v1 import koepel_pb2 as pb2
