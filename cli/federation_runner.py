@@ -9,7 +9,8 @@ By default everything speaks mutual TLS: a federation CA is created in ``root/ca
 node (``<node>/tls``), the aggregator (``root/tls``) and one operator (``root/operator``) get a
 certificate from it, exactly as `koepel certs` would issue them. ``insecure=True`` runs the
 same federation in plaintext on loopback. Child processes get paths on their command line,
-never key material, and an environment without any ``KOEPEL_*`` variable.
+never key material, and an environment without any ``KOEPEL_*`` variable. ``metrics=True``
+also gives every process a Prometheus endpoint on a free loopback port (``metrics_ports``).
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ def setup_node(directory: Path, profile: OrgProfile, *, seed: int, year: int,
 
 def _wait_for_port(path: Path, process: subprocess.Popen[bytes], what: str,
                    timeout: float = 60.0) -> int:
+    """The port a process wrote to ``path`` (its metrics port file is written before it)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if path.exists():
@@ -88,9 +90,11 @@ class LocalFederation:
 
     root: Path
     insecure: bool = False
+    metrics: bool = False
     node_ids: list[str] = field(default_factory=list)
     node_ports: dict[str, int] = field(default_factory=dict)
     aggregator_port: int = 0
+    metrics_ports: dict[str, int] = field(default_factory=dict)  # by node id and "aggregator"
     _processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def add_node(self, node_id: str) -> None:
@@ -137,7 +141,14 @@ class LocalFederation:
     def _security(self) -> list[str]:
         return ["--insecure"] if self.insecure else []
 
+    def _metrics_file(self, name: str) -> Path:
+        return self.root / "run" / f"{name}.metrics-port"
+
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        if self.metrics:
+            self._metrics_file(name).unlink(missing_ok=True)
+            args = [*args, "--metrics-port", "0",
+                    "--metrics-port-file", str(self._metrics_file(name))]
         log = (self.root / "logs" / f"{name}.log").open("ab")
         env = {k: v for k, v in os.environ.items() if not k.startswith("KOEPEL_")}
         process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env,
@@ -154,10 +165,18 @@ class LocalFederation:
             *self._security(), "--listen", f"127.0.0.1:{self.node_ports.get(node_id, 0)}",
             "--port-file", str(port_file)))
 
+    def _listening(self, name: str, port_file: Path, process: subprocess.Popen[bytes],
+                   what: str) -> int:
+        port = _wait_for_port(port_file, process, what)
+        if self.metrics:
+            self.metrics_ports[name] = int(self._metrics_file(name).read_text().strip())
+        return port
+
     def start_node(self, node_id: str) -> int:
         """(Re)start one node, on its previous port if it had one."""
         port_file, process = self._spawn_node(node_id)
-        self.node_ports[node_id] = _wait_for_port(port_file, process, f"node {node_id}")
+        self.node_ports[node_id] = self._listening(node_id, port_file, process,
+                                                   f"node {node_id}")
         return self.node_ports[node_id]
 
     def start(self, *, deadline_seconds: float = 10.0, quorum: float = 0.5,
@@ -169,7 +188,8 @@ class LocalFederation:
             self._issue_certificates()
         pending = {node_id: self._spawn_node(node_id) for node_id in self.node_ids}
         for node_id, (port_file, process) in pending.items():
-            self.node_ports[node_id] = _wait_for_port(port_file, process, f"node {node_id}")
+            self.node_ports[node_id] = self._listening(node_id, port_file, process,
+                                                       f"node {node_id}")
             if on_node:
                 on_node(node_id)
         organisations = {}
@@ -186,7 +206,8 @@ class LocalFederation:
         process = self._spawn("aggregator", _koepel(
             "aggregator", "serve", "--federation", str(self.root / "federation.toml"),
             *self._security(), "--listen", "127.0.0.1:0", "--port-file", str(port_file)))
-        self.aggregator_port = _wait_for_port(port_file, process, "the aggregator")
+        self.aggregator_port = self._listening("aggregator", port_file, process,
+                                               "the aggregator")
 
     def pids(self) -> dict[str, int]:
         """The process id of every running node and of the aggregator, by name."""

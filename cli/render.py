@@ -124,6 +124,7 @@ def budget_table(rows: Sequence[tuple[str, str, str, float, float]], *, title: s
         table.add_column(name)
     table.add_column("spent ε", justify="right")
     table.add_column("remaining ε", justify="right")
-    for node_id, querier, period, spent, remaining in rows:
-        table.add_row(node_id, querier, period, f"{spent:g}", f"{remaining:g}")
+    for node_id, querier, period, spent, remaining in rows:  # node-wide "*", lifetime "all"
+        table.add_row(node_id, "all queriers" if querier == "*" else querier,
+                      "all periods" if period == "all" else period, f"{spent:g}", f"{remaining:g}")
     return table

@@ -1,9 +1,11 @@
 """No secret and no record value leaves where it belongs, in a full federation run.
 
-A small federation (real node and aggregator processes, mutual TLS) answers good, bad and
-over-budget queries from the CLI. Meanwhile and afterwards every place a secret could leak to is
-searched for every secret: the processes' command lines and environments (/proc/PID/cmdline and
-/proc/PID/environ while they run), every log file, and everything the CLI printed. The secrets:
+A small federation (real node and aggregator processes, mutual TLS, each with its Prometheus
+endpoint on) answers good, bad and over-budget queries from the CLI. Meanwhile and afterwards
+every place a secret could leak to is searched for every secret: the processes' command lines
+and environments (/proc/PID/cmdline and /proc/PID/environ while they run), every /metrics page
+(scraped after the queries, so that every refusal reason and budget series exists), every log
+file, and everything the CLI printed. The secrets:
 each node's database key and pseudonym secret (hex, as stored), every TLS private key (CA,
 nodes, aggregator, operator), a marker person's raw id (a record value that must never be
 stored, let alone logged) and its pseudonym.
@@ -15,6 +17,7 @@ import csv
 import json
 import subprocess
 import sys
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -66,8 +69,13 @@ def _pem_body(path: Path) -> list[str]:
     return [line for line in path.read_text().splitlines() if line and "-----" not in line]
 
 
-def test_no_secret_in_argv_environment_logs_or_output(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def _scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
+        return str(reply.read().decode("utf-8", "replace"))
+
+
+def test_no_secret_in_argv_environment_metrics_logs_or_output(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "federation"
     for index, profile in enumerate(PROFILES):
         setup_node(root / profile.org_id, profile, seed=100 + index, year=2025, cap_epsilon="2")
@@ -82,7 +90,8 @@ def test_no_secret_in_argv_environment_logs_or_output(tmp_path: Path,
 
     outputs: list[str] = []
     seen_processes: dict[str, tuple[bytes, bytes]] = {}
-    with LocalFederation(root) as federation:
+    metrics_pages: dict[str, str] = {}
+    with LocalFederation(root, metrics=True) as federation:
         for profile in PROFILES:
             federation.add_node(profile.org_id)
         federation.start(deadline_seconds=20)
@@ -109,7 +118,21 @@ def test_no_secret_in_argv_environment_logs_or_output(tmp_path: Path,
         # Only the caller's own lines, plus the node-wide ones ("*"): never another querier's.
         own = [b for b in budgets if b["querier"] != "*"]
         assert len(own) == 2 and all(b["querier"] == "federation" for b in own)
-        outputs += [good.stdout, good.stderr, listed.stdout, listed.stderr]
+        table = koepel("nodes", *args)  # the same lines as people read them
+        assert table.returncode == 0, table.stderr
+        assert "all queriers" in table.stdout and "all periods" in table.stdout
+        outputs += [good.stdout, good.stderr, listed.stdout, listed.stderr, table.stdout,
+                    table.stderr]
+        assert set(federation.metrics_ports) == set(pids)
+        for name, port in federation.metrics_ports.items():
+            metrics_pages[f"{name} /metrics"] = _scrape(port)
+    for profile in PROFILES:  # real pages, after real answers and refusals
+        page = metrics_pages[f"{profile.org_id} /metrics"]
+        assert 'koepel_node_queries_answered_total{querier="federation"' in page
+        assert "koepel_node_budget_spent_epsilon" in page
+    aggregator_page = metrics_pages["aggregator /metrics"]
+    assert 'koepel_aggregator_queries_total{outcome="complete"} 1.0' in aggregator_page
+    assert 'koepel_aggregator_queries_total{outcome="invalid"}' in aggregator_page
 
     secrets = {"marker person id": marker, "marker pseudonym": pseudonym}
     for profile in PROFILES:
@@ -128,7 +151,7 @@ def test_no_secret_in_argv_environment_logs_or_output(tmp_path: Path,
             for p in (root / "logs").iterdir()}
     assert len(logs) == 3 and all("mutual TLS" in text or "aggregator" in name
                                   for name, text in logs.items())
-    places: dict[str, str] = {**logs, "cli output": "\n".join(outputs)}
+    places: dict[str, str] = {**logs, **metrics_pages, "cli output": "\n".join(outputs)}
     for name, (cmdline, environ) in seen_processes.items():
         places[f"{name} argv"] = cmdline.decode("utf-8", "replace")
         places[f"{name} environment"] = environ.decode("utf-8", "replace")
