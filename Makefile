@@ -51,9 +51,10 @@ $(PROMTOOL):
 	@$(PROMTOOL) --version | head -1
 
 # Only the ops checks: promtool on the config, rules and a live node's /metrics, rule unit
-# tests, hadolint, compose and Kubernetes schemas, systemd-analyze, and a real Prometheus.
+# tests, hadolint, compose and Kubernetes schemas, systemd-analyze, a real Prometheus, and the
+# compose and Kubernetes mutual-TLS layouts run on loopback.
 ops-check: $(STAMP) ops-deps
-	$(BIN)/python -m pytest -q tests/test_ops.py tests/test_prometheus.py
+	$(BIN)/python -m pytest -q tests/test_ops.py tests/test_ops_tls.py tests/test_prometheus.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -12,12 +12,11 @@ broken artefact once, so that a validator that silently accepts anything fails t
 
 from __future__ import annotations
 
+import glob
 import json
-import os
 import re
 import shlex
 import shutil
-import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -158,6 +157,34 @@ def test_every_alert_has_a_runbook_in_the_readme_and_uses_exported_metrics(
         assert not unknown, f"{rule['alert']} uses metrics the code does not export: {unknown}"
 
 
+def readme_commands() -> list[list[str]]:
+    """Every `koepel …` command line in the shell blocks of ops/README.md."""
+    blocks = re.findall(r"```sh\n(.*?)```", (OPS / "README.md").read_text(), re.S)
+    commands = []
+    for block in blocks:
+        for line in block.replace("\\\n", " ").splitlines():
+            words = shlex.split(line, comments=True)
+            starts = [i for i, w in enumerate(words) if w == "koepel" or w.endswith("/koepel")]
+            if starts:
+                commands.append(["koepel", *words[starts[0] + 1:]])
+    return commands
+
+
+def test_every_koepel_command_line_in_the_readme_parses(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # where the shell would expand exports/*.csv
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "workers.csv").write_text("person_id\n")
+    commands = [[w for word in c for w in (sorted(glob.glob(word)) if "*" in word else [word])]
+                for c in readme_commands()]
+    kinds = {tuple(c[1:3]) for c in commands}
+    assert {("certs", "init-ca"), ("certs", "issue"), ("node", "init"), ("query", "headcount"),
+            ("node", "import")} <= kinds and ("health", "--address") in kinds
+    for command in commands:
+        parses(command)
+        assert "--insecure" not in command
+
+
 def test_scrape_config_matches_the_alerts_and_the_compose_ports() -> None:
     config = yaml.safe_load((PROM / "prometheus.yml").read_text())
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
@@ -267,6 +294,7 @@ def test_compose_federation_is_three_nodes_an_aggregator_and_prometheus() -> Non
     nodes = sorted(n for n in services if n.startswith("node-") and not n.endswith("-init"))
     assert nodes == ["node-a", "node-b", "node-c"] and "prometheus" in services
     federation = load_federation(COMPOSE / "federation.toml")
+    assert federation.tls is not None and federation.tls.key.parent.name == "tls"
     grpc_ports = {n.address.rsplit(":", 1)[1] for n in federation.nodes}
     init_ports = set()
     for name in nodes:
@@ -276,44 +304,46 @@ def test_compose_federation_is_three_nodes_an_aggregator_and_prometheus() -> Non
             "service_completed_successfully")
         parses(["koepel", "node", "serve", *service["command"]])
         assert service["healthcheck"]["test"][1:3] == ["koepel", "health"]
+        assert "--cert" in service["healthcheck"]["test"]  # mutual TLS, a probe certificate
         parses(service["healthcheck"]["test"][1:])
         init_ports.add(services[f"{name}-init"]["command"][2])
-        for service_name in (name, f"{name}-init"):
-            hardened = services[service_name]
-            assert hardened["read_only"] and hardened["cap_drop"] == ["ALL"]
-            assert "no-new-privileges:true" in hardened["security_opt"]
-            assert "environment" not in hardened  # no key passed through the environment
     assert init_ports == grpc_ports
+    inits = [n for n in services if n.endswith("-init")]
+    assert sorted(inits) == ["aggregator-init", "certs-init", "node-a-init", "node-b-init",
+                             "node-c-init"]
+    for name in [*inits, *nodes, "aggregator"]:
+        hardened = services[name]
+        assert hardened["read_only"] and hardened["cap_drop"] == ["ALL"]
+        assert "no-new-privileges:true" in hardened["security_opt"]
+        assert "environment" not in hardened  # no key passed through the environment
+        assert "--insecure" not in [*hardened.get("command", []), *hardened.get("entrypoint", [])]
+        if name in inits:
+            assert hardened["network_mode"] == "none" and hardened["restart"] == "no"
+        # Only the init containers see the federation CA's volume (and so its key).
+        mounts_ca = any(v.startswith("federation-ca:") for v in hardened.get("volumes", []))
+        assert mounts_ca == (name in inits), name
+        if name != "certs-init" and mounts_ca:
+            assert all(v.endswith(":ro") for v in hardened["volumes"]
+                       if v.startswith("federation-ca:"))
+            assert hardened["depends_on"]["certs-init"]["condition"] == (
+                "service_completed_successfully")
+    assert services["certs-init"]["command"][1:] == [n.node_id for n in federation.nodes]
     aggregator = services["aggregator"]
+    assert aggregator["depends_on"]["aggregator-init"]["condition"] == (
+        "service_completed_successfully")
     parses(["koepel", "aggregator", "serve", *aggregator["command"]])
+    assert "--cert" in aggregator["healthcheck"]["test"]
     parses(aggregator["healthcheck"]["test"][1:])
     assert all(p.startswith("127.0.0.1:") for p in aggregator["ports"])
 
 
-def test_compose_init_script_creates_a_working_node_once(tmp_path: Path) -> None:
-    """Run ops/compose/init-node.sh for real, with `koepel` meaning this checkout's CLI."""
-    shim = tmp_path / "bin" / "koepel"
-    shim.parent.mkdir()
-    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m cli "$@"\n')
-    shim.chmod(0o755)
-    scratch = tmp_path / "tmp"
-    scratch.mkdir()
-    env = {**os.environ, "PATH": f"{shim.parent}:{os.environ['PATH']}", "TMPDIR": str(scratch)}
-    env = {k: v for k, v in env.items() if k != "KOEPEL_DB_KEY"}
-    data = tmp_path / "data"
-    first = run("sh", COMPOSE / "init-node.sh", data, "org-a", "50061", "40", "1", env=env,
-                timeout=120)
-    assert first.returncode == 0, first.stdout + first.stderr
-    assert "imported" in first.stdout
-    assert list(scratch.iterdir()) == []  # the synthetic CSVs are gone
-    for key in ("db.key", "pseudonym.key"):
-        assert stat.S_IMODE((data / "keys" / key).stat().st_mode) == 0o600
-    config = load_node_config(data / "node.toml")
-    assert config.listen == "127.0.0.1:50061" and "federation" in config.queriers
-    budget = run("koepel", "node", "budget", "--config", data / "node.toml", env=env)
-    assert budget.returncode == 0 and "federation" in budget.stdout, budget.stderr
-    again = run("sh", COMPOSE / "init-node.sh", data, "org-a", "50061", env=env)
-    assert again.returncode == 0 and "already set up" in again.stdout
+def test_no_ops_artefact_runs_koepel_in_plaintext() -> None:
+    """Mutual TLS is the deployment default: --insecure appears in no file of ops/ (only the
+    README may mention it)."""
+    files = [p for p in OPS.rglob("*") if p.is_file() and p.name != "README.md"]
+    assert len(files) > 15
+    offenders = [str(p.relative_to(OPS)) for p in files if "--insecure" in p.read_text()]
+    assert offenders == []
 
 
 # --- Kubernetes ----------------------------------------------------------------------------
@@ -338,25 +368,39 @@ def _deployment(name: str) -> dict[str, Any]:
                 and m["metadata"]["name"] == name)
 
 
-def test_kubernetes_node_keeps_keys_in_a_secret_and_data_on_a_claim(tmp_path: Path) -> None:
+def secret_templates() -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for path in sorted((K8S / "secret-templates").glob("*.yaml"))
+            for d in yaml_documents(path)}
+
+
+def test_kubernetes_node_keeps_keys_in_secrets_and_data_on_a_claim(tmp_path: Path) -> None:
     resources = {(m["kind"], m["metadata"]["name"]): m for m in manifests()}
     spec = _deployment("koepel-node")["spec"]["template"]["spec"]
     volumes = {v["name"]: v for v in spec["volumes"]}
-    assert volumes["key-secret"]["secret"]["secretName"] == "koepel-node-keys"
-    assert volumes["keys"]["emptyDir"]["medium"] == "Memory"
+    secrets = {v["secret"]["secretName"] for v in volumes.values() if "secret" in v}
+    assert secrets == {"koepel-node-keys", "koepel-node-tls", "koepel-node-probe"}
+    assert secrets <= set(secret_templates())
+    assert volumes["run"]["emptyDir"]["medium"] == "Memory"
     claim = volumes["data"]["persistentVolumeClaim"]["claimName"]
     assert ("PersistentVolumeClaim", claim) in resources
     container = spec["containers"][0]
-    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    mounts = {m["name"]: m for m in container["volumeMounts"]}
+    assert mounts["run"]["readOnly"] is True
     config_map = resources[("ConfigMap", volumes["config"]["configMap"]["name"])]
     (tmp_path / "node.toml").write_text(config_map["data"]["node.toml"])
     config = load_node_config(tmp_path / "node.toml")
-    assert config.key_file.parent == config.secret_file.parent == Path(mounts["keys"])
-    assert config.database.parent == Path(mounts["data"])
+    assert config.tls is not None and not config.listen.startswith("127.")
+    memory = Path(mounts["run"]["mountPath"])
+    for path in (config.key_file, config.secret_file, config.signing_key_file, config.tls.cert,
+                 config.tls.key, config.tls.ca):
+        assert path is not None and path.parent.parent == memory, path
+    assert config.database.parent == Path(mounts["data"]["mountPath"])
     assert "env" not in container and "envFrom" not in container
     parses(["koepel", "node", "serve", *container["args"]])
-    secret = yaml_documents(K8S / "secret-templates" / "node-keys.yaml")[0]
-    assert set(secret["stringData"]) == {config.key_file.name, config.secret_file.name}
+    assert "--insecure" not in container["args"]
+    keys = secret_templates()["koepel-node-keys"]["stringData"]
+    assert set(keys) == {config.key_file.name, config.secret_file.name,
+                         config.signing_key_file.name}  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("name", ["koepel-node", "koepel-aggregator"])
@@ -375,6 +419,7 @@ def test_kubernetes_pods_are_hardened_and_probed_through_grpc_health(name: str,
     for probe in ("readinessProbe", "livenessProbe"):
         command = container[probe]["exec"]["command"]
         assert command[:2] == ["koepel", "health"]
+        assert {"--cert", "--key", "--ca"} <= set(command)  # mutual TLS, as everyone
         parses(command)
     assert service in container["readinessProbe"]["exec"]["command"]
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
@@ -385,7 +430,13 @@ def test_kubernetes_pods_are_hardened_and_probed_through_grpc_health(name: str,
         config_map = next(m for m in manifests() if m["kind"] == "ConfigMap"
                           and m["metadata"]["name"] == "koepel-aggregator-config")
         (tmp_path / "federation.toml").write_text(config_map["data"]["federation.toml"])
-        assert load_federation(tmp_path / "federation.toml").nodes
+        federation = load_federation(tmp_path / "federation.toml")
+        assert federation.nodes and federation.tls is not None
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        assert {v["secret"]["secretName"] for v in volumes.values() if "secret" in v} == {
+            "koepel-aggregator-tls"}
+        assert set(secret_templates()["koepel-aggregator-tls"]["stringData"]) == {
+            federation.tls.cert.name, federation.tls.key.name, federation.tls.ca.name}
 
 
 # --- systemd -------------------------------------------------------------------------------
@@ -434,15 +485,27 @@ def test_systemd_units_are_hardened_and_keep_keys_off_the_command_line(unit: str
     assert argv[0] == "/opt/koepel/bin/koepel"
     parses(["koepel", *argv[1:]])
     assert not any("key" in arg.lower() for arg in argv)
+    assert "--insecure" not in argv  # mutual TLS
     grace = float(argv[argv.index("--grace-seconds") + 1])
     assert float(settings["TimeoutStopSec"][0]) > grace
     state = Path("/var/lib") / settings["StateDirectory"][0]
+    credentials = Path("/run/credentials") / unit
+    loaded = {c.split(":", 1)[0]: Path(c.split(":", 1)[1]) for c in settings["LoadCredential"]}
+    assert all(source.parent == Path("/etc/koepel/keys") for source in loaded.values())
     if unit == "koepel-node.service":
         config = load_node_config(SYSTEMD / "node.toml")
-        credentials = Path("/run/credentials") / unit
-        loaded = {c.split(":", 1)[0]: c.split(":", 1)[1] for c in settings["LoadCredential"]}
-        assert config.key_file == credentials / "db.key" and "db.key" in loaded
-        assert config.secret_file == credentials / "pseudonym.key" and "pseudonym.key" in loaded
+        assert config.tls is not None
+        private = [config.key_file, config.secret_file, config.signing_key_file, config.tls.key]
+        public = [config.tls.cert, config.tls.ca]
         assert config.database.parent == state
+        listen = config.listen
     else:
-        assert load_federation(SYSTEMD / "federation.toml").history.parent == state
+        federation = load_federation(SYSTEMD / "federation.toml")
+        assert federation.tls is not None
+        private, public = [federation.tls.key], [federation.tls.cert, federation.tls.ca]
+        assert federation.history.parent == state
+        listen = federation.listen
+    # Every private key arrives as a credential; nothing else does; certificates are public.
+    assert sorted(private) == sorted(credentials / name for name in loaded)  # type: ignore[type-var]
+    assert all(path.parent == Path("/etc/koepel/tls") for path in public)
+    assert not listen.startswith("127.")  # off loopback: only mutual TLS is allowed there
