@@ -15,7 +15,15 @@ from privacy.catalogue import (
     load_catalogue,
     parse_catalogue,
 )
-from privacy.combine import Estimate, NodeVector, combine_vectors, ratio, ratio_reliable
+from privacy.combine import (
+    Estimate,
+    Feasible,
+    NodeVector,
+    combine_vectors,
+    ratio,
+    ratio_reliable,
+    reliability_note,
+)
 from privacy.errors import (
     BudgetExhaustedError,
     CatalogueError,
@@ -25,6 +33,7 @@ from privacy.errors import (
     PermissionDeniedError,
     QueryConflictError,
 )
+from privacy.intervals import NoiseShape, NoiseTerm, noise_half_width, noise_interval
 from privacy.mechanisms import (
     NoiseKind,
     NoisyVector,
@@ -46,11 +55,14 @@ __all__ = [
     "CatalogueVersionError",
     "Dimension",
     "Estimate",
+    "Feasible",
     "InvalidQueryError",
     "KoepelError",
     "Measure",
     "NodeVector",
     "NoiseKind",
+    "NoiseShape",
+    "NoiseTerm",
     "NoisyVector",
     "Period",
     "PermissionDeniedError",
@@ -64,6 +76,8 @@ __all__ = [
     "default_catalogue",
     "format_micro",
     "load_catalogue",
+    "noise_half_width",
+    "noise_interval",
     "parse_catalogue",
     "parse_epsilon",
     "parse_period",
@@ -72,5 +86,6 @@ __all__ = [
     "ratio_reliable",
     "release",
     "release_vector",
+    "reliability_note",
     "validate",
 ]
