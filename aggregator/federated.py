@@ -82,11 +82,13 @@ class NodeState:
 
 class Aggregator:
     def __init__(self, config: FederationConfig, transport: NodeTransport,
-                 history: HistoryStore, *, clock: Callable[[], str] = _utc_now) -> None:
+                 history: HistoryStore, *, clock: Callable[[], str] = _utc_now,
+                 backoff_seconds: float = RetryPolicy.backoff_seconds) -> None:
         self.config = config
         self._transport = transport
         self.history = history
         self._clock = clock
+        self._retry = RetryPolicy(retries=config.retries, backoff_seconds=backoff_seconds)
 
     # ------------------------------------------------------------------ queries
 
@@ -121,7 +123,7 @@ class Aggregator:
                      for node in self.config.nodes}
         replies = await fan_out(self._transport, self.config.nodes, request,
                                 deadlines=deadlines,
-                                retry=RetryPolicy(retries=self.config.retries))
+                                retry=self._retry)
         now = self._clock()
         for reply in replies:
             if reply.responded:

@@ -128,7 +128,7 @@ class SectorResult:
             nodes=tuple(NodeReport(**{**n, "outcome": NodeOutcome(n["outcome"])})
                         for n in raw["nodes"]),
             complete=raw["complete"],
-            query_id=raw.get("query_id", raw["result_id"]),
+            query_id=raw.get("query_id") or raw["result_id"],
             incomplete_reasons=tuple(raw.get("incomplete_reasons", ())),
             answered_node_share=raw.get("answered_node_share", math.nan),
             answered_size_share=raw.get("answered_size_share", math.nan),

@@ -7,7 +7,6 @@ parsing mirrors ``node.serde`` on purpose: node and aggregator meet only through
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from aggregator.fanout import NodeOutcome
@@ -46,17 +45,12 @@ def _outcome(value: int) -> NodeOutcome:
     return _FROM_OUTCOMES.get(value, NodeOutcome.ERROR)
 
 
-def _finite(value: float) -> float:
-    return value if math.isfinite(value) else math.nan
-
-
 def _cell_to_proto(c: CellResult) -> pb2.SectorCell:
     return pb2.SectorCell(
-        key=list(c.key), estimate=c.estimate, standard_error=_finite(c.standard_error),
-        ci_lower=_finite(c.ci_lower), ci_upper=_finite(c.ci_upper), reliable=c.reliable,
+        key=list(c.key), estimate=c.estimate, standard_error=c.standard_error,
+        ci_lower=c.ci_lower, ci_upper=c.ci_upper, reliable=c.reliable,
         sum_estimate=c.sum_estimate, count_estimate=c.count_estimate, note=c.note,
-        raw_estimate=c.raw_estimate, raw_ci_lower=_finite(c.raw_ci_lower),
-        raw_ci_upper=_finite(c.raw_ci_upper),
+        raw_estimate=c.raw_estimate, raw_ci_lower=c.raw_ci_lower, raw_ci_upper=c.raw_ci_upper,
     )
 
 

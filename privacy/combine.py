@@ -110,7 +110,12 @@ class Feasible:
         return min(max(value, self.lower), self.upper)
 
     def clip_estimate(self, value: float, low: float, high: float) -> tuple[float, float, float]:
-        """Clip the point estimate and both interval ends; coverage of feasible truths is kept."""
+        """Clip the point estimate and both interval ends; coverage of feasible truths is kept.
+
+        Without an estimate (NaN) there is nothing to show: the interval is NaN too.
+        """
+        if math.isnan(value):
+            return math.nan, math.nan, math.nan
         return self.clip(value), self.clip(low), self.clip(high)
 
 
