@@ -11,7 +11,7 @@ from aggregator.federation import (
     render_federation,
 )
 from aggregator.history import HistoryConflictError, HistoryStore, MemoryHistory, SqliteHistory
-from aggregator.planning import NodePlan, QueryPlan
+from aggregator.planning import NodePlan, QueryPlan, merge_plans
 from aggregator.quorum import QuorumPolicy, QuorumStatus, evaluate_quorum
 from aggregator.results import CellResult, NodeReceipt, NodeReport, SectorResult
 from aggregator.serde import (
@@ -60,6 +60,7 @@ __all__ = [
     "fan_out",
     "feasible_range",
     "load_federation",
+    "merge_plans",
     "node_states_from_proto",
     "node_states_to_proto",
     "plan_from_proto",

@@ -10,11 +10,13 @@ the real query, which then reports the node's actual answer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aggregator.fanout import NodeOutcome
+from privacy import format_micro
 
-__all__ = ["NodePlan", "QueryPlan"]
+__all__ = ["NodePlan", "QueryPlan", "merge_plans"]
 
 
 @dataclass(frozen=True)
@@ -30,9 +32,7 @@ class NodePlan:
     def remaining_after_micro(self) -> int | None:
         if self.remaining_micro is None:
             return None
-        if self.expected is not NodeOutcome.ANSWERED:
-            return self.remaining_micro
-        return self.remaining_micro - self.cost_micro
+        return self.remaining_micro - self.cost_micro  # the cost is 0 unless it would answer
 
 
 @dataclass(frozen=True)
@@ -47,3 +47,43 @@ class QueryPlan:
     def total_micro(self) -> int:
         """The ε the federation would spend over all nodes expected to answer."""
         return sum(n.cost_micro for n in self.nodes if n.expected is NodeOutcome.ANSWERED)
+
+
+def merge_plans(plans: Sequence[QueryPlan]) -> QueryPlan:
+    """Several queries' dry runs as one (a report, asked in order): per node, what it would spend.
+
+    Each node's budget is followed through the queries in order, as the real run would spend
+    it: a query the node would answer on its own but can no longer pay for after the earlier
+    ones is counted as refused. A node counts as answering only when it would answer every
+    query; otherwise the first reason it would not is kept, with what it would still spend.
+    """
+    if not plans:
+        raise ValueError("no plans to merge")
+    merged: list[NodePlan] = []
+    for per_node in zip(*(plan.nodes for plan in plans), strict=True):
+        first = per_node[0]
+        left = first.remaining_micro
+        spent = 0
+        failing: NodePlan | None = None
+        for step in per_node:
+            if step.expected is NodeOutcome.ANSWERED and (left is None or step.cost_micro <= left):
+                spent += step.cost_micro
+                left = None if left is None else left - step.cost_micro
+                continue
+            if failing is None:
+                failing = step if step.expected is not NodeOutcome.ANSWERED else NodePlan(
+                    step.node_id, NodeOutcome.BUDGET_EXHAUSTED,
+                    f"needs ε={format_micro(step.cost_micro)} for a later figure but would have "
+                    f"ε={format_micro(left or 0)} left", 0, left, step.period)
+        if failing is None:
+            merged.append(NodePlan(first.node_id, NodeOutcome.ANSWERED, "", spent,
+                                   first.remaining_micro, first.period))
+            continue
+        reason = failing.reason
+        if spent:
+            reason += f" (the other figures would still cost ε={format_micro(spent)})"
+        merged.append(NodePlan(first.node_id, failing.expected, reason, spent,
+                               first.remaining_micro, first.period))
+    reasons = tuple(dict.fromkeys(r for plan in plans for r in plan.incomplete_reasons))
+    return QueryPlan(sum(p.cost_micro for p in plans), sum(p.cells for p in plans),
+                     tuple(merged), all(p.complete_expected for p in plans), reasons)

@@ -20,6 +20,14 @@ from protos.wire import QUERIER_HEADER
 __all__ = ["GrpcTransport", "NodeQueryError", "NodeTransport"]
 
 _DETAILS_KEY = "grpc-status-details-bin"
+# gRPC's default reconnect back-off grows to 120 s: a node that was down for a while would then
+# look unreachable for up to two minutes after it is back. A federation's nodes restart (updates,
+# reboots), so the aggregator tries again within a few seconds.
+_CHANNEL_OPTIONS = (
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.min_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 5000),
+)
 
 
 class NodeQueryError(Exception):
@@ -71,7 +79,7 @@ class GrpcTransport:
     def _stub(self, node: NodeEntry) -> pb2_grpc.NodeServiceStub:
         entry = self._stubs.get(node.node_id)
         if entry is None:
-            channel = grpc.aio.insecure_channel(node.address)
+            channel = grpc.aio.insecure_channel(node.address, options=_CHANNEL_OPTIONS)
             entry = (channel, pb2_grpc.NodeServiceStub(channel))
             self._stubs[node.node_id] = entry
         return entry[1]

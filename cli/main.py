@@ -8,6 +8,7 @@ from cli.aggregator_cmds import aggregator
 from cli.demo import demo
 from cli.node_cmds import node
 from cli.query_cmds import history, nodes, query
+from cli.report_cmds import report
 
 __all__ = ["cli", "main"]
 
@@ -23,6 +24,7 @@ cli.add_command(aggregator)
 cli.add_command(query)
 cli.add_command(nodes)
 cli.add_command(history)
+cli.add_command(report)
 cli.add_command(demo)
 
 

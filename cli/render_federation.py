@@ -1,0 +1,161 @@
+"""Rendering the federation's nodes and dry-run plans (tables, JSON, CSV)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+
+from aggregator import NodeOutcome, NodeState, QueryPlan
+from cli.render import status_name
+from privacy import format_micro
+
+__all__ = [
+    "NODES_CSV_HEADER",
+    "PLAN_CSV_HEADER",
+    "nodes_csv",
+    "nodes_json",
+    "nodes_table",
+    "plan_csv",
+    "plan_json",
+    "plan_table",
+]
+
+
+def _eps(micro: int | None) -> str:
+    return "?" if micro is None else format_micro(micro)
+
+
+def _budget(state: NodeState, querier: str | None = None) -> tuple[str, str, str]:
+    """(remaining, cap, period) of this federation's budget line, or why it is unknown."""
+    lines = [b for b in state.budget if querier is None or b.querier == querier]
+    if not lines:
+        return "", "", ""
+    line = lines[0]
+    return format_micro(line.remaining_micro), format_micro(line.cap_micro), line.period
+
+
+def _status(state: NodeState) -> str:
+    if not state.reachable:
+        return f"down: {state.reason}"
+    if state.budget_reason:
+        return f"up; budget unknown: {state.budget_reason}"
+    return "up"
+
+
+def nodes_table(states: Sequence[NodeState], *, federation: str,
+                catalogue_version: str) -> Table:
+    table = Table(title=f"Nodes of {federation} (catalogue {catalogue_version})",
+                  title_justify="left")
+    for name in ("node", "organisation", "region / kind", "certificate identity", "status",
+                 "catalogue versions", "ε left", "last contact"):
+        table.add_column(name, justify="right" if name == "ε left" else "left")
+    for s in states:
+        remaining, cap, period = _budget(s)
+        versions = ", ".join(s.catalogue_versions) or "–"
+        if s.reachable and not s.approves(catalogue_version):
+            versions = f"[yellow]{escape(versions)} (not {catalogue_version})[/yellow]"
+        status = _status(s)
+        table.add_row(
+            s.node.node_id, s.node.organisation,
+            " / ".join(x for x in (s.node.region, s.node.kind) if x) or "–",
+            s.node.certificate_identity or "–",
+            escape(status) if s.reachable else f"[red]{escape(status)}[/red]",
+            versions, f"{remaining} of {cap} ({period})" if remaining else "–",
+            s.last_contact[:19].replace("T", " ") or "never")
+    return table
+
+
+def nodes_json(states: Sequence[NodeState], *, federation: str,
+               catalogue_version: str) -> dict[str, Any]:
+    return {
+        "federation": federation,
+        "catalogue_version": catalogue_version,
+        "nodes": [
+            {"node_id": s.node.node_id, "address": s.node.address,
+             "organisation": s.node.organisation, "region": s.node.region,
+             "kind": s.node.kind, "certificate_identity": s.node.certificate_identity,
+             "expected_size": s.node.expected_size, "reachable": s.reachable,
+             "reason": s.reason or s.budget_reason, "software_version": s.software_version,
+             "catalogue_versions": list(s.catalogue_versions),
+             "approves_catalogue": s.approves(catalogue_version),
+             "budget": [{"querier": b.querier, "period": b.period,
+                         "cap_epsilon": format_micro(b.cap_micro),
+                         "spent_epsilon": format_micro(b.spent_micro),
+                         "remaining_epsilon": format_micro(b.remaining_micro)}
+                        for b in s.budget],
+             "last_contact": s.last_contact or None}
+            for s in states
+        ],
+    }
+
+
+NODES_CSV_HEADER = ("node_id", "organisation", "region", "kind", "certificate_identity",
+                    "expected_size", "reachable", "reason", "catalogue_versions",
+                    "approves_catalogue", "remaining_epsilon", "cap_epsilon", "period",
+                    "last_contact")
+
+
+def nodes_csv(states: Sequence[NodeState], *, catalogue_version: str) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    for s in states:
+        remaining, cap, period = _budget(s)
+        rows.append((s.node.node_id, s.node.organisation, s.node.region, s.node.kind,
+                     s.node.certificate_identity, str(s.node.expected_size or ""),
+                     str(s.reachable).lower(), s.reason or s.budget_reason,
+                     "|".join(s.catalogue_versions),
+                     str(s.approves(catalogue_version)).lower(), remaining, cap, period,
+                     s.last_contact))
+    return rows
+
+
+def _expected(outcome: NodeOutcome) -> str:
+    return "would answer" if outcome is NodeOutcome.ANSWERED else status_name(outcome)
+
+
+def plan_table(plan: QueryPlan, *, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for name in ("node", "expected", "cost ε", "ε left now", "ε left after", "period",
+                 "reason"):
+        table.add_column(name, justify="right" if "ε" in name else "left")
+    for n in plan.nodes:
+        style = "" if n.expected is NodeOutcome.ANSWERED else "[yellow]"
+        end = "[/yellow]" if style else ""
+        table.add_row(n.node_id, f"{style}{_expected(n.expected)}{end}",
+                      _eps(n.cost_micro), _eps(n.remaining_micro),
+                      _eps(n.remaining_after_micro), n.period or "–", escape(n.reason))
+    return table
+
+
+def plan_json(plan: QueryPlan) -> dict[str, Any]:
+    return {
+        "dry_run": True,
+        "cost_epsilon_per_node": format_micro(plan.cost_micro),
+        "total_epsilon": format_micro(plan.total_micro),
+        "cells": plan.cells,
+        "complete_expected": plan.complete_expected,
+        "incomplete_reasons": list(plan.incomplete_reasons),
+        "nodes": [
+            {"node_id": n.node_id, "expected": n.expected.value, "reason": n.reason,
+             "cost_epsilon": format_micro(n.cost_micro),
+             "remaining_epsilon": None if n.remaining_micro is None
+             else format_micro(n.remaining_micro),
+             "remaining_after_epsilon": None if n.remaining_after_micro is None
+             else format_micro(n.remaining_after_micro),
+             "period": n.period or None}
+            for n in plan.nodes
+        ],
+    }
+
+
+PLAN_CSV_HEADER = ("node_id", "expected", "cost_epsilon", "remaining_epsilon",
+                   "remaining_after_epsilon", "period", "reason")
+
+
+def plan_csv(plan: QueryPlan) -> list[tuple[str, ...]]:
+    return [(n.node_id, n.expected.value, format_micro(n.cost_micro),
+             "" if n.remaining_micro is None else format_micro(n.remaining_micro),
+             "" if n.remaining_after_micro is None else format_micro(n.remaining_after_micro),
+             n.period, n.reason) for n in plan.nodes]
