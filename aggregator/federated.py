@@ -181,25 +181,23 @@ class Aggregator:
         node_id = state.node.node_id
         if not state.reachable:
             return NodePlan(node_id, NodeOutcome.UNAVAILABLE, state.reason, 0)
+        lines = [b for b in state.budget if b.querier == self.config.querier_identity]
+        remaining, period = (lines[0].remaining_micro, lines[0].period) if lines else (None, "")
         if not state.approves(spec.catalogue_version):
             approved = ", ".join(state.catalogue_versions) or "none"
             return NodePlan(node_id, NodeOutcome.CATALOGUE_VERSION,
                             f"has not approved catalogue {spec.catalogue_version}; "
-                            f"approved: {approved}", 0)
+                            f"approved: {approved}", 0, remaining, period)
         if state.budget_reason:
             return NodePlan(node_id, NodeOutcome.REFUSED, state.budget_reason, 0)
-        lines = [b for b in state.budget if b.querier == self.config.querier_identity]
-        if not lines:
+        if remaining is None:
             return NodePlan(node_id, NodeOutcome.REFUSED,
                             "the node lists no budget for this federation", 0)
-        line = lines[0]
-        if line.remaining_micro < cost:
+        if remaining < cost:
             return NodePlan(node_id, NodeOutcome.BUDGET_EXHAUSTED,
                             f"needs ε={format_micro(cost)} but has ε="
-                            f"{format_micro(line.remaining_micro)} left for {line.period}",
-                            0, line.remaining_micro, line.period)
-        return NodePlan(node_id, NodeOutcome.ANSWERED, "", cost, line.remaining_micro,
-                        line.period)
+                            f"{format_micro(remaining)} left for {period}", 0, remaining, period)
+        return NodePlan(node_id, NodeOutcome.ANSWERED, "", cost, remaining, period)
 
     async def plan(self, spec: QuerySpec, *, timeout: float | None = None) -> QueryPlan:
         """A dry run of ``spec``: per node, the cost and what it would have left. Spends nothing."""

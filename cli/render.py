@@ -214,8 +214,8 @@ def result_csv(results: Iterable[SectorResult]) -> list[tuple[str, ...]]:
 
 def history_table(results: Sequence[SectorResult]) -> Table:
     table = Table(title="Stored results (re-showing them costs no budget)", title_justify="left")
-    for name in ("result id", "created", "measure", "statistic", "by", "period", "ε",
-                 "nodes", "complete"):
+    table.add_column("result id", no_wrap=True)  # whole: it is copied into other commands
+    for name in ("created", "measure", "statistic", "by", "period", "ε", "nodes", "complete"):
         table.add_column(name)
     for r in results:
         table.add_row(r.result_id, r.created_at[:19].replace("T", " "), r.spec.measure,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rich.console import Group
 from rich.markup import escape
 from rich.table import Table
 
@@ -37,35 +38,46 @@ def _budget(state: NodeState, querier: str | None = None) -> tuple[str, str, str
     return format_micro(line.remaining_micro), format_micro(line.cap_micro), line.period
 
 
-def _status(state: NodeState) -> str:
+def _status(state: NodeState, catalogue_version: str) -> tuple[str, str]:
+    """A short status for the table and, when something is wrong, the full reason."""
     if not state.reachable:
-        return f"down: {state.reason}"
+        return "[red]down[/red]", f"unreachable ({state.reason})"
+    if not state.approves(catalogue_version):
+        approved = ", ".join(state.catalogue_versions) or "none"
+        return ("[yellow]other catalogue[/yellow]",
+                f"has not approved catalogue {catalogue_version} (approved: {approved})")
     if state.budget_reason:
-        return f"up; budget unknown: {state.budget_reason}"
-    return "up"
+        return "[yellow]no budget[/yellow]", f"budget unknown: {state.budget_reason}"
+    return "up", ""
 
 
 def nodes_table(states: Sequence[NodeState], *, federation: str,
-                catalogue_version: str) -> Table:
+                catalogue_version: str) -> Group:
+    """The nodes as a table, followed by one line per node whose status needs a reason."""
     table = Table(title=f"Nodes of {federation} (catalogue {catalogue_version})",
                   title_justify="left")
-    for name in ("node", "organisation", "region / kind", "certificate identity", "status",
-                 "catalogue versions", "ε left", "last contact"):
-        table.add_column(name, justify="right" if name == "ε left" else "left")
+    table.add_column("node", no_wrap=True)
+    table.add_column("organisation")
+    table.add_column("certificate identity")
+    table.add_column("status", no_wrap=True)
+    table.add_column("catalogues")
+    table.add_column("ε left", justify="right", no_wrap=True)
+    table.add_column("last contact", no_wrap=True)
+    problems = []
     for s in states:
         remaining, cap, period = _budget(s)
-        versions = ", ".join(s.catalogue_versions) or "–"
-        if s.reachable and not s.approves(catalogue_version):
-            versions = f"[yellow]{escape(versions)} (not {catalogue_version})[/yellow]"
-        status = _status(s)
+        status, problem = _status(s, catalogue_version)
+        if problem:
+            problems.append(f"{escape(s.node.node_id)}: {escape(problem)}")
+        where = " · ".join(x for x in (s.node.region, s.node.kind) if x)
         table.add_row(
-            s.node.node_id, s.node.organisation,
-            " / ".join(x for x in (s.node.region, s.node.kind) if x) or "–",
-            s.node.certificate_identity or "–",
-            escape(status) if s.reachable else f"[red]{escape(status)}[/red]",
-            versions, f"{remaining} of {cap} ({period})" if remaining else "–",
-            s.last_contact[:19].replace("T", " ") or "never")
-    return table
+            escape(s.node.node_id),
+            escape(s.node.organisation) + (f"\n[dim]{escape(where)}[/dim]" if where else ""),
+            escape(s.node.certificate_identity) or "–", status,
+            escape(", ".join(s.catalogue_versions)) or "–",
+            f"{remaining} of {cap} ({period})" if remaining else "–",
+            s.last_contact[:16].replace("T", " ") or "never")
+    return Group(table, *problems)
 
 
 def nodes_json(states: Sequence[NodeState], *, federation: str,
