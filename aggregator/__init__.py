@@ -11,6 +11,7 @@ from aggregator.federation import (
     render_federation,
 )
 from aggregator.history import HistoryConflictError, HistoryStore, MemoryHistory, SqliteHistory
+from aggregator.indicators import REPORTS, Indicator, report_queries
 from aggregator.planning import NodePlan, QueryPlan, merge_plans
 from aggregator.quorum import QuorumPolicy, QuorumStatus, evaluate_quorum
 from aggregator.results import CellResult, NodeReceipt, NodeReport, SectorResult
@@ -29,6 +30,7 @@ from aggregator.transport import GrpcTransport, NodeQueryError, NodeTransport
 
 __all__ = [
     "COMBINERS",
+    "REPORTS",
     "Aggregator",
     "BudgetInfo",
     "CellResult",
@@ -37,6 +39,7 @@ __all__ = [
     "GrpcTransport",
     "HistoryConflictError",
     "HistoryStore",
+    "Indicator",
     "MemoryHistory",
     "NodeEntry",
     "NodeOutcome",
@@ -66,6 +69,7 @@ __all__ = [
     "plan_from_proto",
     "plan_to_proto",
     "render_federation",
+    "report_queries",
     "result_from_proto",
     "result_to_proto",
     "serve",

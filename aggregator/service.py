@@ -31,6 +31,8 @@ async def _guarded(context: Any, method: str, call: Callable[[], Awaitable[T]]) 
     """Run ``call``; domain errors become their status, anything else INTERNAL (generic text)."""
     try:
         return await call()
+    except grpc.aio.AbortError:
+        raise  # the call already chose its status
     except (InvalidQueryError, CatalogueVersionError) as error:
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
     except (QueryConflictError, HistoryConflictError) as error:

@@ -15,12 +15,14 @@ import click
 from rich.progress import Progress
 
 from aggregator import (
+    REPORTS,
+    Indicator,
     NodeOutcome,
     SectorResult,
     merge_plans,
+    report_queries,
     spec_to_proto,
 )
-from aggregator.indicators import REPORTS, Indicator, report_queries
 from cli.client import AggregatorClient
 from cli.errors import EXIT, KoepelCliError, handle_errors
 from cli.query_cmds import AGGREGATOR_OPTION

@@ -14,8 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-from aggregator import NodeOutcome, SectorResult
-from aggregator.indicators import Indicator
+from aggregator import Indicator, NodeOutcome, SectorResult
 from cli.render import Display, display_of, fmt, status_name
 from privacy import format_micro
 
