@@ -12,6 +12,7 @@ and ``koepel nodes`` do ask Describe, because their purpose is to show the state
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import uuid
 from collections.abc import Callable, Sequence
@@ -40,6 +41,8 @@ from privacy import (
 from protos import pb2
 
 __all__ = ["Aggregator", "BudgetInfo", "NodeState"]
+
+log = logging.getLogger("koepel.aggregator")
 
 _QUERY_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")  # what nodes accept
 _STATE_TIMEOUT = 5.0
@@ -119,6 +122,9 @@ class Aggregator:
                 f"deadline_seconds must be in (0, {MAX_DEADLINE_SECONDS:g}]")
         result_id, query_id = self._query_ids(spec, query_id)
         request = pb2.QueryRequest(query_id=query_id, spec=spec_to_proto(spec))
+        # Logged before anything is charged: should storing the result fail, asking again with
+        # this id (`koepel query --query-id`) recovers every node's answer at no extra cost.
+        log.info("asking %d nodes, query id %s", len(self.config.nodes), query_id)
         deadlines = {node.node_id: self.config.deadline_for(node, deadline_seconds)
                      for node in self.config.nodes}
         replies = await fan_out(self._transport, self.config.nodes, request,

@@ -130,11 +130,13 @@ class LocalFederation:
         for node_id in self.node_ids:
             config = load_node_config(self.root / node_id / "node.toml")
             organisations[node_id] = config.organisation
-        entries = [NodeEntry(n, f"127.0.0.1:{self.node_ports[n]}", organisations[n],
-                             *self._metadata.get(n, ("", "", None))[:2],
-                             certificate_identity=f"{n}.demo.koepel",
-                             expected_size=self._metadata.get(n, ("", "", None))[2])
-                   for n in self.node_ids]
+        entries = []
+        for n in self.node_ids:
+            region, kind, size = self._metadata.get(n, ("", "", None))
+            # The identity a node will check once mutual TLS lands; carried and shown for now.
+            entries.append(NodeEntry(n, f"127.0.0.1:{self.node_ports[n]}", organisations[n],
+                                     region, kind, certificate_identity=f"{n}.demo.koepel",
+                                     expected_size=size))
         (self.root / "federation.toml").write_text(render_federation(
             name="demo federation", querier_identity=FEDERATION_IDENTITY, nodes=entries,
             deadline_seconds=deadline_seconds, quorum=quorum, quorum_size=quorum_size,

@@ -128,24 +128,28 @@ def _query_spec(measure: str | None, statistic: str, group_by: tuple[str, ...],
 @click.option("--resume", "resume_id", default=None, metavar="RESULT_ID",
               help="Ask a stored result's query again with the same query id: nodes that "
                    "charged it replay their answer for free; the others answer now.")
+@click.option("--query-id", default="", metavar="ID",
+              help="The idempotency key sent to the nodes (default: a new one). Re-using an "
+                   "earlier query's id (e.g. from the aggregator's log) for the same query "
+                   "returns the nodes' stored answers at no extra cost.")
 @OUTPUT_OPTIONS
 @AGGREGATOR_OPTION
 @handle_errors
 def query(measure: str | None, statistic: str, group_by: tuple[str, ...],
           filters: tuple[str, ...], period: str | None, epsilon: str | None,
           catalogue_version: str | None, deadline: float, dry_run: bool,
-          resume_id: str | None, as_json: bool, as_csv: bool, address: str) -> None:
+          resume_id: str | None, query_id: str, as_json: bool, as_csv: bool,
+          address: str) -> None:
     """Ask the federation for a DP sector figure of MEASURE.
 
     Exit code 9 when the result is incomplete (fewer nodes than the quorum answered).
     """
     output = _output(as_json, as_csv)
-    query_id = ""
     with AggregatorClient(address) as client:
         if resume_id:
-            if measure:
-                raise KoepelCliError("--resume asks the stored query again; leave out MEASURE",
-                                     EXIT["usage"])
+            if measure or query_id:
+                raise KoepelCliError("--resume asks the stored query again with its own id; "
+                                     "leave out MEASURE and --query-id", EXIT["usage"])
             (stored,) = client.history(resume_id)
             spec = spec_to_proto(stored.spec)
             query_id = stored.query_id

@@ -201,3 +201,15 @@ def test_the_report_dry_run_adds_up_the_figures(running: Running) -> None:
 def test_a_report_without_stored_results_cannot_be_rebuilt(running: Running) -> None:
     result = running.koepel("report", "--period", "2024", "--from-history")
     assert result.exit_code == 2 and "no stored result for" in result.output
+
+
+def test_an_explicit_query_id_can_be_asked_again_at_no_extra_cost(running: Running) -> None:
+    first = json.loads(running.koepel(*QUERY, "--query-id", "op-2025-1", "--json").output)
+    assert first["query_id"] == first["result_id"] == "op-2025-1"
+    again = json.loads(running.koepel(*QUERY, "--query-id", "op-2025-1", "--json").output)
+    assert again["query_id"] == "op-2025-1" and again["result_id"] != "op-2025-1"
+    assert [n["replayed"] for n in again["nodes"][:2]] == [True, True]
+    assert [n.spent_micro for n in running.nodes[:2]] == [500_000, 500_000]
+    other = running.koepel("query", "fte", "--period", "2025", "--epsilon", "0.5",
+                           "--query-id", "op-2025-1")
+    assert other.exit_code == 6 and "already used for a different query" in other.output

@@ -14,8 +14,8 @@ False-failure probability. The scenarios' true coverages: for counts exact, comp
 brute-force convolution of the nodes' discrete Laplace distributions and asserted to lie in
 [95%, 96.3%] (whole-number noise cannot hit 95% exactly); for the others measured in two runs
 of 200,000 repetitions while developing (docs/aggregation.md): raw 94.96%–95.15%, published the
-same except the sum of support hours (95.85%: truths of 0 gain coverage from clipping at 0). By the Chernoff bound
-P(p̂ ≥ x | p) ≤ exp(-N·KL(x‖p)):
+same except the sum of support hours (95.85%: truths of 0 gain coverage from clipping at 0).
+By the Chernoff bound P(p̂ ≥ x | p) ≤ exp(-N·KL(x‖p)):
   counts,  N = 30,000, p ≤ 96.3%: exp(-30,000·7.3e-4) ≈ 3e-10 (the lower edge: < 1e-20);
   sums,    N = 30,000, p ≤ 95.9%: exp(-30,000·1.8e-3) ≈ 4e-24;
   ratios,  N = 10,000, p in [94.7%, 95.3%]: ≤ exp(-10,000·2.6e-3) ≈ 5e-12.
