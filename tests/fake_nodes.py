@@ -1,18 +1,39 @@
-"""An injectable, in-process stand-in for the nodes, to test fan-out and combination logic
-without a network (STYLE §13). It keeps the node's contract where the aggregator relies on it:
+"""Test helpers for the aggregator: fake nodes, a federation of them, a sample stored result.
+
+The fake nodes are an injectable, in-process transport, to test fan-out and combination logic
+without a network (STYLE §13). They keep the node's contract where the aggregator relies on it:
 refusals before any charge, one charge per query id, replayed answers for a repeated id."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import grpc
 
-from aggregator import NodeEntry, NodeQueryError
+from aggregator import (
+    CellResult,
+    FederationConfig,
+    NodeEntry,
+    NodeOutcome,
+    NodeQueryError,
+    NodeReceipt,
+    NodeReport,
+    QuorumPolicy,
+    SectorResult,
+)
 from aggregator.spec import spec_from_proto
-from privacy import BudgetExhaustedError, Statistic, default_catalogue, plan_release, validate
+from privacy import (
+    BudgetExhaustedError,
+    QuerySpec,
+    Statistic,
+    default_catalogue,
+    plan_release,
+    validate,
+)
 from protos import pb2
 
 CATALOGUE = default_catalogue()
@@ -141,5 +162,56 @@ class FakeTransport:
 
 def entry(node_id: str, *, expected_size: int | None = None,
           deadline: float | None = None) -> NodeEntry:
+    """A registry entry with every piece of public metadata filled in."""
     return NodeEntry(node_id, f"127.0.0.1:{1000 + len(node_id)}", f"Organisation {node_id}",
                      "BE-WAL", "EI_WAL", f"{node_id}.test", expected_size, deadline)
+
+
+HALF = QuorumPolicy()
+
+
+def federation_config(nodes: list[FakeNode], *, quorum: QuorumPolicy = HALF,
+                      deadline: float = 2.0, retries: int = 2) -> FederationConfig:
+    """A federation of these fake nodes, as federation.toml would load it."""
+    return FederationConfig(
+        path=Path("federation.toml"), name="test federation", querier_identity="federation",
+        catalogue=CATALOGUE, deadline_seconds=deadline, retries=retries, quorum=quorum,
+        history=Path("history.db"), listen="127.0.0.1:0",
+        nodes=tuple(n.entry for n in nodes),
+    )
+
+
+def sample_result(result_id: str, *, query_id: str = "",
+                  created_at: str = "2025-06-01T10:00:00+00:00",
+                  receipts: int = 2) -> SectorResult:
+    """A stored-looking result: a cell without an estimate, three nodes, some receipts."""
+    spec = QuerySpec("2025.1", "support_hours", Statistic.MEAN, ("region",),
+                     (("gender", ("F", "M")),), "2025", 500_000)
+    response = pb2.QueryResponse(query_id=query_id or result_id, node_id="n0",
+                                 cost_micro_epsilon=500_000, catalogue_version="2025.1")
+    return SectorResult(
+        result_id=result_id,
+        created_at=created_at,
+        spec=spec,
+        group_by=("region",),
+        cells=(
+            CellResult(("BE-VLG",), 53.0, 1.0, 51.1, 55.0, True, "", 53.0, 51.1, 55.0,
+                       5300.0, 100.0),
+            CellResult(("BE-BRU",), math.nan, math.inf, math.nan, math.nan, False,
+                       "no estimate: the noisy denominator is not positive"),
+        ),
+        nodes=(
+            NodeReport("n0", NodeOutcome.ANSWERED, "", 500_000, 1, False, "2025.1", 0.012),
+            NodeReport("n1", NodeOutcome.BUDGET_EXHAUSTED, "PRIVACY_BUDGET_EXHAUSTED: …", 0, 1),
+            NodeReport("n2", NodeOutcome.DEADLINE_EXCEEDED, "no answer within 2 s", 0, 1,
+                       elapsed_seconds=2.0),
+        ),
+        complete=False,
+        query_id=query_id or result_id,
+        incomplete_reasons=("1 of 3 nodes answered (33%), below the quorum of 50% of nodes",),
+        answered_node_share=1 / 3,
+        federation="test",
+        receipts=tuple(NodeReceipt(f"n{i}", query_id or result_id, created_at,
+                                   response.SerializeToString() + bytes([i]))
+                       for i in range(receipts)),
+    )

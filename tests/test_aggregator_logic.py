@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,7 +14,6 @@ from hypothesis import strategies as st
 
 from aggregator import (
     Aggregator,
-    FederationConfig,
     MemoryHistory,
     NodeOutcome,
     QuorumPolicy,
@@ -32,7 +30,7 @@ from privacy import (
     default_catalogue,
 )
 from protos import pb2
-from tests.fake_nodes import FakeNode, FakeTransport, Step, entry
+from tests.fake_nodes import FakeNode, FakeTransport, Step, entry, federation_config
 
 CATALOGUE = default_catalogue()
 COST = 500_000
@@ -43,24 +41,11 @@ def spec(statistic: Statistic = Statistic.COUNT, measure: str = "headcount",
     return QuerySpec(version, measure, statistic, group_by, (), "2025", COST)
 
 
-HALF = QuorumPolicy()
-
-
-def config(nodes: list[FakeNode], *, quorum: QuorumPolicy = HALF,
-           deadline: float = 2.0, retries: int = 2) -> FederationConfig:
-    return FederationConfig(
-        path=Path("federation.toml"), name="test federation", querier_identity="federation",
-        catalogue=CATALOGUE, deadline_seconds=deadline, retries=retries, quorum=quorum,
-        history=Path("history.db"), listen="127.0.0.1:0",
-        nodes=tuple(n.entry for n in nodes),
-    )
-
-
 def aggregator(nodes: list[FakeNode], *, down: tuple[str, ...] = (), clock: str = "",
                **kwargs: object) -> Aggregator:
     transport = FakeTransport(n for n in nodes if n.entry.node_id not in down)
     stamp = iter(f"2025-06-0{i}T00:00:00.000+00:00" for i in range(1, 10))
-    return Aggregator(config(nodes, **kwargs), transport, MemoryHistory(),  # type: ignore[arg-type]
+    return Aggregator(federation_config(nodes, **kwargs), transport, MemoryHistory(),  # type: ignore[arg-type]
                       clock=(lambda: clock) if clock else (lambda: next(stamp)),
                       backoff_seconds=0.001)
 
@@ -116,7 +101,7 @@ def test_each_node_keeps_its_own_deadline() -> None:
     stuck = FakeNode(entry("stuck"), steps=[Step("stall", 5.0)])
     quick = FakeNode(entry("quick"))
     nodes = [patient, stuck, quick]
-    cfg = config(nodes, deadline=0.3)
+    cfg = federation_config(nodes, deadline=0.3)
     replies = run(fan_out(FakeTransport(nodes), cfg.nodes, request(),
                           deadlines={n.node_id: cfg.deadline_for(n) for n in cfg.nodes}))
     outcomes = {r.node.node_id: r for r in replies}

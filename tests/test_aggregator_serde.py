@@ -18,12 +18,11 @@ from aggregator import (
     spec_to_proto,
 )
 from protos import pb2
-from tests.fake_nodes import entry
-from tests.test_history_contract import sample
+from tests.fake_nodes import entry, sample_result
 
 
 def test_a_result_round_trips_with_or_without_receipts() -> None:
-    result = sample("r1")
+    result = sample_result("r1")
     bare = result_from_proto(pb2.SectorResult.FromString(
         result_to_proto(result).SerializeToString()))
     assert bare.to_json() == result.to_json() and bare.receipts == ()
@@ -34,7 +33,7 @@ def test_a_result_round_trips_with_or_without_receipts() -> None:
 
 
 def test_every_outcome_survives_the_wire() -> None:
-    result = sample("r1")
+    result = sample_result("r1")
     for outcome in NodeOutcome:
         node = result.nodes[0].__class__(result.nodes[0].node_id, outcome, "why")
         changed = result.__class__(**{**result.__dict__, "nodes": (node,)})
@@ -42,7 +41,7 @@ def test_every_outcome_survives_the_wire() -> None:
 
 
 def test_a_spec_round_trips() -> None:
-    spec = sample("r1").spec
+    spec = sample_result("r1").spec
     assert spec_from_proto(spec_to_proto(spec)) == spec
 
 

@@ -21,8 +21,7 @@ from click.testing import CliRunner, Result
 
 from aggregator import Aggregator, MemoryHistory, QuorumPolicy, create_server
 from cli import cli
-from tests.fake_nodes import FakeNode, FakeTransport, entry
-from tests.test_aggregator_logic import config
+from tests.fake_nodes import FakeNode, FakeTransport, entry, federation_config
 
 
 class Running:
@@ -32,7 +31,7 @@ class Running:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         transport = FakeTransport(n for n in nodes if n.entry.node_id not in down)
-        self.aggregator = Aggregator(config(nodes, quorum=QuorumPolicy(0.5)), transport,
+        self.aggregator = Aggregator(federation_config(nodes, quorum=QuorumPolicy(0.5)), transport,
                                      MemoryHistory(), backoff_seconds=0.001)
         self.server, port = self._run(create_server(self.aggregator, "127.0.0.1:0",
                                                     insecure=True))

@@ -15,52 +15,13 @@ from pathlib import Path
 import pytest
 
 from aggregator import (
-    CellResult,
     HistoryConflictError,
     HistoryStore,
     MemoryHistory,
     NodeOutcome,
-    NodeReceipt,
-    NodeReport,
-    SectorResult,
     SqliteHistory,
 )
-from privacy import QuerySpec, Statistic
-from protos import pb2
-
-
-def sample(result_id: str, *, query_id: str = "", created_at: str = "2025-06-01T10:00:00+00:00",
-           receipts: int = 2) -> SectorResult:
-    spec = QuerySpec("2025.1", "support_hours", Statistic.MEAN, ("region",),
-                     (("gender", ("F", "M")),), "2025", 500_000)
-    response = pb2.QueryResponse(query_id=query_id or result_id, node_id="n0",
-                                 cost_micro_epsilon=500_000, catalogue_version="2025.1")
-    return SectorResult(
-        result_id=result_id,
-        created_at=created_at,
-        spec=spec,
-        group_by=("region",),
-        cells=(
-            CellResult(("BE-VLG",), 53.0, 1.0, 51.1, 55.0, True, "", 53.0, 51.1, 55.0,
-                       5300.0, 100.0),
-            CellResult(("BE-BRU",), math.nan, math.inf, math.nan, math.nan, False,
-                       "no estimate: the noisy denominator is not positive"),
-        ),
-        nodes=(
-            NodeReport("n0", NodeOutcome.ANSWERED, "", 500_000, 1, False, "2025.1", 0.012),
-            NodeReport("n1", NodeOutcome.BUDGET_EXHAUSTED, "PRIVACY_BUDGET_EXHAUSTED: …", 0, 1),
-            NodeReport("n2", NodeOutcome.DEADLINE_EXCEEDED, "no answer within 2 s", 0, 1,
-                       elapsed_seconds=2.0),
-        ),
-        complete=False,
-        query_id=query_id or result_id,
-        incomplete_reasons=("1 of 3 nodes answered (33%), below the quorum of 50% of nodes",),
-        answered_node_share=1 / 3,
-        federation="test",
-        receipts=tuple(NodeReceipt(f"n{i}", query_id or result_id, created_at,
-                                   response.SerializeToString() + bytes([i]))
-                       for i in range(receipts)),
-    )
+from tests.fake_nodes import sample_result
 
 
 class HistoryStoreContract:
@@ -76,7 +37,7 @@ class HistoryStoreContract:
         store.close()
 
     def test_a_saved_result_comes_back_whole_with_its_receipts(self, store: HistoryStore) -> None:
-        result = sample("r1")
+        result = sample_result("r1")
         store.save(result)
         loaded = store.get("r1")
         assert loaded is not None
@@ -90,24 +51,24 @@ class HistoryStoreContract:
 
     def test_recent_lists_newest_first_without_receipts(self, store: HistoryStore) -> None:
         for i in range(5):
-            store.save(sample(f"r{i}"))
+            store.save(sample_result(f"r{i}"))
         assert [r.result_id for r in store.recent(3)] == ["r4", "r3", "r2"]
         assert [r.result_id for r in store.recent(3, offset=3)] == ["r1", "r0"]
         assert all(r.receipts == () for r in store.recent(10))
         assert [r.result_id for r in store.recent(0)] == ["r4"]  # at least one
 
     def test_a_reused_id_is_refused_and_changes_nothing(self, store: HistoryStore) -> None:
-        store.save(sample("r1", receipts=1))
+        store.save(sample_result("r1", receipts=1))
         with pytest.raises(HistoryConflictError):
-            store.save(sample("r1", receipts=3, created_at="2030-01-01T00:00:00+00:00"))
+            store.save(sample_result("r1", receipts=3, created_at="2030-01-01T00:00:00+00:00"))
         loaded = store.get("r1")
         assert loaded is not None and len(loaded.receipts) == 1
         assert loaded.created_at.startswith("2025")
 
     def test_results_are_found_by_query_id_oldest_first(self, store: HistoryStore) -> None:
-        store.save(sample("q1", query_id="q1"))
-        store.save(sample("other"))
-        store.save(sample("again", query_id="q1"))
+        store.save(sample_result("q1", query_id="q1"))
+        store.save(sample_result("other"))
+        store.save(sample_result("again", query_id="q1"))
         assert [r.result_id for r in store.by_query("q1")] == ["q1", "again"]
         assert store.by_query("unknown") == []
 
@@ -121,7 +82,7 @@ class HistoryStoreContract:
                                                "n1": "2025-06-02T08:30:00.000+00:00"}
 
     def test_results_without_receipts_are_stored_too(self, store: HistoryStore) -> None:
-        store.save(sample("bare", receipts=0))
+        store.save(sample_result("bare", receipts=0))
         loaded = store.get("bare")
         assert loaded is not None and loaded.receipts == ()
 
@@ -132,7 +93,7 @@ class TestSqliteFile(HistoryStoreContract):
 
     def test_history_survives_a_restart(self, tmp_path: Path) -> None:
         first = SqliteHistory(tmp_path / "history.db")
-        first.save(sample("r1"))
+        first.save(sample_result("r1"))
         first.record_contact("n0", "2025-06-01T10:00:00.000+00:00")
         first.close()
         second = SqliteHistory(tmp_path / "history.db")
@@ -148,7 +109,7 @@ class TestSqliteFile(HistoryStoreContract):
         conn = sqlite3.connect(path)
         conn.execute("CREATE TABLE results (seq INTEGER PRIMARY KEY, result_id TEXT UNIQUE"
                      " NOT NULL, created_at TEXT NOT NULL, body TEXT NOT NULL)")
-        old = replace(sample("old", receipts=0), query_id="")
+        old = replace(sample_result("old", receipts=0), query_id="")
         conn.execute("INSERT INTO results (result_id, created_at, body) VALUES (?, ?, ?)",
                      ("old", old.created_at, old.to_json()))
         conn.commit()
@@ -156,7 +117,7 @@ class TestSqliteFile(HistoryStoreContract):
         store = SqliteHistory(path)
         try:
             assert [r.result_id for r in store.by_query("old")] == ["old"]
-            store.save(sample("new"))
+            store.save(sample_result("new"))
             assert [r.result_id for r in store.recent(5)] == ["new", "old"]
         finally:
             store.close()

@@ -14,7 +14,7 @@ from aggregator.indicators import REPORTS, report_queries
 from cli.render import Display, fmt
 from cli.report_html import ReportFigure, render_report, svg_chart
 from privacy import InvalidQueryError, Statistic, default_catalogue
-from tests.test_history_contract import sample
+from tests.fake_nodes import sample_result
 
 CATALOGUE = default_catalogue()
 
@@ -72,7 +72,7 @@ def test_numbers_never_show_a_negative_zero() -> None:
 
 
 def gain_result():  # type: ignore[no-untyped-def]
-    result = sample("g1")
+    result = sample_result("g1")
     spec = replace(result.spec, measure="competence_gain", statistic=Statistic.MEAN,
                    group_by=())
     cells = (CellResult((), -0.05, 0.1, -0.25, 0.15, False, "relative standard error 200% "
@@ -81,7 +81,7 @@ def gain_result():  # type: ignore[no-untyped-def]
 
 
 def test_charts_are_well_formed_svg_with_negative_values_and_missing_cells() -> None:
-    result = sample("r1")  # one cell without an estimate
+    result = sample_result("r1")  # one cell without an estimate
     svg = svg_chart(result, title="Hours & <support>")
     root = ET.fromstring(svg)
     assert root.tag.endswith("svg")
@@ -94,7 +94,7 @@ def test_charts_are_well_formed_svg_with_negative_values_and_missing_cells() -> 
 
 def test_the_report_is_valid_and_explains_itself() -> None:
     indicators = {i.key: i for i in REPORTS["yearly"]}
-    figures = [ReportFigure(indicators["support_hours"], sample("r1")),
+    figures = [ReportFigure(indicators["support_hours"], sample_result("r1")),
                ReportFigure(indicators["competence_gain"], gain_result())]
     html = render_report(title="Sector figures", federation="Atout EI", period="2025",
                          epsilon_micro=750_000, generated_at="2026-01-15T10:00:00+00:00",
