@@ -152,6 +152,8 @@ class Aggregator:
             replied = described.code not in (grpc.StatusCode.UNAVAILABLE,
                                              grpc.StatusCode.DEADLINE_EXCEEDED)
             state = NodeState(node, False, f"{described.code.name}: {described.message}"[:300])
+        elif isinstance(described, Exception):  # a broken node must not break the listing
+            state = NodeState(node, False, f"unexpected {type(described).__name__}")
         elif isinstance(described, BaseException):
             raise described
         else:
@@ -160,6 +162,8 @@ class Aggregator:
             budget_reason = ""
             if isinstance(budget, NodeQueryError):
                 budget_reason = f"{budget.code.name}: {budget.message}"[:300]
+            elif isinstance(budget, Exception):
+                budget_reason = f"unexpected {type(budget).__name__}"
             elif isinstance(budget, BaseException):
                 raise budget
             else:

@@ -307,3 +307,18 @@ def test_node_states_show_status_versions_budget_and_last_contact() -> None:
     assert ok.last_contact == "2025-06-01T10:00:00.000+00:00"
     assert ok.node.certificate_identity == "ok.test"
     assert not down.reachable and "UNAVAILABLE" in down.reason and down.last_contact == ""
+
+
+def test_a_broken_node_does_not_break_the_listing() -> None:
+    class Broken(FakeTransport):
+        async def describe(self, node, timeout):  # type: ignore[no-untyped-def]
+            if node.node_id == "bad":
+                raise RuntimeError("bug")
+            return await super().describe(node, timeout)
+
+    nodes = [FakeNode(entry("bad")), FakeNode(entry("good"))]
+    agg = aggregator(nodes)
+    agg._transport = Broken(nodes)
+    bad, good = run(agg.node_states())
+    assert (bad.reachable, bad.reason) == (False, "unexpected RuntimeError")
+    assert good.reachable
