@@ -1,6 +1,6 @@
 """koepel aggregator: asks a federation's nodes and combines DP answers into sector figures."""
 
-from aggregator.combination import COMBINERS, combine_replies, feasible_range
+from aggregator.combination import COMBINERS, Combined, combine_replies, feasible_range
 from aggregator.fanout import NodeOutcome, NodeReply, RetryPolicy, fan_out
 from aggregator.federated import Aggregator, BudgetInfo, NodeState
 from aggregator.federation import (
@@ -12,9 +12,17 @@ from aggregator.federation import (
 )
 from aggregator.history import HistoryConflictError, HistoryStore, MemoryHistory, SqliteHistory
 from aggregator.indicators import REPORTS, Indicator, report_queries
+from aggregator.metrics import AggregatorMetrics
 from aggregator.planning import NodePlan, QueryPlan, merge_plans
 from aggregator.quorum import QuorumPolicy, QuorumStatus, evaluate_quorum
-from aggregator.results import CellResult, NodeReceipt, NodeReport, SectorResult
+from aggregator.receipts import NodeFlag, ReceiptBook, ReceiptCheck
+from aggregator.results import (
+    CellResult,
+    NodeReceipt,
+    NodeReport,
+    QuantileResult,
+    SectorResult,
+)
 from aggregator.serde import (
     node_states_from_proto,
     node_states_to_proto,
@@ -32,8 +40,10 @@ __all__ = [
     "COMBINERS",
     "REPORTS",
     "Aggregator",
+    "AggregatorMetrics",
     "BudgetInfo",
     "CellResult",
+    "Combined",
     "FederationConfig",
     "FederationError",
     "GrpcTransport",
@@ -42,6 +52,7 @@ __all__ = [
     "Indicator",
     "MemoryHistory",
     "NodeEntry",
+    "NodeFlag",
     "NodeOutcome",
     "NodePlan",
     "NodeQueryError",
@@ -50,9 +61,12 @@ __all__ = [
     "NodeReport",
     "NodeState",
     "NodeTransport",
+    "QuantileResult",
     "QueryPlan",
     "QuorumPolicy",
     "QuorumStatus",
+    "ReceiptBook",
+    "ReceiptCheck",
     "RetryPolicy",
     "SectorResult",
     "SqliteHistory",

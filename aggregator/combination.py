@@ -8,18 +8,19 @@ answered, and the quorum says whether that may stand for the sector. Nothing is 
 
 Per statistic a *cell combiner* turns the checked answers into cells. Counts and sums add up
 (``privacy.combine_vectors``); means and rates are ratios of the added-up sums and counts
-(``privacy.ratio``). Quantiles from summed histograms will be one more combiner in
-:data:`COMBINERS`; nothing else here needs to change for them.
+(``privacy.ratio``); histograms add up bin by bin, and their quartiles are read off the summed
+bins of each cell (``privacy.quantile``: post-processing, no further privacy loss).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from aggregator.fanout import NodeOutcome, NodeReply
 from aggregator.quorum import QuorumPolicy, evaluate_quorum
-from aggregator.results import CellResult, NodeReceipt, NodeReport, SectorResult
+from aggregator.results import CellResult, NodeReceipt, NodeReport, QuantileResult, SectorResult
 from privacy import (
     Estimate,
     Feasible,
@@ -28,15 +29,28 @@ from privacy import (
     Statistic,
     ValidatedQuery,
     combine_vectors,
+    quantile,
     ratio,
     ratio_reliable,
     reliability_note,
 )
 from protos import pb2
 
-__all__ = ["COMBINERS", "CellCombiner", "combine_replies", "feasible_range", "node_vector"]
+__all__ = ["COMBINERS", "QUARTILES", "CellCombiner", "Combined", "combine_replies",
+           "feasible_range", "node_vector"]
 
-CellCombiner = Callable[[ValidatedQuery, Sequence[pb2.QueryResponse]], list[CellResult]]
+QUARTILES = (0.25, 0.5, 0.75)
+
+
+@dataclass(frozen=True)
+class Combined:
+    """What a cell combiner makes of the checked answers: cells, and quantiles if any."""
+
+    cells: tuple[CellResult, ...]
+    quantiles: tuple[QuantileResult, ...] = ()
+
+
+CellCombiner = Callable[[ValidatedQuery, Sequence[pb2.QueryResponse]], Combined]
 
 _SHAPES = {
     pb2.NOISE_KIND_DISCRETE_LAPLACE: NoiseShape.LAPLACE,
@@ -46,6 +60,7 @@ _VECTORS = {
     Statistic.COUNT: ("count",),
     Statistic.SUM: ("sum",),
     Statistic.MEAN: ("sum", "count"),
+    Statistic.HISTOGRAM: ("histogram",),
 }
 
 
@@ -61,7 +76,7 @@ def feasible_range(query: ValidatedQuery) -> Feasible:
     """What a true value can be: counts ≥ 0, sums of the bounds' sign, means within the bounds."""
     lower, upper = float(query.measure.lower), float(query.measure.upper)
     statistic = query.spec.statistic
-    if statistic is Statistic.COUNT:
+    if statistic in (Statistic.COUNT, Statistic.HISTOGRAM):
         return Feasible(0.0, math.inf)
     if statistic is Statistic.SUM:
         return Feasible(0.0 if lower >= 0 else -math.inf, 0.0 if upper <= 0 else math.inf)
@@ -81,17 +96,15 @@ def _vectors(responses: Sequence[pb2.QueryResponse], name: str) -> list[NodeVect
     return [node_vector(getattr(response, name)) for response in responses]
 
 
-def _combine_total(query: ValidatedQuery,
-                   responses: Sequence[pb2.QueryResponse]) -> list[CellResult]:
+def _combine_total(query: ValidatedQuery, responses: Sequence[pb2.QueryResponse]) -> Combined:
     name = "count" if query.spec.statistic is Statistic.COUNT else "sum"
     feasible = feasible_range(query)
     totals = combine_vectors(_vectors(responses, name), len(query.cells))
-    return [_cell(key, e, feasible, e.reliable, reliability_note(e))
-            for key, e in zip(query.cells, totals, strict=True)]
+    return Combined(tuple(_cell(key, e, feasible, e.reliable, reliability_note(e))
+                          for key, e in zip(query.cells, totals, strict=True)))
 
 
-def _combine_mean(query: ValidatedQuery,
-                  responses: Sequence[pb2.QueryResponse]) -> list[CellResult]:
+def _combine_mean(query: ValidatedQuery, responses: Sequence[pb2.QueryResponse]) -> Combined:
     n = len(query.cells)
     feasible = feasible_range(query)
     sums = combine_vectors(_vectors(responses, "sum"), n)
@@ -101,14 +114,49 @@ def _combine_mean(query: ValidatedQuery,
         r = ratio(s, c)
         cells.append(_cell(key, r, feasible, ratio_reliable(s, c, r), reliability_note(r, c),
                            s.value, c.value))
-    return cells
+    return Combined(tuple(cells))
+
+
+def _combine_histogram(query: ValidatedQuery,
+                       responses: Sequence[pb2.QueryResponse]) -> Combined:
+    """Sum the nodes' histograms bin by bin; read each cell's quartiles off the summed bins.
+
+    Cells are (group-by key…, bin label), bins varying fastest, as the nodes release them. The
+    quartiles' intervals account for the noise only; the bins' width bounds their resolution.
+    """
+    labels = query.measure.bin_labels
+    edges = [float(e) for e in query.measure.bins]
+    n_bins = len(labels)
+    feasible = feasible_range(query)
+    totals = combine_vectors(_vectors(responses, "histogram"), len(query.cells) * n_bins)
+    cells: list[CellResult] = []
+    quantiles: list[QuantileResult] = []
+    for i, key in enumerate(query.cells):
+        per_bin = totals[i * n_bins:(i + 1) * n_bins]
+        cells.extend(_cell((*key, label), e, feasible, e.reliable, reliability_note(e))
+                     for label, e in zip(labels, per_bin, strict=True))
+        for p in QUARTILES:
+            if not responses:
+                quantiles.append(QuantileResult(key, p, math.nan, math.nan, math.nan))
+                continue
+            q = quantile(per_bin, edges, p)
+            quantiles.append(QuantileResult(key, p, q.value, q.lower, q.upper))
+    return Combined(tuple(cells), tuple(quantiles))
 
 
 COMBINERS: dict[Statistic, CellCombiner] = {
     Statistic.COUNT: _combine_total,
     Statistic.SUM: _combine_total,
     Statistic.MEAN: _combine_mean,
+    Statistic.HISTOGRAM: _combine_histogram,
 }
+
+
+def _cells_of(query: ValidatedQuery, name: str) -> int:
+    """How many values a node's ``name`` vector holds for ``query``."""
+    if name == "histogram":
+        return len(query.cells) * len(query.measure.bin_labels)
+    return len(query.cells)
 
 
 def _problem(response: pb2.QueryResponse, node_id: str, query_id: str,
@@ -122,16 +170,20 @@ def _problem(response: pb2.QueryResponse, node_id: str, query_id: str,
         return f"answered with catalogue version {response.catalogue_version[:32]!r}"
     if [tuple(c.key) for c in response.cells] != list(query.cells):
         return "answer does not have the query's cells"
+    histogram = query.spec.statistic is Statistic.HISTOGRAM
+    if histogram and tuple(response.bins) != query.measure.bin_labels:
+        return "answer does not have the query's cells"  # its bins differ
     for name in _VECTORS[query.spec.statistic]:
         if not response.HasField(name):
             return f"answer lacks its {name} vector"
         vector: pb2.NoisyVector = getattr(response, name)
-        if len(vector.values) != len(query.cells):
+        if len(vector.values) != _cells_of(query, name):
             return f"answer's {name} vector does not have the query's number of cells"
         if not (math.isfinite(vector.noise_variance) and vector.noise_variance >= 0
                 and math.isfinite(vector.noise_scale) and vector.noise_scale >= 0):
             return f"answer's {name} vector has no valid noise description"
-        expected_scale = 1 if name == "count" else query.catalogue.fixed_point_scale
+        counts = name in ("count", "histogram")
+        expected_scale = 1 if counts else query.catalogue.fixed_point_scale
         if (vector.fixed_point_scale or 1) != expected_scale:
             return f"answer's {name} vector uses another fixed-point scale"
     return ""
@@ -139,8 +191,14 @@ def _problem(response: pb2.QueryResponse, node_id: str, query_id: str,
 
 def combine_replies(*, result_id: str, query_id: str, query: ValidatedQuery,
                     replies: Sequence[NodeReply], policy: QuorumPolicy, created_at: str,
-                    federation: str = "") -> SectorResult:
-    """Check and combine the answering nodes' releases cell by cell; report every node."""
+                    federation: str = "",
+                    rejected: Mapping[str, str] | None = None) -> SectorResult:
+    """Check and combine the answering nodes' releases cell by cell; report every node.
+
+    ``rejected`` names the nodes whose answer was refused before combination (their signed
+    receipt did not hold) and why; their responses are kept as received all the same.
+    """
+    rejected = rejected or {}
     reports: list[NodeReport] = []
     receipts: list[NodeReceipt] = []
     combined: list[pb2.QueryResponse] = []
@@ -154,8 +212,8 @@ def combine_replies(*, result_id: str, query_id: str, query: ValidatedQuery,
             continue
         receipts.append(NodeReceipt(node_id, query_id, created_at,
                                     response.SerializeToString(deterministic=True)))
-        problem = "listed twice in the replies" if node_id in seen else _problem(
-            response, node_id, query_id, query)
+        problem = ("listed twice in the replies" if node_id in seen
+                   else rejected.get(node_id) or _problem(response, node_id, query_id, query))
         seen.add(node_id)
         outcome = NodeOutcome.ERROR if problem else NodeOutcome.ANSWERED
         if not problem:
@@ -165,15 +223,16 @@ def combine_replies(*, result_id: str, query_id: str, query: ValidatedQuery,
                                           if response.replayed else ""),
             response.cost_micro_epsilon, reply.attempts, response.replayed,
             response.catalogue_version[:32], reply.elapsed_seconds))
-    cells = COMBINERS[query.spec.statistic](query, combined)
+    figures = COMBINERS[query.spec.statistic](query, combined)
+    histogram = query.spec.statistic is Statistic.HISTOGRAM
     status = evaluate_quorum(policy, [reply.node for reply in replies],
                              [r.node_id for r in reports if r.outcome is NodeOutcome.ANSWERED])
     return SectorResult(
         result_id=result_id,
         created_at=created_at,
         spec=query.spec,
-        group_by=query.spec.group_by,
-        cells=tuple(cells),
+        group_by=(*query.spec.group_by, "bin") if histogram else query.spec.group_by,
+        cells=figures.cells,
         nodes=tuple(reports),
         complete=status.complete,
         query_id=query_id,
@@ -182,4 +241,6 @@ def combine_replies(*, result_id: str, query_id: str, query: ValidatedQuery,
         answered_size_share=status.size_share,
         federation=federation,
         receipts=tuple(receipts),
+        bin_edges=tuple(float(e) for e in query.measure.bins) if histogram else (),
+        quantiles=figures.quantiles,
     )

@@ -86,12 +86,15 @@ def outcome_of(error: NodeQueryError) -> NodeOutcome:
     return NodeOutcome.ERROR
 
 
+def _late(deadline_seconds: float) -> str:
+    return (f"no answer within {deadline_seconds:g} s; the node may still charge this query, "
+            "and asking again with the same query id returns that answer at no extra cost")
+
+
 def _describe(error: NodeQueryError, attempts: int, deadline_seconds: float) -> str:
     """A one-line reason for the report, built from the node's public message."""
     if error.code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        return (f"no answer within {deadline_seconds:g} s; the node may still charge this "
-                "query, and asking again with the same query id returns that answer at no "
-                "extra cost")
+        return _late(deadline_seconds)
     if error.code == grpc.StatusCode.UNAVAILABLE:
         tries = f" after {attempts} attempts" if attempts > 1 else ""
         return f"unreachable{tries}: {error.message}"[:300]
@@ -113,7 +116,13 @@ async def _ask(transport: NodeTransport, node: NodeEntry, request: pb2.QueryRequ
                              f"({attempt - 1} attempts, the last ones unreachable)",
                              attempts=attempt - 1, elapsed_seconds=time.monotonic() - start)
         try:
-            response = await transport.query(node, request, remaining)
+            # The transport's own timeout should fire first; wait_for makes the deadline hold
+            # even for a transport that ignores it.
+            response = await asyncio.wait_for(transport.query(node, request, remaining),
+                                              remaining)
+        except TimeoutError:
+            return NodeReply(node, NodeOutcome.DEADLINE_EXCEEDED, _late(deadline_seconds),
+                             attempts=attempt, elapsed_seconds=time.monotonic() - start)
         except NodeQueryError as error:
             if error.code in _RETRYABLE and attempt <= retry.retries:
                 pause = min(retry.backoff_seconds * 2 ** (attempt - 1),

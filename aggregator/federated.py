@@ -14,33 +14,36 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import grpc
 
 from aggregator.combination import combine_replies
-from aggregator.fanout import NodeOutcome, RetryPolicy, fan_out
+from aggregator.fanout import NodeOutcome, NodeReply, RetryPolicy, fan_out
 from aggregator.federation import MAX_DEADLINE_SECONDS, FederationConfig, NodeEntry
 from aggregator.history import HistoryStore
+from aggregator.metrics import AggregatorMetrics
 from aggregator.planning import NodePlan, QueryPlan
 from aggregator.quorum import evaluate_quorum
+from aggregator.receipts import ReceiptBook
 from aggregator.results import SectorResult
 from aggregator.spec import spec_to_proto
 from aggregator.transport import NodeQueryError, NodeTransport
 from privacy import (
     InvalidQueryError,
+    LossRule,
     QueryConflictError,
     QuerySpec,
-    format_micro,
     plan_release,
     validate,
 )
 from protos import pb2
 
-__all__ = ["Aggregator", "BudgetInfo", "NodeState"]
+__all__ = ["Aggregator", "BudgetInfo", "NodeState", "budget_info"]
 
 log = logging.getLogger("koepel.aggregator")
 
@@ -54,16 +57,43 @@ def _utc_now() -> str:
 
 @dataclass(frozen=True)
 class BudgetInfo:
-    """One line of a node's budget for this federation's identity."""
+    """One line of a node's budget, as the node reports it to this federation's identity.
+
+    ``scope`` is ``querier`` (this federation's identity, one period), ``node`` (all queriers,
+    one period; ``querier`` is ``*``) or ``lifetime`` (all queriers, all periods). The
+    ``*_micro`` amounts are stated in ε. Under zCDP accounting (``unit`` ``rho``) the node
+    charges in ρ, which is not ε and does not subtract like it: the ``*_units`` amounts are
+    then the ρ figures and ``remaining_epsilon_micro`` the largest ε a next query could still
+    ask; under pure ε accounting they are None (the ε figures say it all).
+    """
 
     querier: str
     period: str
     cap_micro: int
     spent_micro: int
+    scope: str = "querier"
+    unit: str = "epsilon"
+    cap_units: int | None = None
+    spent_units: int | None = None
+    remaining_epsilon_micro: int | None = None
 
     @property
     def remaining_micro(self) -> int:
+        """The ε a next query could still ask (under zCDP not simply cap minus spent)."""
+        if self.remaining_epsilon_micro is not None:
+            return self.remaining_epsilon_micro
         return max(0, self.cap_micro - self.spent_micro)
+
+    @property
+    def remaining_units(self) -> int:
+        """What is left in the node's own unit (µε or µρ): what the node compares a cost with."""
+        if self.cap_units is None or self.spent_units is None:
+            return max(0, self.cap_micro - self.spent_micro)
+        return max(0, self.cap_units - self.spent_units)
+
+    def applies_to(self, querier: str) -> bool:
+        """Whether this line limits ``querier``'s queries (its own line or a node-wide one)."""
+        return self.querier == querier or (self.scope != "querier" and self.querier == "*")
 
 
 @dataclass(frozen=True)
@@ -84,14 +114,39 @@ class NodeState:
 
 
 class Aggregator:
+    """The aggregator's logic over a node transport, a history and, optionally, a receipt book.
+
+    With ``receipts`` every answer's signed receipt is checked on arrival and kept; an answer
+    whose receipt fails is reported as an error and not combined (its response is still kept in
+    the history, because the node charged for it). ``metrics`` records every fan-out.
+    """
+
     def __init__(self, config: FederationConfig, transport: NodeTransport,
-                 history: HistoryStore, *, clock: Callable[[], str] = _utc_now,
+                 history: HistoryStore, *, metrics: AggregatorMetrics | None = None,
+                 receipts: ReceiptBook | None = None, clock: Callable[[], str] = _utc_now,
                  backoff_seconds: float = RetryPolicy.backoff_seconds) -> None:
         self.config = config
         self._transport = transport
         self.history = history
+        self.metrics = metrics or AggregatorMetrics(config)
+        self.receipts = receipts  # None: answers are used without checking signed receipts
         self._clock = clock
         self._retry = RetryPolicy(retries=config.retries, backoff_seconds=backoff_seconds)
+
+    def _rejected(self, replies: Sequence[NodeReply]) -> Mapping[str, str]:
+        """Check each answer's signed receipt (and keep it); why each failing one is refused."""
+        if self.receipts is None:
+            return {}
+        rejected: dict[str, str] = {}
+        for reply in replies:
+            if reply.outcome is not NodeOutcome.ANSWERED or reply.response is None:
+                continue
+            check = self.receipts.check(reply.node.node_id, self.config.querier_identity,
+                                        reply.response)
+            if not check.valid:
+                log.warning("node %s: answer rejected: %s", reply.node.node_id, check.problem)
+                rejected[reply.node.node_id] = f"answer rejected: {check.problem}"
+        return rejected
 
     # ------------------------------------------------------------------ queries
 
@@ -127,16 +182,20 @@ class Aggregator:
         log.info("asking %d nodes, query id %s", len(self.config.nodes), query_id)
         deadlines = {node.node_id: self.config.deadline_for(node, deadline_seconds)
                      for node in self.config.nodes}
+        started = time.perf_counter()
         replies = await fan_out(self._transport, self.config.nodes, request,
                                 deadlines=deadlines,
                                 retry=self._retry)
+        rejected = self._rejected(replies)
+        self.metrics.fanned_out(query_id, [_as_rejected(r, rejected) for r in replies],
+                                time.perf_counter() - started)
         now = self._clock()
         for reply in replies:
             if reply.responded:
                 self.history.record_contact(reply.node.node_id, now)
         result = combine_replies(result_id=result_id, query_id=query_id, query=validated,
                                  replies=replies, policy=self.config.quorum, created_at=now,
-                                 federation=self.config.name)
+                                 federation=self.config.name, rejected=rejected)
         self.history.save(result)
         return result
 
@@ -167,8 +226,7 @@ class Aggregator:
             elif isinstance(budget, BaseException):
                 raise budget
             else:
-                lines = tuple(BudgetInfo(b.querier, b.period, b.cap_micro_epsilon,
-                                         b.spent_micro_epsilon) for b in budget.lines)
+                lines = tuple(budget_info(b) for b in budget.lines)
             state = NodeState(node, True, "", tuple(described.catalogue_versions),
                               described.software_version, lines, budget_reason)
         if replied:
@@ -187,12 +245,20 @@ class Aggregator:
 
     # ------------------------------------------------------------------ dry runs
 
-    def _node_plan(self, state: NodeState, spec: QuerySpec, cost: int) -> NodePlan:
+    def _node_plan(self, state: NodeState, spec: QuerySpec, cost: int,
+                   rule: LossRule) -> NodePlan:
+        """What ``state``'s node should do with a query costing ``cost`` (in ``rule``'s unit)."""
         node_id = state.node.node_id
         if not state.reachable:
             return NodePlan(node_id, NodeOutcome.UNAVAILABLE, state.reason, 0)
-        lines = [b for b in state.budget if b.querier == self.config.querier_identity]
-        remaining, period = (lines[0].remaining_micro, lines[0].period) if lines else (None, "")
+        querier = self.config.querier_identity
+        lines = [b for b in state.budget if b.applies_to(querier)]
+        # The binding line: the one with the least left (the querier's, or a node-wide cap).
+        binding = min(lines, key=lambda b: b.remaining_units, default=None)
+        if not any(b.querier == querier for b in lines):
+            binding = None
+        remaining, period = ((binding.remaining_units, binding.period) if binding
+                             else (None, ""))
         if not state.approves(spec.catalogue_version):
             approved = ", ".join(state.catalogue_versions) or "none"
             return NodePlan(node_id, NodeOutcome.CATALOGUE_VERSION,
@@ -200,25 +266,36 @@ class Aggregator:
                             f"approved: {approved}", 0, remaining, period)
         if state.budget_reason:
             return NodePlan(node_id, NodeOutcome.REFUSED, state.budget_reason, 0)
-        if remaining is None:
+        if any(b.unit != rule.unit.value for b in lines):
+            return NodePlan(node_id, NodeOutcome.REFUSED,
+                            f"the node counts its budget in another unit than the catalogue's "
+                            f"{rule.unit.value}", 0)
+        if binding is None or remaining is None:
             return NodePlan(node_id, NodeOutcome.REFUSED,
                             "the node lists no budget for this federation", 0)
         if remaining < cost:
+            scope = "" if binding.scope == "querier" else f" (the node's {binding.scope} cap)"
             return NodePlan(node_id, NodeOutcome.BUDGET_EXHAUSTED,
-                            f"needs ε={format_micro(cost)} but has ε="
-                            f"{format_micro(remaining)} left for {period}", 0, remaining, period)
+                            f"needs {rule.describe(cost)} but has {rule.describe(remaining)} "
+                            f"left for {period}{scope}", 0, remaining, period)
         return NodePlan(node_id, NodeOutcome.ANSWERED, "", cost, remaining, period)
 
     async def plan(self, spec: QuerySpec, *, timeout: float | None = None) -> QueryPlan:
-        """A dry run of ``spec``: per node, the cost and what it would have left. Spends nothing."""
+        """A dry run of ``spec``: per node, the cost and what it would have left. Spends nothing.
+
+        Costs and budgets are in the catalogue's unit (µε, or µρ under zCDP, which composes by
+        adding ρ): the same comparison the node makes before it charges.
+        """
         validated = validate(spec, self.config.catalogue)
         cost = plan_release(validated).total_micro
+        rule = LossRule.of(self.config.catalogue)
         states = await self.node_states(timeout)
-        nodes = tuple(self._node_plan(state, spec, cost) for state in states)
+        nodes = tuple(self._node_plan(state, spec, cost, rule) for state in states)
         status = evaluate_quorum(self.config.quorum, self.config.nodes,
                                  [n.node_id for n in nodes
                                   if n.expected is NodeOutcome.ANSWERED])
-        return QueryPlan(cost, len(validated.cells), nodes, status.complete, status.reasons)
+        return QueryPlan(cost, len(validated.cells), nodes, status.complete, status.reasons,
+                         rule=rule)
 
     # ------------------------------------------------------------------ history
 
@@ -231,3 +308,27 @@ class Aggregator:
     async def close(self) -> None:
         await self._transport.close()
         self.history.close()
+        if self.receipts is not None:
+            self.receipts.close()
+
+
+def _as_rejected(reply: NodeReply, rejected: Mapping[str, str]) -> NodeReply:
+    """The reply as the report shows it: an answer whose receipt failed counts as an error."""
+    reason = rejected.get(reply.node.node_id)
+    if reason is None or reply.outcome is not NodeOutcome.ANSWERED:
+        return reply
+    return NodeReply(reply.node, NodeOutcome.ERROR, reason, None, reply.attempts,
+                     reply.elapsed_seconds, reply.responded)
+
+
+def budget_info(line: pb2.BudgetLine) -> BudgetInfo:
+    """A node's budget line as the aggregator keeps it (an older node states ε only)."""
+    rho = line.unit == "rho"
+    return BudgetInfo(
+        querier=line.querier, period=line.period, cap_micro=line.cap_micro_epsilon,
+        spent_micro=line.spent_micro_epsilon, scope=line.scope or "querier",
+        unit=line.unit or "epsilon",
+        cap_units=line.cap_micro_units if rho else None,
+        spent_units=line.spent_micro_units if rho else None,
+        remaining_epsilon_micro=line.remaining_micro_epsilon if rho else None,
+    )

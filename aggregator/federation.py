@@ -9,7 +9,7 @@ Example::
 
     [federation]
     name = "Atout EI"
-    querier_identity = "federation"    # who the nodes see asking (the mTLS identity later)
+    querier_identity = "federation"    # who the nodes see asking: the aggregator certificate's name
     deadline_seconds = 10              # per node, for a whole query including retries
     retries = 2                        # extra attempts, same query id, on transient failures
     quorum = 0.5                       # minimum share of registered nodes that must answer
@@ -20,11 +20,21 @@ Example::
     id = "ei-liege-01"
     address = "10.0.0.7:7701"
     organisation = "Insertion Liège"
-    certificate_identity = "ei-liege-01.atout-ei.be"  # carried and shown; checked with mTLS
+    certificate_identity = "ei-liege-01.atout-ei.be"  # carried and shown (not compared with
+                                                      # the node's certificate yet)
     region = "BE-WAL"
     kind = "EI_WAL"
     expected_size = 140                # people, for the size quorum
     deadline_seconds = 20              # optional: this node's own deadline
+
+    [tls]                              # mutual TLS (the default); paths relative to this file
+    cert = "tls/aggregator.crt"
+    key = "tls/aggregator.key"
+    ca = "tls/ca.crt"
+
+    [limits]                           # per operator, on the aggregator's own port
+    requests_per_minute = 60
+    burst = 20
 """
 
 from __future__ import annotations
@@ -32,12 +42,14 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aggregator.quorum import QuorumPolicy
 from privacy import Catalogue, CatalogueError, default_catalogue, load_catalogue
+from protos.ratelimit import RateLimit
+from protos.tls import TlsFiles
 
 __all__ = ["FederationConfig", "FederationError", "NodeEntry", "load_federation",
            "render_federation"]
@@ -78,6 +90,8 @@ class FederationConfig:
     history: Path
     listen: str
     nodes: tuple[NodeEntry, ...]
+    tls: TlsFiles | None = None  # None: plaintext only (loaded configs always name files)
+    operator_rate: RateLimit = field(default_factory=lambda: RateLimit(60, 20))
 
     def deadline_for(self, node: NodeEntry, override: float | None = None) -> float:
         """A node's deadline: the query's override, else the node's own, else the default."""
@@ -86,7 +100,9 @@ class FederationConfig:
         return node.deadline_seconds or self.deadline_seconds
 
 
-_TOP = {"federation", "nodes"}
+_TOP = {"federation", "nodes", "tls", "limits"}
+_TLS = {"cert", "key", "ca"}
+_LIMITS = {"requests_per_minute", "burst"}
 _FED = {"name", "querier_identity", "catalogue", "deadline_seconds", "retries", "quorum",
         "quorum_size", "history", "listen"}
 _NODE = {"id", "address", "organisation", "region", "kind", "certificate_identity",
@@ -201,7 +217,35 @@ def load_federation(path: Path) -> FederationConfig:
         history=base / _text(where, fed, "history", "history.db"),
         listen=_text(where, fed, "listen", "127.0.0.1:0"),
         nodes=tuple(nodes),
+        tls=_tls(path, raw.get("tls", {})),
+        operator_rate=_rate(path, raw.get("limits", {})),
     )
+
+
+def _tls(path: Path, table: Mapping[str, Any]) -> TlsFiles:
+    """[tls]: the aggregator's certificate (server and client), key, and the federation CA."""
+    _check(f"{path} [tls]", table, _TLS)
+    for key in _TLS:
+        if key in table and (not isinstance(table[key], str) or not table[key]):
+            raise FederationError(f"{path} [tls]: {key} must be a file path")
+    base = path.parent
+    return TlsFiles(cert=base / table.get("cert", "tls/aggregator.crt"),
+                    key=base / table.get("key", "tls/aggregator.key"),
+                    ca=base / table.get("ca", "tls/ca.crt"))
+
+
+def _rate(path: Path, table: Mapping[str, Any]) -> RateLimit:
+    """[limits]: how many requests each operator may make per minute, and in what burst."""
+    _check(f"{path} [limits]", table, _LIMITS)
+    per_minute = table.get("requests_per_minute", 60)
+    burst = table.get("burst", 20)
+    if isinstance(per_minute, bool) or not isinstance(per_minute, int | float) \
+            or isinstance(burst, bool) or not isinstance(burst, int):
+        raise FederationError(f"{path} [limits]: requests_per_minute and burst must be numbers")
+    try:
+        return RateLimit(float(per_minute), burst)
+    except ValueError as exc:
+        raise FederationError(f"{path} [limits]: {exc}") from None
 
 
 def _quoted(value: str) -> str:
@@ -221,6 +265,13 @@ def render_federation(*, name: str, querier_identity: str, nodes: list[NodeEntry
         f"quorum = {quorum}",
         f"quorum_size = {quorum_size}",
         'history = "history.db"',
+        "",
+        "# Mutual TLS: the aggregator's certificate (role aggregator, named after the querier",
+        "# identity) serves operators and identifies the federation to every node.",
+        "[tls]",
+        'cert = "tls/aggregator.crt"',
+        'key = "tls/aggregator.key"',
+        'ca = "tls/ca.crt"',
     ]
     for node in nodes:
         lines += ["", "[[nodes]]", f"id = {_quoted(node.node_id)}",

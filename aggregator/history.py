@@ -1,5 +1,10 @@
 """The aggregator's history: every sector result, its receipts, and when each node last replied.
 
+A result's receipts are its nodes' responses exactly as received (``node_answers``); the signed
+receipts inside them are checked on arrival and also kept per node by
+:class:`aggregator.receipts.ReceiptBook`, in the same file (tables ``receipts``, ``node_heads``,
+``node_flags``), which is what ``koepel audit verify --history`` reads.
+
 Results are already differentially private, so re-showing them costs no budget. The store sits
 behind :class:`HistoryStore` so that a larger deployment can put PostgreSQL behind the same
 contract; ``tests/test_history_contract.py`` runs one contract suite against every
@@ -57,7 +62,9 @@ _SCHEMA_VERSION = 1
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS results (seq INTEGER PRIMARY KEY, result_id TEXT UNIQUE NOT NULL,"
     " created_at TEXT NOT NULL, body TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS receipts (result_id TEXT NOT NULL, node_id TEXT NOT NULL,"
+    # Each node's response as received, per result. (The signed receipts inside them are also
+    # kept per node, in ``receipts``, by aggregator.receipts.ReceiptBook in this same file.)
+    "CREATE TABLE IF NOT EXISTS node_answers (result_id TEXT NOT NULL, node_id TEXT NOT NULL,"
     " query_id TEXT NOT NULL, received_at TEXT NOT NULL, response BLOB NOT NULL,"
     " PRIMARY KEY (result_id, node_id))",
     "CREATE TABLE IF NOT EXISTS node_contacts (node_id TEXT PRIMARY KEY,"
@@ -111,7 +118,8 @@ class SqliteHistory:
                      result.to_json()),
                 )
                 self._conn.executemany(
-                    "INSERT INTO receipts (result_id, node_id, query_id, received_at, response)"
+                    "INSERT INTO node_answers (result_id, node_id, query_id, received_at,"
+                    " response)"
                     " VALUES (?, ?, ?, ?, ?)",
                     [(result.result_id, r.node_id, r.query_id, r.received_at, r.response)
                      for r in result.receipts],
@@ -133,7 +141,7 @@ class SqliteHistory:
             if row is None:
                 return None
             receipts = self._conn.execute(
-                "SELECT node_id, query_id, received_at, response FROM receipts"
+                "SELECT node_id, query_id, received_at, response FROM node_answers"
                 " WHERE result_id = ? ORDER BY rowid", (result_id,)
             ).fetchall()
         return SectorResult.from_json(row[0], tuple(

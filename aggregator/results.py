@@ -1,8 +1,9 @@
 """Sector results: what the aggregator publishes, stores and re-shows.
 
 A result holds every cell's figure with its standard error, its 95% interval and a reliability
-flag; every registered node with what became of its part (answered, or why not); whether the
-quorum was reached and, if not, why; and the receipts — each answering node's response exactly
+flag (a histogram: every cell and bin, and the quartiles read off the summed bins); every
+registered node with what became of its part (answered, or why not); whether the quorum was
+reached and, if not, why; and the receipts — each answering node's response exactly
 as received, so that an auditor can later check it against the node's signed ledger.
 
 The published ``estimate`` and interval are clipped to what the data allow (no negative count,
@@ -21,8 +22,8 @@ from aggregator.fanout import NodeOutcome
 from privacy import QuerySpec, Statistic
 from protos import pb2
 
-__all__ = ["CellResult", "NodeReceipt", "NodeReport", "SectorResult", "spec_from_json",
-           "spec_to_json"]
+__all__ = ["CellResult", "NodeReceipt", "NodeReport", "QuantileResult", "SectorResult",
+           "spec_from_json", "spec_to_json"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,17 @@ class CellResult:
 
 
 @dataclass(frozen=True)
+class QuantileResult:
+    """A quantile of a histogram result for one group-by cell (``key`` without the bin)."""
+
+    key: tuple[str, ...]
+    probability: float
+    estimate: float
+    ci_lower: float
+    ci_upper: float
+
+
+@dataclass(frozen=True)
 class NodeReport:
     """What became of one registered node's part in a query."""
 
@@ -67,7 +79,10 @@ class NodeReceipt:
     """A node's response exactly as the aggregator received it (kept for audits).
 
     Every node that sent back an answer has one — also when the answer was not combined
-    (e.g. it did not match the query), because the node charged for it all the same.
+    (e.g. it did not match the query, or its signed receipt failed), because the node charged
+    for it all the same. The response carries the node's signed receipt; the receipts that
+    verified are also kept apart, per node, by ``aggregator.receipts.ReceiptBook`` (the same
+    history file), which ``koepel audit verify --history`` reads.
     """
 
     node_id: str
@@ -94,6 +109,8 @@ class SectorResult:
     answered_size_share: float = math.nan
     federation: str = ""
     receipts: tuple[NodeReceipt, ...] = field(default=(), compare=False)
+    bin_edges: tuple[float, ...] = ()  # HISTOGRAM: the public bin edges
+    quantiles: tuple[QuantileResult, ...] = ()  # HISTOGRAM: quartiles per group-by cell
 
     @property
     def answered(self) -> list[str]:
@@ -134,6 +151,9 @@ class SectorResult:
             answered_size_share=raw.get("answered_size_share", math.nan),
             federation=raw.get("federation", ""),
             receipts=receipts,
+            bin_edges=tuple(raw.get("bin_edges", ())),
+            quantiles=tuple(QuantileResult(**{**q, "key": tuple(q["key"])})
+                            for q in raw.get("quantiles", ())),
         )
 
 

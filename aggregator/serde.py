@@ -8,13 +8,21 @@ parsing mirrors ``node.serde`` on purpose: node and aggregator meet only through
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 from aggregator.fanout import NodeOutcome
-from aggregator.federated import BudgetInfo, NodeState
+from aggregator.federated import BudgetInfo, NodeState, budget_info
 from aggregator.federation import NodeEntry
 from aggregator.planning import NodePlan, QueryPlan
-from aggregator.results import CellResult, NodeReceipt, NodeReport, SectorResult
+from aggregator.results import (
+    CellResult,
+    NodeReceipt,
+    NodeReport,
+    QuantileResult,
+    SectorResult,
+)
 from aggregator.spec import spec_from_proto, spec_to_proto
+from privacy import Accounting, LossRule
 from protos import pb2
 
 __all__ = [
@@ -85,6 +93,12 @@ def result_to_proto(result: SectorResult, *, include_receipts: bool = False) -> 
         answered_node_share=result.answered_node_share,
         answered_size_share=result.answered_size_share,
         federation=result.federation,
+        bin_edges=list(result.bin_edges),
+        quantiles=[
+            pb2.QuantileEstimate(key=list(q.key), probability=q.probability,
+                                 estimate=q.estimate, ci_lower=q.ci_lower, ci_upper=q.ci_upper)
+            for q in result.quantiles
+        ],
     )
 
 
@@ -109,6 +123,9 @@ def result_from_proto(message: pb2.SectorResult) -> SectorResult:
         federation=message.federation,
         receipts=tuple(NodeReceipt(n.node_id, query_id, message.created_at, n.receipt)
                        for n in message.nodes if n.receipt),
+        bin_edges=tuple(message.bin_edges),
+        quantiles=tuple(QuantileResult(tuple(q.key), q.probability, q.estimate, q.ci_lower,
+                                       q.ci_upper) for q in message.quantiles),
     )
 
 
@@ -117,29 +134,51 @@ def plan_to_proto(plan: QueryPlan) -> pb2.PlanQueryResponse:
         nodes=[
             pb2.NodePlan(
                 node_id=n.node_id, expected=_OUTCOMES[n.expected], reason=n.reason,
-                cost_micro_epsilon=n.cost_micro, budget_known=n.remaining_micro is not None,
-                remaining_micro_epsilon=n.remaining_micro or 0,
-                remaining_after_micro_epsilon=n.remaining_after_micro or 0, period=n.period)
+                cost_micro_units=n.cost_micro, budget_known=n.remaining_micro is not None,
+                remaining_micro_units=n.remaining_micro or 0,
+                remaining_after_micro_units=n.remaining_after_micro or 0, period=n.period)
             for n in plan.nodes
         ],
-        cost_micro_epsilon=plan.cost_micro,
+        cost_micro_units=plan.cost_micro,
         cells=plan.cells,
         complete_expected=plan.complete_expected,
         incomplete_reasons=list(plan.incomplete_reasons),
+        accounting=plan.rule.accounting.value,
+        delta="" if plan.rule.delta is None else str(plan.rule.delta),
     )
+
+
+def _rule(accounting: str, delta: str) -> LossRule:
+    try:
+        return LossRule(Accounting(accounting or Accounting.PURE.value),
+                        Decimal(delta) if delta else None)
+    except (ValueError, ArithmeticError):
+        raise ValueError(f"the dry run names an unknown accounting {accounting[:16]!r} "
+                         f"(δ {delta[:16]!r})") from None
 
 
 def plan_from_proto(message: pb2.PlanQueryResponse) -> QueryPlan:
     return QueryPlan(
-        cost_micro=message.cost_micro_epsilon,
+        cost_micro=message.cost_micro_units,
         cells=message.cells,
         nodes=tuple(
-            NodePlan(n.node_id, _outcome(n.expected), n.reason, n.cost_micro_epsilon,
-                     n.remaining_micro_epsilon if n.budget_known else None, n.period)
+            NodePlan(n.node_id, _outcome(n.expected), n.reason, n.cost_micro_units,
+                     n.remaining_micro_units if n.budget_known else None, n.period)
             for n in message.nodes
         ),
         complete_expected=message.complete_expected,
         incomplete_reasons=tuple(message.incomplete_reasons),
+        rule=_rule(message.accounting, message.delta),
+    )
+
+
+def _budget_to_proto(b: BudgetInfo) -> pb2.BudgetLine:
+    return pb2.BudgetLine(
+        querier=b.querier, period=b.period, cap_micro_epsilon=b.cap_micro,
+        spent_micro_epsilon=b.spent_micro, scope=b.scope, unit=b.unit,
+        cap_micro_units=b.cap_micro if b.cap_units is None else b.cap_units,
+        spent_micro_units=b.spent_micro if b.spent_units is None else b.spent_units,
+        remaining_micro_epsilon=b.remaining_micro,
     )
 
 
@@ -152,9 +191,7 @@ def node_states_to_proto(states: Sequence[NodeState], *, federation: str,
                 organisation=s.node.organisation, reachable=s.reachable,
                 catalogue_versions=list(s.catalogue_versions),
                 reason=s.reason if not s.reachable else s.budget_reason,
-                budget=[pb2.BudgetLine(querier=b.querier, period=b.period,
-                                       cap_micro_epsilon=b.cap_micro,
-                                       spent_micro_epsilon=b.spent_micro) for b in s.budget],
+                budget=[_budget_to_proto(b) for b in s.budget],
                 certificate_identity=s.node.certificate_identity, region=s.node.region,
                 kind=s.node.kind, expected_size=s.node.expected_size or 0,
                 last_contact=s.last_contact, software_version=s.software_version,
@@ -175,8 +212,7 @@ def node_states_from_proto(message: pb2.ListNodesResponse) -> list[NodeState]:
             reason="" if n.reachable else n.reason,
             catalogue_versions=tuple(n.catalogue_versions),
             software_version=n.software_version,
-            budget=tuple(BudgetInfo(b.querier, b.period, b.cap_micro_epsilon,
-                                    b.spent_micro_epsilon) for b in n.budget),
+            budget=tuple(budget_info(b) for b in n.budget),
             budget_reason=n.reason if n.reachable else "",
             last_contact=n.last_contact,
         )

@@ -10,6 +10,7 @@ import grpc
 
 from aggregator.federated import Aggregator
 from aggregator.history import HistoryConflictError
+from aggregator.metrics import SubmitObservation
 from aggregator.serde import (
     node_states_to_proto,
     plan_to_proto,
@@ -27,20 +28,29 @@ T = TypeVar("T")
 MAX_HISTORY_LIMIT = 1000
 
 
-async def _guarded(context: Any, method: str, call: Callable[[], Awaitable[T]]) -> T:
-    """Run ``call``; domain errors become their status, anything else INTERNAL (generic text)."""
+async def _guarded(context: Any, method: str, call: Callable[[], Awaitable[T]],
+                   observed: SubmitObservation | None = None) -> T:
+    """Run ``call``; domain errors become their status, anything else INTERNAL (generic text).
+
+    ``observed`` (SubmitQuery only) learns how the call ended, for the metrics.
+    """
+    observed = observed or SubmitObservation()
     try:
         return await call()
     except grpc.aio.AbortError:
         raise  # the call already chose its status
     except (InvalidQueryError, CatalogueVersionError) as error:
+        observed.outcome = "invalid"
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
     except (QueryConflictError, HistoryConflictError) as error:
+        observed.outcome = "invalid"
         await context.abort(grpc.StatusCode.ALREADY_EXISTS, str(error))
     except KoepelError as error:
+        observed.outcome = "refused"
         await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
     except Exception as error:
-        log.error("internal error in %s: %s", method, type(error).__name__)
+        log.error("internal error in %s: %s", method, type(error).__name__,
+                  extra={"error_type": type(error).__name__})
         await context.abort(grpc.StatusCode.INTERNAL, "internal error in the aggregator; its "
                             "operator can find details in the aggregator's log")
     raise AssertionError("unreachable")  # context.abort raises
@@ -52,16 +62,19 @@ class AggregatorServicer(pb2_grpc.AggregatorServiceServicer):
 
     async def SubmitQuery(self, request: pb2.SubmitQueryRequest,
                           context: Any) -> pb2.SubmitQueryResponse:
-        async def call() -> pb2.SubmitQueryResponse:
-            spec = spec_from_proto(request.spec)
-            deadline = request.deadline_seconds if request.deadline_seconds > 0 else None
-            result = await self._aggregator.submit(spec, deadline_seconds=deadline,
-                                                   query_id=request.query_id or None)
-            log.info("result %s: %d of %d nodes answered", result.result_id,
-                     len(result.answered), len(result.nodes))
-            return pb2.SubmitQueryResponse(result=result_to_proto(result))
+        with self._aggregator.metrics.observe_submit() as observed:
+            async def call() -> pb2.SubmitQueryResponse:
+                spec = spec_from_proto(request.spec)
+                deadline = request.deadline_seconds if request.deadline_seconds > 0 else None
+                result = await self._aggregator.submit(spec, deadline_seconds=deadline,
+                                                       query_id=request.query_id or None)
+                observed.result(result)
+                log.info("result %s: %d of %d nodes answered", result.result_id,
+                         len(result.answered), len(result.nodes),
+                         extra={"query_id": result.query_id, "answered": len(result.answered)})
+                return pb2.SubmitQueryResponse(result=result_to_proto(result))
 
-        return await _guarded(context, "SubmitQuery", call)
+            return await _guarded(context, "SubmitQuery", call, observed)
 
     async def PlanQuery(self, request: pb2.PlanQueryRequest,
                         context: Any) -> pb2.PlanQueryResponse:

@@ -15,6 +15,7 @@ _TO_WIRE = {
     Statistic.COUNT: pb2.STATISTIC_COUNT,
     Statistic.SUM: pb2.STATISTIC_SUM,
     Statistic.MEAN: pb2.STATISTIC_MEAN,
+    Statistic.HISTOGRAM: pb2.STATISTIC_HISTOGRAM,
 }
 _FROM_WIRE = {v: k for k, v in _TO_WIRE.items()}
 
@@ -23,7 +24,7 @@ def spec_from_proto(message: pb2.QuerySpec) -> QuerySpec:
     """Parse a wire query; malformed fields raise :class:`InvalidQueryError`."""
     statistic = _FROM_WIRE.get(message.statistic)
     if statistic is None:
-        raise InvalidQueryError("statistic must be COUNT, SUM or MEAN")
+        raise InvalidQueryError("statistic must be COUNT, SUM, MEAN or HISTOGRAM")
     return QuerySpec(
         catalogue_version=message.catalogue_version,
         measure=message.measure,

@@ -15,7 +15,7 @@ from google.rpc import error_details_pb2, status_pb2
 
 from aggregator.federation import NodeEntry
 from protos import pb2, pb2_grpc
-from protos.wire import QUERIER_HEADER
+from protos.wire import QUERIER_HEADER, channel_options
 
 __all__ = ["GrpcTransport", "NodeQueryError", "NodeTransport"]
 
@@ -70,16 +70,26 @@ def _error_info(error: grpc.aio.AioRpcError) -> tuple[str, dict[str, str]]:
 
 
 class GrpcTransport:
-    """grpc.aio channels to every node, presenting the federation's querier identity."""
+    """grpc.aio channels to every node, presenting the federation's querier identity.
 
-    def __init__(self, querier_identity: str) -> None:
-        self._metadata = ((QUERIER_HEADER, querier_identity),)
+    With ``credentials`` (mutual TLS, the default) the identity is the aggregator's client
+    certificate and no header is sent; without, channels are plaintext and the identity is a
+    header (loopback demos only: the caller checks the addresses).
+    """
+
+    def __init__(self, querier_identity: str,
+                 credentials: grpc.ChannelCredentials | None = None) -> None:
+        self._credentials = credentials
+        self._metadata = () if credentials else ((QUERIER_HEADER, querier_identity),)
         self._stubs: dict[str, tuple[grpc.aio.Channel, pb2_grpc.NodeServiceStub]] = {}
 
     def _stub(self, node: NodeEntry) -> pb2_grpc.NodeServiceStub:
         entry = self._stubs.get(node.node_id)
         if entry is None:
-            channel = grpc.aio.insecure_channel(node.address, options=_CHANNEL_OPTIONS)
+            options = [*channel_options(max_receive_bytes=16 << 20), *_CHANNEL_OPTIONS]
+            channel = (grpc.aio.secure_channel(node.address, self._credentials, options=options)
+                       if self._credentials else
+                       grpc.aio.insecure_channel(node.address, options=options))
             entry = (channel, pb2_grpc.NodeServiceStub(channel))
             self._stubs[node.node_id] = entry
         return entry[1]

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.progress import Progress
 
-from cli.client import AggregatorClient
+from cli.client import AggregatorClient, Connection
 from cli.errors import EXIT, handle_errors
 from cli.federation_runner import LocalFederation, setup_node
 from cli.query_cmds import build_spec
@@ -35,9 +35,11 @@ REPORT = (
 @click.option("--cap", default="3", show_default=True, help="Each node's yearly ε cap.")
 @click.option("--workdir", type=click.Path(path_type=Path), default=None,
               help="Keep the federation in this (new) folder instead of a temporary one.")
+@click.option("--insecure", is_flag=True,
+              help="Plaintext gRPC on loopback instead of mutual TLS with a demo CA.")
 @handle_errors
 def demo(n_nodes: int, seed: int, year: int, epsilon: str, cap: str,
-         workdir: Path | None) -> None:
+         workdir: Path | None, insecure: bool) -> None:
     """Start a local federation of synthetic organisations and run a small sector report."""
     out = console()
     if workdir is not None and workdir.exists():
@@ -54,16 +56,17 @@ def demo(n_nodes: int, seed: int, year: int, epsilon: str, cap: str,
                 progress.advance(task)
         sizes = ", ".join(f"{p.org_id} {p.org_type} ({p.n_people})" for p in profiles)
         out.print(f"[bold]{len(profiles)} synthetic organisations[/bold]: {sizes}")
-        with LocalFederation(root) as federation:
+        with LocalFederation(root, insecure=insecure) as federation:
             for profile in profiles:
                 federation.add_node(profile.org_id, region=profile.region,
                                     kind=profile.org_type, expected_size=profile.n_people)
             with Progress(console=out, transient=True) as progress:
                 task = progress.add_task("Starting node processes", total=len(profiles))
                 federation.start(on_node=lambda _: progress.advance(task))
+            security = "plaintext (--insecure)" if insecure else "mutual TLS, demo CA in ca/"
             out.print(f"aggregator on {federation.aggregator_address}, "
-                      f"{len(profiles)} nodes on loopback\n")
-            incomplete = _report(federation.aggregator_address, year, epsilon)
+                      f"{len(profiles)} nodes on loopback, {security}\n")
+            incomplete = _report(federation.connection(), year, epsilon)
         if incomplete:
             raise SystemExit(EXIT["incomplete"])
     finally:
@@ -73,11 +76,11 @@ def demo(n_nodes: int, seed: int, year: int, epsilon: str, cap: str,
             out.print(f"federation kept in {root}")
 
 
-def _report(address: str, year: int, epsilon: str) -> bool:
+def _report(conn: Connection, year: int, epsilon: str) -> bool:
     out = console()
     version = default_catalogue().version
     incomplete = False
-    with AggregatorClient(address) as client:
+    with AggregatorClient(conn) as client:
         for title, measure, statistic, group_by in REPORT:
             spec = build_spec(measure, statistic, group_by, (), str(year), epsilon, version)
             result = client.submit(spec)

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from aggregator import NodeOutcome, SectorResult, spec_to_proto
-from cli.client import AggregatorClient
+from cli.client import AggregatorClient, Connection, connection_options
 from cli.errors import EXIT, KoepelCliError, handle_errors
 from cli.render import (
     RESULT_CSV_HEADER,
@@ -21,6 +21,7 @@ from cli.render import (
     history_table,
     node_reports_table,
     nodes_line,
+    quantile_table,
     result_csv,
     result_json,
     result_table,
@@ -44,12 +45,10 @@ __all__ = ["AGGREGATOR_OPTION", "OUTPUT_OPTIONS", "build_spec", "history", "node
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-AGGREGATOR_OPTION = click.option(
-    "--aggregator", "address", default="127.0.0.1:7700", show_default=True,
-    envvar="KOEPEL_AGGREGATOR", help="The aggregator's address (or KOEPEL_AGGREGATOR).",
-)
+AGGREGATOR_OPTION = connection_options
 
-_STATISTICS = {"count": pb2.STATISTIC_COUNT, "sum": pb2.STATISTIC_SUM, "mean": pb2.STATISTIC_MEAN}
+_STATISTICS = {"count": pb2.STATISTIC_COUNT, "sum": pb2.STATISTIC_SUM, "mean": pb2.STATISTIC_MEAN,
+               "histogram": pb2.STATISTIC_HISTOGRAM}
 
 
 def OUTPUT_OPTIONS(func: F) -> F:
@@ -92,6 +91,8 @@ def show_result(result: SectorResult, output: str, *, receipts: bool = False,
         return
     out = console()
     out.print(result_table(result, title=title))
+    if result.quantiles:
+        out.print(quantile_table(result, title="Quartiles from the summed histograms"))
     out.print(nodes_line(result))
     if receipts or any(n.outcome is not NodeOutcome.ANSWERED for n in result.nodes):
         out.print(node_reports_table(result, title=f"Nodes for result {result.result_id}"))
@@ -139,13 +140,14 @@ def query(measure: str | None, statistic: str, group_by: tuple[str, ...],
           filters: tuple[str, ...], period: str | None, epsilon: str | None,
           catalogue_version: str | None, deadline: float, dry_run: bool,
           resume_id: str | None, query_id: str, as_json: bool, as_csv: bool,
-          address: str) -> None:
+          conn: Connection) -> None:
     """Ask the federation for a DP sector figure of MEASURE.
 
-    Exit code 9 when the result is incomplete (fewer nodes than the quorum answered).
+    Exit code 7 when every node refused for lack of budget (nothing was spent), 9 when the
+    result is incomplete (fewer nodes than the quorum answered).
     """
     output = _output(as_json, as_csv)
-    with AggregatorClient(address) as client:
+    with AggregatorClient(conn) as client:
         if resume_id:
             if measure or query_id:
                 raise KoepelCliError("--resume asks the stored query again with its own id; "
@@ -168,15 +170,31 @@ def query(measure: str | None, statistic: str, group_by: tuple[str, ...],
                                                  f"ε={spec.epsilon} per node (nothing spent)"))
                 answering = sum(1 for n in plan.nodes if n.expected is NodeOutcome.ANSWERED)
                 out.print(f"{plan.cells} cells; {answering} of {len(plan.nodes)} nodes would "
-                          f"answer, spending at most ε={format_micro(plan.cost_micro)} each "
-                          f"(ε={format_micro(plan.total_micro)} over the federation).")
+                          f"answer, spending at most {plan.describe(plan.cost_micro)} each "
+                          f"(ε={format_micro(plan.total_epsilon_micro)} over the federation).")
                 if not plan.complete_expected:
                     out.print("[yellow]The result would be INCOMPLETE: "
                               + "; ".join(plan.incomplete_reasons) + "[/yellow]")
             return
         result = client.submit(spec, deadline, query_id)
     show_result(result, output)
+    _exit_for(result, say=output == "table")
+
+
+def _exit_for(result: SectorResult, *, say: bool) -> None:
+    """Exit 7 when every node refused for budget, 9 when below quorum, else 0.
+
+    With ``say``, one line on stderr says why (JSON and CSV already carry it in the data).
+    """
+    if result.nodes and all(n.outcome is NodeOutcome.BUDGET_EXHAUSTED for n in result.nodes):
+        if say:
+            click.echo("every node refused: privacy budget exhausted; nothing was spent",
+                       err=True)
+        raise SystemExit(EXIT["budget"])
     if not result.complete:
+        if say:
+            click.echo("result incomplete: fewer nodes answered than the federation's quorum",
+                       err=True)
         raise SystemExit(EXIT["incomplete"])
 
 
@@ -184,10 +202,10 @@ def query(measure: str | None, statistic: str, group_by: tuple[str, ...],
 @OUTPUT_OPTIONS
 @AGGREGATOR_OPTION
 @handle_errors
-def nodes(as_json: bool, as_csv: bool, address: str) -> None:
+def nodes(as_json: bool, as_csv: bool, conn: Connection) -> None:
     """Each registered node: status, catalogue versions, this federation's ε left, last contact."""
     output = _output(as_json, as_csv)
-    with AggregatorClient(address) as client:
+    with AggregatorClient(conn) as client:
         federation, version, states = client.nodes()
     if output == "json":
         dump_json(nodes_json(states, federation=federation, catalogue_version=version))
@@ -205,10 +223,10 @@ def nodes(as_json: bool, as_csv: bool, address: str) -> None:
 @AGGREGATOR_OPTION
 @handle_errors
 def history(result_id: str, limit: int, receipts: bool, as_json: bool, as_csv: bool,
-            address: str) -> None:
+            conn: Connection) -> None:
     """List past results, or re-show one (costs no budget: results are already private)."""
     output = _output(as_json, as_csv)
-    with AggregatorClient(address) as client:
+    with AggregatorClient(conn) as client:
         results = client.history(result_id, limit, include_receipts=receipts and bool(result_id))
     if result_id:
         show_result(results[0], output, receipts=receipts)

@@ -33,6 +33,7 @@ __all__ = [
     "history_table",
     "node_reports_table",
     "nodes_line",
+    "quantile_table",
     "result_csv",
     "result_json",
     "result_table",
@@ -71,8 +72,9 @@ class Display:
 
 
 def display_of(spec: QuerySpec) -> Display:
-    """Counts as whole numbers, rates (means of a 0/1 measure) in %, other means to 2 decimals."""
-    if spec.statistic is Statistic.COUNT:
+    """Counts (and histogram bins) as whole numbers, rates (means of a 0/1 measure) in %, other
+    means to 2 decimals."""
+    if spec.statistic in (Statistic.COUNT, Statistic.HISTOGRAM):
         return Display(digits=0)
     catalogue = default_catalogue()
     measure = (catalogue.measures.get(spec.measure)
@@ -109,6 +111,21 @@ def result_table(result: SectorResult, *, title: str | None = None) -> Table:
         table.add_row(*(list(cell.key) or ["all"]), fmt(cell.estimate, display),
                       fmt(cell.standard_error, plain), interval,
                       "yes" if cell.reliable else f"[yellow]no: {escape(cell.note)}[/yellow]")
+    return table
+
+
+def quantile_table(result: SectorResult, *, title: str, digits: int = 2) -> Table:
+    """One row per group-by cell and quantile, with the 95% interval from the noise."""
+    table = Table(title=title, title_justify="left")
+    for name in [g for g in result.group_by if g != "bin"] or ["total"]:
+        table.add_column(name)
+    for name in ("quantile", "estimate", "95% interval"):
+        table.add_column(name, justify="right")
+    display = Display(digits=digits)
+    for q in result.quantiles:
+        interval = f"[{fmt(q.ci_lower, display)}, {fmt(q.ci_upper, display)}]"
+        table.add_row(*(list(q.key) or ["all"]), f"{q.probability:g}",
+                      fmt(q.estimate, display), interval)
     return table
 
 
@@ -169,6 +186,11 @@ def result_json(result: SectorResult, *, receipts: bool = False) -> dict[str, An
              "sum_estimate": _num(c.sum_estimate), "count_estimate": _num(c.count_estimate)}
             for c in result.cells
         ],
+        **({"bin_edges": list(result.bin_edges),
+            "quantiles": [{"key": list(q.key), "probability": q.probability,
+                           "estimate": _num(q.estimate),
+                           "ci95": [_num(q.ci_lower), _num(q.ci_upper)]}
+                          for q in result.quantiles]} if result.quantiles else {}),
         "nodes": [
             {"node_id": n.node_id, "outcome": n.outcome.value, "reason": n.reason,
              "cost_epsilon": format_micro(n.cost_micro) if n.cost_micro else "0",

@@ -29,6 +29,10 @@ def _eps(micro: int | None) -> str:
     return "?" if micro is None else format_micro(micro)
 
 
+def _optional(micro: int | None) -> str | None:
+    return None if micro is None else format_micro(micro)
+
+
 def _budget(state: NodeState, querier: str | None = None) -> tuple[str, str, str]:
     """(remaining, cap, period) of this federation's budget line, or why it is unknown."""
     lines = [b for b in state.budget if querier is None or b.querier == querier]
@@ -93,7 +97,7 @@ def nodes_json(states: Sequence[NodeState], *, federation: str,
              "reason": s.reason or s.budget_reason, "software_version": s.software_version,
              "catalogue_versions": list(s.catalogue_versions),
              "approves_catalogue": s.approves(catalogue_version),
-             "budget": [{"querier": b.querier, "period": b.period,
+             "budget": [{"querier": b.querier, "period": b.period, "scope": b.scope,
                          "cap_epsilon": format_micro(b.cap_micro),
                          "spent_epsilon": format_micro(b.spent_micro),
                          "remaining_epsilon": format_micro(b.remaining_micro)}
@@ -128,6 +132,8 @@ def _expected(outcome: NodeOutcome) -> str:
 
 
 def plan_table(plan: QueryPlan, *, title: str) -> Table:
+    """Per node: what it should do, the most it may charge and the ε it has left before and
+    after (under zCDP the ε at the catalogue's δ of the ρ amounts the nodes charge)."""
     table = Table(title=title, title_justify="left")
     for name in ("node", "expected", "cost ε", "ε left now", "ε left after", "period",
                  "reason"):
@@ -136,26 +142,26 @@ def plan_table(plan: QueryPlan, *, title: str) -> Table:
         style = "" if n.expected is NodeOutcome.ANSWERED else "[yellow]"
         end = "[/yellow]" if style else ""
         table.add_row(n.node_id, f"{style}{_expected(n.expected)}{end}",
-                      _eps(n.cost_micro), _eps(n.remaining_micro),
-                      _eps(n.remaining_after_micro), n.period or "–", escape(n.reason))
+                      _eps(plan.epsilon(n.cost_micro)), _eps(plan.epsilon(n.remaining_micro)),
+                      _eps(plan.epsilon(n.remaining_after_micro)), n.period or "–",
+                      escape(n.reason))
     return table
 
 
 def plan_json(plan: QueryPlan) -> dict[str, Any]:
     return {
         "dry_run": True,
-        "cost_epsilon_per_node": format_micro(plan.cost_micro),
-        "total_epsilon": format_micro(plan.total_micro),
+        "accounting": plan.rule.accounting.value,
+        "cost_epsilon_per_node": _eps(plan.epsilon(plan.cost_micro)),
+        "total_epsilon": format_micro(plan.total_epsilon_micro),
         "cells": plan.cells,
         "complete_expected": plan.complete_expected,
         "incomplete_reasons": list(plan.incomplete_reasons),
         "nodes": [
             {"node_id": n.node_id, "expected": n.expected.value, "reason": n.reason,
-             "cost_epsilon": format_micro(n.cost_micro),
-             "remaining_epsilon": None if n.remaining_micro is None
-             else format_micro(n.remaining_micro),
-             "remaining_after_epsilon": None if n.remaining_after_micro is None
-             else format_micro(n.remaining_after_micro),
+             "cost_epsilon": _eps(plan.epsilon(n.cost_micro)),
+             "remaining_epsilon": _optional(plan.epsilon(n.remaining_micro)),
+             "remaining_after_epsilon": _optional(plan.epsilon(n.remaining_after_micro)),
              "period": n.period or None}
             for n in plan.nodes
         ],
@@ -167,7 +173,7 @@ PLAN_CSV_HEADER = ("node_id", "expected", "cost_epsilon", "remaining_epsilon",
 
 
 def plan_csv(plan: QueryPlan) -> list[tuple[str, ...]]:
-    return [(n.node_id, n.expected.value, format_micro(n.cost_micro),
-             "" if n.remaining_micro is None else format_micro(n.remaining_micro),
-             "" if n.remaining_after_micro is None else format_micro(n.remaining_after_micro),
+    return [(n.node_id, n.expected.value, _eps(plan.epsilon(n.cost_micro)),
+             _optional(plan.epsilon(n.remaining_micro)) or "",
+             _optional(plan.epsilon(n.remaining_after_micro)) or "",
              n.period, n.reason) for n in plan.nodes]

@@ -23,7 +23,7 @@ from aggregator import (
     report_queries,
     spec_to_proto,
 )
-from cli.client import AggregatorClient
+from cli.client import AggregatorClient, Connection
 from cli.errors import EXIT, KoepelCliError, handle_errors
 from cli.query_cmds import AGGREGATOR_OPTION
 from cli.render import console, dump_json, result_json
@@ -90,7 +90,7 @@ def _from_history(client: AggregatorClient,
 @handle_errors
 def report(name: str, period: str, epsilon: str, out_path: Path | None, title: str | None,
            deadline: float, dry_run: bool, from_history: bool, as_json: bool,
-           address: str) -> None:
+           conn: Connection) -> None:
     """Run the sector's indicators and write an HTML report with charts and error bars.
 
     Exit code 9 when a figure is incomplete (the report is written all the same, with warnings).
@@ -101,7 +101,7 @@ def report(name: str, period: str, epsilon: str, out_path: Path | None, title: s
     queries = report_queries(name, period=period, epsilon_micro=total,
                              catalogue=default_catalogue())
     out = console()
-    with AggregatorClient(address) as client:
+    with AggregatorClient(conn) as client:
         if dry_run:
             plan = merge_plans([client.plan(spec_to_proto(spec)) for _, spec in queries])
             if as_json:

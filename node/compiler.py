@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from privacy import Catalogue, CatalogueError, Dimension, ValidatedQuery
+from privacy import Catalogue, CatalogueError, Dimension, Statistic, ValidatedQuery
 
 __all__ = ["CompiledQuery", "check_catalogue", "compile_query"]
 
@@ -84,7 +84,10 @@ DIMENSION_SOURCES = frozenset(_WORKER_COLUMNS) | {"worker.age", "exit.destinatio
 
 @dataclass(frozen=True)
 class CompiledQuery:
-    """SQL returning rows ``(d0, …, dk, persons, fixed_point_sum)`` and its parameters."""
+    """SQL returning rows ``(d0, …, dk[, bin], persons, fixed_point_sum)`` and its parameters.
+
+    The ``bin`` column (a public bin index) is there for histograms only.
+    """
 
     sql: str
     params: dict[str, Any]
@@ -141,6 +144,14 @@ def _dimension_sql(dimension: Dimension, params: _Params) -> str:
     return f"CASE {' '.join(branches)} END"
 
 
+def _bin_sql(query: ValidatedQuery, params: _Params) -> str:
+    """The public bin index of the clamped fixed-point value ``v``: bin i holds
+    ``[edge_i, edge_i+1)``; the last bin also holds the upper bound (values are clamped)."""
+    edges = [query.catalogue.fixed_point(e) for e in query.measure.bins]
+    branches = [f"WHEN v < {params.add(edge)} THEN {i}" for i, edge in enumerate(edges[1:-1])]
+    return f"CASE {' '.join(branches)} ELSE {len(edges) - 2} END"
+
+
 def compile_query(query: ValidatedQuery) -> CompiledQuery:
     """The per-person, per-cell SQL for ``query``."""
     measure = query.measure
@@ -188,11 +199,14 @@ def compile_query(query: ValidatedQuery) -> CompiledQuery:
         + "LEFT JOIN val ON val.pid = pop.pid " + join_exit
     )
     group = [f"d{i}" for i in range(len(query.dimensions))]
+    if query.spec.statistic is Statistic.HISTOGRAM:
+        group.append(f"{_bin_sql(query, params)} AS bin")
+    keys = [g.rsplit(" AS ", 1)[-1] for g in group]
     sql = (
         "WITH " + ", ".join(ctes)
         + " SELECT " + "".join(f"{g}, " for g in group) + "COUNT(*), COALESCE(SUM(v), 0)"
         + f" FROM ({inner})"
         + (" WHERE " + " AND ".join(where) if where else "")
-        + (" GROUP BY " + ", ".join(group) if group else "")
+        + (" GROUP BY " + ", ".join(keys) if keys else "")
     )
     return CompiledQuery(sql=sql, params=params.values)

@@ -4,6 +4,8 @@ This package imports nothing from grpc, sqlcipher3 or the other koepel packages:
 aggregator both build on it, and it can be reviewed on its own.
 """
 
+from privacy.accounting import LossRule, LossUnit
+from privacy.audit import AuditResult, Finding, LedgerExport
 from privacy.budget import MICRO, Cap, format_micro, parse_epsilon
 from privacy.catalogue import (
     Accounting,
@@ -19,7 +21,9 @@ from privacy.combine import (
     Estimate,
     Feasible,
     NodeVector,
+    QuantileEstimate,
     combine_vectors,
+    quantile,
     ratio,
     ratio_reliable,
     reliability_note,
@@ -39,15 +43,19 @@ from privacy.mechanisms import (
     NoisyVector,
     Release,
     ReleasePlan,
+    VectorPlan,
+    VectorRole,
     plan_release,
     release,
     release_vector,
 )
 from privacy.query import Period, QuerySpec, ValidatedQuery, parse_period, validate
+from privacy.receipts import LedgerRecord, LedgerStatement, Receipt, SignedReceipt
 
 __all__ = [
     "MICRO",
     "Accounting",
+    "AuditResult",
     "BudgetExhaustedError",
     "Cap",
     "Catalogue",
@@ -56,8 +64,14 @@ __all__ = [
     "Dimension",
     "Estimate",
     "Feasible",
+    "Finding",
     "InvalidQueryError",
     "KoepelError",
+    "LedgerExport",
+    "LedgerRecord",
+    "LedgerStatement",
+    "LossRule",
+    "LossUnit",
     "Measure",
     "NodeVector",
     "NoiseKind",
@@ -66,12 +80,17 @@ __all__ = [
     "NoisyVector",
     "Period",
     "PermissionDeniedError",
+    "QuantileEstimate",
     "QueryConflictError",
     "QuerySpec",
+    "Receipt",
     "Release",
     "ReleasePlan",
+    "SignedReceipt",
     "Statistic",
     "ValidatedQuery",
+    "VectorPlan",
+    "VectorRole",
     "combine_vectors",
     "default_catalogue",
     "format_micro",
@@ -82,6 +101,7 @@ __all__ = [
     "parse_epsilon",
     "parse_period",
     "plan_release",
+    "quantile",
     "ratio",
     "ratio_reliable",
     "release",

@@ -17,10 +17,10 @@ the DP noise, which each node describes (its shape, scale and variance). So:
   unchanged, so whenever the raw interval contains the true value — which is always feasible —
   the clipped one does too: coverage is kept. The raw estimate stays available because only it
   is unbiased (for re-aggregation).
-* **Quantiles** are not combined here yet. They will come from summed noisy binned histograms:
-  :func:`combine_vectors` already sums a histogram's bins with their noise; a quantile function
-  over those bins (and its interval by inverting the bin-wise bounds) plugs in beside
-  :func:`ratio` as a new combiner, without changing the code above.
+* **Quantiles** are read off summed noisy histograms over public bins (post-processing: no
+  further privacy loss): :func:`combine_vectors` sums a histogram's bins with their noise and
+  :func:`quantile` inverts the cumulative counts. Its interval is still a normal approximation
+  (``±z`` standard errors of the crossing), not the exact one used for sums and ratios.
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ __all__ = [
     "Estimate",
     "Feasible",
     "NodeVector",
+    "QuantileEstimate",
     "combine_vectors",
+    "quantile",
     "ratio",
     "ratio_reliable",
     "reliability_note",
@@ -204,3 +206,57 @@ def reliability_note(estimate: Estimate, denominator: Estimate | None = None) ->
         rse = estimate.standard_error / abs(estimate.value)
         return f"relative standard error {rse:.0%} above {RELIABLE_RSE:.0%}"
     return ""
+
+
+@dataclass(frozen=True)
+class QuantileEstimate:
+    """A quantile read from a noisy histogram, with a 95% interval for the noise's effect."""
+
+    probability: float
+    value: float
+    lower: float
+    upper: float
+
+
+def _first_crossing(edges: Sequence[float], g: Sequence[float]) -> float:
+    """The first x where the piecewise-linear g (given at the edges) reaches 0."""
+    for k, value in enumerate(g):
+        if value >= 0:
+            if k == 0:
+                return edges[0]
+            before = g[k - 1]
+            return edges[k - 1] + (edges[k] - edges[k - 1]) * (-before) / (value - before)
+    return edges[-1]
+
+
+def quantile(bins: Sequence[Estimate], edges: Sequence[float], probability: float,
+             *, z: float = Z95) -> QuantileEstimate:
+    """The ``probability`` quantile of a histogram of noisy bin counts over public ``edges``.
+
+    Negative noisy counts are read as 0. With C(x) the (interpolated) number of persons below x
+    and N the total, the quantile solves D(x) = C(x) − p·N = 0, linearly within a bin (persons
+    spread evenly over it). The interval is the set of x where D(x) is within ``z`` standard
+    errors of 0: C(x) and N − C(x) sum disjoint bins, so Var D(x) = (1−p)²·Var C(x) +
+    p²·Var(N − C(x)). It accounts for the noise only; the bins' width bounds the resolution.
+    """
+    if len(edges) != len(bins) + 1 or len(bins) < 1:
+        raise ValueError("a histogram needs one more edge than bins")
+    if not 0.0 < probability < 1.0:
+        raise ValueError("the quantile's probability must be strictly between 0 and 1")
+    counts = [max(0.0, b.value) for b in bins]
+    total = math.fsum(counts)
+    if total <= 0:
+        return QuantileEstimate(probability, math.nan, edges[0], edges[-1])
+    below = [0.0]
+    var_below = [0.0]
+    for count, estimate in zip(counts, bins, strict=True):
+        below.append(below[-1] + count)
+        var_below.append(var_below[-1] + estimate.variance)
+    var_total = var_below[-1]
+    p = probability
+    d = [c - p * total for c in below]
+    sd = [math.sqrt((1 - p) ** 2 * v + p**2 * (var_total - v)) for v in var_below]
+    value = _first_crossing(edges, d)
+    lower = _first_crossing(edges, [di + z * si for di, si in zip(d, sd, strict=True)])
+    upper = _first_crossing(edges, [di - z * si for di, si in zip(d, sd, strict=True)])
+    return QuantileEstimate(probability, value, min(lower, value), max(upper, value))

@@ -6,7 +6,10 @@ Deterministic except for wall-clock deadlines, which use wide margins (a stalled
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
+import tomllib
+from importlib import resources
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,19 +18,27 @@ from hypothesis import strategies as st
 from aggregator import (
     Aggregator,
     MemoryHistory,
+    NodeEntry,
     NodeOutcome,
     QuorumPolicy,
     RetryPolicy,
     fan_out,
+    merge_plans,
+    plan_from_proto,
+    plan_to_proto,
 )
 from aggregator.spec import spec_to_proto
 from privacy import (
     CatalogueVersionError,
     InvalidQueryError,
+    LossRule,
     QueryConflictError,
     QuerySpec,
     Statistic,
     default_catalogue,
+    parse_catalogue,
+    plan_release,
+    validate,
 )
 from protos import pb2
 from tests.fake_nodes import FakeNode, FakeTransport, Step, entry, federation_config
@@ -322,3 +333,72 @@ def test_a_broken_node_does_not_break_the_listing() -> None:
     bad, good = run(agg.node_states())
     assert (bad.reachable, bad.reason) == (False, "unexpected RuntimeError")
     assert good.reachable
+
+
+class ZcdpBudgets:
+    """Describe and Budget of nodes under zCDP accounting: ρ lines, one of them node-wide."""
+
+    def __init__(self, version: str, lines: dict[str, list[pb2.BudgetLine]]) -> None:
+        self.version = version
+        self.lines = lines
+
+    async def query(self, node: object, request: pb2.QueryRequest,
+                    timeout: float) -> pb2.QueryResponse:
+        raise AssertionError("a dry run never asks a node to answer")
+
+    async def describe(self, node: NodeEntry, timeout: float) -> pb2.DescribeResponse:
+        return pb2.DescribeResponse(node_id=node.node_id, catalogue_versions=[self.version])
+
+    async def budget(self, node: NodeEntry, timeout: float) -> pb2.BudgetResponse:
+        return pb2.BudgetResponse(lines=self.lines[node.node_id])
+
+    async def close(self) -> None:
+        return None
+
+
+def rho_line(querier: str, scope: str, cap: int, spent: int, rule: LossRule) -> pb2.BudgetLine:
+    return pb2.BudgetLine(querier=querier, period="2025", scope=scope, unit="rho",
+                          cap_micro_units=cap, spent_micro_units=spent,
+                          cap_micro_epsilon=rule.epsilon_of(cap),
+                          spent_micro_epsilon=rule.epsilon_of(spent),
+                          remaining_micro_epsilon=rule.epsilon_of(cap - spent))
+
+
+def test_a_zcdp_dry_run_counts_in_rho_and_finds_the_binding_cap() -> None:
+    """Under zCDP the plan compares and subtracts ρ, as the nodes do (ε does not add up), and
+    the least generous of a node's lines for this federation decides."""
+    text = resources.files("privacy").joinpath("catalogues/koepel-2025.1.toml").read_text()
+    zcat = parse_catalogue({**tomllib.loads(text), "version": "2025.1-zcdp",
+                            "accounting": "zcdp", "delta": "1e-6"})
+    rule = LossRule.of(zcat)
+    zspec = QuerySpec(zcat.version, "headcount", Statistic.COUNT, ("region",), (), "2025",
+                      COST)
+    cost = plan_release(validate(zspec, zcat)).total_micro  # in µρ
+    cap = rule.budget_from_epsilon(3_000_000)
+    lines = {
+        "roomy": [rho_line("federation", "querier", cap, 0, rule),
+                  rho_line("*", "node", cap, cap - cost - cost // 2, rule)],
+        "node-capped": [rho_line("federation", "querier", cap, 0, rule),
+                        rho_line("*", "node", cap, cap - cost + 1, rule)],
+    }
+    nodes = [FakeNode(entry("roomy")), FakeNode(entry("node-capped"))]
+    config = dataclasses.replace(federation_config(nodes), catalogue=zcat)
+    agg = Aggregator(config, ZcdpBudgets(zcat.version, lines), MemoryHistory())  # type: ignore[arg-type]
+    plan = run(agg.plan(zspec))
+    assert plan.cost_micro == cost and plan.rule == rule
+    roomy, capped = plan.nodes
+    assert roomy.expected is NodeOutcome.ANSWERED
+    assert roomy.remaining_micro == cost + cost // 2  # the node-wide line has less left
+    assert roomy.remaining_after_micro == cost // 2
+    assert plan.epsilon(roomy.cost_micro) is not None
+    assert plan.epsilon(roomy.cost_micro) <= COST  # at most the ε asked, at the catalogue's δ
+    assert capped.expected is NodeOutcome.BUDGET_EXHAUSTED
+    assert "ρ=" in capped.reason and "node cap" in capped.reason
+    again = plan_from_proto(pb2.PlanQueryResponse.FromString(
+        plan_to_proto(plan).SerializeToString()))
+    assert again == plan
+    # Two such queries in a row: the second no longer fits once the first's ρ is subtracted.
+    merged = merge_plans([plan, plan])
+    assert merged.nodes[0].expected is NodeOutcome.BUDGET_EXHAUSTED
+    assert merged.nodes[0].cost_micro == cost  # the first figure would still be charged
+    run(agg.close())

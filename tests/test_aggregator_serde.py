@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 from aggregator import (
     BudgetInfo,
     NodeOutcome,
     NodePlan,
     NodeState,
+    QuantileResult,
     QueryPlan,
+    SectorResult,
     node_states_from_proto,
     node_states_to_proto,
     plan_from_proto,
@@ -69,3 +74,30 @@ def test_node_states_round_trip() -> None:
     message = node_states_to_proto(states, federation="f", catalogue_version="2025.1")
     assert (message.federation, message.catalogue_version) == ("f", "2025.1")
     assert node_states_from_proto(message) == states
+
+
+def test_zcdp_budget_lines_keep_their_rho_through_the_listing() -> None:
+    """A zCDP node's lines carry ρ (what it charges) beside the ε they amount to."""
+    rho = BudgetInfo("*", "2025", 3_000_000, 1_200_000, scope="node", unit="rho",
+                     cap_units=170_000, spent_units=40_000, remaining_epsilon_micro=2_100_000)
+    state = NodeState(entry("z"), True, "", ("2025.1",), "koepel 0.1.0", (rho,))
+    message = node_states_to_proto([state], federation="f", catalogue_version="2025.1")
+    (again,) = node_states_from_proto(message)
+    assert again == state
+    assert again.budget[0].remaining_units == 130_000
+    assert again.budget[0].remaining_micro == 2_100_000  # not cap − spent in ε
+    assert again.budget[0].applies_to("federation")
+
+
+def test_a_histogram_result_keeps_its_bins_and_quartiles() -> None:
+    result = replace(sample_result("h1"), bin_edges=(0.0, 10.0, 20.0),
+                     quantiles=(QuantileResult(("BE-VLG",), 0.5, 9.5, 7.0, 12.5),
+                                QuantileResult(("BE-BRU",), 0.5, math.nan, math.nan,
+                                               math.nan)))
+    again = result_from_proto(pb2.SectorResult.FromString(
+        result_to_proto(result).SerializeToString()))
+    assert again.bin_edges == result.bin_edges
+    assert again.quantiles[0] == result.quantiles[0]
+    assert math.isnan(again.quantiles[1].estimate)
+    assert again.to_json() == result.to_json()
+    assert SectorResult.from_json(result.to_json()).quantiles[0] == result.quantiles[0]

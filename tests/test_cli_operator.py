@@ -49,7 +49,7 @@ class Running:
         self.loop.close()
 
     def koepel(self, *args: str) -> Result:
-        return CliRunner().invoke(cli, [*args, "--aggregator", self.address])
+        return CliRunner().invoke(cli, [*args, "--aggregator", self.address, "--insecure"])
 
 
 @pytest.fixture

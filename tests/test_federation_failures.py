@@ -51,17 +51,17 @@ NODES = {
 BOUND = 100.0
 
 
-def koepel(address: str, *args: str, timeout: float = 60.0) -> tuple[int, Any]:
-    """Run the real CLI; return its exit code and parsed JSON output."""
-    done = subprocess.run([sys.executable, "-m", "cli", *args, "--json", "--aggregator",
-                           address], capture_output=True, text=True, timeout=timeout,
-                          check=False)
+def koepel(conn: list[str], *args: str, timeout: float = 60.0) -> tuple[int, Any]:
+    """Run the real CLI (``conn``: the options that reach the aggregator, mutual TLS); return
+    its exit code and parsed JSON output."""
+    done = subprocess.run([sys.executable, "-m", "cli", *args, "--json", *conn],
+                          capture_output=True, text=True, timeout=timeout, check=False)
     assert done.stdout, done.stderr
     return done.returncode, json.loads(done.stdout)
 
 
-def spent(address: str) -> dict[str, float | None]:
-    _, listing = koepel(address, "nodes")
+def spent(conn: list[str]) -> dict[str, float | None]:
+    _, listing = koepel(conn, "nodes")
     return {n["node_id"]: (float(n["budget"][0]["spent_epsilon"]) if n["budget"] else None)
             for n in listing["nodes"]}
 
@@ -108,10 +108,10 @@ def _receipt_values(result: dict[str, Any]) -> dict[str, list[int]]:
     return values
 
 
-def _check_combination(address: str, result: dict[str, Any], truths: dict[str, list[int]],
+def _check_combination(conn: list[str], result: dict[str, Any], truths: dict[str, list[int]],
                        answered: list[str]) -> None:
     """The stored receipts are exactly the answering nodes', and the figures are their sum."""
-    code, shown = koepel(address, "history", result["result_id"], "--receipts")
+    code, shown = koepel(conn, "history", result["result_id"], "--receipts")
     assert code == 0
     values = _receipt_values(shown)
     assert sorted(values) == sorted(answered)
@@ -127,27 +127,27 @@ def _check_combination(address: str, result: dict[str, Any], truths: dict[str, l
 def test_every_failure_is_reported_and_the_rest_combined(
         federation: tuple[LocalFederation, dict[str, list[int]]]) -> None:
     fed, truths = federation
-    address = fed.aggregator_address
-    before = spent(address)  # also warms the aggregator's channels to every node
+    conn = fed.client_args()
+    before = spent(conn)  # also warms the aggregator's channels to every node
     assert before == {"ok-1": 0.0, "ok-2": 0.0, "killed": 0.0, "slow": 0.0, "poor": 0.0,
                       "old": 0.0}
 
     # A dry run spends nothing and foresees the two refusals it can see.
-    code, plan = koepel(address, "query", "headcount", "--by", "region", "--period", "2025",
+    code, plan = koepel(conn, "query", "headcount", "--by", "region", "--period", "2025",
                         "--epsilon", EPSILON, "--dry-run")
     assert code == 0
     expected = {n["node_id"]: n["expected"] for n in plan["nodes"]}
     assert expected == {"ok-1": "answered", "ok-2": "answered", "killed": "answered",
                         "slow": "answered", "poor": "budget_exhausted",
                         "old": "catalogue_version"}
-    assert spent(address) == before
+    assert spent(conn) == before
 
     fed.process("killed").send_signal(signal.SIGSTOP)
     fed.process("slow").send_signal(signal.SIGSTOP)
     started = time.monotonic()
     query = subprocess.Popen(
         [sys.executable, "-m", "cli", "query", "headcount", "--by", "region", "--period",
-         "2025", "--epsilon", EPSILON, "--json", "--aggregator", address],
+         "2025", "--epsilon", EPSILON, "--json", *conn],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(1.0)  # the query now waits in the stopped nodes' sockets
@@ -174,8 +174,8 @@ def test_every_failure_is_reported_and_the_rest_combined(
     assert result["incomplete_reasons"] == [
         "2 of 6 nodes answered (33%), below the quorum of 50% of nodes"]
     assert result["answered_size_share"] == pytest.approx(105 / 260)
-    _check_combination(address, result, truths, ["ok-1", "ok-2"])
-    after = spent(address)
+    _check_combination(conn, result, truths, ["ok-1", "ok-2"])
+    after = spent(conn)
     assert after["ok-1"] == after["ok-2"] == 0.5
     assert after["poor"] == after["old"] == 0.0  # refused before any charge
     assert after["killed"] is None and after["slow"] is None  # down and stopped
@@ -187,9 +187,9 @@ def test_every_failure_is_reported_and_the_rest_combined(
     fed.process("slow").send_signal(signal.SIGCONT)
     fed.start_node("killed")
     deadline = time.monotonic() + 20
-    while None in spent(address).values() and time.monotonic() < deadline:
+    while None in spent(conn).values() and time.monotonic() < deadline:
         time.sleep(0.2)  # until the aggregator has reconnected to both
-    code, again = koepel(address, "query", "--resume", result["result_id"])
+    code, again = koepel(conn, "query", "--resume", result["result_id"])
     assert code == 0  # 4 of 6 answered: complete
     assert again["query_id"] == result["query_id"]
     assert again["result_id"] != result["result_id"]
@@ -197,13 +197,13 @@ def test_every_failure_is_reported_and_the_rest_combined(
     assert {k for k, v in nodes.items() if v["outcome"] == "answered"} == {
         "ok-1", "ok-2", "killed", "slow"}
     assert {k for k, v in nodes.items() if v["replayed"]} - {"slow"} == {"ok-1", "ok-2"}
-    _check_combination(address, again, truths, ["ok-1", "ok-2", "killed", "slow"])
-    final = spent(address)
+    _check_combination(conn, again, truths, ["ok-1", "ok-2", "killed", "slow"])
+    final = spent(conn)
     assert final == {"ok-1": 0.5, "ok-2": 0.5, "killed": 0.5, "slow": 0.5, "poor": 0.0,
                      "old": 0.0}  # every node charged at most once for this query id
 
     # History lists both results and re-shows them without spending.
-    code, listed = koepel(address, "history")
+    code, listed = koepel(conn, "history")
     assert code == 0
     assert [r["result_id"] for r in listed][:2] == [again["result_id"], result["result_id"]]
-    assert spent(address) == final
+    assert spent(conn) == final

@@ -19,6 +19,7 @@ from aggregator import (
     HistoryStore,
     MemoryHistory,
     NodeOutcome,
+    ReceiptBook,
     SqliteHistory,
 )
 from tests.fake_nodes import sample_result
@@ -103,6 +104,31 @@ class TestSqliteFile(HistoryStoreContract):
             assert dict(second.last_contacts()) == {"n0": "2025-06-01T10:00:00.000+00:00"}
         finally:
             second.close()
+
+    @pytest.mark.parametrize("book_first", [True, False])
+    def test_the_receipt_book_shares_the_file(self, tmp_path: Path, book_first: bool) -> None:
+        """One history file: results with each node's response (``node_answers``) and the
+        ReceiptBook's signed receipts, heads and flags, opened in either order."""
+        path = tmp_path / "history.db"
+        book = ReceiptBook(path) if book_first else None
+        store = SqliteHistory(path)
+        book = book or ReceiptBook(path)
+        try:
+            store.save(sample_result("r1"))
+            loaded = store.get("r1")
+            assert loaded is not None and len(loaded.receipts) == 2
+            assert book.receipts() == [] and book.flags() == [] and book.head("n0") is None
+        finally:
+            store.close()
+            book.close()
+        conn = sqlite3.connect(path)
+        try:
+            tables = {row[0] for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
+        assert {"results", "node_answers", "node_contacts", "receipts", "node_heads",
+                "node_flags"} <= tables
 
     def test_a_first_version_history_file_is_migrated(self, tmp_path: Path) -> None:
         path = tmp_path / "old.db"

@@ -88,6 +88,31 @@ def test_continuous_limit_single_laplace() -> None:
                                                                         rel=1e-4)
 
 
+def discrete_gaussian_pmf(scale: float) -> np.ndarray:
+    """P(k) ∝ exp(-k²/2σ²) for |k| ≤ 40·σ + 20 (the rest is below 1e-300), normalised here."""
+    k = np.arange(-int(40 * scale) - 20, int(40 * scale) + 21)
+    weights = np.exp(-(k.astype(float) ** 2) / (2 * scale * scale))
+    return weights / weights.sum()
+
+
+@pytest.mark.parametrize("scales", [[0.8], [3.0], [5.36], [10.6] * 4, [2.0, 7.0]])
+def test_discrete_gaussian_sums_match_brute_force(scales: list[float]) -> None:
+    """zCDP nodes release discrete Gaussian noise: the lattice interval is the same narrowest
+    whole-unit interval a brute-force convolution of the pmfs gives."""
+    pmf = np.array([1.0])
+    for scale in scales:
+        pmf = np.convolve(pmf, discrete_gaussian_pmf(scale))
+    zero = len(pmf) // 2
+    levels = []
+    for m in range(zero):
+        symmetric = mass(pmf, zero, -m, m)
+        levels.append((symmetric, m, m))
+        levels.append((symmetric + float(pmf[zero + m + 1]), m, m + 1))
+    expected = next((m_low, m_high) for level, m_low, m_high in levels if level >= 0.95)
+    terms = [NoiseTerm(GAUSSIAN, scale) for scale in scales]
+    assert noise_interval(terms, lattice=1.0) == expected
+
+
 def test_continuous_limit_two_laplace() -> None:
     """For L1 + L2 iid Laplace(b): P(|S| > x) = exp(-x/b)(1 + x/2b)."""
     low, high = 0.0, 20.0
