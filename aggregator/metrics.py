@@ -38,7 +38,7 @@ from protos import pb2
 from protos.guard import Refusal
 
 if TYPE_CHECKING:
-    from aggregator.federated import Aggregator
+    from aggregator.federated import Aggregator, BudgetInfo
 
 __all__ = [
     "SUBMIT_OUTCOMES",
@@ -81,7 +81,7 @@ class SubmitObservation:
         self.query_id = ""
 
     def result(self, result: SectorResult) -> None:
-        self.query_id = result.result_id
+        self.query_id = result.query_id or result.result_id
         self.outcome = "complete" if result.complete else "incomplete"
 
 
@@ -189,7 +189,7 @@ class AggregatorMetrics:
                 "attempts": reply.attempts})
 
     def node_probed(self, node: NodeEntry, reachable: bool,
-                    budget: Sequence[pb2.BudgetLine]) -> None:
+                    budget: Sequence[BudgetInfo]) -> None:
         """Record a periodic probe of ``node``: up or not, and the budget it reports."""
         if node.node_id not in self._nodes:
             return
@@ -201,10 +201,9 @@ class AggregatorMetrics:
             if line.querier != self._querier:
                 continue  # node-wide and lifetime lines ("*") are the node's, not ours
             values = (node.node_id, line.period)
-            self.budget_spent.labels(*values).set(line.spent_micro_epsilon / 1e6)
-            self.budget_cap.labels(*values).set(line.cap_micro_epsilon / 1e6)
-            self.budget_remaining.labels(*values).set(
-                max(0, line.cap_micro_epsilon - line.spent_micro_epsilon) / 1e6)
+            self.budget_spent.labels(*values).set(line.spent_micro / 1e6)
+            self.budget_cap.labels(*values).set(line.cap_micro / 1e6)
+            self.budget_remaining.labels(*values).set(line.remaining_micro / 1e6)
 
     def node_called(self, node: str, seconds: float) -> None:
         if node in self._nodes:

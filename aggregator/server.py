@@ -37,6 +37,8 @@ METHOD_ROLES = {
     f"/{SERVICE_NAME}/SubmitQuery": frozenset({"operator"}),
     f"/{SERVICE_NAME}/ListNodes": _READERS,
     f"/{SERVICE_NAME}/History": _READERS,
+    # A dry run spends nothing and shows what ListNodes shows, per query.
+    f"/{SERVICE_NAME}/PlanQuery": _READERS,
 }
 _LOOPBACK_OPERATOR = PeerIdentity("operator", "loopback")
 

@@ -1,5 +1,8 @@
 """A small synchronous client of the aggregator's operator service, over mutual TLS.
 
+It returns the aggregator's domain objects (converted by ``aggregator.serde``), so that the
+commands render results the same way whether they come fresh or from the history.
+
 Operators present their own certificate (role ``operator``, or ``auditor`` for read-only use)
 issued by the federation CA. The files are named with ``--cert/--key/--ca`` or the
 ``KOEPEL_TLS_CERT/KEY/CA`` environment variables (paths, never key material); plaintext needs an
@@ -17,11 +20,21 @@ from typing import Any, TypeVar
 import click
 import grpc
 
+from aggregator import (
+    NodeState,
+    QueryPlan,
+    SectorResult,
+    node_states_from_proto,
+    plan_from_proto,
+    result_from_proto,
+)
 from protos import pb2, pb2_grpc
 from protos.tls import TlsFiles, channel_credentials
 from protos.wire import channel_options, check_loopback
 
-__all__ = ["AggregatorClient", "Connection", "connection_options"]
+__all__ = ["AggregatorClient", "Connection", "NodeListing", "connection_options"]
+
+NodeListing = tuple[str, str, list[NodeState]]  # (federation, catalogue version, states)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -78,16 +91,26 @@ class AggregatorClient:
         self._stub = pb2_grpc.AggregatorServiceStub(self._channel)
         self._timeout = timeout
 
-    def submit(self, spec: pb2.QuerySpec, deadline_seconds: float = 0.0) -> pb2.SectorResult:
-        request = pb2.SubmitQueryRequest(spec=spec, deadline_seconds=deadline_seconds)
-        return self._stub.SubmitQuery(request, timeout=self._timeout).result
+    def submit(self, spec: pb2.QuerySpec, deadline_seconds: float = 0.0,
+               query_id: str = "") -> SectorResult:
+        request = pb2.SubmitQueryRequest(spec=spec, deadline_seconds=deadline_seconds,
+                                         query_id=query_id)
+        return result_from_proto(self._stub.SubmitQuery(request, timeout=self._timeout).result)
 
-    def nodes(self) -> list[pb2.NodeInfo]:
-        return list(self._stub.ListNodes(pb2.ListNodesRequest(), timeout=self._timeout).nodes)
+    def plan(self, spec: pb2.QuerySpec) -> QueryPlan:
+        return plan_from_proto(self._stub.PlanQuery(pb2.PlanQueryRequest(spec=spec),
+                                                    timeout=self._timeout))
 
-    def history(self, result_id: str = "", limit: int = 20) -> list[pb2.SectorResult]:
-        request = pb2.HistoryRequest(result_id=result_id, limit=limit)
-        return list(self._stub.History(request, timeout=self._timeout).results)
+    def nodes(self) -> NodeListing:
+        response = self._stub.ListNodes(pb2.ListNodesRequest(), timeout=self._timeout)
+        return response.federation, response.catalogue_version, node_states_from_proto(response)
+
+    def history(self, result_id: str = "", limit: int = 20,
+                include_receipts: bool = False) -> list[SectorResult]:
+        request = pb2.HistoryRequest(result_id=result_id, limit=limit,
+                                     include_receipts=include_receipts)
+        return [result_from_proto(r)
+                for r in self._stub.History(request, timeout=self._timeout).results]
 
     def close(self) -> None:
         self._channel.close()

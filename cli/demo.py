@@ -20,13 +20,10 @@ from privacy import default_catalogue
 __all__ = ["demo"]
 
 REPORT = (
-    # (title, measure, statistic, group_by, percent)
-    ("Headcount on 31 December, by target group", "headcount", "count", ("target_group",),
-     False),
-    ("Share of people leaving who went to a regular job", "exited_to_regular_job", "mean", (),
-     True),
-    ("Support hours per person in the year, by region", "support_hours", "mean", ("region",),
-     False),
+    # (title, measure, statistic, group_by)
+    ("Headcount on 31 December, by target group", "headcount", "count", ("target_group",)),
+    ("Share of people leaving who went to a regular job", "exited_to_regular_job", "mean", ()),
+    ("Support hours per person in the year, by region", "support_hours", "mean", ("region",)),
 )
 
 
@@ -61,7 +58,8 @@ def demo(n_nodes: int, seed: int, year: int, epsilon: str, cap: str,
         out.print(f"[bold]{len(profiles)} synthetic organisations[/bold]: {sizes}")
         with LocalFederation(root, insecure=insecure) as federation:
             for profile in profiles:
-                federation.add_node(profile.org_id)
+                federation.add_node(profile.org_id, region=profile.region,
+                                    kind=profile.org_type, expected_size=profile.n_people)
             with Progress(console=out, transient=True) as progress:
                 task = progress.add_task("Starting node processes", total=len(profiles))
                 federation.start(on_node=lambda _: progress.advance(task))
@@ -83,15 +81,14 @@ def _report(conn: Connection, year: int, epsilon: str) -> bool:
     version = default_catalogue().version
     incomplete = False
     with AggregatorClient(conn) as client:
-        for title, measure, statistic, group_by, percent in REPORT:
+        for title, measure, statistic, group_by in REPORT:
             spec = build_spec(measure, statistic, group_by, (), str(year), epsilon, version)
             result = client.submit(spec)
-            out.print(result_table(result, title=f"{title} ({year}, ε={epsilon} per node)",
-                                   percent=percent, digits=1))
+            out.print(result_table(result, title=f"{title} ({year}, ε={epsilon} per node)"))
             out.print(nodes_line(result) + "\n")
             incomplete |= not result.complete
-        rows = [(n.node_id, b.querier, b.period, b.spent_micro_epsilon / 1e6,
-                 (b.cap_micro_epsilon - b.spent_micro_epsilon) / 1e6)
-                for n in client.nodes() for b in n.budget]
+        rows = [(s.node.node_id, b.querier, b.period, b.spent_micro / 1e6,
+                 b.remaining_micro / 1e6)
+                for s in client.nodes()[2] for b in s.budget]
     out.print(budget_table(rows, title="Privacy budget left on each node"))
     return incomplete

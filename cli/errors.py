@@ -64,6 +64,10 @@ def _for_rpc(error: grpc.RpcError) -> KoepelCliError:
         return KoepelCliError(f"slow down: {details}", EXIT["unavailable"])
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         return KoepelCliError("the service did not answer in time", EXIT["unavailable"])
+    if code == grpc.StatusCode.NOT_FOUND:
+        return KoepelCliError(details or "not found", EXIT["usage"])
+    if code in (grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.FAILED_PRECONDITION):
+        return KoepelCliError(f"refused: {details}", EXIT["refused"])
     return KoepelCliError(f"{code.name if code else 'error'}: {details}", EXIT["unexpected"])
 
 

@@ -96,9 +96,17 @@ class LocalFederation:
     aggregator_port: int = 0
     metrics_ports: dict[str, int] = field(default_factory=dict)  # by node id and "aggregator"
     _processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    _metadata: dict[str, tuple[str, str, int | None]] = field(default_factory=dict)
 
-    def add_node(self, node_id: str) -> None:
+    def add_node(self, node_id: str, *, region: str = "", kind: str = "",
+                 expected_size: int | None = None) -> None:
+        """Register a node (its public metadata goes into federation.toml)."""
         self.node_ids.append(node_id)
+        self._metadata[node_id] = (region, kind, expected_size)
+
+    def process(self, name: str) -> subprocess.Popen[bytes]:
+        """The running process of a node (by id) or of ``"aggregator"`` (e.g. to signal it)."""
+        return self._processes[name]
 
     @property
     def ca_dir(self) -> Path:
@@ -180,6 +188,7 @@ class LocalFederation:
         return self.node_ports[node_id]
 
     def start(self, *, deadline_seconds: float = 10.0, quorum: float = 0.5,
+              quorum_size: float = 0.0, retries: int = 2,
               on_node: Callable[[str], None] | None = None) -> None:
         """Start every node (in parallel) and then the aggregator in front of them."""
         (self.root / "logs").mkdir(exist_ok=True)
@@ -196,11 +205,18 @@ class LocalFederation:
         for node_id in self.node_ids:
             config = load_node_config(self.root / node_id / "node.toml")
             organisations[node_id] = config.organisation
-        entries = [NodeEntry(n, f"127.0.0.1:{self.node_ports[n]}", organisations[n])
-                   for n in self.node_ids]
+        entries = []
+        for n in self.node_ids:
+            region, kind, size = self._metadata.get(n, ("", "", None))
+            # The name in the node's certificate (koepel://node/<id>): carried and shown; the
+            # aggregator does not compare it with the certificate the node presents yet.
+            entries.append(NodeEntry(n, f"127.0.0.1:{self.node_ports[n]}", organisations[n],
+                                     region, kind, certificate_identity=n,
+                                     expected_size=size))
         (self.root / "federation.toml").write_text(render_federation(
             name="demo federation", querier_identity=FEDERATION_IDENTITY, nodes=entries,
-            deadline_seconds=deadline_seconds, quorum=quorum))
+            deadline_seconds=deadline_seconds, quorum=quorum, quorum_size=quorum_size,
+            retries=retries))
         port_file = self.root / "run" / "aggregator.port"
         port_file.unlink(missing_ok=True)
         process = self._spawn("aggregator", _koepel(

@@ -12,6 +12,7 @@ from cli.health_cmds import health
 from cli.node_budget_cmds import dry_run, ledger, node_budget, signing_key
 from cli.node_cmds import node
 from cli.query_cmds import history, nodes, query
+from cli.report_cmds import report
 
 __all__ = ["cli", "main"]
 
@@ -29,6 +30,7 @@ cli.add_command(aggregator)
 cli.add_command(query)
 cli.add_command(nodes)
 cli.add_command(history)
+cli.add_command(report)
 cli.add_command(demo)
 cli.add_command(certs)
 cli.add_command(health)

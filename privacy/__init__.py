@@ -19,12 +19,14 @@ from privacy.catalogue import (
 )
 from privacy.combine import (
     Estimate,
+    Feasible,
     NodeVector,
     QuantileEstimate,
     combine_vectors,
     quantile,
     ratio,
     ratio_reliable,
+    reliability_note,
 )
 from privacy.errors import (
     BudgetExhaustedError,
@@ -35,6 +37,7 @@ from privacy.errors import (
     PermissionDeniedError,
     QueryConflictError,
 )
+from privacy.intervals import NoiseShape, NoiseTerm, noise_half_width, noise_interval
 from privacy.mechanisms import (
     NoiseKind,
     NoisyVector,
@@ -60,6 +63,7 @@ __all__ = [
     "CatalogueVersionError",
     "Dimension",
     "Estimate",
+    "Feasible",
     "Finding",
     "InvalidQueryError",
     "KoepelError",
@@ -71,6 +75,8 @@ __all__ = [
     "Measure",
     "NodeVector",
     "NoiseKind",
+    "NoiseShape",
+    "NoiseTerm",
     "NoisyVector",
     "Period",
     "PermissionDeniedError",
@@ -89,6 +95,8 @@ __all__ = [
     "default_catalogue",
     "format_micro",
     "load_catalogue",
+    "noise_half_width",
+    "noise_interval",
     "parse_catalogue",
     "parse_epsilon",
     "parse_period",
@@ -98,5 +106,6 @@ __all__ = [
     "ratio_reliable",
     "release",
     "release_vector",
+    "reliability_note",
     "validate",
 ]

@@ -102,6 +102,14 @@ def _submit(request: pb2.SubmitQueryRequest) -> str | None:
     deadline = request.deadline_seconds
     if not math.isfinite(deadline) or not 0 <= deadline <= MAX_DEADLINE_SECONDS:
         return f"deadline_seconds must be between 0 (the default) and {MAX_DEADLINE_SECONDS:g}"
+    if request.query_id and not _QUERY_ID.fullmatch(request.query_id):
+        return "query_id must be empty or 1–64 characters of letters, digits, . _ : -"
+    return _spec_problem(request.spec)
+
+
+def _plan(request: pb2.PlanQueryRequest) -> str | None:
+    if not request.HasField("spec"):
+        return "spec is required"
     return _spec_problem(request.spec)
 
 
@@ -125,6 +133,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "/koepel.v1.AggregatorService/SubmitQuery": _submit,
     "/koepel.v1.AggregatorService/ListNodes": _none,
     "/koepel.v1.AggregatorService/History": _history,
+    "/koepel.v1.AggregatorService/PlanQuery": _plan,
 }
 
 

@@ -8,6 +8,7 @@ an earlier copy of the database file.
 from __future__ import annotations
 
 import asyncio
+import math
 import shutil
 import stat
 import subprocess
@@ -24,6 +25,7 @@ from aggregator import (
     FederationConfig,
     NodeEntry,
     NodeOutcome,
+    QuorumPolicy,
     ReceiptBook,
     SqliteHistory,
 )
@@ -282,15 +284,16 @@ def test_the_aggregator_refuses_answers_whose_receipt_does_not_hold(node: Node,
             return None
 
     config = FederationConfig(path=tmp_path / "f.toml", name="t", querier_identity="federation",
-                              catalogue=CAT, deadline_seconds=2, quorum=0.5,
-                              history=tmp_path / "h.db", listen="127.0.0.1:0",
+                              catalogue=CAT, deadline_seconds=2, retries=2,
+                              quorum=QuorumPolicy(0.5), history=tmp_path / "h.db",
+                              listen="127.0.0.1:0",
                               nodes=(NodeEntry("org-audit", "127.0.0.1:1", "x"),))
     aggregator = Aggregator(config, Scripted(), SqliteHistory(":memory:"),  # type: ignore[arg-type]
                             receipts=book)
     result = asyncio.run(aggregator.submit(spec()))
     assert [n.outcome for n in result.nodes] == [NodeOutcome.ERROR]
     assert result.nodes[0].reason.startswith("answer rejected: the receipt")
-    assert not result.complete and {c.estimate for c in result.cells} == {0.0}
+    assert not result.complete and all(math.isnan(c.estimate) for c in result.cells)
     asyncio.run(aggregator.close())
 
 

@@ -15,6 +15,8 @@ from aggregator import (
     NodeEntry,
     NodeOutcome,
     NodeQueryError,
+    QuorumPolicy,
+    RetryPolicy,
     SqliteHistory,
     fan_out,
 )
@@ -45,7 +47,8 @@ class ScriptedTransport:
         if behaviour == "slow":
             await asyncio.sleep(timeout + 1)
         query = pb2.QueryResponse(query_id=request.query_id, node_id=node.node_id,
-                                  cost_micro_epsilon=500_000)
+                                  cost_micro_epsilon=500_000,
+                                  catalogue_version=request.spec.catalogue_version)
         for cell in CAT.dimensions["target_group"].cells[: self.cells]:
             query.cells.add(key=[cell])
         query.count.values.extend([10] * self.cells)
@@ -70,14 +73,15 @@ def nodes(*names: str) -> list[NodeEntry]:
 def federation(tmp_path: Path, entries: list[NodeEntry], quorum: float = 0.5) -> FederationConfig:
     return FederationConfig(path=tmp_path / "federation.toml", name="test",
                             querier_identity="federation", catalogue=CAT, deadline_seconds=0.5,
-                            quorum=quorum, history=tmp_path / "h.db", listen="127.0.0.1:0",
-                            nodes=tuple(entries))
+                            retries=2, quorum=QuorumPolicy(quorum), history=tmp_path / "h.db",
+                            listen="127.0.0.1:0", nodes=tuple(entries))
 
 
 def test_transient_failures_are_retried_with_the_same_query_id() -> None:
     transport = ScriptedTransport({"a": ["down", "ok"], "b": ["ok"]})
     request = pb2.QueryRequest(query_id="q-1")
-    replies = asyncio.run(fan_out(transport, nodes("a", "b"), request, deadline_seconds=5))
+    replies = asyncio.run(fan_out(transport, nodes("a", "b"), request,
+                                  deadlines={"a": 5, "b": 5}))
     assert [r.outcome for r in replies] == [NodeOutcome.ANSWERED, NodeOutcome.ANSWERED]
     assert replies[0].attempts == 2
     assert set(transport.seen_ids) == {("a", "q-1"), ("b", "q-1")}
@@ -86,9 +90,10 @@ def test_transient_failures_are_retried_with_the_same_query_id() -> None:
 def test_each_failure_is_reported_by_name_and_reason() -> None:
     transport = ScriptedTransport({"up": ["ok"], "down": ["down"], "broke": ["broke"],
                                    "slow": ["slow"]})
-    replies = asyncio.run(fan_out(transport, nodes("up", "down", "broke", "slow"),
-                                  pb2.QueryRequest(query_id="q"), deadline_seconds=0.3,
-                                  retries=1))
+    entries = nodes("up", "down", "broke", "slow")
+    replies = asyncio.run(fan_out(transport, entries, pb2.QueryRequest(query_id="q"),
+                                  deadlines={n.node_id: 0.3 for n in entries},
+                                  retry=RetryPolicy(retries=1)))
     outcomes = {r.node.node_id: r.outcome for r in replies}
     assert outcomes == {"up": NodeOutcome.ANSWERED, "down": NodeOutcome.UNAVAILABLE,
                         "broke": NodeOutcome.BUDGET_EXHAUSTED,

@@ -15,7 +15,7 @@ import opendp.prelude as dp
 import pytest
 from conftest import FIXTURES, create_node
 
-from aggregator import Aggregator, FederationConfig, NodeEntry, SqliteHistory
+from aggregator import Aggregator, FederationConfig, NodeEntry, QuorumPolicy, SqliteHistory
 from node import NodeRuntime, import_files, load_node_config, open_node
 from node.serde import answer_to_proto
 from privacy import (
@@ -303,7 +303,8 @@ class HistogramTransport:
     async def query(self, node: NodeEntry, request: pb2.QueryRequest,
                     timeout: float) -> pb2.QueryResponse:
         response = pb2.QueryResponse(query_id=request.query_id, node_id=node.node_id,
-                                     bins=list(self.bins))
+                                     bins=list(self.bins),
+                                     catalogue_version=request.spec.catalogue_version)
         for cell in CAT.dimensions["region"].cells:
             response.cells.add(key=[cell])
         response.histogram.values.extend([5] * (3 * len(self.bins)))
@@ -325,8 +326,9 @@ def test_aggregator_sums_histograms_and_reads_quartiles(tmp_path: Path) -> None:
     bins = CAT.measures["fte"].bin_labels
     entries = (NodeEntry("a", "127.0.0.1:1", "a"), NodeEntry("b", "127.0.0.1:2", "b"))
     config = FederationConfig(path=tmp_path / "f.toml", name="t", querier_identity="federation",
-                              catalogue=CAT, deadline_seconds=2, quorum=0.5,
-                              history=tmp_path / "h.db", listen="127.0.0.1:0", nodes=entries)
+                              catalogue=CAT, deadline_seconds=2, retries=2,
+                              quorum=QuorumPolicy(0.5), history=tmp_path / "h.db",
+                              listen="127.0.0.1:0", nodes=entries)
     aggregator = Aggregator(config, HistogramTransport(bins), SqliteHistory(":memory:"))
     result = asyncio.run(aggregator.submit(spec("fte", group_by=("region",))))
     assert result.group_by == ("region", "bin")

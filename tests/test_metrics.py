@@ -24,6 +24,7 @@ from aggregator import (
     FederationConfig,
     GrpcTransport,
     NodeEntry,
+    QuorumPolicy,
     SqliteHistory,
 )
 from aggregator import create_server as create_aggregator_server
@@ -188,7 +189,8 @@ def test_aggregator_counts_fanout_quorum_failures_and_nodes_up(
     period = alive.runtime.engine.budget("federation")[0].period
     config = FederationConfig(
         path=tmp_path / "federation.toml", name="t", querier_identity="federation",
-        catalogue=CAT, deadline_seconds=5.0, quorum=1.0, history=tmp_path / "history.db",
+        catalogue=CAT, deadline_seconds=5.0, retries=2, quorum=QuorumPolicy(1.0),
+        history=tmp_path / "history.db",
         listen="127.0.0.1:0",
         nodes=(NodeEntry("org-a", f"127.0.0.1:{alive.port}", "A"),
                NodeEntry("org-b", f"127.0.0.1:{dead.port}", "B")))

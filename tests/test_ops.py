@@ -30,12 +30,11 @@ from conftest import create_node
 from ops_helpers import OPS, find_tool
 from prometheus_client import generate_latest
 
-from aggregator import load_federation
+from aggregator import BudgetInfo, load_federation
 from aggregator.metrics import AggregatorMetrics
 from cli.main import cli
 from node import load_node_config, open_node
 from node.metrics import NodeMetrics
-from protos import pb2
 
 PROM = OPS / "prometheus"
 COMPOSE = OPS / "compose"
@@ -92,9 +91,8 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     federation = load_federation(SYSTEMD / "federation.toml")
     aggregator = AggregatorMetrics(federation)
     for entry in federation.nodes:  # as after the first probe of a running aggregator
-        aggregator.node_probed(entry, True, [pb2.BudgetLine(
-            querier="federation", period="2025", cap_micro_epsilon=3_000_000,
-            spent_micro_epsilon=0)])
+        aggregator.node_probed(entry, True, [BudgetInfo(
+            querier="federation", period="2025", cap_micro=3_000_000, spent_micro=0)])
     aggregator_text = generate_latest(aggregator.registry).decode()
     names = set()
     for line in (node_text + aggregator_text).splitlines():

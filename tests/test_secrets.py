@@ -114,7 +114,7 @@ def test_no_secret_in_argv_environment_metrics_logs_or_output(
             outputs += [done.stdout, done.stderr]
         listed = koepel("nodes", "--json", *args)
         assert listed.returncode == 0, listed.stderr
-        budgets = [line for node in json.loads(listed.stdout) for line in node["budget"]]
+        budgets = [line for node in json.loads(listed.stdout)["nodes"] for line in node["budget"]]
         # Only the caller's own lines, plus the node-wide ones ("*"): never another querier's.
         own = [b for b in budgets if b["querier"] != "*"]
         assert len(own) == 2 and all(b["querier"] == "federation" for b in own)
