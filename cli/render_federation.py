@@ -33,13 +33,23 @@ def _optional(micro: int | None) -> str | None:
     return None if micro is None else format_micro(micro)
 
 
+_SCOPE_NAMES = {"node": "all queriers", "lifetime": "all periods"}
+
+
 def _budget(state: NodeState, querier: str | None = None) -> tuple[str, str, str]:
-    """(remaining, cap, period) of this federation's budget line, or why it is unknown."""
-    lines = [b for b in state.budget if querier is None or b.querier == querier]
+    """(remaining, cap, period) of the cap that binds first for this federation.
+
+    A node reports this federation's own cap and its node-wide and lifetime caps; the next
+    query must fit all of them, so the one with the least left is what the operator needs.
+    """
+    lines = [b for b in state.budget
+             if querier is None or b.querier in (querier, "*")]
     if not lines:
         return "", "", ""
-    line = lines[0]
-    return format_micro(line.remaining_micro), format_micro(line.cap_micro), line.period
+    line = min(lines, key=lambda b: (b.remaining_micro, b.scope != "querier"))
+    period = line.period if line.scope == "querier" else (
+        f"{line.period}, {_SCOPE_NAMES.get(line.scope, line.scope)}")
+    return format_micro(line.remaining_micro), format_micro(line.cap_micro), period
 
 
 def _status(state: NodeState, catalogue_version: str) -> tuple[str, str]:
