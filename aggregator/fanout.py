@@ -30,6 +30,7 @@ class NodeOutcome(Enum):
     DEADLINE_EXCEEDED = "deadline_exceeded"
     BUDGET_EXHAUSTED = "budget_exhausted"
     REFUSED = "refused"
+    NOT_SHARED = "not_shared"  # the organisation chose not to share this: a decision, not a fault
     INVALID = "invalid"
     ERROR = "error"
 
@@ -51,6 +52,8 @@ def outcome_of(error: NodeQueryError) -> NodeOutcome:
         return NodeOutcome.DEADLINE_EXCEEDED
     if error.reason == "PRIVACY_BUDGET_EXHAUSTED":
         return NodeOutcome.BUDGET_EXHAUSTED
+    if error.reason == "NOT_SHARED_BY_ORGANISATION":
+        return NodeOutcome.NOT_SHARED
     if error.code in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.FAILED_PRECONDITION,
                       grpc.StatusCode.UNAUTHENTICATED):
         return NodeOutcome.REFUSED

@@ -35,7 +35,7 @@ from node import (
     render_node_config,
 )
 from node.synthetic import OrgProfile, generate_organisation
-from privacy import default_catalogue
+from privacy import shipped_catalogues
 from protos.tls import CA_CERT, TlsFiles, init_ca, issue
 
 __all__ = ["LocalFederation", "setup_node"]
@@ -54,7 +54,7 @@ def setup_node(directory: Path, profile: OrgProfile, *, seed: int, year: int,
     directory.mkdir(parents=True)
     (directory / "node.toml").write_text(render_node_config(
         node_id=profile.org_id, organisation=profile.name, listen="127.0.0.1:0",
-        queriers={FEDERATION_IDENTITY: cap_epsilon}, approved=(default_catalogue().version,),
+        queriers={FEDERATION_IDENTITY: cap_epsilon}, approved=tuple(shipped_catalogues()),
     ))
     db_key = create_key_file(directory / "keys" / "db.key")
     create_key_file(directory / "keys" / "pseudonym.key")

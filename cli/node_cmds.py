@@ -21,7 +21,7 @@ from node import (
     serve,
 )
 from node.dbkey import check_passphrase
-from privacy import default_catalogue, format_micro, parse_epsilon
+from privacy import format_micro, parse_epsilon, shipped_catalogues
 
 __all__ = ["node"]
 
@@ -90,7 +90,7 @@ def init(directory: Path, node_id: str, organisation: str, queriers: tuple[str, 
     keys.chmod(0o700)
     text = render_node_config(node_id=node_id, organisation=organisation or node_id,
                               listen=listen, queriers=caps,
-                              approved=(default_catalogue().version,), node_cap=node_cap,
+                              approved=tuple(shipped_catalogues()), node_cap=node_cap,
                               lifetime_cap=lifetime_cap,
                               key_source="passphrase" if use_passphrase else "file")
     if db_key is None:

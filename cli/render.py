@@ -24,8 +24,19 @@ def console() -> Console:
     return Console(width=None if sys.stdout.isatty() else 110, highlight=False)
 
 
-def status_name(outcome: int) -> str:
+NOT_SHARED = "NOT_SHARED_BY_ORGANISATION"  # the node's reason for its organisation's choice
+
+
+def status_name(outcome: int, reason: str = "") -> str:
+    if reason.startswith(NOT_SHARED):  # a decision of the organisation, not a failure
+        return "not_shared"
     return _OUTCOME_NAMES.get(outcome, "unknown")
+
+
+def _node_note(n: pb2.NodeStatus) -> str:
+    if n.reason.startswith(NOT_SHARED):
+        return n.reason.removeprefix(NOT_SHARED).lstrip(": ") or "not shared by this organisation"
+    return f"{status_name(n.outcome)}{': ' + n.reason if n.reason else ''}"
 
 
 def _fmt(value: float, digits: int) -> str:
@@ -70,7 +81,7 @@ def quantile_table(result: pb2.SectorResult, *, title: str, digits: int = 2) -> 
 
 def nodes_line(result: pb2.SectorResult) -> str:
     answered = [n.node_id for n in result.nodes if n.outcome == pb2.NODE_OUTCOME_ANSWERED]
-    missing = [f"{n.node_id} ({status_name(n.outcome)}{': ' + n.reason if n.reason else ''})"
+    missing = [f"{n.node_id} ({_node_note(n)})"
                for n in result.nodes if n.outcome != pb2.NODE_OUTCOME_ANSWERED]
     text = f"{len(answered)} of {len(result.nodes)} nodes answered"
     if missing:
@@ -105,7 +116,8 @@ def result_json(result: pb2.SectorResult) -> dict[str, Any]:
                                                                  num(q.ci_upper)]}
                           for q in result.quantiles]} if result.quantiles else {}),
         "nodes": [
-            {"node_id": n.node_id, "outcome": status_name(n.outcome), "reason": n.reason,
+            {"node_id": n.node_id, "outcome": status_name(n.outcome, n.reason),
+             "reason": n.reason,
              "cost_epsilon": n.cost_micro_epsilon / 1e6}
             for n in result.nodes
         ],

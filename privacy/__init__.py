@@ -16,6 +16,8 @@ from privacy.catalogue import (
     default_catalogue,
     load_catalogue,
     parse_catalogue,
+    shipped_catalogue,
+    shipped_catalogues,
 )
 from privacy.combine import (
     Estimate,
@@ -32,6 +34,7 @@ from privacy.errors import (
     CatalogueVersionError,
     InvalidQueryError,
     KoepelError,
+    NotSharedError,
     PermissionDeniedError,
     QueryConflictError,
 )
@@ -72,6 +75,7 @@ __all__ = [
     "NodeVector",
     "NoiseKind",
     "NoisyVector",
+    "NotSharedError",
     "Period",
     "PermissionDeniedError",
     "QuantileEstimate",
@@ -98,5 +102,7 @@ __all__ = [
     "ratio_reliable",
     "release",
     "release_vector",
+    "shipped_catalogue",
+    "shipped_catalogues",
     "validate",
 ]
