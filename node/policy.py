@@ -44,7 +44,7 @@ class AccessPolicy:
 
     def check(self, querier: str, query: ValidatedQuery) -> None:
         """Raise :class:`NotSharedError` naming the first rule ``query`` breaks."""
-        rule = f"not shared by this organisation (node policy for querier {querier!r})"
+        rule = f"not shared by this organisation: node policy for querier {querier!r}"
         if self.measures is not None and query.measure.name not in self.measures:
             allowed = ", ".join(sorted(self.measures)) or "none"
             raise NotSharedError(
