@@ -35,6 +35,7 @@ from node import (
     render_node_config,
 )
 from node.synthetic import OrgProfile, generate_organisation
+from node.synthetic_plans import generate_accompaniment
 from privacy import shipped_catalogues
 from protos.tls import CA_CERT, TlsFiles, init_ca, issue
 
@@ -64,8 +65,10 @@ def setup_node(directory: Path, profile: OrgProfile, *, seed: int, year: int,
     runtime = open_node(config)
     try:
         with tempfile.TemporaryDirectory(prefix="koepel-import-") as tmp:
-            paths = generate_organisation(profile, seed, year).write_csvs(Path(tmp))
-            import_files(runtime.store, runtime.secret, paths.values())
+            org = generate_organisation(profile, seed, year)
+            paths = org.write_csvs(Path(tmp))
+            plans = generate_accompaniment(org, seed, year).write_csvs(Path(tmp))
+            import_files(runtime.store, runtime.secret, [*paths.values(), *plans.values()])
     finally:
         runtime.close()
 

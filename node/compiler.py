@@ -26,7 +26,7 @@ from privacy import (
     ValidatedQuery,
 )
 
-__all__ = ["CompiledQuery", "check_catalogue", "check_period", "compile_query"]
+__all__ = ["CompiledQuery", "check_catalogue", "check_period", "compile_query", "shared_cte"]
 
 _ACTIVE_DURING = "start_date < :end AND (end_date IS NULL OR end_date > :start)"
 
@@ -160,6 +160,12 @@ def check_catalogue(catalogue: Catalogue) -> None:
             raise CatalogueError(f"dimension {dimension.name!r}: must apply to exited_during only")
         if dimension.source == "worker.age" and not dimension.age_edges:
             raise CatalogueError(f"dimension {dimension.name!r}: needs age_edges")
+
+
+def shared_cte(name: str) -> str:
+    """A named per-person CTE (``competence_pairs``, ``self_evaluation_pairs``, ``last_exit``),
+    for local reports that must define a figure exactly as the catalogue does."""
+    return _SHARED_CTES[name]
 
 
 def check_period(query: ValidatedQuery) -> None:
