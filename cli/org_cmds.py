@@ -28,8 +28,8 @@ CONFIG_OPTION = click.option(
     "--config", "config_path", type=click.Path(path_type=Path), default=Path("node.toml"),
     show_default=True, help="The node's configuration file.",
 )
-PERSONAL_DATA = ("contains personal data: keep it on the organisation's systems, hand it over "
-                 "only through a secure channel, and delete it when it is no longer needed")
+PERSONAL_DATA = ("keep them on the organisation's systems, hand them over only through a "
+                 "secure channel, and delete them when they are no longer needed")
 
 
 def _raw_id(person_id: str) -> str:
@@ -186,7 +186,7 @@ def transfer_cmd(config_path: Path, person_id: str, out_path: Path, actor: str |
     finally:
         runtime.close()
     click.echo(f"wrote {out_path} ({TRANSFER_FORMAT}); audit log entry {entry.sequence}")
-    click.echo(f"warning: {out_path} {PERSONAL_DATA}", err=True)
+    click.echo(f"warning: {out_path} contains personal data; {PERSONAL_DATA}", err=True)
 
 
 # ------------------------------------------------------------------------------ forms
@@ -279,7 +279,8 @@ def forms_cmd(config_path: Path, period: str, out_dir: Path, xlsx: bool,
     if forms.unmatched:
         click.echo(f"note: {forms.unmatched} person(s) in Annexe 1 are not in the id list; "
                    "their organisation_id is empty", err=True)
-    click.echo(f"warning: the files in {out_dir} {PERSONAL_DATA}", err=True)
+    click.echo(f"warning: the files in {out_dir} contain personal data; {PERSONAL_DATA}",
+               err=True)
 
 
 # ------------------------------------------------------------------------------ policy
