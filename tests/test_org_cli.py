@@ -165,3 +165,16 @@ def test_a_refusal_by_choice_is_reported_as_not_shared(config: Path) -> None:
         assert runtime.engine.ledger.entries() == []  # a refusal costs nothing
     finally:
         runtime.close()
+
+
+def test_the_aggregator_tells_a_choice_from_a_refusal() -> None:
+    import grpc
+
+    from aggregator.fanout import NodeOutcome, outcome_of
+    from aggregator.transport import NodeQueryError
+
+    denied = grpc.StatusCode.PERMISSION_DENIED
+    assert outcome_of(NodeQueryError("n", denied, "NOT_SHARED_BY_ORGANISATION", "m")) is (
+        NodeOutcome.NOT_SHARED)
+    assert outcome_of(NodeQueryError("n", denied, "PERMISSION_DENIED", "m")) is (
+        NodeOutcome.REFUSED)
