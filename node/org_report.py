@@ -47,29 +47,31 @@ def _params(period: Period) -> dict[str, Any]:
 
 
 def _competence_by_kind(conn: Any, period: Period) -> ReportSection:
+    # One statement, so the per-person gains are computed once for the rows and the overall.
     sql = (
         "WITH " + shared_cte("competence_pairs") + ", "
-        "gain AS (SELECT pid, MAX(-1.0, MIN(1.0, AVG(gain))) AS g FROM competence_pairs "
-        "GROUP BY pid), "
-        "kinds AS (SELECT DISTINCT pid, action_code FROM support_actions "
+        "gain AS MATERIALIZED (SELECT pid, MAX(-1.0, MIN(1.0, AVG(gain))) AS g "
+        "FROM competence_pairs GROUP BY pid), "
+        "kinds AS MATERIALIZED (SELECT DISTINCT pid, action_code FROM support_actions "
         "WHERE action_date >= :start AND action_date < :end) "
-        "SELECT COALESCE(k.action_code, ''), COUNT(*), AVG(gain.g) FROM gain "
-        "LEFT JOIN kinds k ON k.pid = gain.pid GROUP BY k.action_code ORDER BY k.action_code"
+        "SELECT 0, COALESCE(k.action_code, ''), COUNT(*), AVG(gain.g) FROM gain "
+        "LEFT JOIN kinds k ON k.pid = gain.pid GROUP BY k.action_code "
+        "UNION ALL SELECT 1, '', COUNT(*), COALESCE(AVG(g), 0) FROM gain ORDER BY 1, 2"
     )
     rows, persons = [], []
-    for code, n, mean in conn.execute(sql, _params(period)):
+    everyone = (0, 0.0)
+    for overall, code, n, mean in conn.execute(sql, _params(period)):
+        if overall:
+            everyone = (int(n), float(mean))
+            continue
         label = f"{code} {FED_SUPPORT_ACTIONS.get(code, '')}".strip() if code else \
             "no support action in the period"
         rows.append((label, float(mean)))
         persons.append(int(n))
-    everyone = conn.execute(
-        "WITH " + shared_cte("competence_pairs") + " SELECT COUNT(*), COALESCE(AVG(g), 0) FROM "
-        "(SELECT MAX(-1.0, MIN(1.0, AVG(gain))) AS g FROM competence_pairs GROUP BY pid)",
-        _params(period)).fetchone()
     return ReportSection(
         "competence_by_support_kind",
         "Competence progression by kind of support received in the period", "mean change",
-        "support kind", tuple(rows), float(everyone[1]), int(everyone[0]),
+        "support kind", tuple(rows), everyone[1], everyone[0],
         "per person: last minus first score per competence assessed twice in the period, "
         "averaged (scores on [0, 1]); a person who received several kinds counts under each. "
         "An association, not an effect: people get the support their situation calls for",

@@ -167,6 +167,9 @@ _V4_ACCOMPANIMENT = (
     )""",
     """CREATE INDEX self_evaluations_by_date
         ON self_evaluations(evaluation_date, pid, item_code, score_norm)""",
+    # One person's record (`koepel node person`, transfers) reads by person, not by date.
+    """CREATE INDEX support_actions_by_pid ON support_actions(pid)""",
+    """CREATE INDEX competence_assessments_by_pid ON competence_assessments(pid)""",
     "ALTER TABLE competence_assessments ADD COLUMN assessor TEXT NOT NULL DEFAULT 'UNKNOWN'",
     "ALTER TABLE competence_assessments ADD COLUMN context TEXT NOT NULL DEFAULT 'UNKNOWN'",
     "ALTER TABLE contracts ADD COLUMN subsidy_scheme TEXT",

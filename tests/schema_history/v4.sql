@@ -141,6 +141,10 @@ CREATE TABLE self_evaluations (
 CREATE INDEX self_evaluations_by_date
         ON self_evaluations(evaluation_date, pid, item_code, score_norm);
 
+CREATE INDEX support_actions_by_pid ON support_actions(pid);
+
+CREATE INDEX competence_assessments_by_pid ON competence_assessments(pid);
+
 CREATE TABLE audit_log (
         seq INTEGER PRIMARY KEY,
         created_at TEXT NOT NULL,
