@@ -56,6 +56,14 @@ def _resolve(runtime: Any, person_id: str) -> str:
         raise KoepelCliError(str(exc), EXIT["usage"]) from None
 
 
+def _show(out: Any, table: Table, empty: str) -> None:
+    """A table, or one line saying that there is nothing of this kind."""
+    if table.row_count:
+        out.print(table)
+    else:
+        out.print(f"{table.title}: [dim]{empty}[/dim]")
+
+
 def _change(value: float | None) -> str:
     if value is None:
         return "[dim]one answer[/dim]"
@@ -99,16 +107,10 @@ def person_cmd(config_path: Path, person_id: str, as_json: bool) -> None:
     for c in record.contracts:
         contracts.add_row(c["role"], c["contract_type"], f"{c['weekly_hours']:g}",
                           c["start_date"], c["end_date"] or "running", c["subsidy_scheme"] or "")
-    out.print(contracts)
+    _show(out, contracts, "no contract recorded")
     for x in record.exits:
         out.print(f"left on {x['date']}: {x['destination']}")
-    support = Table(title="Support received per quarter and kind", title_justify="left")
-    for name in ("quarter", "kind", "local code(s)", "actions", "hours"):
-        support.add_column(name, justify="right" if name in ("actions", "hours") else "left")
-    for s in record.support_by_quarter():
-        support.add_row(s.quarter, escape(f"{s.code} {s.label}"), escape(", ".join(s.local_codes)),
-                        str(s.actions), f"{s.hours:.1f}")
-    out.print(support)
+    _show(out, _support_table(record.support_by_quarter()), "no support action recorded")
     competences = Table(title="Competences, first → last assessment (scores on 0–1)",
                         title_justify="left")
     for name in ("competence", "first", "last", "assessments", "change"):
@@ -118,7 +120,7 @@ def person_cmd(config_path: Path, person_id: str, as_json: bool) -> None:
                             f"{line.first_date}: {line.first:.2f}",
                             f"{line.last_date}: {line.last:.2f}", str(line.answers),
                             _change(line.change))
-    out.print(competences)
+    _show(out, competences, "no competence assessment recorded")
     plans = Table(title="Support plans", title_justify="left", show_lines=True)
     for name in ("from", "to", "goals", "reviews"):
         plans.add_column(name)
@@ -126,14 +128,41 @@ def person_cmd(config_path: Path, person_id: str, as_json: bool) -> None:
         plans.add_row(p["start_date"], p["end_date"] or "open",
                       "\n".join(f"{g['domain']}: {g['status']}" for g in p["goals"]) or "—",
                       "\n".join(p["reviews"]) or "none")
-    out.print(plans)
+    _show(out, plans, "no support plan recorded")
     evaluations = Table(title="Self-evaluation, first → last answer (0–1)", title_justify="left")
     for name in ("item", "first", "last", "answers", "change"):
         evaluations.add_column(name)
     for e in record.self_evaluation_changes():
         evaluations.add_row(escape(f"{e.code} {e.label}"), f"{e.first_date}: {e.first:.2f}",
                             f"{e.last_date}: {e.last:.2f}", str(e.answers), _change(e.change))
-    out.print(evaluations)
+    _show(out, evaluations, "no self-evaluation answer recorded")
+
+
+def _support_table(lines: list[Any]) -> Table:
+    """Hours of support per kind (rows) and quarter (columns), with the local codes used."""
+    if not lines:
+        return Table(title="Hours of support received")
+    quarters = sorted({s.quarter for s in lines})
+    kinds = sorted({(s.code, s.label) for s in lines})
+    hours = {(s.code, s.quarter): s.hours for s in lines}
+    local = {code: sorted({c for s in lines if s.code == code for c in s.local_codes})
+             for code, _ in kinds}
+    table = Table(title="Hours of support received, per kind and quarter", title_justify="left")
+    table.add_column("kind (local codes)", no_wrap=True, max_width=34)
+    for quarter in quarters:
+        table.add_column(quarter.replace("-", " "), justify="right")
+    table.add_column("total", justify="right")
+    for code, label in kinds:
+        codes = ", ".join(c for c in local[code] if c != code)
+        cells = [f"{hours[(code, q)]:.1f}" if (code, q) in hours else "" for q in quarters]
+        text = f"{code} {label}"
+        text = text if len(text) <= 26 else text[:25] + "…"
+        table.add_row(escape(text + (f" ({codes})" if codes else "")), *cells,
+                      f"{sum(hours.get((code, q), 0.0) for q in quarters):.1f}")
+    table.add_row("[bold]all kinds[/bold]", *(
+        f"[bold]{sum(hours.get((c, q), 0.0) for c, _ in kinds):.1f}[/bold]" for q in quarters),
+        f"[bold]{sum(hours.values()):.1f}[/bold]")
+    return table
 
 
 # ------------------------------------------------------------------------------ transfer

@@ -40,7 +40,7 @@ def audit_rows(config: Path) -> list[dict[str, object]]:
 def test_person_view_table_json_and_stdin(config: Path) -> None:
     table = koepel("node", "person", "--config", config, "P1")
     assert table.returncode == 0, table.stderr
-    for text in ("Contracts", "OPEN_ENDED", "SA03 on-the-job instruction", "C01 punctuality",
+    for text in ("Contracts", "OPEN_ENDED", "SA03 on-the-job", "C01 punctuality",
                  "+0.30", "one answer", "WORK_SKILLS: ACHIEVED", "2025-03-15",
                  "SE01 self-confidence", "+0.50", "never sent"):
         assert text in table.stdout, text
