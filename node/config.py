@@ -19,7 +19,6 @@ from node.vocabulary import Vocabulary, VocabularyError, parse_vocabulary
 from privacy import (
     Catalogue,
     CatalogueError,
-    default_catalogue,
     load_catalogue,
     parse_epsilon,
     shipped_catalogues,
@@ -209,13 +208,17 @@ def _served(where: str, from_file: Catalogue | None, approved: tuple[str, ...]
     available = dict(shipped_catalogues())
     if from_file is not None:
         available[from_file.version] = from_file
-    served = {v: available[v] for v in approved if v in available}
+    unknown = [v for v in approved if v not in available]
+    if unknown:
+        raise ConfigError(
+            f"{where}: approved catalogue {unknown[0]!r} is neither shipped with koepel "
+            f"({', '.join(shipped_catalogues())}) nor the one [catalogue] path names; fix the "
+            "version, or point path at its file")
+    served = {v: available[v] for v in approved}
     if from_file is not None:
         primary = from_file
-    elif served:
-        primary = [available[v] for v in available if v in served][-1]  # the newest shipped
     else:
-        primary = default_catalogue()
+        primary = [available[v] for v in available if v in served][-1]  # the newest shipped
     for version, other in served.items():
         if (other.accounting, other.delta) != (primary.accounting, primary.delta):
             raise ConfigError(
