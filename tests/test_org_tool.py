@@ -355,3 +355,55 @@ def test_forms_files_and_reidentification(org: NodeRuntime, tmp_path: Path) -> N
     info = dict(workbook["Information"].iter_rows(values_only=True))
     assert "PERSONAL DATA" in info["contains"]
     workbook.close()
+
+
+def test_a_questionnaire_tool_export_maps_onto_self_evaluations(
+        node_factory: Callable[..., NodeRuntime], tmp_path: Path) -> None:
+    """An XLSX workbook from a questionnaire tool, its 1–5 answers and own item names mapped
+    by a column-mapping file; plans in the same workbook."""
+    from openpyxl import Workbook
+
+    from node.mapping import load_mapping
+
+    runtime = node_factory("xlsx")
+    import_files(runtime.store, runtime.secret, sorted((FIXTURES / "small").glob("*.csv")))
+    book = Workbook()
+    plans = book.active
+    plans.title = "Plannen"
+    plans.append(["Plan", "Persoon", "Van", "Tot"])
+    plans.append(["X1", "P1", "01/02/2025", ""])
+    answers = book.create_sheet("Vragenlijst")
+    answers.append(["Nr", "Persoon", "Datum", "Vraag", "Antwoord"])
+    answers.append(["V1", "P1", "10/02/2025", "zelfvertrouwen", 2])
+    answers.append(["V2", "P1", "10/11/2025", "zelfvertrouwen", 4])
+    path = tmp_path / "begeleiding.xlsx"
+    book.save(path)
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text('''
+tool = "Vragenlijst-app"
+[support_plans]
+file = "begeleiding.xlsx"
+sheet = "Plannen"
+date_format = "%d/%m/%Y"
+[support_plans.columns]
+plan_id = "Plan"
+person_id = "Persoon"
+start_date = "Van"
+end_date = "Tot"
+[self_evaluations]
+file = "begeleiding.xlsx"
+sheet = "Vragenlijst"
+date_format = "%d/%m/%Y"
+[self_evaluations.columns]
+evaluation_id = "Nr"
+person_id = "Persoon"
+evaluation_date = "Datum"
+item_code = { column = "Vraag", values = { zelfvertrouwen = "SE01" } }
+score_norm = { column = "Antwoord", scale = [1, 5] }
+''')
+    summary = import_files(runtime.store, runtime.secret, [path], mapping=load_mapping(mapping))
+    assert summary.rows == {"support_plans": 1, "self_evaluations": 2}
+    record = person_record(runtime.store, resolve(runtime.store, runtime.secret, "P1"))
+    assert record.plans[0]["start_date"] == "2025-02-01"
+    [change] = record.self_evaluation_changes()
+    assert (change.code, change.first, change.last, change.change) == ("SE01", 0.25, 0.75, 0.5)
