@@ -27,9 +27,10 @@ _OUTCOMES = {
     NodeOutcome.UNAVAILABLE: pb2.NODE_OUTCOME_UNAVAILABLE,
     NodeOutcome.DEADLINE_EXCEEDED: pb2.NODE_OUTCOME_DEADLINE_EXCEEDED,
     NodeOutcome.BUDGET_EXHAUSTED: pb2.NODE_OUTCOME_BUDGET_EXHAUSTED,
-    NodeOutcome.REFUSED: pb2.NODE_OUTCOME_REFUSED,
-    # No wire value of its own yet: REFUSED, with the reason NOT_SHARED_BY_ORGANISATION first.
+    # No wire value of its own yet: REFUSED, with the reason NOT_SHARED_BY_ORGANISATION first
+    # (listed before REFUSED, so that a reverse mapping reads REFUSED back as REFUSED).
     NodeOutcome.NOT_SHARED: pb2.NODE_OUTCOME_REFUSED,
+    NodeOutcome.REFUSED: pb2.NODE_OUTCOME_REFUSED,
     NodeOutcome.INVALID: pb2.NODE_OUTCOME_INVALID,
     NodeOutcome.ERROR: pb2.NODE_OUTCOME_ERROR,
 }
