@@ -46,6 +46,7 @@ class NodeOutcome(Enum):
     BUDGET_EXHAUSTED = "budget_exhausted"
     CATALOGUE_VERSION = "catalogue_version"
     REFUSED = "refused"
+    NOT_SHARED = "not_shared"  # the organisation chose not to share this: a decision, not a fault
     INVALID = "invalid"
     ERROR = "error"
 
@@ -78,6 +79,8 @@ def outcome_of(error: NodeQueryError) -> NodeOutcome:
         return NodeOutcome.BUDGET_EXHAUSTED
     if error.reason == "CATALOGUE_VERSION_NOT_APPROVED":
         return NodeOutcome.CATALOGUE_VERSION
+    if error.reason == "NOT_SHARED_BY_ORGANISATION":
+        return NodeOutcome.NOT_SHARED
     if error.code in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.FAILED_PRECONDITION,
                       grpc.StatusCode.UNAUTHENTICATED):
         return NodeOutcome.REFUSED

@@ -36,7 +36,8 @@ from node import (
     render_node_config,
 )
 from node.synthetic import OrgProfile, generate_organisation
-from privacy import default_catalogue
+from node.synthetic_plans import generate_accompaniment
+from privacy import shipped_catalogues
 from protos.tls import CA_CERT, TlsFiles, init_ca, issue
 
 __all__ = ["LocalFederation", "setup_node"]
@@ -55,7 +56,7 @@ def setup_node(directory: Path, profile: OrgProfile, *, seed: int, year: int,
     directory.mkdir(parents=True)
     (directory / "node.toml").write_text(render_node_config(
         node_id=profile.org_id, organisation=profile.name, listen="127.0.0.1:0",
-        queriers={FEDERATION_IDENTITY: cap_epsilon}, approved=(default_catalogue().version,),
+        queriers={FEDERATION_IDENTITY: cap_epsilon}, approved=tuple(shipped_catalogues()),
     ))
     db_key = create_key_file(directory / "keys" / "db.key")
     create_key_file(directory / "keys" / "pseudonym.key")
@@ -65,8 +66,10 @@ def setup_node(directory: Path, profile: OrgProfile, *, seed: int, year: int,
     runtime = open_node(config)
     try:
         with tempfile.TemporaryDirectory(prefix="koepel-import-") as tmp:
-            paths = generate_organisation(profile, seed, year).write_csvs(Path(tmp))
-            import_files(runtime.store, runtime.secret, paths.values())
+            org = generate_organisation(profile, seed, year)
+            paths = org.write_csvs(Path(tmp))
+            plans = generate_accompaniment(org, seed, year).write_csvs(Path(tmp))
+            import_files(runtime.store, runtime.secret, [*paths.values(), *plans.values()])
     finally:
         runtime.close()
 

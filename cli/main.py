@@ -11,6 +11,7 @@ from cli.demo import demo
 from cli.health_cmds import health
 from cli.node_budget_cmds import dry_run, ledger, node_budget, signing_key
 from cli.node_cmds import node
+from cli.org_cmds import ORG_COMMANDS
 from cli.query_cmds import history, nodes, query
 from cli.report_cmds import report
 
@@ -23,7 +24,7 @@ def cli() -> None:
     """koepel: differentially private sector statistics for social-economy federations."""
 
 
-for command in (node_budget, dry_run, ledger, signing_key):
+for command in (node_budget, dry_run, ledger, signing_key, *ORG_COMMANDS):
     node.add_command(command)
 cli.add_command(node)
 cli.add_command(aggregator)

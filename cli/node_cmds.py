@@ -21,7 +21,7 @@ from node import (
     serve,
 )
 from node.dbkey import check_passphrase
-from privacy import default_catalogue, format_micro, parse_epsilon
+from privacy import format_micro, parse_epsilon, shipped_catalogues
 
 __all__ = ["node"]
 
@@ -90,7 +90,7 @@ def init(directory: Path, node_id: str, organisation: str, queriers: tuple[str, 
     keys.chmod(0o700)
     text = render_node_config(node_id=node_id, organisation=organisation or node_id,
                               listen=listen, queriers=caps,
-                              approved=(default_catalogue().version,), node_cap=node_cap,
+                              approved=tuple(shipped_catalogues()), node_cap=node_cap,
                               lifetime_cap=lifetime_cap,
                               key_source="passphrase" if use_passphrase else "file")
     if db_key is None:
@@ -136,15 +136,19 @@ def serve_(config_path: Path, insecure: bool, listen: str | None, port_file: Pat
 @click.option("--year", default=2025, show_default=True)
 @handle_errors
 def synth(directory: Path, org_type: str, people: int, seed: int, year: int) -> None:
-    """Write a synthetic organisation's CSV exports (for trying koepel out; not real people)."""
+    """Write a synthetic organisation's CSV exports (for trying koepel out; not real people),
+    accompaniment records (plans, goals, reviews, self-evaluations) included."""
     from node.synthetic import ORG_TYPES, OrgProfile, generate_organisation
+    from node.synthetic_plans import generate_accompaniment
 
     if org_type not in ORG_TYPES:
         raise KoepelCliError(f"--type must be one of {', '.join(ORG_TYPES)}", EXIT["usage"])
     region = "BE-VLG" if org_type.startswith(("MAATWERK", "LDE")) else (
         "BE-BRU" if org_type.endswith("BXL") else "BE-WAL")
     profile = OrgProfile("synthetic", "Synthetic organisation", org_type, region, people)
-    paths = generate_organisation(profile, seed, year).write_csvs(directory)
+    org = generate_organisation(profile, seed, year)
+    paths = {**org.write_csvs(directory),
+             **generate_accompaniment(org, seed, year).write_csvs(directory)}
     for path in paths.values():
         click.echo(str(path))
 
@@ -165,9 +169,14 @@ _register()
 @click.option("--period", required=True, help="A year such as 2025, or a quarter such as "
               "2025-Q3.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--html", "html_path", default=None, type=click.Path(path_type=Path),
+              help="Also write the report as a self-contained, printable HTML page with charts "
+                   "(a new file, readable by you only).")
 @handle_errors
-def report(config_path: Path, period: str, as_json: bool) -> None:
-    """The organisation's own exact figures (headcount, FTE, exits, support hours).
+def report(config_path: Path, period: str, as_json: bool, html_path: Path | None) -> None:
+    """The organisation's own exact figures: headcount, FTE, exits, support hours, and the
+    accompaniment figures (plans and reviews, competence progression by kind of support and
+    by target group, retention, self-evaluation, exits by destination and tenure).
 
     Computed locally with the same per-person definitions as the federation's figures, but
     exact: nothing is noised, charged or sent. This view never leaves this machine.
@@ -175,15 +184,28 @@ def report(config_path: Path, period: str, as_json: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from node.report import build_report
+    from node.report import build_report, format_value
 
     config = load_node_config(config_path)
     runtime = open_node(config, prompt=ask_secret)
     try:
         local = build_report(runtime.engine, config.catalogue, node_id=config.node_id,
-                             organisation=config.organisation, period=period)
+                             organisation=config.organisation, period=period,
+                             store=runtime.store)
     finally:
         runtime.close()
+    if html_path is not None:
+        from datetime import UTC, datetime
+
+        from node.private_files import ExportExists, write_private
+        from node.report_html import render_html
+
+        page = render_html(local, generated_at=datetime.now(UTC).isoformat(timespec="minutes"))
+        try:
+            write_private(html_path, page.encode("utf-8"))
+        except ExportExists as exc:
+            raise KoepelCliError(str(exc), EXIT["usage"]) from None
+        click.echo(f"wrote {html_path}", err=as_json)
     if as_json:
         dump_json(local.to_json())
         return
@@ -195,11 +217,16 @@ def report(config_path: Path, period: str, as_json: bool) -> None:
         table = Table()
         table.add_column(escape(section.dimension or ""))
         table.add_column(section.unit, justify="right")
-        digits = 0 if section.unit == "people" else 1
-        for cell, value in section.rows:
-            table.add_row(escape(cell), f"{value:,.{digits}f}")
+        if section.row_persons:
+            table.add_column("people", justify="right")
+        persons = [str(n) for n in section.row_persons]
+        for i, (cell, value) in enumerate(section.rows):
+            shown = "—" if section.empty(i) else format_value(section, value)
+            table.add_row(escape(cell), shown, *persons[i:i + 1])
         if section.dimension:
-            table.add_row("[bold]total[/bold]", f"[bold]{section.total:,.{digits}f}[/bold]")
+            table.add_row("[bold]total[/bold]" if not persons else "[bold]overall[/bold]",
+                          f"[bold]{format_value(section, section.total)}[/bold]",
+                          *([f"[bold]{section.persons}[/bold]"] if persons else []))
         out.print(table)
         if section.note:
             out.print(f"  {section.note}")

@@ -81,8 +81,10 @@ def import_cmd(config_path: Path, files: tuple[Path, ...], mapping_path: Path | 
     """Import FILES (CSV or XLSX) all or nothing: every row is checked before any is written.
 
     Without --mapping, each CSV is named after its table (workers.csv, contracts.csv,
-    support_actions.csv, competence_assessments.csv, exits.csv) and an XLSX workbook has one
-    worksheet per table, with koepel's column names.
+    support_actions.csv, competence_assessments.csv, exits.csv; for accompaniment also
+    support_plans.csv, plan_goals.csv, plan_reviews.csv, self_evaluations.csv) and an XLSX
+    workbook has one worksheet per table, with koepel's column names. Optional columns
+    (contracts.subsidy_scheme, competence_assessments.assessor and .context) may be left out.
     """
     from cli.node_cmds import ask_secret
 

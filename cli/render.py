@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from aggregator import NodeOutcome, SectorResult
-from privacy import QuerySpec, Statistic, default_catalogue, format_micro
+from privacy import QuerySpec, Statistic, format_micro, shipped_catalogues
 
 __all__ = [
     "Display",
@@ -48,6 +48,7 @@ _STATUS = {
     NodeOutcome.BUDGET_EXHAUSTED: "out of budget",
     NodeOutcome.CATALOGUE_VERSION: "other catalogue",
     NodeOutcome.REFUSED: "refused",
+    NodeOutcome.NOT_SHARED: "not shared by this organisation",
     NodeOutcome.INVALID: "invalid",
     NodeOutcome.ERROR: "error",
 }
@@ -76,9 +77,9 @@ def display_of(spec: QuerySpec) -> Display:
     means to 2 decimals."""
     if spec.statistic in (Statistic.COUNT, Statistic.HISTOGRAM):
         return Display(digits=0)
-    catalogue = default_catalogue()
-    measure = (catalogue.measures.get(spec.measure)
-               if catalogue.version == spec.catalogue_version else None)
+    catalogues = shipped_catalogues()
+    catalogue = catalogues.get(spec.catalogue_version)
+    measure = catalogue.measures.get(spec.measure) if catalogue is not None else None
     if spec.statistic is Statistic.MEAN:
         if measure is not None and (measure.lower, measure.upper) == (0, 1):
             return Display(100.0, 1, " %")

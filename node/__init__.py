@@ -1,14 +1,18 @@
 """koepel node: an organisation's encrypted records and the service that answers DP queries.
 
 The public face: open a node from its configuration, import records, answer queries (the
-engine is usable without a server), and serve it over gRPC.
+engine is usable without a server), and serve it over gRPC; and the organisation's own tool
+(one person's record, the local report and its HTML page, the Walloon forms, transfer records,
+the audit log of identity-level exports, the sharing decisions).
 """
 
 from node.answers import DryRun
+from node.audit_log import AuditEntry, audit_entries, record_export
 from node.budget import BudgetCaps, BudgetPolicy
 from node.catalogue_diff import CatalogueDiff, diff_catalogues
 from node.config import ConfigError, NodeConfig, NodeLimits, load_node_config, render_node_config
 from node.dbkey import DatabaseKey, database_key
+from node.forms import EiForms, build_forms
 from node.importer import ImportFailed, ImportSummary, import_files
 from node.keys import KeyError_, create_key_file, read_key, read_key_file
 from node.ledger import Ledger, LedgerEntry, LedgerUnitError, verify_chain
@@ -16,17 +20,23 @@ from node.maintenance import backup, open_store, rekey, restore
 from node.mapping import MappingError, ToolMapping, load_mapping
 from node.metrics import NodeMetrics
 from node.pacing import ReplyPacer
+from node.person import PersonNotFound, PersonRecord, person_record
 from node.policy import AccessPolicy
 from node.queries import Answer, BudgetLine, QueryEngine
 from node.report import LocalReport, build_report
+from node.report_html import render_html
 from node.server import NodeRuntime, create_server, open_node, serve
+from node.sharing import SharingDecisions, sharing_decisions
 from node.signing import Signer, create_signing_key, verify_signature
 from node.store import Store, StoreDamagedError, StoreError, WrongKeyError
+from node.transfer import TRANSFER_FORMAT, build_transfer
 from node.vocabulary import Vocabulary
 
 __all__ = [
+    "TRANSFER_FORMAT",
     "AccessPolicy",
     "Answer",
+    "AuditEntry",
     "BudgetCaps",
     "BudgetLine",
     "BudgetPolicy",
@@ -34,6 +44,7 @@ __all__ = [
     "ConfigError",
     "DatabaseKey",
     "DryRun",
+    "EiForms",
     "ImportFailed",
     "ImportSummary",
     "KeyError_",
@@ -46,8 +57,11 @@ __all__ = [
     "NodeLimits",
     "NodeMetrics",
     "NodeRuntime",
+    "PersonNotFound",
+    "PersonRecord",
     "QueryEngine",
     "ReplyPacer",
+    "SharingDecisions",
     "Signer",
     "Store",
     "StoreDamagedError",
@@ -55,8 +69,11 @@ __all__ = [
     "ToolMapping",
     "Vocabulary",
     "WrongKeyError",
+    "audit_entries",
     "backup",
+    "build_forms",
     "build_report",
+    "build_transfer",
     "create_key_file",
     "create_server",
     "create_signing_key",
@@ -67,12 +84,16 @@ __all__ = [
     "load_node_config",
     "open_node",
     "open_store",
+    "person_record",
     "read_key",
     "read_key_file",
+    "record_export",
     "rekey",
+    "render_html",
     "render_node_config",
     "restore",
     "serve",
+    "sharing_decisions",
     "verify_chain",
     "verify_signature",
 ]

@@ -14,12 +14,19 @@ before the per-cell ``SUM``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from privacy import Catalogue, CatalogueError, Dimension, Statistic, ValidatedQuery
+from privacy import (
+    Catalogue,
+    CatalogueError,
+    Dimension,
+    InvalidQueryError,
+    Statistic,
+    ValidatedQuery,
+)
 
-__all__ = ["CompiledQuery", "check_catalogue", "compile_query"]
+__all__ = ["CompiledQuery", "check_catalogue", "check_period", "compile_query", "shared_cte"]
 
 _ACTIVE_DURING = "start_date < :end AND (end_date IS NULL OR end_date > :start)"
 
@@ -31,6 +38,14 @@ POPULATIONS: dict[str, str] = {
     "active_during": f"SELECT DISTINCT pid FROM contracts WHERE {_ACTIVE_DURING}",
     "exited_during": "SELECT pid FROM last_exit",
     "assessed_twice": "SELECT DISTINCT pid FROM competence_pairs",
+    # People under contract on the first day of the period (retention's t0).
+    "active_at_start": (
+        "SELECT DISTINCT pid FROM contracts "
+        "WHERE start_date <= :start AND (end_date IS NULL OR end_date > :start)"
+    ),
+    # People with a support plan active at some time in the period.
+    "planned_during": f"SELECT DISTINCT pid FROM support_plans WHERE {_ACTIVE_DURING}",
+    "self_evaluated_twice": "SELECT DISTINCT pid FROM self_evaluation_pairs",
 }
 
 # Each value is a CTE ``val(pid, v)``; persons absent from it have value 0.
@@ -49,7 +64,29 @@ VALUES: dict[str, str] = {
     "competence_gain": "SELECT pid, AVG(gain) AS v FROM competence_pairs GROUP BY pid",
     "last_exit_in": "SELECT pid, CASE WHEN destination IN ({codes}) THEN 1.0 ELSE 0.0 END AS v "
     "FROM last_exit",
+    "plan_active": (
+        f"SELECT pid, 1.0 AS v FROM support_plans WHERE {_ACTIVE_DURING} GROUP BY pid"
+    ),
+    # A review dated in the period, of any of the person's plans.
+    "plan_review_in": (
+        "SELECT p.pid AS pid, 1.0 AS v FROM plan_reviews r "
+        "JOIN support_plans p ON p.plan_key = r.plan_key "
+        "WHERE r.review_date >= :start AND r.review_date < :end GROUP BY p.pid"
+    ),
+    # Still under contract on the last day of the (calendar-year) period, i.e. 12 months after
+    # its first day: reads contracts on that day only, never beyond the period.
+    "active_12_months_later": (
+        "SELECT pid, 1.0 AS v FROM contracts "
+        "WHERE start_date <= :last_day AND (end_date IS NULL OR end_date > :last_day) "
+        "GROUP BY pid"
+    ),
+    "self_evaluation_change": (
+        "SELECT pid, AVG(change) AS v FROM self_evaluation_pairs GROUP BY pid"
+    ),
 }
+
+# Values defined over a whole calendar year only (the period must span their 12 months).
+_YEAR_ONLY = frozenset({"active_12_months_later"})
 
 _SHARED_CTES = {
     "last_exit": (
@@ -70,6 +107,20 @@ _SHARED_CTES = {
         "COUNT(*) OVER (PARTITION BY pid, competence_code) AS n "
         "FROM competence_assessments WHERE assessment_date >= :start AND assessment_date < :end)"
         " WHERE n >= 2 GROUP BY pid, competence_code)"
+    ),
+    # Per person and questionnaire item with >= 2 answers in the period: last minus first.
+    "self_evaluation_pairs": (
+        "self_evaluation_pairs AS (SELECT pid, item_code, "
+        "MAX(CASE WHEN rn_last = 1 THEN score_norm END) "
+        "- MAX(CASE WHEN rn_first = 1 THEN score_norm END) AS change FROM ("
+        "SELECT pid, item_code, score_norm, "
+        "ROW_NUMBER() OVER (PARTITION BY pid, item_code "
+        "ORDER BY evaluation_date, evaluation_key) AS rn_first, "
+        "ROW_NUMBER() OVER (PARTITION BY pid, item_code "
+        "ORDER BY evaluation_date DESC, evaluation_key DESC) AS rn_last, "
+        "COUNT(*) OVER (PARTITION BY pid, item_code) AS n "
+        "FROM self_evaluations WHERE evaluation_date >= :start AND evaluation_date < :end)"
+        " WHERE n >= 2 GROUP BY pid, item_code)"
     ),
 }
 
@@ -109,6 +160,27 @@ def check_catalogue(catalogue: Catalogue) -> None:
             raise CatalogueError(f"dimension {dimension.name!r}: must apply to exited_during only")
         if dimension.source == "worker.age" and not dimension.age_edges:
             raise CatalogueError(f"dimension {dimension.name!r}: needs age_edges")
+
+
+def shared_cte(name: str) -> str:
+    """A named per-person CTE (``competence_pairs``, ``self_evaluation_pairs``, ``last_exit``),
+    for local reports that must define a figure exactly as the catalogue does."""
+    return _SHARED_CTES[name]
+
+
+def check_period(query: ValidatedQuery) -> None:
+    """Refuse a period the measure is not defined over (before any data is read).
+
+    Retention after 12 months compares the first and the last day of a calendar year; asked for
+    a quarter, it would have to read records from after the period, so it is refused instead.
+    """
+    period = query.period
+    whole_year = (period.start.month, period.start.day) == (1, 1) and \
+        period.end == date(period.start.year + 1, 1, 1)
+    if query.measure.value in _YEAR_ONLY and not whole_year:
+        raise InvalidQueryError(
+            f"measure {query.measure.name!r} is defined over a calendar year (its 12 months); "
+            "ask for a period such as 2025, not a quarter")
 
 
 class _Params:
@@ -154,6 +226,7 @@ def _bin_sql(query: ValidatedQuery, params: _Params) -> str:
 
 def compile_query(query: ValidatedQuery) -> CompiledQuery:
     """The per-person, per-cell SQL for ``query``."""
+    check_period(query)
     measure = query.measure
     catalogue = query.catalogue
     period = query.period
@@ -179,6 +252,8 @@ def compile_query(query: ValidatedQuery) -> CompiledQuery:
         ctes.append(_SHARED_CTES["last_exit"])
     if measure.population == "assessed_twice" or measure.value == "competence_gain":
         ctes.append(_SHARED_CTES["competence_pairs"])
+    if measure.population == "self_evaluated_twice" or measure.value == "self_evaluation_change":
+        ctes.append(_SHARED_CTES["self_evaluation_pairs"])
     ctes.append(f"pop AS ({POPULATIONS[measure.population]})")
     ctes.append(f"val AS ({value_sql})")
 

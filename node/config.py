@@ -16,7 +16,13 @@ from typing import Any
 from node.dbkey import KEY_SOURCES
 from node.policy import POLICY_KEYS, AccessPolicy, parse_access
 from node.vocabulary import Vocabulary, VocabularyError, parse_vocabulary
-from privacy import Catalogue, CatalogueError, default_catalogue, load_catalogue, parse_epsilon
+from privacy import (
+    Catalogue,
+    CatalogueError,
+    load_catalogue,
+    parse_epsilon,
+    shipped_catalogues,
+)
 from protos.ratelimit import RateLimit
 from protos.tls import TlsFiles
 
@@ -81,6 +87,16 @@ class NodeConfig:
     auditors: tuple[str, ...] = ()
     key_source: str = "file"  # "file" (raw key file / KOEPEL_DB_KEY) or "passphrase"
     vocabulary: Vocabulary = field(default_factory=Vocabulary)
+    # Every approved version this node can serve, by version (``catalogue`` is the newest of
+    # them: the one its reports, policy checks and catalogue diffs are read against).
+    catalogues: Mapping[str, Catalogue] = field(default_factory=dict)
+
+    def catalogue_for(self, version: str) -> Catalogue | None:
+        """The approved catalogue ``version``, or None if it is not approved or not known."""
+        if version not in self.approved_versions:
+            return None
+        return self.catalogues.get(version) or (
+            self.catalogue if self.catalogue.version == version else None)
 
 
 _SECTIONS = {"node", "catalogue", "queriers", "tls", "limits", "budget", "vocabulary"}
@@ -126,12 +142,13 @@ def load_node_config(path: Path) -> NodeConfig:
     cat = raw.get("catalogue", {})
     _check_keys(f"{path} [catalogue]", cat, _CATALOGUE_KEYS)
     try:
-        catalogue = load_catalogue(base / cat["path"]) if "path" in cat else default_catalogue()
+        catalogue = load_catalogue(base / cat["path"]) if "path" in cat else None
     except CatalogueError as exc:
         raise ConfigError(str(exc)) from None
     approved = tuple(cat.get("approved", []))
     if not approved:
         raise ConfigError(f"{path} [catalogue]: approve at least one catalogue version")
+    catalogue, catalogues = _served(f"{path} [catalogue]", catalogue, approved)
     queriers: dict[str, QuerierPolicy] = {}
     for index, entry in enumerate(raw.get("queriers", [])):
         where = f"{path} [[queriers]] #{index + 1}"
@@ -176,7 +193,39 @@ def load_node_config(path: Path) -> NodeConfig:
         auditors=tuple(auditors),
         key_source=key_source,
         vocabulary=vocabulary,
+        catalogues=catalogues,
     )
+
+
+def _served(where: str, from_file: Catalogue | None, approved: tuple[str, ...]
+            ) -> tuple[Catalogue, Mapping[str, Catalogue]]:
+    """The catalogue a node reads its own views against, and every approved one it can serve.
+
+    The shipped catalogues (2025.1, 2026.1, …) are always available; ``[catalogue] path`` adds
+    (or replaces) one. Without a path the primary catalogue is the newest approved shipped one.
+    One ledger has one unit, so every served catalogue must share the primary's accounting.
+    """
+    available = dict(shipped_catalogues())
+    if from_file is not None:
+        available[from_file.version] = from_file
+    unknown = [v for v in approved if v not in available]
+    if unknown:
+        raise ConfigError(
+            f"{where}: approved catalogue {unknown[0]!r} is neither shipped with koepel "
+            f"({', '.join(shipped_catalogues())}) nor the one [catalogue] path names; fix the "
+            "version, or point path at its file")
+    served = {v: available[v] for v in approved}
+    if from_file is not None:
+        primary = from_file
+    else:
+        primary = [available[v] for v in available if v in served][-1]  # the newest shipped
+    for version, other in served.items():
+        if (other.accounting, other.delta) != (primary.accounting, primary.delta):
+            raise ConfigError(
+                f"{where}: approved catalogue {version} accounts privacy loss as "
+                f"{other.accounting.value}, {primary.version} as {primary.accounting.value}; a "
+                "node's ledger has one unit, so approve catalogues of one accounting only")
+    return primary, served
 
 
 def _tls(path: Path, table: Mapping[str, Any]) -> TlsFiles:
@@ -258,7 +307,9 @@ def render_node_config(
         'ca = "tls/ca.crt"',
         "",
         "[catalogue]",
-        "# Catalogue versions this organisation has reviewed and approved.",
+        "# Catalogue versions this organisation has reviewed and approved; the node serves each",
+        "# (2026.1 is 2025.1 plus the accompaniment measures). Review a new one first with",
+        "# `koepel node catalogue diff`.",
         "approved = [" + ", ".join(f'"{v}"' for v in approved) + "]",
     ]
     lines += [

@@ -19,6 +19,7 @@ from privacy import (
     CatalogueVersionError,
     InvalidQueryError,
     KoepelError,
+    NotSharedError,
     PermissionDeniedError,
     QueryConflictError,
 )
@@ -53,6 +54,8 @@ def status_for(error: BaseException) -> grpc.Status:
             "remaining_micro_epsilon": str(error.remaining_micro),
             "requested_micro_epsilon": str(error.requested_micro),
         }
+    if isinstance(error, NotSharedError):  # which of the organisation's rules applied
+        metadata = {"rule": error.rule}
     info = error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN, metadata=metadata)
     detail = any_pb2.Any()
     detail.Pack(info)

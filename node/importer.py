@@ -190,22 +190,37 @@ def _plan(paths: Iterable[Path], mapping: ToolMapping,
 # ------------------------------------------------------------------------------------------
 
 def _upsert_sql(spec: TableSpec, names: tuple[str, ...]) -> str:
+    # Table and column names come from node/records.py only, never from an input file.
     updates = ", ".join(f"{n} = excluded.{n}" for n in names[1:])
     placeholders = ", ".join("?" for _ in names)
     return (f"INSERT INTO {spec.table} ({', '.join(names)}) VALUES ({placeholders}) "
             f"ON CONFLICT({spec.key_stored_as}) DO UPDATE SET {updates}")
 
 
+def _known_keys(conn: Any, parsed: dict[str, Parsed], table: str) -> set[str]:
+    """The keys of ``table``: already stored, or in this import."""
+    key = TABLES[table].key_stored_as
+    known = {r[0] for r in conn.execute(f"SELECT {key} FROM {table}")}
+    if table in parsed:
+        known.update(row[0] for row in parsed[table].rows)
+    return known
+
+
 def _check_references(conn: Any, parsed: dict[str, Parsed], errors: list[RowError]) -> None:
-    known = {r[0] for r in conn.execute("SELECT pid FROM workers")}
-    if "workers" in parsed:
-        known.update(row[0] for row in parsed["workers"].rows)
+    known = _known_keys(conn, parsed, "workers")
     for table, part in parsed.items():
-        if not TABLES[table].person_column:
-            continue
-        errors.extend(RowError(part.label, line, "person_id", "no such person in workers")
-                      for row, line in zip(part.rows, part.lines, strict=True)
-                      if row[1] not in known)
+        spec = TABLES[table]
+        if spec.person_column:
+            errors.extend(RowError(part.label, line, "person_id", "no such person in workers")
+                          for row, line in zip(part.rows, part.lines, strict=True)
+                          if row[1] not in known)
+        if spec.parent:
+            parents = _known_keys(conn, parsed, spec.parent.table)
+            at = part.columns.index(spec.parent.stored_as)
+            errors.extend(RowError(part.label, line, spec.parent.column,
+                                   f"no such id in {spec.parent.table}")
+                          for row, line in zip(part.rows, part.lines, strict=True)
+                          if row[at] not in parents)
 
 
 def _check_vocabulary(conn: Any, parsed: dict[str, Parsed], version: str,
@@ -261,9 +276,10 @@ def import_files(store: Store, secret: bytes, paths: Iterable[Path], *,
             errors.append(RowError(item.path.name, 0, "-", str(exc)))
         finally:
             source.close()
-    if "contracts" in parsed:
-        part = parsed["contracts"]
-        start, end = part.columns.index("start_date"), part.columns.index("end_date")
+    for table, part in parsed.items():
+        if (span := TABLES[table].period_columns) is None:
+            continue
+        start, end = part.columns.index(span[0]), part.columns.index(span[1])
         errors.extend(RowError(part.label, line, "end_date", "must be after start_date",
                                "date-like text")
                       for row, line in zip(part.rows, part.lines, strict=True)

@@ -53,6 +53,7 @@ OTHER_QUERIER = "other"
 REFUSAL_REASONS = (
     "INVALID_QUERY",
     "PERMISSION_DENIED",
+    "NOT_SHARED_BY_ORGANISATION",  # the organisation's own sharing choice (node/policy.py)
     "CATALOGUE_VERSION_NOT_APPROVED",
     "PRIVACY_BUDGET_EXHAUSTED",
     "QUERY_ID_REUSED",

@@ -5,9 +5,10 @@ catalogue measures and dimensions it may use, the smallest and largest ε it acc
 and the most cells one query may release. The defaults allow the whole approved catalogue; the
 smallest ε defaults to 0.001 so that a cap cannot be spent in millions of ledger rows.
 
-A refusal is a :class:`PermissionDeniedError` whose message names the rule that refused, from
-the request and node.toml only (never from the data), and runs before the data or the budget
-are touched.
+A refusal is a :class:`NotSharedError` (a :class:`PermissionDeniedError` with its own reason,
+``NOT_SHARED_BY_ORGANISATION``): the organisation's own decision, reported to the querier as
+such rather than as a failure. Its message names the rule that refused, from the request and
+node.toml only (never from the data), and it runs before the data or the budget are touched.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from privacy import (
     Catalogue,
     InvalidQueryError,
-    PermissionDeniedError,
+    NotSharedError,
     ValidatedQuery,
     format_micro,
     parse_epsilon,
@@ -42,32 +43,34 @@ class AccessPolicy:
     max_cells: int | None = None
 
     def check(self, querier: str, query: ValidatedQuery) -> None:
-        """Raise :class:`PermissionDeniedError` naming the first rule ``query`` breaks."""
-        rule = f"node policy for querier {querier!r}"
+        """Raise :class:`NotSharedError` naming the first rule ``query`` breaks."""
+        rule = f"not shared by this organisation: node policy for querier {querier!r}"
         if self.measures is not None and query.measure.name not in self.measures:
             allowed = ", ".join(sorted(self.measures)) or "none"
-            raise PermissionDeniedError(
-                f"{rule}: measure {query.measure.name!r} is not allowed (allowed: {allowed})")
+            raise NotSharedError(
+                f"{rule}: measure {query.measure.name!r} is not allowed (allowed: {allowed})",
+                rule="measure")
         if self.dimensions is not None:
             used = [d.name for d in query.dimensions] + sorted(query.filters)
             for name in used:
                 if name not in self.dimensions:
                     allowed = ", ".join(sorted(self.dimensions)) or "none"
-                    raise PermissionDeniedError(
-                        f"{rule}: dimension {name!r} is not allowed (allowed: {allowed})")
+                    raise NotSharedError(
+                        f"{rule}: dimension {name!r} is not allowed (allowed: {allowed})",
+                        rule="dimension")
         epsilon = query.spec.epsilon_micro
         if epsilon < self.min_epsilon_micro:
-            raise PermissionDeniedError(
+            raise NotSharedError(
                 f"{rule}: ε={format_micro(epsilon)} is below the smallest ε this node accepts "
-                f"per query ({format_micro(self.min_epsilon_micro)})")
+                f"per query ({format_micro(self.min_epsilon_micro)})", rule="min_epsilon")
         if self.max_epsilon_micro is not None and epsilon > self.max_epsilon_micro:
-            raise PermissionDeniedError(
+            raise NotSharedError(
                 f"{rule}: ε={format_micro(epsilon)} is above the largest ε this node accepts "
-                f"per query ({format_micro(self.max_epsilon_micro)})")
+                f"per query ({format_micro(self.max_epsilon_micro)})", rule="max_epsilon")
         if self.max_cells is not None and len(query.cells) > self.max_cells:
-            raise PermissionDeniedError(
+            raise NotSharedError(
                 f"{rule}: the query releases {len(query.cells)} cells; this node allows at "
-                f"most {self.max_cells} per query")
+                f"most {self.max_cells} per query", rule="max_cells")
 
 
 def _names(where: str, value: Any, known: Mapping[str, object], what: str) -> frozenset[str]:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from node.answers import Answer, BudgetLine, DryRun
 from node.budget import BudgetCaps, BudgetPolicy
-from node.compiler import compile_query
+from node.compiler import check_period, compile_query
 from node.config import NodeConfig
 from node.ledger import Charge, Ledger, StoredAnswer
 from node.signing import Signer
@@ -73,12 +73,15 @@ class QueryEngine:
         return self._policy.rule
 
     def _validate(self, spec: QuerySpec) -> ValidatedQuery:
-        if spec.catalogue_version not in self._config.approved_versions:
+        catalogue = self._config.catalogue_for(spec.catalogue_version)
+        if catalogue is None:
             raise CatalogueVersionError(
                 f"catalogue version {spec.catalogue_version!r} is not approved on this node; "
                 f"approved: {', '.join(self._config.approved_versions)}"
             )
-        return validate(spec, self._config.catalogue)
+        query = validate(spec, catalogue)
+        check_period(query)  # e.g. 12-month retention needs a whole year; refused before data
+        return query
 
     # ------------------------------------------------------------------ answering
 

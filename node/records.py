@@ -16,17 +16,24 @@ from datetime import date
 from typing import Any, Literal
 
 __all__ = [
+    "ASSESSMENT_CONTEXTS",
+    "ASSESSORS",
     "CONTRACT_TYPES",
     "DESTINATIONS",
     "EDUCATION",
     "GENDERS",
+    "GOAL_DOMAINS",
+    "GOAL_STATUSES",
     "ORDER",
     "REGIONS",
     "ROLES",
+    "SELF_EVALUATION_ITEMS",
+    "SUBSIDY_SCHEMES",
     "TABLES",
     "TARGET_GROUPS",
     "Column",
     "Invalid",
+    "Parent",
     "TableSpec",
     "value_class",
 ]
@@ -75,6 +82,15 @@ def _optional_date(text: str) -> str | None:
     return parse_date(text) if text else None
 
 
+def _optional_enum(*allowed: str) -> Parser:
+    required = _enum(*allowed)
+
+    def parse(text: str) -> str | None:
+        return required(text) if text else None
+
+    return parse
+
+
 def _code_text(text: str) -> str:
     if not text:
         raise Invalid("empty")
@@ -101,13 +117,53 @@ DESTINATIONS = ("REGULAR_EMPLOYEE", "REGULAR_SELF_EMPLOYED", "REGULAR_INTERIM",
                 "SUPPORTED_REGULAR", "OTHER_SOCIAL_ECONOMY", "INTERNAL_TO_STAFF",
                 "TRAINING_EDUCATION", "JOB_SEEKER", "CARE_OR_DAY_ACTIVITY", "ILLNESS_INVALIDITY",
                 "RETIREMENT", "DECEASED", "MOVED_OR_LOST", "UNKNOWN")
+# DOMAIN.md §1.2 subsidy_period.subsidy_type: what finances a job (the Walloon EI forms list the
+# TD/TGD-subsidised ones).
+SUBSIDY_SCHEMES = ("FL_WOP_COLLECTIVE", "FL_WOP_IMW", "FL_LDE", "FL_TWE",
+                   "WAL_AVIQ_ETA_WAGE_SUBSIDY", "WAL_EI_TD", "WAL_EI_TGD", "WAL_EI_SOCIAL_SUPPORT",
+                   "WAL_APE", "WAL_SESAM", "WAL_IMPULSION", "ACTIVA_BXL", "ART60_STATE_SUBSIDY",
+                   "SINE_LEGACY", "NONE")
+ASSESSORS = ("SELF", "COACH", "SUPERVISOR", "EXTERNAL", "UNKNOWN")
+ASSESSMENT_CONTEXTS = ("INTAKE", "PERIODIC", "EXIT", "UNKNOWN")
+# Support-plan goals (DOMAIN.md §1.2 support_plan.goals).
+GOAL_DOMAINS = ("WORK_SKILLS", "ATTITUDE", "HEALTH", "HOUSING", "FINANCE_DEBT", "MOBILITY",
+                "FAMILY_CHILDCARE", "ADMIN_RIGHTS", "LANGUAGE", "JUSTICE", "TRANSITION")
+GOAL_STATUSES = ("OPEN", "ACHIEVED", "DROPPED")
+# The federation's self-evaluation questionnaire items (ordinal answers, normalised to [0, 1]):
+# the qualitative side of accompaniment that integration services report beyond counts.
+SELF_EVALUATION_ITEMS = {
+    "SE01": "self-confidence",
+    "SE02": "social participation / social network",
+    "SE03": "well-being / perceived health",
+    "SE04": "autonomy in daily life",
+    "SE05": "motivation and readiness for work",
+    "SE06": "managing money and paperwork",
+    "SE07": "getting around (mobility)",
+    "SE08": "confidence in the language of work",
+}
 
 
 @dataclass(frozen=True)
 class Column:
+    """One typed column. An ``optional`` column may be missing from an input file altogether
+    (older exports); every row then gets ``default`` (before parsing)."""
+
     name: str
     parse: Parser
     kind: Kind = "code"
+    optional: bool = False
+    default: str = ""
+
+
+@dataclass(frozen=True)
+class Parent:
+    """A row that belongs to a row of another table (a goal to its plan): the input column
+    holding the parent's raw id, stored as the parent's pseudonymous key."""
+
+    column: str
+    stored_as: str
+    kind: str
+    table: str
 
 
 @dataclass(frozen=True)
@@ -121,12 +177,20 @@ class TableSpec:
     key_kind: str
     columns: tuple[Column, ...]
     person_column: str | None = "person_id"
+    parent: Parent | None = None
 
     @property
     def input_columns(self) -> tuple[str, ...]:
-        """Every column an input file must provide for this table."""
+        """Every column an input file may provide for this table (optional ones included)."""
         person = (self.person_column,) if self.person_column else ()
-        return (self.key_column, *person, *(c.name for c in self.columns))
+        parent = (self.parent.column,) if self.parent else ()
+        return (self.key_column, *person, *parent, *(c.name for c in self.columns))
+
+    @property
+    def period_columns(self) -> tuple[str, str] | None:
+        """(start, end) when rows are periods whose end must come after their start."""
+        names = {c.name for c in self.columns}
+        return ("start_date", "end_date") if {"start_date", "end_date"} <= names else None
 
 
 TABLES: dict[str, TableSpec] = {
@@ -145,6 +209,7 @@ TABLES: dict[str, TableSpec] = {
             Column("weekly_hours", _number(0, 50), "number"),
             Column("start_date", parse_date, "date"),
             Column("end_date", _optional_date, "date"),
+            Column("subsidy_scheme", _optional_enum(*SUBSIDY_SCHEMES), optional=True),
         )),
         TableSpec("support_actions", "action_id", "action_key", "action", (
             Column("action_date", parse_date, "date"),
@@ -155,14 +220,34 @@ TABLES: dict[str, TableSpec] = {
             Column("assessment_date", parse_date, "date"),
             Column("competence_code", _code_text, "competence"),
             Column("score_norm", _number(0, 1), "number"),
+            Column("assessor", _enum(*ASSESSORS), optional=True, default="UNKNOWN"),
+            Column("context", _enum(*ASSESSMENT_CONTEXTS), optional=True, default="UNKNOWN"),
         )),
         TableSpec("exits", "exit_id", "exit_key", "exit", (
             Column("exit_date", parse_date, "date"),
             Column("destination", _enum(*DESTINATIONS)),
         )),
+        TableSpec("support_plans", "plan_id", "plan_key", "plan", (
+            Column("start_date", parse_date, "date"),
+            Column("end_date", _optional_date, "date"),
+        )),
+        TableSpec("plan_goals", "goal_id", "goal_key", "goal", (
+            Column("domain", _enum(*GOAL_DOMAINS)),
+            Column("status", _enum(*GOAL_STATUSES)),
+        ), person_column=None, parent=Parent("plan_id", "plan_key", "plan", "support_plans")),
+        TableSpec("plan_reviews", "review_id", "review_key", "review", (
+            Column("review_date", parse_date, "date"),
+        ), person_column=None, parent=Parent("plan_id", "plan_key", "plan", "support_plans")),
+        TableSpec("self_evaluations", "evaluation_id", "evaluation_key", "evaluation", (
+            Column("evaluation_date", parse_date, "date"),
+            Column("item_code", _enum(*SELF_EVALUATION_ITEMS)),
+            Column("score_norm", _number(0, 1), "number"),
+        )),
     )
 }
-ORDER = ("workers", "contracts", "support_actions", "competence_assessments", "exits")
+# Import (and write) order: a table comes after every table it refers to.
+ORDER = ("workers", "contracts", "support_actions", "competence_assessments", "exits",
+         "support_plans", "plan_goals", "plan_reviews", "self_evaluations")
 
 _WHOLE = re.compile(r"[-+]?\d+")
 _DECIMAL = re.compile(r"[-+]?(\d+[.,]\d*|[.,]\d+)([eE][-+]?\d+)?")

@@ -18,9 +18,18 @@ from decimal import Decimal
 from typing import Any
 
 from node.queries import QueryEngine
-from privacy import Catalogue, QuerySpec, Statistic, parse_period, validate
+from node.store import Store
+from privacy import (
+    Catalogue,
+    InvalidQueryError,
+    Measure,
+    QuerySpec,
+    Statistic,
+    parse_period,
+    validate,
+)
 
-__all__ = ["LocalReport", "ReportSection", "build_report"]
+__all__ = ["LocalReport", "ReportSection", "build_report", "format_value"]
 
 _NOT_CHARGED = 1_000_000  # QuerySpec needs an ε; a local exact report spends none
 
@@ -37,11 +46,32 @@ class ReportSection:
     total: float
     persons: int  # people contributing to the total
     note: str = ""
+    row_persons: tuple[int, ...] = ()  # people behind each row, for means and shares
+
+    def empty(self, index: int) -> bool:
+        """A mean or share over nobody: shown as "—", not as zero."""
+        return bool(self.row_persons) and self.row_persons[index] == 0 and \
+            self.unit in ("share", "mean change", "hours per person")
 
     def to_json(self) -> dict[str, Any]:
-        return {"title": self.title, "unit": self.unit, "by": self.dimension,
+        data = {"title": self.title, "unit": self.unit, "by": self.dimension,
                 "cells": {cell: value for cell, value in self.rows}, "total": self.total,
                 "persons": self.persons, "note": self.note}
+        if self.row_persons:
+            data["persons_by_cell"] = {cell: n for (cell, _), n in
+                                       zip(self.rows, self.row_persons, strict=True)}
+        return data
+
+
+def format_value(section: ReportSection, value: float) -> str:
+    """A figure as people read it: shares in %, changes signed, counts whole."""
+    if section.unit == "share":
+        return f"{100 * value:.1f} %"
+    if section.unit == "mean change":
+        return f"{value:+.3f}"
+    if section.unit in ("people", "goals"):
+        return f"{value:,.0f}"
+    return f"{value:,.1f}"
 
 
 @dataclass(frozen=True)
@@ -69,6 +99,8 @@ class _Figure:
     use_sum: bool  # the per-person value summed (FTE, hours), or persons counted
     unit: str
     dimension: str
+    mean: bool = False  # the per-person mean (a share, for 0/1 values) per cell
+
 
 
 _FIGURES: Sequence[_Figure] = (
@@ -81,6 +113,21 @@ _FIGURES: Sequence[_Figure] = (
             "exited_to_regular_job", False, "people", "exit_destination"),
     _Figure("support_hours", "Hours of support received", "support_hours", True, "hours",
             "target_group"),
+    # The accompaniment figures (catalogue 2026.1), per person as the federation defines them.
+    _Figure("support_hours_per_person", "Hours of support per person reached",
+            "support_hours", True, "hours per person", "target_group", mean=True),
+    _Figure("competence_progression", "Competence progression (people assessed twice)",
+            "competence_gain", True, "mean change", "target_group", mean=True),
+    _Figure("plan_coverage", "Share of people reached who have a support plan",
+            "plan_coverage", True, "share", "target_group", mean=True),
+    _Figure("plan_review_rate", "Share of plans reviewed in the period (people with a plan)",
+            "plan_reviewed", True, "share", "target_group", mean=True),
+    _Figure("retention_12m", "Still under contract 12 months on (people under contract on "
+            "the first day)", "retention_12m", True, "share", "target_group", mean=True),
+    _Figure("self_evaluation_change", "Change in self-evaluation (people who answered twice)",
+            "self_evaluation_change", True, "mean change", "target_group", mean=True),
+    _Figure("transition_regular_economy", "Share of leavers who left for a regular job",
+            "exited_to_regular_job", True, "share", "target_group", mean=True),
 )
 
 
@@ -102,6 +149,8 @@ def _section(engine: QueryEngine, catalogue: Catalogue, figure: _Figure,
     query = validate(spec, catalogue)
     counts, sums = engine.exact_cells(query)
     scale = catalogue.fixed_point_scale
+    if figure.mean:
+        return _mean_section(figure, measure, query.cells, counts, sums, scale, group_by)
     values = [s / scale for s in sums] if figure.use_sum else [float(c) for c in counts]
     rows = tuple(("/".join(cell) or "all", value)
                  for cell, value in zip(query.cells, values, strict=True))
@@ -118,10 +167,28 @@ def _section(engine: QueryEngine, catalogue: Catalogue, figure: _Figure,
                          sum(counts), note)
 
 
+def _mean_section(figure: _Figure, measure: Measure, cells: Sequence[tuple[str, ...]],
+                  counts: Sequence[int], sums: Sequence[int], scale: int,
+                  group_by: tuple[str, ...]) -> ReportSection:
+    """Per cell the mean of the clamped per-person values (a share for 0/1 values)."""
+    rows = tuple(("/".join(cell) or "all", s / scale / c if c else 0.0)
+                 for cell, c, s in zip(cells, counts, sums, strict=True))
+    persons = sum(counts)
+    total = sum(sums) / scale / persons if persons else 0.0
+    bounds = f"[{Decimal(measure.lower).normalize():f}, {Decimal(measure.upper).normalize():f}]"
+    note = f"mean of one value per person in {bounds}, as in the federation's figures"
+    return ReportSection(figure.name, figure.title, figure.unit,
+                         figure.dimension if group_by else None, rows, total, persons, note,
+                         tuple(counts))
+
+
 def build_report(engine: QueryEngine, catalogue: Catalogue, *, node_id: str,
-                 organisation: str, period: str) -> LocalReport:
-    """Headcount, FTE, people reached, exits by destination and support hours for ``period``."""
-    parse_period(period)  # a clear message for a malformed period before any work
+                 organisation: str, period: str, store: Store | None = None) -> LocalReport:
+    """Headcount, FTE, people reached, exits by destination and support hours for ``period``,
+    the accompaniment figures the catalogue defines, and — given the ``store`` — the
+    organisational figures (competence progression by kind of support, hours by kind, plan
+    goals, exits by destination and tenure)."""
+    parsed = parse_period(period)  # a clear message for a malformed period before any work
     sections: list[ReportSection] = []
     skipped: list[str] = []
     for figure in _FIGURES:
@@ -129,6 +196,15 @@ def build_report(engine: QueryEngine, catalogue: Catalogue, *, node_id: str,
             skipped.append(f"{figure.name}: catalogue {catalogue.version} has no measure "
                            f"{figure.measure!r}")
             continue
-        sections.append(_section(engine, catalogue, figure, period))
+        try:
+            sections.append(_section(engine, catalogue, figure, period))
+        except InvalidQueryError as exc:  # e.g. 12-month retention asked for a quarter
+            skipped.append(f"{figure.name}: {exc}")
+    if store is not None:
+        from node.org_report import organisational_sections
+
+        destinations = catalogue.dimensions.get("exit_destination")
+        sections += organisational_sections(
+            store, parsed, destinations.groups if destinations is not None else {})
     return LocalReport(node_id, organisation, period, catalogue.version, tuple(sections),
                        tuple(skipped))

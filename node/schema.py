@@ -129,5 +129,63 @@ _V3_LEDGER = (
     """CREATE INDEX ledger_by_period ON ledger(budget_period, cost_micro)""",
 )
 
-MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3_LEDGER)
+# Version 4: the accompaniment records (DOMAIN.md §1.2): support plans with their goals and
+# reviews, self-evaluation questionnaires, who assessed a competence and when in the trajectory,
+# the subsidy scheme of a contract (for the Walloon EI forms), and the node-local audit log of
+# identity-level exports (a person's transfer record, the regional forms): who, when, what —
+# never a record value.
+_V4_ACCOMPANIMENT = (
+    """CREATE TABLE support_plans (
+        plan_key TEXT PRIMARY KEY,
+        pid TEXT NOT NULL REFERENCES workers(pid),
+        start_date TEXT NOT NULL,
+        end_date TEXT
+    )""",
+    # Covering index for the plan populations (a plan active in the period, per person).
+    """CREATE INDEX support_plans_by_period ON support_plans(start_date, end_date, pid)""",
+    """CREATE INDEX support_plans_by_pid ON support_plans(pid)""",
+    """CREATE TABLE plan_goals (
+        goal_key TEXT PRIMARY KEY,
+        plan_key TEXT NOT NULL REFERENCES support_plans(plan_key),
+        domain TEXT NOT NULL,
+        status TEXT NOT NULL
+    )""",
+    """CREATE INDEX plan_goals_by_plan ON plan_goals(plan_key, domain, status)""",
+    """CREATE TABLE plan_reviews (
+        review_key TEXT PRIMARY KEY,
+        plan_key TEXT NOT NULL REFERENCES support_plans(plan_key),
+        review_date TEXT NOT NULL
+    )""",
+    """CREATE INDEX plan_reviews_by_date ON plan_reviews(review_date, plan_key)""",
+    """CREATE INDEX plan_reviews_by_plan ON plan_reviews(plan_key)""",
+    """CREATE TABLE self_evaluations (
+        evaluation_key TEXT PRIMARY KEY,
+        pid TEXT NOT NULL REFERENCES workers(pid),
+        evaluation_date TEXT NOT NULL,
+        item_code TEXT NOT NULL,
+        score_norm REAL NOT NULL
+    )""",
+    """CREATE INDEX self_evaluations_by_date
+        ON self_evaluations(evaluation_date, pid, item_code, score_norm)""",
+    # One person's record (`koepel node person`, transfers) reads by person, not by date.
+    """CREATE INDEX support_actions_by_pid ON support_actions(pid)""",
+    """CREATE INDEX competence_assessments_by_pid ON competence_assessments(pid)""",
+    "ALTER TABLE competence_assessments ADD COLUMN assessor TEXT NOT NULL DEFAULT 'UNKNOWN'",
+    "ALTER TABLE competence_assessments ADD COLUMN context TEXT NOT NULL DEFAULT 'UNKNOWN'",
+    "ALTER TABLE contracts ADD COLUMN subsidy_scheme TEXT",
+    """CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        detail TEXT NOT NULL
+    )""",
+    """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+    """CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+)
+
+MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3_LEDGER, _V4_ACCOMPANIMENT)
 SCHEMA_VERSION = len(MIGRATIONS)

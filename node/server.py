@@ -66,7 +66,8 @@ def open_node(config: NodeConfig, *, prompt: Prompt | None = None) -> NodeRuntim
     from node.compiler import check_catalogue
     from node.maintenance import open_store
 
-    check_catalogue(config.catalogue)
+    for served in (config.catalogue, *config.catalogues.values()):
+        check_catalogue(served)
     store = open_store(config, prompt=prompt)
     try:
         return NodeRuntime(config, store)

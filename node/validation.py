@@ -109,6 +109,7 @@ class Parsed:
 
 def stored_columns(spec: TableSpec) -> tuple[str, ...]:
     names = [spec.key_stored_as] + (["pid"] if spec.person_column else [])
+    names += [spec.parent.stored_as] if spec.parent else []
     names += [c.name for c in spec.columns]
     if any(c.kind in VOCABULARY_KIND for c in spec.columns):
         names += ["local_code", "mapping_version"]
@@ -132,6 +133,11 @@ class TableReader:
         for target in spec.input_columns:
             src = tm.source_for(target)
             if src.column is not None and src.column not in positions:
+                column = columns.get(target)
+                if column is not None and column.optional and target not in tm.columns:
+                    # An optional column an older export does not have: its default for all.
+                    self.getters[target] = (None, column.default, None)
+                    continue
                 missing.append(target if src.column == target else f"{target} (from {src.column})")
                 continue
             position = positions[src.column] if src.column is not None else None
@@ -183,6 +189,13 @@ class TableReader:
                         "person", raw_id(self._text(spec.person_column, cells))))
                 except Invalid as exc:
                     self.errors.append(RowError(label, line, spec.person_column, str(exc), "id"))
+                    ok = False
+            if spec.parent:
+                try:
+                    values.append(self.pseudo.pseudonym(
+                        spec.parent.kind, raw_id(self._text(spec.parent.column, cells))))
+                except Invalid as exc:
+                    self.errors.append(RowError(label, line, spec.parent.column, str(exc), "id"))
                     ok = False
             for column in spec.columns:
                 text = ""

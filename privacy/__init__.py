@@ -16,6 +16,8 @@ from privacy.catalogue import (
     default_catalogue,
     load_catalogue,
     parse_catalogue,
+    shipped_catalogue,
+    shipped_catalogues,
 )
 from privacy.combine import (
     Estimate,
@@ -34,6 +36,7 @@ from privacy.errors import (
     CatalogueVersionError,
     InvalidQueryError,
     KoepelError,
+    NotSharedError,
     PermissionDeniedError,
     QueryConflictError,
 )
@@ -78,6 +81,7 @@ __all__ = [
     "NoiseShape",
     "NoiseTerm",
     "NoisyVector",
+    "NotSharedError",
     "Period",
     "PermissionDeniedError",
     "QuantileEstimate",
@@ -107,5 +111,7 @@ __all__ = [
     "release",
     "release_vector",
     "reliability_note",
+    "shipped_catalogue",
+    "shipped_catalogues",
     "validate",
 ]

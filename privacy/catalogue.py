@@ -8,6 +8,7 @@ never silently changes what is released). The meaning of ``source``, ``populatio
 
 from __future__ import annotations
 
+import functools
 import itertools
 import tomllib
 from collections.abc import Mapping
@@ -30,6 +31,8 @@ __all__ = [
     "default_catalogue",
     "load_catalogue",
     "parse_catalogue",
+    "shipped_catalogue",
+    "shipped_catalogues",
 ]
 
 
@@ -288,7 +291,35 @@ def load_catalogue(path: Path) -> Catalogue:
     return parse_catalogue(raw)
 
 
+# The catalogue versions shipped with koepel, oldest first. A new version is added beside the
+# old ones (never edited in place), so that queries written against an older version keep
+# working on nodes that still approve it.
+SHIPPED_VERSIONS = ("2025.1", "2026.1")
+
+
+@functools.cache
+def shipped_catalogue(version: str) -> Catalogue:
+    """The shipped catalogue ``version`` (``CatalogueError`` if koepel ships no such version)."""
+    if version not in SHIPPED_VERSIONS:
+        raise CatalogueError(f"koepel ships no catalogue {version!r}; shipped: "
+                             f"{', '.join(SHIPPED_VERSIONS)}")
+    text = resources.files("privacy").joinpath(f"catalogues/koepel-{version}.toml").read_text(
+        "utf-8")
+    catalogue = parse_catalogue(tomllib.loads(text))
+    if catalogue.version != version:
+        raise CatalogueError(f"catalogues/koepel-{version}.toml declares {catalogue.version!r}")
+    return catalogue
+
+
+def shipped_catalogues() -> Mapping[str, Catalogue]:
+    """Every shipped catalogue by version, oldest first."""
+    return MappingProxyType({v: shipped_catalogue(v) for v in SHIPPED_VERSIONS})
+
+
 def default_catalogue() -> Catalogue:
-    """The catalogue shipped with koepel (version 2025.1)."""
-    text = resources.files("privacy").joinpath("catalogues/koepel-2025.1.toml").read_text("utf-8")
-    return parse_catalogue(tomllib.loads(text))
+    """The newest catalogue shipped with koepel (version 2026.1, a superset of 2025.1).
+
+    Federations and nodes created now use it; nodes created by `koepel node init` approve every
+    shipped version, so queries written against 2025.1 keep working.
+    """
+    return shipped_catalogue(SHIPPED_VERSIONS[-1])

@@ -16,6 +16,7 @@ __all__ = [
     "CatalogueVersionError",
     "InvalidQueryError",
     "KoepelError",
+    "NotSharedError",
     "PermissionDeniedError",
     "QueryConflictError",
 ]
@@ -49,6 +50,21 @@ class PermissionDeniedError(KoepelError):
     """The querier may not ask this (PERMISSION_DENIED)."""
 
     code = "PERMISSION_DENIED"
+
+
+class NotSharedError(PermissionDeniedError):
+    """The organisation chose not to share this with this querier (node.toml ``[[queriers]]``).
+
+    Not an error of the querier's nor a fault of the node: a decision, reported as such with its
+    own machine-readable reason so that a federation shows "not shared by this organisation"
+    rather than a failure. ``rule`` names which of the organisation's rules applied.
+    """
+
+    code = "NOT_SHARED_BY_ORGANISATION"
+
+    def __init__(self, message: str, *, rule: str) -> None:
+        self.rule = rule  # "measure", "dimension", "min_epsilon", "max_epsilon", "max_cells"
+        super().__init__(message)
 
 
 class QueryConflictError(KoepelError):

@@ -21,6 +21,7 @@ from click.testing import CliRunner, Result
 
 from aggregator import Aggregator, MemoryHistory, QuorumPolicy, create_server
 from cli import cli
+from privacy import default_catalogue
 from tests.fake_nodes import FakeNode, FakeTransport, entry, federation_config
 
 
@@ -119,8 +120,9 @@ def test_nodes_in_every_format(running: Running) -> None:
     table = running.koepel("nodes")
     assert table.exit_code == 0, table.output
     text = " ".join(table.output.split())
-    assert "Nodes of test federation (catalogue 2025.1)" in text
-    assert "x<b>old: has not approved catalogue 2025.1 (approved: 2024.1)" in text
+    version = default_catalogue().version
+    assert f"Nodes of test federation (catalogue {version})" in text
+    assert f"x<b>old: has not approved catalogue {version} (approved: 2024.1)" in text
     assert "down: unreachable (UNAVAILABLE" in text
     assert "never" in text and "ok-1.test" in text and "10 of 10 (2025)" in text
     listing = json.loads(running.koepel("nodes", "--json").output)

@@ -8,7 +8,7 @@ process on loopback, driven through the `koepel` command line as a subprocess:
 * ``slow`` — SIGSTOPped for longer than the per-node deadline (the test's way of making a node
   slow without any test-only code in the node);
 * ``poor`` — its cap for the federation (ε=0.1) is below the query's ε=0.5;
-* ``old`` — its operator approved only the older catalogue version 2024.1;
+* ``old`` — its operator approved only the older catalogue version 2025.1 (the query uses 2026.1);
 * ``ok-1``, ``ok-2`` — healthy.
 
 Statistical bound: a combined count's noise is a sum of K ≤ 4 discrete Laplace draws of scale
@@ -19,6 +19,7 @@ checks "|estimate − truth| ≤ 100" fail by chance with probability below 1e-9
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -75,15 +76,14 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         setup_node(root / node_id, profile, seed=100 + index, year=2025,
                    cap_epsilon="0.1" if node_id == "poor" else "5")
         config_path = root / node_id / "node.toml"
-        if node_id == "old":
-            text = config_path.read_text()
-            config_path.write_text(text.replace(f'approved = ["{CATALOGUE.version}"]',
-                                                'approved = ["2024.1"]'))
         runtime = open_node(load_node_config(config_path))
         try:
             truths[node_id] = runtime.engine.exact_cells(validate(SPEC, CATALOGUE))[0]
         finally:
             runtime.close()
+        if node_id == "old":
+            text = config_path.read_text()
+            config_path.write_text(re.sub(r'approved = \[[^\]]*\]', 'approved = ["2025.1"]', text))
     with LocalFederation(root) as fed:
         for node_id, profile in NODES.items():
             fed.add_node(node_id, region=profile.region, kind=profile.org_type,

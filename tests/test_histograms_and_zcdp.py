@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 import tomllib
 from collections.abc import Callable
 from decimal import Decimal
@@ -86,9 +87,8 @@ def small(node_factory: Callable[..., NodeRuntime]) -> NodeRuntime:
 def zsmall(tmp_path: Path) -> Any:
     config_path = create_node(tmp_path / "z", queriers={"federation": "2"})
     catalogue = write_zcdp_catalogue(tmp_path / "z")
-    text = config_path.read_text().replace(
-        f'approved = ["{CAT.version}"]',
-        f'path = "{catalogue.name}"\napproved = ["{ZCDP_VERSION}"]')
+    text = re.sub(r'approved = \[.*\]', f'path = "{catalogue.name}"\napproved = ["{ZCDP_VERSION}"]',
+                  config_path.read_text())
     config_path.write_text(text)
     runtime = open_node(load_node_config(config_path))
     import_files(runtime.store, runtime.secret, sorted((FIXTURES / "small").glob("*.csv")))

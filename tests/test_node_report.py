@@ -12,9 +12,10 @@ from conftest import FIXTURES, create_node
 from node import NodeRuntime, import_files, load_node_config, open_node
 from node.catalogue_diff import diff_catalogues
 from node.report import build_report
-from privacy import default_catalogue, load_catalogue
+from privacy import default_catalogue, load_catalogue, shipped_catalogue
 
 CAT = default_catalogue()
+OLD = shipped_catalogue("2025.1")  # the diff below changes this version
 CATALOGUE_TEXT = (Path(__file__).parents[1] / "privacy" / "catalogues" /
                   "koepel-2025.1.toml").read_text()
 
@@ -79,7 +80,7 @@ def changed_catalogue(tmp_path: Path) -> Path:
 
 def test_catalogue_diff_lists_additions_removals_and_changes(tmp_path: Path) -> None:
     new = load_catalogue(changed_catalogue(tmp_path))
-    result = diff_catalogues(CAT, new, approved=("2025.1",))
+    result = diff_catalogues(OLD, new, approved=("2025.1",))
     found = {(c.kind, c.name, c.change): c.details for c in result.changes}
     assert found[("catalogue", "2026.1", "changed")] == ("version: 2025.1 → 2026.1",)
     assert found[("measure", "support_hours", "changed")] == (
@@ -94,7 +95,7 @@ def test_catalogue_diff_lists_additions_removals_and_changes(tmp_path: Path) -> 
     assert len(result.changes) == 6
     assert not result.compilable and "tenure" in result.compile_problem
     assert not result.approved
-    same = diff_catalogues(CAT, CAT, approved=("2025.1",))
+    same = diff_catalogues(OLD, OLD, approved=("2025.1",))
     assert same.changes == () and same.compilable and same.approved
 
 

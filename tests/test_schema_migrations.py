@@ -124,6 +124,11 @@ def test_an_old_database_migrates_to_the_current_schema_keeping_its_rows(
                             "FROM support_actions").fetchone() == ("SA02", "SA02", "identity", 90)
         assert conn.execute("SELECT local_code, competence_code, score_norm "
                             "FROM competence_assessments").fetchone() == ("C01", "C01", 0.25)
+        # Version 4 backfills: who assessed and when is unknown for older rows; no subsidy.
+        assert conn.execute("SELECT assessor, context FROM competence_assessments"
+                            ).fetchone() == ("UNKNOWN", "UNKNOWN")
+        assert conn.execute("SELECT subsidy_scheme FROM contracts").fetchone() == (None,)
+        assert conn.execute("SELECT count(*) FROM support_plans").fetchone() == (0,)
         # The ledger is still append-only after the migration.
         with pytest.raises(sqlcipher3.IntegrityError, match="append-only"):
             conn.execute("DELETE FROM ledger")

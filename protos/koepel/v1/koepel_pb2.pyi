@@ -32,6 +32,7 @@ class NodeOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     NODE_OUTCOME_INVALID: _ClassVar[NodeOutcome]
     NODE_OUTCOME_ERROR: _ClassVar[NodeOutcome]
     NODE_OUTCOME_CATALOGUE_VERSION: _ClassVar[NodeOutcome]
+    NODE_OUTCOME_NOT_SHARED: _ClassVar[NodeOutcome]
 STATISTIC_UNSPECIFIED: Statistic
 STATISTIC_COUNT: Statistic
 STATISTIC_SUM: Statistic
@@ -49,6 +50,7 @@ NODE_OUTCOME_REFUSED: NodeOutcome
 NODE_OUTCOME_INVALID: NodeOutcome
 NODE_OUTCOME_ERROR: NodeOutcome
 NODE_OUTCOME_CATALOGUE_VERSION: NodeOutcome
+NODE_OUTCOME_NOT_SHARED: NodeOutcome
 
 class Filter(_message.Message):
     __slots__ = ("dimension", "values")

@@ -1,0 +1,83 @@
+"""A node serves every catalogue version its operator approved, each query against its own."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from conftest import create_node
+
+from node import ConfigError, load_node_config, open_node
+from privacy import (
+    CatalogueError,
+    CatalogueVersionError,
+    QuerySpec,
+    Statistic,
+    default_catalogue,
+    shipped_catalogue,
+    shipped_catalogues,
+)
+
+
+def approve(config: Path, line: str) -> Path:
+    config.write_text(re.sub(r"approved = \[.*\]", line, config.read_text()))
+    return config
+
+
+def test_shipped_catalogues_and_the_default() -> None:
+    assert list(shipped_catalogues()) == ["2025.1", "2026.1"]
+    assert default_catalogue() is shipped_catalogue("2026.1")
+    with pytest.raises(CatalogueError, match="ships no catalogue"):
+        shipped_catalogue("2024.9")
+
+
+def test_a_new_node_approves_both_and_serves_each(tmp_path: Path) -> None:
+    config = load_node_config(create_node(tmp_path / "n"))
+    assert config.approved_versions == ("2025.1", "2026.1")
+    assert config.catalogue.version == "2026.1"
+    assert set(config.catalogues) == {"2025.1", "2026.1"}
+    old = config.catalogue_for("2025.1")
+    assert old is not None and "plan_coverage" not in old.measures
+
+
+def test_a_node_that_approved_only_2025_1_keeps_serving_it(tmp_path: Path) -> None:
+    path = approve(create_node(tmp_path / "n"), 'approved = ["2025.1"]')
+    config = load_node_config(path)
+    assert config.catalogue.version == "2025.1" and config.catalogue_for("2026.1") is None
+    runtime = open_node(config)
+    try:
+        runtime.engine.answer("federation", "q1", QuerySpec(
+            "2025.1", "headcount", Statistic.COUNT, (), (), "2025", 100_000))
+        with pytest.raises(CatalogueVersionError, match="not approved on this node"):
+            runtime.engine.answer("federation", "q2", QuerySpec(
+                "2026.1", "plan_coverage", Statistic.MEAN, (), (), "2025", 100_000))
+        # 2025.1 has no plan_coverage even under its own version.
+        with pytest.raises(Exception, match="unknown measure 'plan_coverage'"):
+            runtime.engine.answer("federation", "q3", QuerySpec(
+                "2025.1", "plan_coverage", Statistic.MEAN, (), (), "2025", 100_000))
+        assert len(runtime.engine.ledger.entries()) == 1
+    finally:
+        runtime.close()
+
+
+def test_an_unknown_approved_version_is_refused(tmp_path: Path) -> None:
+    path = approve(create_node(tmp_path / "n"), 'approved = ["2025.1", "2026.7"]')
+    with pytest.raises(ConfigError, match=r"'2026\.7' is neither shipped"):
+        load_node_config(path)
+
+
+def test_catalogues_of_different_accounting_cannot_be_served_together(tmp_path: Path) -> None:
+    text = resources.files("privacy").joinpath("catalogues/koepel-2025.1.toml").read_text()
+    text = text.replace('version = "2025.1"', 'version = "2025.1-zcdp"').replace(
+        'accounting = "pure"', 'accounting = "zcdp"\ndelta = "1e-6"')
+    config = create_node(tmp_path / "n")
+    original = config.read_text()
+    (config.parent / "z.toml").write_text(text)
+    approve(config, 'path = "z.toml"\napproved = ["2025.1-zcdp", "2026.1"]')
+    with pytest.raises(ConfigError, match="a node's ledger has one unit"):
+        load_node_config(config)
+    config.write_text(original)
+    approve(config, 'path = "z.toml"\napproved = ["2025.1-zcdp"]')
+    assert load_node_config(config).catalogue.version == "2025.1-zcdp"
