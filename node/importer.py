@@ -196,6 +196,7 @@ def _table_for(path: Path) -> TableSpec:
 def _read(path: Path, spec: TableSpec, pseudo: Pseudonymiser,
           errors: list[RowError]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
+    persons: dict[str, str] = {}  # raw person id -> pseudonym: a log names each person often
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         needed = [spec.key_column] + ([spec.person_column] if spec.person_column else [])
@@ -214,7 +215,10 @@ def _read(path: Path, spec: TableSpec, pseudo: Pseudonymiser,
                 )
                 if spec.person_column:
                     raw_person = _raw_id(record[spec.person_column] or "")
-                    row["pid"] = pseudo.pseudonym("person", raw_person)
+                    pid = persons.get(raw_person)
+                    if pid is None:
+                        pid = persons[raw_person] = pseudo.pseudonym("person", raw_person)
+                    row["pid"] = pid
             except _Invalid as exc:
                 errors.append(RowError(path.name, line, spec.key_column, str(exc)))
                 ok = False

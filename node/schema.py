@@ -90,5 +90,17 @@ _V1 = (
     ) WITHOUT ROWID""",
 )
 
-MIGRATIONS: Sequence[Sequence[str]] = (_V1,)
+# v2: per-person covering indexes. The compiled SQL walks each person's contracts and support
+# actions by pid (node/compiler.py); these make that walk an index range read with no table
+# lookups and no temporary B-tree (measured in bench/). The pid-first contracts index covers
+# what contracts_by_pid served (foreign-key checks, lookups by person).
+_V2 = (
+    """CREATE INDEX contracts_by_pid_period
+        ON contracts(pid, start_date, end_date, weekly_hours)""",
+    """DROP INDEX contracts_by_pid""",
+    """CREATE INDEX support_actions_by_pid
+        ON support_actions(pid, action_date, duration_min)""",
+)
+
+MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
