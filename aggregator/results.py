@@ -1,45 +1,97 @@
-"""Sector results: combining node answers into figures with standard errors and intervals.
+"""Sector results: what the aggregator publishes, stores and re-shows.
 
-Nodes that did not answer are listed with their reason and contribute nothing: a sector figure
-is the sum over the nodes that answered, and the result says so (``complete`` is false when
-fewer than the quorum answered). Nothing is imputed.
+A result holds every cell's figure with its standard error, its 95% interval and a reliability
+flag (a histogram: every cell and bin, and the quartiles read off the summed bins); every
+registered node with what became of its part (answered, or why not); whether the quorum was
+reached and, if not, why; and the receipts — each answering node's response exactly
+as received, so that an auditor can later check it against the node's signed ledger.
+
+The published ``estimate`` and interval are clipped to what the data allow (no negative count,
+shares in [0, 1]); the unclipped ``raw_*`` values stay with them because only the raw estimate
+is unbiased (see ``privacy.combine`` and docs/aggregation.md).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from aggregator.fanout import NodeOutcome, NodeReply
-from privacy import Estimate, NodeVector, QuerySpec, Statistic, combine_vectors, ratio
-from privacy.combine import ratio_reliable
+from aggregator.fanout import NodeOutcome
+from privacy import QuerySpec, Statistic
 from protos import pb2
 
-__all__ = ["CellResult", "NodeReport", "SectorResult", "combine_replies"]
+__all__ = ["CellResult", "NodeReceipt", "NodeReport", "QuantileResult", "SectorResult",
+           "spec_from_json", "spec_to_json"]
 
 
 @dataclass(frozen=True)
 class CellResult:
     key: tuple[str, ...]
-    estimate: float
+    estimate: float  # published: clipped to the feasible range
     standard_error: float
-    ci_lower: float
+    ci_lower: float  # published 95% interval, clipped
     ci_upper: float
     reliable: bool
-    sum_estimate: float = math.nan
-    count_estimate: float = math.nan
+    note: str = ""  # why the cell is not publishable
+    raw_estimate: float = math.nan  # before clipping (unbiased)
+    raw_ci_lower: float = math.nan
+    raw_ci_upper: float = math.nan
+    sum_estimate: float = math.nan  # for means: the combined numerator …
+    count_estimate: float = math.nan  # … and denominator
+
+    @property
+    def clipped(self) -> bool:
+        """True when the published figure differs from the raw one (a constraint applied)."""
+        pairs = ((self.estimate, self.raw_estimate), (self.ci_lower, self.raw_ci_lower),
+                 (self.ci_upper, self.raw_ci_upper))
+        return any(a != b and not (math.isnan(a) and math.isnan(b)) for a, b in pairs)
+
+
+@dataclass(frozen=True)
+class QuantileResult:
+    """A quantile of a histogram result for one group-by cell (``key`` without the bin)."""
+
+    key: tuple[str, ...]
+    probability: float
+    estimate: float
+    ci_lower: float
+    ci_upper: float
 
 
 @dataclass(frozen=True)
 class NodeReport:
+    """What became of one registered node's part in a query."""
+
     node_id: str
     outcome: NodeOutcome
     reason: str
-    cost_micro: int
+    cost_micro: int = 0
+    attempts: int = 0
+    replayed: bool = False
+    catalogue_version: str = ""
+    elapsed_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class NodeReceipt:
+    """A node's response exactly as the aggregator received it (kept for audits).
+
+    Every node that sent back an answer has one — also when the answer was not combined
+    (e.g. it did not match the query, or its signed receipt failed), because the node charged
+    for it all the same. The response carries the node's signed receipt; the receipts that
+    verified are also kept apart, per node, by ``aggregator.receipts.ReceiptBook`` (the same
+    history file), which ``koepel audit verify --history`` reads.
+    """
+
+    node_id: str
+    query_id: str
+    received_at: str
+    response: bytes  # the serialised pb2.QueryResponse
+
+    def message(self) -> pb2.QueryResponse:
+        return pb2.QueryResponse.FromString(self.response)
 
 
 @dataclass(frozen=True)
@@ -51,95 +103,70 @@ class SectorResult:
     cells: tuple[CellResult, ...]
     nodes: tuple[NodeReport, ...]
     complete: bool
+    query_id: str = ""
+    incomplete_reasons: tuple[str, ...] = ()
+    answered_node_share: float = math.nan
+    answered_size_share: float = math.nan
+    federation: str = ""
+    receipts: tuple[NodeReceipt, ...] = field(default=(), compare=False)
+    bin_edges: tuple[float, ...] = ()  # HISTOGRAM: the public bin edges
+    quantiles: tuple[QuantileResult, ...] = ()  # HISTOGRAM: quartiles per group-by cell
 
     @property
     def answered(self) -> list[str]:
         return [n.node_id for n in self.nodes if n.outcome is NodeOutcome.ANSWERED]
 
+    @property
+    def cost_micro(self) -> int:
+        """The ε charged over all nodes for this result (replays cost nothing)."""
+        return sum(n.cost_micro for n in self.nodes if not n.replayed)
+
+    def without_receipts(self) -> SectorResult:
+        return replace(self, receipts=())
+
     def to_json(self) -> str:
-        raw: dict[str, Any] = asdict(self)
-        raw["spec"]["statistic"] = self.spec.statistic.value
+        """The result without its receipts (the history stores those on their own)."""
+        raw: dict[str, Any] = asdict(self.without_receipts())
+        raw.pop("receipts")
+        raw["spec"] = spec_to_json(self.spec)
         for node in raw["nodes"]:
             node["outcome"] = node["outcome"].value
         return json.dumps(raw)
 
     @classmethod
-    def from_json(cls, text: str) -> SectorResult:
+    def from_json(cls, text: str, receipts: tuple[NodeReceipt, ...] = ()) -> SectorResult:
         raw = json.loads(text)
-        spec = raw["spec"]
         return cls(
             result_id=raw["result_id"],
             created_at=raw["created_at"],
-            spec=QuerySpec(
-                catalogue_version=spec["catalogue_version"], measure=spec["measure"],
-                statistic=Statistic(spec["statistic"]), group_by=tuple(spec["group_by"]),
-                filters=tuple((d, tuple(v)) for d, v in spec["filters"]),
-                period=spec["period"], epsilon_micro=spec["epsilon_micro"],
-            ),
+            spec=spec_from_json(raw["spec"]),
             group_by=tuple(raw["group_by"]),
             cells=tuple(CellResult(**{**c, "key": tuple(c["key"])}) for c in raw["cells"]),
-            nodes=tuple(NodeReport(n["node_id"], NodeOutcome(n["outcome"]), n["reason"],
-                                   n["cost_micro"]) for n in raw["nodes"]),
+            nodes=tuple(NodeReport(**{**n, "outcome": NodeOutcome(n["outcome"])})
+                        for n in raw["nodes"]),
             complete=raw["complete"],
+            query_id=raw.get("query_id") or raw["result_id"],
+            incomplete_reasons=tuple(raw.get("incomplete_reasons", ())),
+            answered_node_share=raw.get("answered_node_share", math.nan),
+            answered_size_share=raw.get("answered_size_share", math.nan),
+            federation=raw.get("federation", ""),
+            receipts=receipts,
+            bin_edges=tuple(raw.get("bin_edges", ())),
+            quantiles=tuple(QuantileResult(**{**q, "key": tuple(q["key"])})
+                            for q in raw.get("quantiles", ())),
         )
 
 
-def _vectors(responses: Sequence[pb2.QueryResponse], field: str) -> list[NodeVector]:
-    vectors = []
-    for response in responses:
-        vector = getattr(response, field)
-        vectors.append(NodeVector(list(vector.values), vector.noise_variance,
-                                  vector.fixed_point_scale or 1))
-    return vectors
+def spec_to_json(spec: QuerySpec) -> dict[str, Any]:
+    raw = asdict(spec)
+    raw["statistic"] = spec.statistic.value
+    return raw
 
 
-def _cell(key: tuple[str, ...], estimate: Estimate, reliable: bool,
-          sum_estimate: float = math.nan, count_estimate: float = math.nan) -> CellResult:
-    low, high = estimate.interval
-    return CellResult(key, estimate.value, estimate.standard_error, low, high, reliable,
-                      sum_estimate, count_estimate)
-
-
-def combine_replies(*, result_id: str, spec: QuerySpec, cells: Sequence[tuple[str, ...]],
-                    replies: Sequence[NodeReply], quorum: float) -> SectorResult:
-    """Combine the answering nodes' releases cell by cell."""
-    reports: list[NodeReport] = []
-    answered: list[pb2.QueryResponse] = []
-    for reply in replies:
-        response = reply.response
-        if reply.outcome is NodeOutcome.ANSWERED and response is not None:
-            if [tuple(c.key) for c in response.cells] != list(cells):
-                reports.append(NodeReport(reply.node.node_id, NodeOutcome.ERROR,
-                                          "answer does not have the query's cells",
-                                          response.cost_micro_epsilon))
-                continue
-            answered.append(response)
-            reports.append(NodeReport(reply.node.node_id, NodeOutcome.ANSWERED,
-                                      "replayed" if response.replayed else "",
-                                      response.cost_micro_epsilon))
-        else:
-            reports.append(NodeReport(reply.node.node_id, reply.outcome, reply.reason, 0))
-    n = len(cells)
-    results: list[CellResult] = []
-    if spec.statistic is Statistic.MEAN:
-        sums = combine_vectors(_vectors(answered, "sum"), n)
-        counts = combine_vectors(_vectors(answered, "count"), n)
-        for key, s, c in zip(cells, sums, counts, strict=True):
-            r = ratio(s, c)
-            results.append(_cell(key, r, bool(answered) and ratio_reliable(s, c, r),
-                                 s.value, c.value))
-    else:
-        field = "count" if spec.statistic is Statistic.COUNT else "sum"
-        totals = combine_vectors(_vectors(answered, field), n)
-        results.extend(_cell(key, e, bool(answered) and e.reliable)
-                       for key, e in zip(cells, totals, strict=True))
-    complete = bool(replies) and len(answered) >= math.ceil(quorum * len(replies))
-    return SectorResult(
-        result_id=result_id,
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        spec=spec,
-        group_by=spec.group_by,
-        cells=tuple(results),
-        nodes=tuple(reports),
-        complete=complete and bool(answered),
+def spec_from_json(raw: dict[str, Any]) -> QuerySpec:
+    return QuerySpec(
+        catalogue_version=raw["catalogue_version"], measure=raw["measure"],
+        statistic=Statistic(raw["statistic"]), group_by=tuple(raw["group_by"]),
+        filters=tuple((d, tuple(v)) for d, v in raw["filters"]),
+        period=raw["period"], epsilon_micro=raw["epsilon_micro"],
     )

@@ -3,18 +3,57 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import grpc
 
 from aggregator.federated import Aggregator
-from aggregator.serde import result_to_proto, spec_from_proto
-from privacy import CatalogueVersionError, InvalidQueryError, KoepelError
+from aggregator.history import HistoryConflictError
+from aggregator.metrics import SubmitObservation
+from aggregator.serde import (
+    node_states_to_proto,
+    plan_to_proto,
+    result_to_proto,
+    spec_from_proto,
+)
+from privacy import CatalogueVersionError, InvalidQueryError, KoepelError, QueryConflictError
 from protos import pb2, pb2_grpc
 
 __all__ = ["AggregatorServicer"]
 
 log = logging.getLogger("koepel.aggregator")
+T = TypeVar("T")
+
+MAX_HISTORY_LIMIT = 1000
+
+
+async def _guarded(context: Any, method: str, call: Callable[[], Awaitable[T]],
+                   observed: SubmitObservation | None = None) -> T:
+    """Run ``call``; domain errors become their status, anything else INTERNAL (generic text).
+
+    ``observed`` (SubmitQuery only) learns how the call ended, for the metrics.
+    """
+    observed = observed or SubmitObservation()
+    try:
+        return await call()
+    except grpc.aio.AbortError:
+        raise  # the call already chose its status
+    except (InvalidQueryError, CatalogueVersionError) as error:
+        observed.outcome = "invalid"
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+    except (QueryConflictError, HistoryConflictError) as error:
+        observed.outcome = "invalid"
+        await context.abort(grpc.StatusCode.ALREADY_EXISTS, str(error))
+    except KoepelError as error:
+        observed.outcome = "refused"
+        await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
+    except Exception as error:
+        log.error("internal error in %s: %s", method, type(error).__name__,
+                  extra={"error_type": type(error).__name__})
+        await context.abort(grpc.StatusCode.INTERNAL, "internal error in the aggregator; its "
+                            "operator can find details in the aggregator's log")
+    raise AssertionError("unreachable")  # context.abort raises
 
 
 class AggregatorServicer(pb2_grpc.AggregatorServiceServicer):
@@ -23,39 +62,51 @@ class AggregatorServicer(pb2_grpc.AggregatorServiceServicer):
 
     async def SubmitQuery(self, request: pb2.SubmitQueryRequest,
                           context: Any) -> pb2.SubmitQueryResponse:
-        try:
-            spec = spec_from_proto(request.spec)
-            deadline = request.deadline_seconds if request.deadline_seconds > 0 else None
-            result = await self._aggregator.submit(spec, deadline_seconds=deadline)
-        except (InvalidQueryError, CatalogueVersionError) as error:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
-        except KoepelError as error:
-            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
-        except Exception as error:
-            log.error("internal error in SubmitQuery: %s", type(error).__name__)
-            await context.abort(grpc.StatusCode.INTERNAL, "internal error in the aggregator")
-        log.info("result %s: %d of %d nodes answered", result.result_id, len(result.answered),
-                 len(result.nodes))
-        return pb2.SubmitQueryResponse(result=result_to_proto(result))
+        with self._aggregator.metrics.observe_submit() as observed:
+            async def call() -> pb2.SubmitQueryResponse:
+                spec = spec_from_proto(request.spec)
+                deadline = request.deadline_seconds if request.deadline_seconds > 0 else None
+                result = await self._aggregator.submit(spec, deadline_seconds=deadline,
+                                                       query_id=request.query_id or None)
+                observed.result(result)
+                log.info("result %s: %d of %d nodes answered", result.result_id,
+                         len(result.answered), len(result.nodes),
+                         extra={"query_id": result.query_id, "answered": len(result.answered)})
+                return pb2.SubmitQueryResponse(result=result_to_proto(result))
+
+            return await _guarded(context, "SubmitQuery", call, observed)
+
+    async def PlanQuery(self, request: pb2.PlanQueryRequest,
+                        context: Any) -> pb2.PlanQueryResponse:
+        async def call() -> pb2.PlanQueryResponse:
+            return plan_to_proto(await self._aggregator.plan(spec_from_proto(request.spec)))
+
+        return await _guarded(context, "PlanQuery", call)
 
     async def ListNodes(self, request: pb2.ListNodesRequest,
                         context: Any) -> pb2.ListNodesResponse:
-        states = await self._aggregator.node_states()
-        return pb2.ListNodesResponse(nodes=[
-            pb2.NodeInfo(node_id=s.node.node_id, address=s.node.address,
-                         organisation=s.node.organisation, reachable=s.reachable,
-                         catalogue_versions=list(s.catalogue_versions), reason=s.reason,
-                         budget=list(s.budget))
-            for s in states
-        ])
+        async def call() -> pb2.ListNodesResponse:
+            config = self._aggregator.config
+            return node_states_to_proto(await self._aggregator.node_states(),
+                                        federation=config.name,
+                                        catalogue_version=config.catalogue.version)
+
+        return await _guarded(context, "ListNodes", call)
 
     async def History(self, request: pb2.HistoryRequest, context: Any) -> pb2.HistoryResponse:
-        history = self._aggregator.history
-        if request.result_id:
-            found = history.get(request.result_id)
-            if found is None:
-                await context.abort(grpc.StatusCode.NOT_FOUND, "no result with that id")
-            results = [found] if found else []
-        else:
-            results = history.recent(request.limit or 20)
-        return pb2.HistoryResponse(results=[result_to_proto(r) for r in results])
+        async def call() -> pb2.HistoryResponse:
+            if request.result_id:
+                found = self._aggregator.result(request.result_id)
+                if found is None:
+                    await context.abort(grpc.StatusCode.NOT_FOUND,
+                                        f"no result with id {request.result_id[:64]!r}; "
+                                        "`koepel history` lists the stored ones")
+                    raise AssertionError("unreachable")
+                return pb2.HistoryResponse(results=[
+                    result_to_proto(found, include_receipts=request.include_receipts)])
+            if not 0 <= request.limit <= MAX_HISTORY_LIMIT:
+                raise InvalidQueryError(f"limit must be between 1 and {MAX_HISTORY_LIMIT}")
+            results = self._aggregator.recent(request.limit or 20)
+            return pb2.HistoryResponse(results=[result_to_proto(r) for r in results])
+
+        return await _guarded(context, "History", call)

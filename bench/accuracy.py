@@ -27,7 +27,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from aggregator import NodeEntry, NodeOutcome, NodeReply, combine_replies
+from aggregator import NodeEntry, NodeOutcome, NodeReply, QuorumPolicy, combine_replies
 from bench.measure import Row
 from bench.stores import REFERENCE_YEAR, NodeFolder
 from node import load_node_config, open_node
@@ -48,6 +48,8 @@ from privacy import (
 __all__ = ["EPSILONS", "run_accuracy"]
 
 EPSILONS = ("0.1", "0.5", "1", "2")
+_QUORUM = QuorumPolicy(min_node_share=1.0)
+_CREATED_AT = "2026-01-01T00:00:00+00:00"  # combine_replies stamps its result with it
 MIN_TRUE_COUNT = 30
 TARGET_RELATIVE = 0.05
 
@@ -158,8 +160,8 @@ def _run_case(case: _Case, exact: list[tuple[list[int], list[int]]], epsilon: st
             var_count += released.count.variance if released.count else 0.0
             var_sum += released.sum.variance if released.sum else 0.0
             replies.append(_reply(f"n{k}", query, released))
-        result = combine_replies(result_id="accuracy", spec=query.spec, cells=query.cells,
-                                 replies=replies, quorum=1.0)
+        result = combine_replies(result_id="accuracy", query_id="accuracy", query=query,
+                                 replies=replies, policy=_QUORUM, created_at=_CREATED_AT)
         pooled = _draw(case, plan, pooled_c, pooled_s)
         c_var_count = pooled.count.variance if pooled.count else 0.0
         c_var_sum = pooled.sum.variance if pooled.sum else 0.0
@@ -168,7 +170,7 @@ def _run_case(case: _Case, exact: list[tuple[list[int], list[int]]], epsilon: st
                                                     var_sum, var_count))
             central.theory_var.append(_theory_var(case, scale, pooled_s[i], pooled_c[i],
                                                   c_var_sum, c_var_count))
-            estimate = result.cells[i].estimate
+            estimate = result.cells[i].raw_estimate  # before clipping: the unbiased one
             if math.isfinite(estimate):
                 federated.squared.append((estimate - truth[i]) ** 2)
             else:

@@ -10,7 +10,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -21,17 +20,19 @@ import grpc
 import sqlcipher3
 
 from bench.accuracy import run_accuracy
+from bench.clock import clock_in, reserve_year
 from bench.federation import run_federation
 from bench.importing import run_import
 from bench.measure import Row
 from bench.node_query import run_cold_start, run_node_queries, run_opendp
 from bench.report import render_table, write_results
 from bench.stores import cache_root, ensure_federation, ensure_store, remove_stale, size_label
+from bench.tls_overhead import run_tls
 
 __all__ = ["MODES", "Plan", "main"]
 
 HERE = Path(__file__).resolve().parent
-PARTS = ("node", "import", "federation", "accuracy")
+PARTS = ("node", "import", "federation", "tls", "accuracy")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Plan:
     federation_tiers: tuple[int, ...]
     federation_runs: int
     work_runs: int
+    tls_runs: int
     accuracy_tiers: tuple[tuple[int, int], ...]  # (nodes, repetitions)
 
 
@@ -55,14 +57,14 @@ MODES = {
     "full": Plan(sizes=(10_000, 100_000, 1_000_000), query_runs=7, big_query_runs=5,
                  cold_runs=7, import_store=100_000, import_rows=100_000, import_runs=3,
                  federation_tiers=(10, 50, 100, 200), federation_runs=7, work_runs=3,
-                 accuracy_tiers=((10, 600), (100, 150))),
+                 tls_runs=50, accuracy_tiers=((10, 600), (100, 150))),
     "quick": Plan(sizes=(10_000, 100_000), query_runs=5, big_query_runs=3, cold_runs=5,
                   import_store=100_000, import_rows=100_000, import_runs=2,
                   federation_tiers=(10, 50, 100), federation_runs=5, work_runs=2,
-                  accuracy_tiers=((10, 200), (100, 40))),
+                  tls_runs=30, accuracy_tiers=((10, 200), (100, 40))),
     "smoke": Plan(sizes=(2_000,), query_runs=2, big_query_runs=1, cold_runs=2,
                   import_store=2_000, import_rows=1_000, import_runs=1, federation_tiers=(3,),
-                  federation_runs=2, work_runs=1, accuracy_tiers=((3, 5),)),
+                  federation_runs=2, work_runs=1, tls_runs=2, accuracy_tiers=((3, 5),)),
 }
 
 
@@ -114,15 +116,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parts = set(args.only or PARTS)
     cache: Path = args.cache
     started = time.perf_counter()
-    period = f"bench-{uuid.uuid4().hex[:12]}"
     remove_stale(cache)
     scratch = cache_root(cache) / "scratch"
+    year = reserve_year(cache_root(cache))  # the budget period this run charges (bench.clock)
+    clock = clock_in(year)
     meta: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "mode": args.mode, "command": "python -m bench" + (
             f" --{args.mode}" if args.mode != "full" else "") + "".join(
             f" --only {p}" for p in (args.only or [])),
-        "machine": _machine(), "plan": plan.__dict__, "stores": {},
+        "machine": _machine(), "plan": plan.__dict__, "stores": {}, "budget_year": year,
     }
     rows: list[Row] = []
     _log(f"koepel benchmarks, mode {args.mode}; cache {cache}")
@@ -132,8 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             meta["stores"][store.label] = store.describe()
             runs = plan.big_query_runs if people >= 1_000_000 else plan.query_runs
             _log(f"node queries on the {store.label} store ({runs} runs each)")
-            rows += run_cold_start(store, plan.cold_runs, period)
-            rows += run_node_queries(store, runs, period, _log)
+            rows += run_cold_start(store, plan.cold_runs, clock)
+            rows += run_node_queries(store, runs, clock, _log)
         mid = ensure_store(cache, plan.sizes[min(1, len(plan.sizes) - 1)], log=_log)
         rows += run_opendp(mid, plan.query_runs)
     if "import" in parts:
@@ -141,12 +144,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         _log(f"import of {plan.import_rows:,}-row CSVs ({plan.import_runs} runs)")
         rows += run_import(store, scratch, plan.import_rows, plan.import_runs, _log)
     pool_size = max([*plan.federation_tiers, *(n for n, _ in plan.accuracy_tiers)])
-    if {"federation", "accuracy"} & parts:
+    if {"federation", "tls", "accuracy"} & parts:
         folders = ensure_federation(cache, pool_size, log=_log)
         if "federation" in parts:
             _log(f"federation fan-out to {', '.join(map(str, plan.federation_tiers))} nodes")
             rows += run_federation(folders, plan.federation_tiers, plan.federation_runs,
-                                   scratch / "federation", _log, work_runs=plan.work_runs)
+                                   scratch / "federation", _log, year=year,
+                                   work_runs=plan.work_runs)
+        if "tls" in parts:
+            _log(f"mutual TLS against plaintext, one node ({plan.tls_runs} runs)")
+            rows += run_tls(folders[0], scratch / "tls", clock, plan.tls_runs, _log)
         if "accuracy" in parts:
             _log("accuracy of federated counts and means")
             rows += run_accuracy(folders, plan.accuracy_tiers, _log)

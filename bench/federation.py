@@ -14,11 +14,20 @@ by a bare ``grpc.aio`` client (the nodes' work without the aggregator), and that
 each node answering in turn in its host process without gRPC. All nodes share two cores here,
 so their work adds up instead of running in parallel as it would on N machines. Peak memory is
 the aggregator process's ``VmHWM``.
+
+Every node pads each Query reply to a multiple of node.toml's ``reply_quantum_ms`` (50 ms by
+default; a timing side-channel defence, see ``node.pacing``). The whole sweep therefore runs
+twice: with the node folders' own quantum (what a deployment sees) and with the quantum set to
+0 (what the fan-out itself costs, the fair comparison with the floor, which is never padded).
+
+Transport: everything here is plaintext gRPC on loopback (``--insecure``), where deployments use
+mutual TLS; ``bench.tls_overhead`` measures what mutual TLS adds to one node call.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import subprocess
@@ -32,29 +41,32 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from aggregator import NodeEntry, render_federation
+from aggregator import NodeEntry, NodeOutcome, render_federation, spec_to_proto
 from bench.measure import Row, median
 from bench.node_query import QUERIES
 from bench.stores import BENCH_QUERIER, NodeFolder
-from cli.client import AggregatorClient
+from cli.client import AggregatorClient, Connection
+from node import load_node_config
+from privacy import parse_epsilon
 from protos import pb2, pb2_grpc
 from protos.wire import QUERIER_HEADER
 
-__all__ = ["run_federation"]
+__all__ = ["query_spec", "run_federation"]
 
 TARGET_RATIO = 2.0
-_STATISTIC = {"count": pb2.STATISTIC_COUNT, "sum": pb2.STATISTIC_SUM, "mean": pb2.STATISTIC_MEAN}
 
 
 class _Host:
     """One ``bench.node_host`` process and its line protocol."""
 
-    def __init__(self, folders: Sequence[NodeFolder], period: str, log_path: Path) -> None:
+    def __init__(self, folders: Sequence[NodeFolder], year: int, quantum_ms: int | None,
+                 log_path: Path) -> None:
         with log_path.open("ab") as stderr:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "bench.node_host"], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=stderr, text=True, env=_child_env())
-        self.send({"period": period, "nodes": [str(f.directory) for f in folders]})
+        self.send({"year": year, "reply_quantum_ms": quantum_ms,
+                   "nodes": [str(f.directory) for f in folders]})
         self.ports: dict[str, int] = self.receive()["ports"]
 
     def send(self, message: dict[str, Any]) -> None:
@@ -87,14 +99,12 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def _spec() -> pb2.QuerySpec:
-    query = QUERIES[0]
-    spec = query.spec()
-    return pb2.QuerySpec(
-        catalogue_version=spec.catalogue_version, measure=spec.measure,
-        statistic=_STATISTIC[spec.statistic.value], group_by=list(spec.group_by),
-        period=spec.period, epsilon=f"{spec.epsilon_micro / 1e6:.6f}".rstrip("0"),
-    )
+def query_spec(epsilon: str | None = None) -> pb2.QuerySpec:
+    """The benchmark's DP count (``bench.node_query.QUERIES[0]``) as sent on the wire."""
+    spec = QUERIES[0].spec()
+    if epsilon is not None:
+        spec = dataclasses.replace(spec, epsilon_micro=parse_epsilon(epsilon))
+    return spec_to_proto(spec)
 
 
 def _vm_kib(pid: int, field: str) -> int:
@@ -180,81 +190,136 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def run_federation(folders: Sequence[NodeFolder], tiers: Sequence[int], runs: int,
-                   scratch: Path, log: Callable[[str], None], *, hosts: int = 2,
-                   work_runs: int = 3) -> list[Row]:
-    scratch.mkdir(parents=True, exist_ok=True)
-    period = f"bench-{uuid.uuid4().hex[:12]}"
-    largest = max(tiers)
-    chosen = list(folders[:largest])
-    shares = [chosen[i::hosts] for i in range(hosts)]
+@dataclasses.dataclass(frozen=True)
+class _Pass:
+    """One sweep over the tiers: the nodes' reply quantum and how the results name it."""
+
+    quantum_ms: int | None  # None: node.toml's own
+    label: str
+    key: str
+
+
+def _passes(folders: Sequence[NodeFolder]) -> list[_Pass]:
+    configured = load_node_config(folders[0].config_path).reply_quantum_ms
+    deployed = _Pass(None, f"reply quantum {configured} ms, as deployed", "deployed")
+    if configured == 0:
+        return [deployed]
+    return [deployed, _Pass(0, "reply quantum 0, floor comparison", "quantum0")]
+
+
+def _host_all(chosen: Sequence[NodeFolder], hosts: int, year: int, quantum_ms: int | None,
+              scratch: Path, log: Callable[[str], None]) -> list[_Host]:
     started = time.perf_counter()
-    running = [_Host(share, period, scratch / f"host-{i}.log")
-               for i, share in enumerate(shares) if share]
-    rows: list[Row] = []
+    shares = [chosen[i::hosts] for i in range(hosts)]
+    running: list[_Host] = []
     try:
-        ports = {k: v for host in running for k, v in host.ports.items()}
-        log(f"  {len(ports)} node servers up in {time.perf_counter() - started:.1f} s "
-            f"({len(running)} host processes)")
-        spec = _spec()
-        for n in tiers:
-            subset = chosen[:n]
-            entries = [NodeEntry(f.node_id, f"127.0.0.1:{ports[f.node_id]}", f.node_id)
-                       for f in subset]
-            floor_s = asyncio.run(_floor_rounds([e.address for e in entries], runs))
-            direct_s = asyncio.run(_query_rounds([e.address for e in entries], spec, runs))
-            process, port = _start_aggregator(scratch, entries)
-            try:
-                rss_idle = _vm_kib(process.pid, "VmRSS")
-                e2e_s = []
-                with AggregatorClient(f"127.0.0.1:{port}", timeout=300) as client:
-                    for attempt in range(runs + 1):  # the first opens the channels
-                        t0 = time.perf_counter()
-                        result = client.submit(spec)
-                        elapsed = time.perf_counter() - t0
-                        answered = sum(1 for x in result.nodes
-                                       if x.outcome == pb2.NODE_OUTCOME_ANSWERED)
-                        if answered != n:
-                            reasons = {x.reason for x in result.nodes
-                                       if x.outcome != pb2.NODE_OUTCOME_ANSWERED}
-                            raise RuntimeError(f"{n - answered} of {n} nodes did not answer: "
-                                               f"{sorted(reasons)[:3]}")
-                        if attempt:
-                            e2e_s.append(elapsed)
-                peak_kib = _vm_kib(process.pid, "VmHWM")
-            finally:
-                _stop(process)
-            work: list[float] = []
-            ids = {f.node_id for f in subset}
-            for host in running:
-                mine = [node_id for node_id in host.ports if node_id in ids]
-                host.send({"cmd": "work", "nodes": mine, "runs": work_runs})
-            per_host = [host.receive()["seconds"] for host in running]
-            work = [sum(round_) for round_ in zip(*per_host, strict=True)]
-            e2e_ms, floor_ms = median(e2e_s) * 1000, median(floor_s) * 1000
-            work_ms = median(work) * 1000
-            log(f"  {n} nodes: end to end {e2e_ms:.0f} ms, floor {floor_ms:.1f} ms, bare query "
-                f"fan-out {median(direct_s) * 1000:.0f} ms, node work {work_ms:.0f} ms serial, "
-                f"aggregator peak RSS {peak_kib / 1024:.0f} MB")
-            meets = e2e_ms <= TARGET_RATIO * floor_ms if n == 100 else None
-            rows.append(Row(
-                "federation", "one DP query end to end through the aggregator", f"{n} nodes",
-                e2e_ms, "ms", floor=floor_ms, floor_name="bare grpc.aio unary to the same servers",
-                target=f"≤ {TARGET_RATIO:.0f}× floor" if n == 100 else "", meets=meets,
-                samples=[s * 1000 for s in e2e_s],
-                extra={"floor_samples_ms": [s * 1000 for s in floor_s],
-                       "node_work_serial_ms": work_ms, "cores": os.cpu_count(),
-                       "host_processes": len(running)},
-            ))
-            rows.append(Row("federation", "  same query fanned out by a bare grpc.aio client",
-                            f"{n} nodes", median(direct_s) * 1000, "ms", floor=floor_ms,
-                            floor_name="bare grpc.aio unary to the same servers",
-                            samples=[s * 1000 for s in direct_s]))
-            rows.append(Row("federation", "  node work alone (all nodes answering in turn)",
-                            f"{n} nodes", work_ms, "ms", samples=[s * 1000 for s in work]))
-            rows.append(Row("federation", "  aggregator peak RSS", f"{n} nodes",
-                            peak_kib / 1024, "MB", extra={"idle_rss_mb": rss_idle / 1024}))
-    finally:
+        for i, share in enumerate(shares):
+            if share:
+                running.append(_Host(share, year, quantum_ms, scratch / f"host-{i}.log"))
+    except BaseException:
         for host in running:
             host.stop()
+        raise
+    log(f"  {len(chosen)} node servers up in {time.perf_counter() - started:.1f} s "
+        f"({len(running)} host processes)")
+    return running
+
+
+def _end_to_end(scratch: Path, entries: list[NodeEntry], spec: pb2.QuerySpec,
+                runs: int) -> tuple[list[float], int, int]:
+    """Seconds per query through the aggregator process, its idle and peak memory (KiB)."""
+    n = len(entries)
+    process, port = _start_aggregator(scratch, entries)
+    try:
+        rss_idle = _vm_kib(process.pid, "VmRSS")
+        samples = []
+        with AggregatorClient(Connection(f"127.0.0.1:{port}", None, insecure=True),
+                              timeout=300) as client:
+            for attempt in range(runs + 1):  # the first opens the channels
+                t0 = time.perf_counter()
+                result = client.submit(spec)
+                elapsed = time.perf_counter() - t0
+                answered = len(result.answered)
+                if answered != n:
+                    reasons = {x.reason for x in result.nodes
+                               if x.outcome is not NodeOutcome.ANSWERED}
+                    raise RuntimeError(f"{n - answered} of {n} nodes did not answer: "
+                                       f"{sorted(reasons)[:3]}")
+                if attempt:
+                    samples.append(elapsed)
+        peak_kib = _vm_kib(process.pid, "VmHWM")
+    finally:
+        _stop(process)
+    return samples, rss_idle, peak_kib
+
+
+def _node_work(running: Sequence[_Host], ids: set[str], work_runs: int) -> list[float]:
+    for host in running:
+        mine = [node_id for node_id in host.ports if node_id in ids]
+        host.send({"cmd": "work", "nodes": mine, "runs": work_runs})
+    per_host = [host.receive()["seconds"] for host in running]
+    return [sum(round_) for round_ in zip(*per_host, strict=True)]
+
+
+def run_federation(folders: Sequence[NodeFolder], tiers: Sequence[int], runs: int,
+                   scratch: Path, log: Callable[[str], None], *, year: int, hosts: int = 2,
+                   work_runs: int = 3) -> list[Row]:
+    """Both passes (deployed reply quantum, quantum 0) over every tier; ``year`` is the run's
+    budget year (``bench.clock``)."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    chosen = list(folders[:max(tiers)])
+    spec = query_spec()
+    rows: list[Row] = []
+    passes = _passes(chosen)
+    for index, sweep in enumerate(passes):
+        log(f"  pass {index + 1} of {len(passes)}: {sweep.label}")
+        running = _host_all(chosen, hosts, year, sweep.quantum_ms, scratch, log)
+        try:
+            ports = {k: v for host in running for k, v in host.ports.items()}
+            for n in tiers:
+                entries = [NodeEntry(f.node_id, f"127.0.0.1:{ports[f.node_id]}", f.node_id)
+                           for f in chosen[:n]]
+                addresses = [e.address for e in entries]
+                floor_s = asyncio.run(_floor_rounds(addresses, runs))
+                direct_s = asyncio.run(_query_rounds(addresses, spec, runs))
+                e2e_s, rss_idle, peak_kib = _end_to_end(scratch, entries, spec, runs)
+                rows += _tier_rows(sweep, n, e2e_s, floor_s, direct_s, rss_idle, peak_kib,
+                                   len(running), log)
+                if index == len(passes) - 1:  # in-process work is the same in every pass
+                    work = _node_work(running, {e.node_id for e in entries}, work_runs)
+                    work_ms = median(work) * 1000
+                    log(f"  {n} nodes: node work {work_ms:.0f} ms, all nodes in turn")
+                    rows.append(Row("federation", "  node work alone (all nodes answering in "
+                                    "turn, no gRPC, no padding)", f"{n} nodes", work_ms, "ms",
+                                    samples=[s * 1000 for s in work]))
+        finally:
+            for host in running:
+                host.stop()
     return rows
+
+
+def _tier_rows(sweep: _Pass, n: int, e2e_s: list[float], floor_s: list[float],
+               direct_s: list[float], rss_idle: int, peak_kib: int, host_processes: int,
+               log: Callable[[str], None]) -> list[Row]:
+    e2e_ms, floor_ms = median(e2e_s) * 1000, median(floor_s) * 1000
+    log(f"  {n} nodes ({sweep.label}): end to end {e2e_ms:.0f} ms, floor {floor_ms:.1f} ms, "
+        f"bare query fan-out {median(direct_s) * 1000:.0f} ms, aggregator peak RSS "
+        f"{peak_kib / 1024:.0f} MB")
+    meets = e2e_ms <= TARGET_RATIO * floor_ms if n == 100 else None
+    case = f"{n} nodes"
+    return [
+        Row("federation", f"one DP query end to end through the aggregator ({sweep.label})",
+            case, e2e_ms, "ms", floor=floor_ms,
+            floor_name="bare grpc.aio unary to the same servers",
+            target=f"≤ {TARGET_RATIO:.0f}× floor" if n == 100 else "", meets=meets,
+            samples=[s * 1000 for s in e2e_s],
+            extra={"pass": sweep.key, "reply_quantum_ms": sweep.quantum_ms,
+                   "floor_samples_ms": [s * 1000 for s in floor_s], "cores": os.cpu_count(),
+                   "host_processes": host_processes, "transport": "plaintext, loopback"}),
+        Row("federation", f"  same query fanned out by a bare grpc.aio client ({sweep.key})",
+            case, median(direct_s) * 1000, "ms", floor=floor_ms,
+            floor_name="bare grpc.aio unary to the same servers",
+            samples=[s * 1000 for s in direct_s], extra={"pass": sweep.key}),
+        Row("federation", f"  aggregator peak RSS ({sweep.key})", case, peak_kib / 1024, "MB",
+            extra={"idle_rss_mb": rss_idle / 1024, "pass": sweep.key}),
+    ]

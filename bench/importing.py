@@ -4,8 +4,10 @@ Two CSV exports of ``rows`` rows each are written from a benchmark store: a pers
 (``workers.csv``) and a support-action log (``support_actions.csv``) for people in that
 register. Each run imports them, in that order, into a fresh encrypted node store, the way
 ``koepel node import`` does (parse, validate every cell, pseudonymise, upsert, all in one
-transaction). The floor inserts the same rows, already parsed and pseudonymised, with one plain
-``executemany`` per table into a fresh SQLCipher store, in one transaction each.
+transaction). The floor inserts the same rows, already parsed, validated and pseudonymised by
+the importer's own reader (``node.validation.TableReader``, before the floor's clock starts),
+with one plain ``executemany`` of ``INSERT``s per table into a fresh SQLCipher store, in one
+transaction each.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from pathlib import Path
 
 from bench.measure import Row, median
 from bench.stores import BenchStore
-from node import Store, create_key_file, import_files
-from node.importer import TABLES
+from node import Store, ToolMapping, Vocabulary, create_key_file, import_files
 from node.pseudonyms import Pseudonymiser
+from node.records import TABLES
+from node.sources import open_csv
 from node.synthetic import TABLE_COLUMNS
+from node.validation import Parsed, RowError, TableReader
 
 __all__ = ["run_import", "write_csvs"]
 
@@ -66,19 +70,19 @@ def _fresh_store(directory: Path) -> tuple[Store, bytes]:
     return Store.open(directory / "koepel.db", key, create=True), secret
 
 
-def _parsed(path: Path, table: str, secret: bytes) -> list[tuple[object, ...]]:
-    """The rows as the importer would store them (done before the floor's clock starts)."""
-    spec = TABLES[table]
-    pseudo = Pseudonymiser(secret)
-    out: list[tuple[object, ...]] = []
-    with path.open(newline="", encoding="utf-8") as handle:
-        for record in csv.DictReader(handle):
-            row: list[object] = [pseudo.pseudonym(spec.key_kind, record[spec.key_column])]
-            if spec.person_column:
-                row.append(pseudo.pseudonym("person", record[spec.person_column]))
-            row.extend(column.parse(record[column.name]) for column in spec.columns)
-            out.append(tuple(row))
-    return out
+def _parsed(path: Path, table: str, secret: bytes) -> Parsed:
+    """The rows as the importer stores them (done before the floor's clock starts)."""
+    errors: list[RowError] = []
+    source = open_csv(path)
+    try:
+        reader = TableReader(TABLES[table], ToolMapping.identity().tables[table], source,
+                             Pseudonymiser(secret), Vocabulary(), errors, {})
+        parsed = reader.read(None)
+    finally:
+        source.close()
+    if errors:
+        raise RuntimeError(f"the benchmark's {table}.csv has {len(errors)} invalid rows")
+    return parsed
 
 
 def run_import(store: BenchStore, scratch: Path, rows: int, runs: int,
@@ -101,10 +105,11 @@ def run_import(store: BenchStore, scratch: Path, rows: int, runs: int,
         try:
             for table in ("workers", "support_actions"):
                 parsed = _parsed(paths[table], table, secret)
-                marks = ", ".join("?" * len(parsed[0]))
+                sql = (f"INSERT INTO {table} ({', '.join(parsed.columns)}) "
+                       f"VALUES ({', '.join('?' * len(parsed.columns))})")
                 started = time.perf_counter()
                 with floor_store.transaction() as conn:
-                    conn.executemany(f"INSERT INTO {table} VALUES ({marks})", parsed)
+                    conn.executemany(sql, parsed.rows)
                 floor[table].append(time.perf_counter() - started)
         finally:
             floor_store.close()

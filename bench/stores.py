@@ -36,13 +36,14 @@ from typing import Any
 import sqlcipher3
 
 import node.synthetic as synthetic
-from node import create_key_file, read_key_file, render_node_config
-from node.schema import MIGRATIONS, SCHEMA_VERSION
+from node import create_key_file, create_signing_key, read_key_file, render_node_config
+from node.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 from node.synthetic import OrgProfile, generate_organisation, sample_federation
 from privacy import default_catalogue
 
 __all__ = [
     "BENCH_QUERIER",
+    "COLUMNS",
     "REFERENCE_YEAR",
     "TABLE_ORDER",
     "TILE_BASE",
@@ -58,11 +59,32 @@ __all__ = [
 REFERENCE_YEAR = 2025
 TILE_BASE = 100_000
 BENCH_QUERIER = "bench"
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "2"
 TABLE_ORDER = ("workers", "contracts", "support_actions", "competence_assessments", "exits")
-_COLUMNS = {
-    "workers": 6, "contracts": 7, "support_actions": 5, "competence_assessments": 5, "exits": 4,
+# The stored columns each row tuple fills, by name (later migrations may add columns).
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "workers": ("pid", "birth_year", "gender", "education_level", "target_group", "region"),
+    "contracts": ("contract_key", "pid", "role", "contract_type", "weekly_hours", "start_date",
+                  "end_date"),
+    "support_actions": ("action_key", "pid", "action_date", "duration_min", "action_code",
+                        "local_code", "mapping_version"),
+    "competence_assessments": ("assessment_key", "pid", "assessment_date", "competence_code",
+                               "score_norm", "local_code", "mapping_version"),
+    "exits": ("exit_key", "pid", "exit_date", "destination"),
 }
+# What an import without a [vocabulary] stores: federation codes are their own local code.
+IDENTITY_MAPPING = "identity"
+# Caps of bench node folders (ε). The querier's own cap per period is the most node.toml allows;
+# the node-wide and lifetime caps are far above what any number of bench runs spends, because
+# cached stores keep their ledgers from run to run (each run charges a budget period of its own,
+# see bench.clock).
+QUERIER_CAP = "20"
+# The benchmarks query each node far faster than an aggregator would (dozens of queries a
+# minute); the per-querier rate limit (default 120 a minute, bursts of 30) is raised so that it
+# does not refuse the timed queries. The limiter itself still runs on every call.
+_BENCH_LIMITS = "\n[limits]\nrequests_per_minute = 1000000\nburst = 1000000\n"
+NODE_CAP = "1000"
+LIFETIME_CAP = "1000000000"
 _KEY_COLUMN = {
     "workers": "pid", "contracts": "contract_key", "support_actions": "action_key",
     "competence_assessments": "assessment_key", "exits": "exit_key",
@@ -109,11 +131,13 @@ def org_rows(profile: OrgProfile, seed: int) -> Rows:
         ],
         "support_actions": [
             (_key(o, "action", r["action_id"]), pid[r["person_id"]], r["action_date"],
-             int(r["duration_min"]), r["action_code"]) for r in t["support_actions"]
+             int(r["duration_min"]), r["action_code"], r["action_code"], IDENTITY_MAPPING)
+            for r in t["support_actions"]
         ],
         "competence_assessments": [
             (_key(o, "assessment", r["assessment_id"]), pid[r["person_id"]],
-             r["assessment_date"], r["competence_code"], float(r["score_norm"]))
+             r["assessment_date"], r["competence_code"], float(r["score_norm"]),
+             r["competence_code"], IDENTITY_MAPPING)
             for r in t["competence_assessments"]
         ],
         "exits": [
@@ -147,31 +171,66 @@ def pooled_profiles(people: int, seed: int) -> list[OrgProfile]:
 def _schema_parts() -> tuple[list[str], list[str]]:
     """The schema the migrations end with: statements to run before the rows, and after.
 
-    Indexes are created after the bulk load (several times faster than maintaining them row by
-    row), only those that no later migration drops. A migration doing anything else than
-    creating tables, triggers and indexes or dropping indexes is run as it stands, in order,
-    before the load.
+    Every migration runs in order on the empty database (its ``ALTER TABLE``, ``UPDATE`` and
+    pragmas cost nothing on empty tables) except its indexes: those are created after the bulk
+    load (several times faster than maintaining them row by row), and only those that no later
+    migration drops. ``tests/test_schema_migrations.py`` holds the migrations to producing one
+    schema, and the builder checks its result against a fresh store's (:func:`_check_schema`).
     """
-    statements = [s for migration in MIGRATIONS for s in migration]
-    heads = [" ".join(s.split()[:2]).upper() for s in statements]
-    if not set(heads) <= {"CREATE TABLE", "CREATE TRIGGER", "CREATE INDEX", "DROP INDEX"}:
-        return statements, []
     early: list[str] = []
     indexes: dict[str, str] = {}
-    for statement, head in zip(statements, heads, strict=True):
-        if head == "CREATE INDEX":
-            indexes[statement.split()[2]] = statement
-        elif head == "DROP INDEX":
-            indexes.pop(statement.split()[2])
-        else:
-            early.append(statement)
+    for migration in MIGRATIONS:
+        for statement in migration:
+            words = statement.split()
+            head = " ".join(words[:2]).upper()
+            if head in ("CREATE INDEX", "CREATE UNIQUE"):
+                name = words[3] if head == "CREATE UNIQUE" else words[2]
+                indexes[name] = statement
+            elif head == "DROP INDEX":
+                indexes.pop(words[2])
+            else:
+                early.append(statement)
     return early, list(indexes.values())
+
+
+def _schema(conn: Any) -> set[str]:
+    return {" ".join(str(r[0]).split()) for r in conn.execute(
+        "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL")}
+
+
+def _check_schema(conn: Any) -> None:
+    """Refuse a built store whose schema is not exactly what the migrations give a new one."""
+    fresh = sqlite3.connect(":memory:")
+    try:
+        for migration in MIGRATIONS:
+            for statement in migration:
+                fresh.execute(statement)
+        expected = _schema(fresh)
+    finally:
+        fresh.close()
+    if _schema(conn) != expected:
+        raise RuntimeError("the bench store's schema differs from the node's migrations; "
+                           "update bench/stores.py")
 
 
 def _insert(conn: Any, rows: Rows) -> None:
     for table in TABLE_ORDER:
-        marks = ", ".join("?" * _COLUMNS[table])
-        conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows[table])
+        columns = COLUMNS[table]
+        marks = ", ".join("?" * len(columns))
+        conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+                         rows[table])
+    _record_vocabulary(conn, rows)
+
+
+def _record_vocabulary(conn: Any, rows: Rows) -> None:
+    """The ``vocabulary_map`` rows an identity-mapped import records for the codes it used."""
+    used = {("support_action", r[4]) for r in rows["support_actions"]}
+    used |= {("competence", r[3]) for r in rows["competence_assessments"]}
+    conn.executemany(
+        "INSERT OR IGNORE INTO vocabulary_map (kind, local_code, fed_code, mapping_version, "
+        "first_used) VALUES (?, ?, ?, ?, ?)",
+        [(kind, code, code, IDENTITY_MAPPING, f"{REFERENCE_YEAR + 1}-01-15")
+         for kind, code in sorted(used)])
 
 
 def _count_rows(conn: Any) -> dict[str, int]:
@@ -206,6 +265,7 @@ def _build_plain(path: Path, batches: Iterable[Rows]) -> None:
             _insert(conn, rows)
         for statement in indexes:
             conn.execute(statement)
+        _check_schema(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     finally:
@@ -238,8 +298,10 @@ def _build_tiled(path: Path, base: Path, tiles: int) -> None:
                     f"INSERT INTO main.{table} ({', '.join(columns)}) "
                     f"SELECT {', '.join(selected)} FROM base.{table}{where}"
                 )
+        conn.execute("INSERT INTO main.vocabulary_map SELECT * FROM base.vocabulary_map")
         for statement in indexes:
             conn.execute(statement)
+        _check_schema(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     finally:
@@ -254,6 +316,7 @@ def _encrypted_copy(plain: Path, target: Path, key: bytes) -> None:
         conn.execute("PRAGMA enc.cache_size = -262144")
         conn.execute("SELECT sqlcipher_export('enc')")
         conn.execute(f"PRAGMA enc.user_version = {SCHEMA_VERSION}")
+        conn.execute(f"PRAGMA enc.application_id = {APPLICATION_ID:d}")
         conn.execute("DETACH DATABASE enc")
     finally:
         conn.close()
@@ -280,13 +343,16 @@ class NodeFolder:
 
 
 def _new_node_folder(directory: Path, node_id: str, organisation: str) -> NodeFolder:
+    """A folder as ``koepel node init`` leaves it (default reply quantum, [tls] file names)."""
     directory.mkdir(parents=True)
     (directory / "node.toml").write_text(render_node_config(
         node_id=node_id, organisation=organisation, listen="127.0.0.1:0",
-        queriers={BENCH_QUERIER: "20"}, approved=(default_catalogue().version,),
-    ))
+        queriers={BENCH_QUERIER: QUERIER_CAP}, approved=(default_catalogue().version,),
+        node_cap=NODE_CAP, lifetime_cap=LIFETIME_CAP,
+    ) + _BENCH_LIMITS)
     create_key_file(directory / "keys" / "db.key")
     create_key_file(directory / "keys" / "pseudonym.key")
+    create_signing_key(directory / "keys" / "signing.key")
     return NodeFolder(directory, node_id)
 
 
@@ -385,6 +451,7 @@ def _build_encrypted_node(job: tuple[Path, OrgProfile, int]) -> None:
         _insert(conn, org_rows(profile, seed))
         for statement in indexes:
             conn.execute(statement)
+        _check_schema(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
         conn.execute("PRAGMA journal_mode = DELETE")

@@ -1,34 +1,116 @@
-"""A small synchronous client of the aggregator's operator service."""
+"""A small synchronous client of the aggregator's operator service, over mutual TLS.
+
+It returns the aggregator's domain objects (converted by ``aggregator.serde``), so that the
+commands render results the same way whether they come fresh or from the history.
+
+Operators present their own certificate (role ``operator``, or ``auditor`` for read-only use)
+issued by the federation CA. The files are named with ``--cert/--key/--ca`` or the
+``KOEPEL_TLS_CERT/KEY/CA`` environment variables (paths, never key material); plaintext needs an
+explicit ``--insecure`` and a loopback address.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
 import grpc
 
+from aggregator import (
+    NodeState,
+    QueryPlan,
+    SectorResult,
+    node_states_from_proto,
+    plan_from_proto,
+    result_from_proto,
+)
 from protos import pb2, pb2_grpc
-from protos.wire import check_loopback
+from protos.tls import TlsFiles, channel_credentials
+from protos.wire import channel_options, check_loopback
 
-__all__ = ["AggregatorClient"]
+__all__ = ["AggregatorClient", "Connection", "NodeListing", "connection_options"]
+
+NodeListing = tuple[str, str, list[NodeState]]  # (federation, catalogue version, states)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How to reach the aggregator: its address, and TLS files or explicit plaintext."""
+
+    address: str
+    tls: TlsFiles | None
+    insecure: bool = False
+
+
+def connection_options(func: F) -> F:
+    """Add --aggregator, --cert, --key, --ca and --insecure; pass one ``conn`` argument."""
+
+    @click.option("--aggregator", "address", default="127.0.0.1:7700", show_default=True,
+                  envvar="KOEPEL_AGGREGATOR", help="The aggregator's address.")
+    @click.option("--cert", type=click.Path(path_type=Path), envvar="KOEPEL_TLS_CERT",
+                  help="Your operator certificate (or KOEPEL_TLS_CERT).")
+    @click.option("--key", type=click.Path(path_type=Path), envvar="KOEPEL_TLS_KEY",
+                  help="Its private key file, mode 0600 (or KOEPEL_TLS_KEY).")
+    @click.option("--ca", type=click.Path(path_type=Path), envvar="KOEPEL_TLS_CA",
+                  help="The federation CA certificate (or KOEPEL_TLS_CA).")
+    @click.option("--insecure", is_flag=True,
+                  help="Plaintext to an aggregator on loopback (demos and tests only).")
+    @wraps(func)
+    def wrapper(*args: Any, address: str, cert: Path | None, key: Path | None,
+                ca: Path | None, insecure: bool, **kwargs: Any) -> Any:
+        if insecure:
+            conn = Connection(address, None, insecure=True)
+        elif cert and key and ca:
+            conn = Connection(address, TlsFiles(cert, key, ca))
+        else:
+            raise click.UsageError(
+                "name your operator certificate with --cert, --key and --ca (or KOEPEL_TLS_CERT,"
+                " KOEPEL_TLS_KEY, KOEPEL_TLS_CA), or use --insecure for a loopback demo")
+        return func(*args, conn=conn, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 class AggregatorClient:
-    def __init__(self, address: str, *, insecure: bool = True, timeout: float = 120.0) -> None:
-        if not insecure:
-            raise ValueError("mutual TLS is not available yet in this version; use --insecure")
-        check_loopback(address)
-        self._channel = grpc.insecure_channel(address)
+    def __init__(self, conn: Connection, *, timeout: float = 120.0) -> None:
+        options = channel_options(max_receive_bytes=64 << 20)
+        if conn.insecure:
+            check_loopback(conn.address)
+            self._channel = grpc.insecure_channel(conn.address, options=options)
+        elif conn.tls is not None:
+            self._channel = grpc.secure_channel(conn.address, channel_credentials(conn.tls),
+                                                options=options)
+        else:
+            raise ValueError("no TLS files and not --insecure: cannot connect")
         self._stub = pb2_grpc.AggregatorServiceStub(self._channel)
         self._timeout = timeout
 
-    def submit(self, spec: pb2.QuerySpec, deadline_seconds: float = 0.0) -> pb2.SectorResult:
-        request = pb2.SubmitQueryRequest(spec=spec, deadline_seconds=deadline_seconds)
-        return self._stub.SubmitQuery(request, timeout=self._timeout).result
+    def submit(self, spec: pb2.QuerySpec, deadline_seconds: float = 0.0,
+               query_id: str = "") -> SectorResult:
+        request = pb2.SubmitQueryRequest(spec=spec, deadline_seconds=deadline_seconds,
+                                         query_id=query_id)
+        return result_from_proto(self._stub.SubmitQuery(request, timeout=self._timeout).result)
 
-    def nodes(self) -> list[pb2.NodeInfo]:
-        return list(self._stub.ListNodes(pb2.ListNodesRequest(), timeout=self._timeout).nodes)
+    def plan(self, spec: pb2.QuerySpec) -> QueryPlan:
+        return plan_from_proto(self._stub.PlanQuery(pb2.PlanQueryRequest(spec=spec),
+                                                    timeout=self._timeout))
 
-    def history(self, result_id: str = "", limit: int = 20) -> list[pb2.SectorResult]:
-        request = pb2.HistoryRequest(result_id=result_id, limit=limit)
-        return list(self._stub.History(request, timeout=self._timeout).results)
+    def nodes(self) -> NodeListing:
+        response = self._stub.ListNodes(pb2.ListNodesRequest(), timeout=self._timeout)
+        return response.federation, response.catalogue_version, node_states_from_proto(response)
+
+    def history(self, result_id: str = "", limit: int = 20,
+                include_receipts: bool = False) -> list[SectorResult]:
+        request = pb2.HistoryRequest(result_id=result_id, limit=limit,
+                                     include_receipts=include_receipts)
+        return [result_from_proto(r)
+                for r in self._stub.History(request, timeout=self._timeout).results]
 
     def close(self) -> None:
         self._channel.close()

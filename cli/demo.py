@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.progress import Progress
 
-from cli.client import AggregatorClient
+from cli.client import AggregatorClient, Connection
 from cli.errors import EXIT, handle_errors
 from cli.federation_runner import LocalFederation, setup_node
 from cli.query_cmds import build_spec
@@ -20,13 +20,10 @@ from privacy import default_catalogue
 __all__ = ["demo"]
 
 REPORT = (
-    # (title, measure, statistic, group_by, percent)
-    ("Headcount on 31 December, by target group", "headcount", "count", ("target_group",),
-     False),
-    ("Share of people leaving who went to a regular job", "exited_to_regular_job", "mean", (),
-     True),
-    ("Support hours per person in the year, by region", "support_hours", "mean", ("region",),
-     False),
+    # (title, measure, statistic, group_by)
+    ("Headcount on 31 December, by target group", "headcount", "count", ("target_group",)),
+    ("Share of people leaving who went to a regular job", "exited_to_regular_job", "mean", ()),
+    ("Support hours per person in the year, by region", "support_hours", "mean", ("region",)),
 )
 
 
@@ -38,9 +35,11 @@ REPORT = (
 @click.option("--cap", default="3", show_default=True, help="Each node's yearly ε cap.")
 @click.option("--workdir", type=click.Path(path_type=Path), default=None,
               help="Keep the federation in this (new) folder instead of a temporary one.")
+@click.option("--insecure", is_flag=True,
+              help="Plaintext gRPC on loopback instead of mutual TLS with a demo CA.")
 @handle_errors
 def demo(n_nodes: int, seed: int, year: int, epsilon: str, cap: str,
-         workdir: Path | None) -> None:
+         workdir: Path | None, insecure: bool) -> None:
     """Start a local federation of synthetic organisations and run a small sector report."""
     out = console()
     if workdir is not None and workdir.exists():
@@ -57,15 +56,17 @@ def demo(n_nodes: int, seed: int, year: int, epsilon: str, cap: str,
                 progress.advance(task)
         sizes = ", ".join(f"{p.org_id} {p.org_type} ({p.n_people})" for p in profiles)
         out.print(f"[bold]{len(profiles)} synthetic organisations[/bold]: {sizes}")
-        with LocalFederation(root) as federation:
+        with LocalFederation(root, insecure=insecure) as federation:
             for profile in profiles:
-                federation.add_node(profile.org_id)
+                federation.add_node(profile.org_id, region=profile.region,
+                                    kind=profile.org_type, expected_size=profile.n_people)
             with Progress(console=out, transient=True) as progress:
                 task = progress.add_task("Starting node processes", total=len(profiles))
                 federation.start(on_node=lambda _: progress.advance(task))
+            security = "plaintext (--insecure)" if insecure else "mutual TLS, demo CA in ca/"
             out.print(f"aggregator on {federation.aggregator_address}, "
-                      f"{len(profiles)} nodes on loopback\n")
-            incomplete = _report(federation.aggregator_address, year, epsilon)
+                      f"{len(profiles)} nodes on loopback, {security}\n")
+            incomplete = _report(federation.connection(), year, epsilon)
         if incomplete:
             raise SystemExit(EXIT["incomplete"])
     finally:
@@ -75,20 +76,19 @@ def demo(n_nodes: int, seed: int, year: int, epsilon: str, cap: str,
             out.print(f"federation kept in {root}")
 
 
-def _report(address: str, year: int, epsilon: str) -> bool:
+def _report(conn: Connection, year: int, epsilon: str) -> bool:
     out = console()
     version = default_catalogue().version
     incomplete = False
-    with AggregatorClient(address) as client:
-        for title, measure, statistic, group_by, percent in REPORT:
+    with AggregatorClient(conn) as client:
+        for title, measure, statistic, group_by in REPORT:
             spec = build_spec(measure, statistic, group_by, (), str(year), epsilon, version)
             result = client.submit(spec)
-            out.print(result_table(result, title=f"{title} ({year}, ε={epsilon} per node)",
-                                   percent=percent, digits=1))
+            out.print(result_table(result, title=f"{title} ({year}, ε={epsilon} per node)"))
             out.print(nodes_line(result) + "\n")
             incomplete |= not result.complete
-        rows = [(n.node_id, b.querier, b.period, b.spent_micro_epsilon / 1e6,
-                 (b.cap_micro_epsilon - b.spent_micro_epsilon) / 1e6)
-                for n in client.nodes() for b in n.budget]
+        rows = [(s.node.node_id, b.querier, b.period, b.spent_micro / 1e6,
+                 b.remaining_micro / 1e6)
+                for s in client.nodes()[2] for b in s.budget]
     out.print(budget_table(rows, title="Privacy budget left on each node"))
     return incomplete

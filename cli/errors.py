@@ -5,13 +5,15 @@
 | 0 | success |
 | 1 | unexpected error (a bug: please report it) |
 | 2 | bad usage or configuration |
-| 3 | database cannot be opened (wrong key, not a koepel database, missing) |
+| 3 | database cannot be opened (missing, wrong key, newer schema; file left untouched) |
 | 4 | key file problem |
 | 5 | import refused (nothing was written) |
 | 6 | query refused as invalid or not permitted (nothing was spent) |
 | 7 | privacy budget exhausted (nothing was spent) |
 | 8 | a service could not be reached |
 | 9 | result incomplete: fewer nodes answered than the federation's quorum |
+| 10 | database damaged: truncated, corrupted, or not a koepel database (file left untouched) |
+| 11 | audit found a problem (tampering, missing entries, spending over a cap) |
 """
 
 from __future__ import annotations
@@ -25,14 +27,15 @@ import click
 import grpc
 
 from aggregator import FederationError
-from node import ConfigError, ImportFailed, KeyError_, StoreError
+from node import ConfigError, ImportFailed, KeyError_, StoreDamagedError, StoreError
 from privacy import BudgetExhaustedError, CatalogueError, KoepelError
+from protos.tls import CertError
 
 __all__ = ["EXIT", "KoepelCliError", "handle_errors"]
 
 EXIT = {
     "ok": 0, "unexpected": 1, "usage": 2, "store": 3, "key": 4, "import": 5, "refused": 6,
-    "budget": 7, "unavailable": 8, "incomplete": 9,
+    "budget": 7, "unavailable": 8, "incomplete": 9, "damaged": 10, "audit": 11,
 }
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -50,12 +53,21 @@ def _for_rpc(error: grpc.RpcError) -> KoepelCliError:
     code = error.code() if hasattr(error, "code") else None
     details = error.details() if hasattr(error, "details") else ""
     if code == grpc.StatusCode.UNAVAILABLE:
-        return KoepelCliError("cannot reach the service; is it running, and is the address "
-                              "right?", EXIT["unavailable"])
+        return KoepelCliError("cannot reach the service; is it running, is the address right, "
+                              "and do both certificates come from the federation CA (or both "
+                              "ends use --insecure)?", EXIT["unavailable"])
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return KoepelCliError(f"query refused: {details}", EXIT["refused"])
+    if code in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED):
+        return KoepelCliError(f"not permitted: {details}", EXIT["refused"])
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        return KoepelCliError(f"slow down: {details}", EXIT["unavailable"])
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         return KoepelCliError("the service did not answer in time", EXIT["unavailable"])
+    if code == grpc.StatusCode.NOT_FOUND:
+        return KoepelCliError(details or "not found", EXIT["usage"])
+    if code in (grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.FAILED_PRECONDITION):
+        return KoepelCliError(f"refused: {details}", EXIT["refused"])
     return KoepelCliError(f"{code.name if code else 'error'}: {details}", EXIT["unexpected"])
 
 
@@ -70,10 +82,14 @@ def handle_errors(func: F) -> F:
             raise
         except (ConfigError, FederationError, CatalogueError) as error:
             raise KoepelCliError(str(error), EXIT["usage"]) from None
+        except StoreDamagedError as error:
+            raise KoepelCliError(str(error), EXIT["damaged"]) from None
         except StoreError as error:
             raise KoepelCliError(str(error), EXIT["store"]) from None
         except KeyError_ as error:
             raise KoepelCliError(str(error), EXIT["key"]) from None
+        except CertError as error:
+            raise KoepelCliError(str(error), error.exit_code) from None
         except ImportFailed as error:
             raise KoepelCliError(str(error), EXIT["import"]) from None
         except BudgetExhaustedError as error:

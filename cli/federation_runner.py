@@ -4,6 +4,13 @@ Used by `koepel demo` and by the end-to-end tests: each organisation gets its ow
 (node.toml, keys, encrypted database), its records are imported from synthetic CSV exports
 (deleted right after import), and every node and the aggregator run as separate processes that
 are stopped with SIGTERM and waited for, so nothing is left behind.
+
+By default everything speaks mutual TLS: a federation CA is created in ``root/ca``, and each
+node (``<node>/tls``), the aggregator (``root/tls``) and one operator (``root/operator``) get a
+certificate from it, exactly as `koepel certs` would issue them. ``insecure=True`` runs the
+same federation in plaintext on loopback. Child processes get paths on their command line,
+never key material, and an environment without any ``KOEPEL_*`` variable. ``metrics=True``
+also gives every process a Prometheus endpoint on a free loopback port (``metrics_ports``).
 """
 
 from __future__ import annotations
@@ -18,9 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aggregator import NodeEntry, render_federation
+from cli.client import Connection
 from node import (
     Store,
     create_key_file,
+    create_signing_key,
     import_files,
     load_node_config,
     open_node,
@@ -28,10 +37,12 @@ from node import (
 )
 from node.synthetic import OrgProfile, generate_organisation
 from privacy import default_catalogue
+from protos.tls import CA_CERT, TlsFiles, init_ca, issue
 
 __all__ = ["LocalFederation", "setup_node"]
 
 FEDERATION_IDENTITY = "federation"
+OPERATOR_IDENTITY = "demo-operator"
 
 
 def _koepel(*args: str) -> list[str]:
@@ -48,6 +59,7 @@ def setup_node(directory: Path, profile: OrgProfile, *, seed: int, year: int,
     ))
     db_key = create_key_file(directory / "keys" / "db.key")
     create_key_file(directory / "keys" / "pseudonym.key")
+    create_signing_key(directory / "keys" / "signing.key")
     config = load_node_config(directory / "node.toml")
     Store.open(config.database, db_key, create=True).close()
     runtime = open_node(config)
@@ -61,6 +73,7 @@ def setup_node(directory: Path, profile: OrgProfile, *, seed: int, year: int,
 
 def _wait_for_port(path: Path, process: subprocess.Popen[bytes], what: str,
                    timeout: float = 60.0) -> int:
+    """The port a process wrote to ``path`` (its metrics port file is written before it)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if path.exists():
@@ -76,15 +89,74 @@ class LocalFederation:
     """A federation of node processes and one aggregator process under ``root``."""
 
     root: Path
+    insecure: bool = False
+    metrics: bool = False
     node_ids: list[str] = field(default_factory=list)
     node_ports: dict[str, int] = field(default_factory=dict)
     aggregator_port: int = 0
+    metrics_ports: dict[str, int] = field(default_factory=dict)  # by node id and "aggregator"
     _processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    _metadata: dict[str, tuple[str, str, int | None]] = field(default_factory=dict)
 
-    def add_node(self, node_id: str) -> None:
+    def add_node(self, node_id: str, *, region: str = "", kind: str = "",
+                 expected_size: int | None = None) -> None:
+        """Register a node (its public metadata goes into federation.toml)."""
         self.node_ids.append(node_id)
+        self._metadata[node_id] = (region, kind, expected_size)
+
+    def process(self, name: str) -> subprocess.Popen[bytes]:
+        """The running process of a node (by id) or of ``"aggregator"`` (e.g. to signal it)."""
+        return self._processes[name]
+
+    @property
+    def ca_dir(self) -> Path:
+        return self.root / "ca"
+
+    @property
+    def operator_tls(self) -> TlsFiles:
+        folder = self.root / "operator"
+        return TlsFiles(folder / "operator.crt", folder / "operator.key", folder / CA_CERT)
+
+    def _issue_certificates(self) -> None:
+        """Create the CA and every missing certificate (nodes, aggregator, one operator)."""
+        if not (self.ca_dir / CA_CERT).exists():
+            init_ca(self.ca_dir, name="koepel demo federation CA")
+        for node_id in self.node_ids:
+            if not (self.root / node_id / "tls" / "node.crt").exists():
+                issue(self.ca_dir, role="node", name=node_id, out=self.root / node_id / "tls",
+                      dns=("localhost",), ips=("127.0.0.1",))
+        if not (self.root / "tls" / "aggregator.crt").exists():
+            issue(self.ca_dir, role="aggregator", name=FEDERATION_IDENTITY,
+                  out=self.root / "tls", dns=("localhost",), ips=("127.0.0.1",))
+        if not self.operator_tls.cert.exists():
+            issue(self.ca_dir, role="operator", name=OPERATOR_IDENTITY,
+                  out=self.operator_tls.cert.parent)
+
+    def connection(self) -> Connection:
+        """How an operator in this process reaches the aggregator."""
+        if self.insecure:
+            return Connection(self.aggregator_address, None, insecure=True)
+        return Connection(self.aggregator_address, self.operator_tls)
+
+    def client_args(self) -> list[str]:
+        """The `koepel query|nodes|history` options that reach this federation's aggregator."""
+        if self.insecure:
+            return ["--aggregator", self.aggregator_address, "--insecure"]
+        tls = self.operator_tls
+        return ["--aggregator", self.aggregator_address, "--cert", str(tls.cert),
+                "--key", str(tls.key), "--ca", str(tls.ca)]
+
+    def _security(self) -> list[str]:
+        return ["--insecure"] if self.insecure else []
+
+    def _metrics_file(self, name: str) -> Path:
+        return self.root / "run" / f"{name}.metrics-port"
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        if self.metrics:
+            self._metrics_file(name).unlink(missing_ok=True)
+            args = [*args, "--metrics-port", "0",
+                    "--metrics-port-file", str(self._metrics_file(name))]
         log = (self.root / "logs" / f"{name}.log").open("ab")
         env = {k: v for k, v in os.environ.items() if not k.startswith("KOEPEL_")}
         process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env,
@@ -97,41 +169,65 @@ class LocalFederation:
         port_file = self.root / "run" / f"{node_id}.port"
         port_file.unlink(missing_ok=True)
         return port_file, self._spawn(node_id, _koepel(
-            "node", "serve", "--config", str(self.root / node_id / "node.toml"), "--insecure",
-            "--listen", f"127.0.0.1:{self.node_ports.get(node_id, 0)}",
+            "node", "serve", "--config", str(self.root / node_id / "node.toml"),
+            *self._security(), "--listen", f"127.0.0.1:{self.node_ports.get(node_id, 0)}",
             "--port-file", str(port_file)))
+
+    def _listening(self, name: str, port_file: Path, process: subprocess.Popen[bytes],
+                   what: str) -> int:
+        port = _wait_for_port(port_file, process, what)
+        if self.metrics:
+            self.metrics_ports[name] = int(self._metrics_file(name).read_text().strip())
+        return port
 
     def start_node(self, node_id: str) -> int:
         """(Re)start one node, on its previous port if it had one."""
         port_file, process = self._spawn_node(node_id)
-        self.node_ports[node_id] = _wait_for_port(port_file, process, f"node {node_id}")
+        self.node_ports[node_id] = self._listening(node_id, port_file, process,
+                                                   f"node {node_id}")
         return self.node_ports[node_id]
 
     def start(self, *, deadline_seconds: float = 10.0, quorum: float = 0.5,
+              quorum_size: float = 0.0, retries: int = 2,
               on_node: Callable[[str], None] | None = None) -> None:
         """Start every node (in parallel) and then the aggregator in front of them."""
         (self.root / "logs").mkdir(exist_ok=True)
         (self.root / "run").mkdir(exist_ok=True)
+        if not self.insecure:
+            self._issue_certificates()
         pending = {node_id: self._spawn_node(node_id) for node_id in self.node_ids}
         for node_id, (port_file, process) in pending.items():
-            self.node_ports[node_id] = _wait_for_port(port_file, process, f"node {node_id}")
+            self.node_ports[node_id] = self._listening(node_id, port_file, process,
+                                                       f"node {node_id}")
             if on_node:
                 on_node(node_id)
         organisations = {}
         for node_id in self.node_ids:
             config = load_node_config(self.root / node_id / "node.toml")
             organisations[node_id] = config.organisation
-        entries = [NodeEntry(n, f"127.0.0.1:{self.node_ports[n]}", organisations[n])
-                   for n in self.node_ids]
+        entries = []
+        for n in self.node_ids:
+            region, kind, size = self._metadata.get(n, ("", "", None))
+            # The name in the node's certificate (koepel://node/<id>): carried and shown; the
+            # aggregator does not compare it with the certificate the node presents yet.
+            entries.append(NodeEntry(n, f"127.0.0.1:{self.node_ports[n]}", organisations[n],
+                                     region, kind, certificate_identity=n,
+                                     expected_size=size))
         (self.root / "federation.toml").write_text(render_federation(
             name="demo federation", querier_identity=FEDERATION_IDENTITY, nodes=entries,
-            deadline_seconds=deadline_seconds, quorum=quorum))
+            deadline_seconds=deadline_seconds, quorum=quorum, quorum_size=quorum_size,
+            retries=retries))
         port_file = self.root / "run" / "aggregator.port"
         port_file.unlink(missing_ok=True)
         process = self._spawn("aggregator", _koepel(
             "aggregator", "serve", "--federation", str(self.root / "federation.toml"),
-            "--insecure", "--listen", "127.0.0.1:0", "--port-file", str(port_file)))
-        self.aggregator_port = _wait_for_port(port_file, process, "the aggregator")
+            *self._security(), "--listen", "127.0.0.1:0", "--port-file", str(port_file)))
+        self.aggregator_port = self._listening("aggregator", port_file, process,
+                                               "the aggregator")
+
+    def pids(self) -> dict[str, int]:
+        """The process id of every running node and of the aggregator, by name."""
+        return {name: p.pid for name, p in self._processes.items() if p.poll() is None}
 
     @property
     def aggregator_address(self) -> str:

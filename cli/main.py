@@ -5,9 +5,14 @@ from __future__ import annotations
 import click
 
 from cli.aggregator_cmds import aggregator
+from cli.audit_cmds import audit
+from cli.certs_cmds import certs
 from cli.demo import demo
+from cli.health_cmds import health
+from cli.node_budget_cmds import dry_run, ledger, node_budget, signing_key
 from cli.node_cmds import node
 from cli.query_cmds import history, nodes, query
+from cli.report_cmds import report
 
 __all__ = ["cli", "main"]
 
@@ -18,12 +23,18 @@ def cli() -> None:
     """koepel: differentially private sector statistics for social-economy federations."""
 
 
+for command in (node_budget, dry_run, ledger, signing_key):
+    node.add_command(command)
 cli.add_command(node)
 cli.add_command(aggregator)
 cli.add_command(query)
 cli.add_command(nodes)
 cli.add_command(history)
+cli.add_command(report)
 cli.add_command(demo)
+cli.add_command(certs)
+cli.add_command(health)
+cli.add_command(audit)
 
 
 def main() -> None:

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import click
 
 from cli.errors import EXIT, KoepelCliError, handle_errors
-from cli.render import budget_table, console
+from cli.logs import setup_logging
+from cli.render import console, dump_json
+from cli.service_options import metrics_address, service_options
 from node import (
+    DatabaseKey,
     Store,
     create_key_file,
-    import_files,
+    create_signing_key,
     load_node_config,
     open_node,
     render_node_config,
     serve,
 )
+from node.dbkey import check_passphrase
 from privacy import default_catalogue, format_micro, parse_epsilon
 
 __all__ = ["node"]
@@ -33,6 +36,18 @@ def node() -> None:
     """Run an organisation's node: its encrypted records and its DP query service."""
 
 
+def ask_secret(label: str) -> str:
+    """Ask for a passphrase on the terminal (hidden), never from the command line."""
+    return str(click.prompt(label, hide_input=True, err=True))
+
+
+def ask_new_passphrase(label: str = "New database passphrase") -> str:
+    """Ask twice for a new passphrase and refuse it if it is too weak."""
+    text = str(click.prompt(label, hide_input=True, confirmation_prompt=True, err=True))
+    check_passphrase(text)
+    return text
+
+
 @node.command()
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--id", "node_id", required=True, help="Node id assigned by the federation.")
@@ -40,48 +55,56 @@ def node() -> None:
 @click.option("--querier", "queriers", multiple=True, metavar="IDENTITY=EPSILON",
               help="Allow a querier with a yearly ε cap, e.g. federation=3. Repeatable.")
 @click.option("--listen", default="127.0.0.1:0", show_default=True)
+@click.option("--node-cap", default=None, metavar="EPSILON",
+              help="ε cap per year over all queriers together (default: the sum of theirs).")
+@click.option("--lifetime-cap", default=None, metavar="EPSILON",
+              help="ε cap over all years together (default: five times the node cap).")
+@click.option("--passphrase", "use_passphrase", is_flag=True,
+              help="Protect the database with a passphrase typed at a prompt (stretched by "
+                   "SQLCipher's KDF) instead of a random key in keys/db.key.")
 @handle_errors
 def init(directory: Path, node_id: str, organisation: str, queriers: tuple[str, ...],
-         listen: str) -> None:
+         listen: str, node_cap: str | None, lifetime_cap: str | None,
+         use_passphrase: bool) -> None:
     """Create a node in DIRECTORY: node.toml, a fresh database and its distinct keys."""
     config_path = directory / "node.toml"
-    if config_path.exists():
-        raise KoepelCliError(f"{config_path} already exists; nothing was changed", EXIT["usage"])
+    keys = directory / "keys"
+    existing = [p for p in (config_path, keys / "db.key", keys / "pseudonym.key",
+                            directory / "koepel.db") if p.exists()]
+    if existing:
+        raise KoepelCliError(f"{existing[0]} already exists; nothing was changed (init never "
+                             "overwrites a node)", EXIT["usage"])
     caps: dict[str, str] = {}
     for item in queriers:
         identity, sep, cap = item.partition("=")
         if not sep or not identity:
             raise KoepelCliError(f"--querier takes IDENTITY=EPSILON, got {item!r}", EXIT["usage"])
         caps[identity] = format_micro(parse_epsilon(cap, field="querier cap"))
+    node_cap, lifetime_cap = (
+        None if cap is None else format_micro(parse_epsilon(cap, field=name, limit=None))
+        for cap, name in ((node_cap, "--node-cap"), (lifetime_cap, "--lifetime-cap")))
+    db_key = (DatabaseKey.passphrase(ask_new_passphrase("Database passphrase"))
+              if use_passphrase else None)
     directory.mkdir(parents=True, exist_ok=True)
+    keys.mkdir(mode=0o700, exist_ok=True)
+    keys.chmod(0o700)
     text = render_node_config(node_id=node_id, organisation=organisation or node_id,
                               listen=listen, queriers=caps,
-                              approved=(default_catalogue().version,))
-    keys = directory / "keys"
-    db_key = create_key_file(keys / "db.key")
+                              approved=(default_catalogue().version,), node_cap=node_cap,
+                              lifetime_cap=lifetime_cap,
+                              key_source="passphrase" if use_passphrase else "file")
+    if db_key is None:
+        db_key = DatabaseKey.raw(create_key_file(keys / "db.key"))
     create_key_file(keys / "pseudonym.key")
+    create_signing_key(keys / "signing.key")
     config_path.write_text(text)
     config = load_node_config(config_path)
     Store.open(config.database, db_key, create=True).close()
-    click.echo(f"created node {node_id} in {directory} (database, keys/db.key, "
-               "keys/pseudonym.key; keep the keys folder private and backed up)")
-
-
-@node.command(name="import")
-@CONFIG_OPTION
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--dry-run", is_flag=True, help="Validate and count, write nothing.")
-@handle_errors
-def import_(config_path: Path, files: tuple[Path, ...], dry_run: bool) -> None:
-    """Import CSV exports (workers.csv, contracts.csv, …) all or nothing."""
-    runtime = open_node(load_node_config(config_path))
-    try:
-        summary = import_files(runtime.store, runtime.secret, files, dry_run=dry_run)
-    finally:
-        runtime.close()
-    verb = "would import" if dry_run else "imported"
-    for table, rows in summary.rows.items():
-        click.echo(f"{verb} {rows} {table} rows ({summary.new[table]} new)")
+    protected = ("a passphrase (not stored anywhere: losing it loses the data)"
+                 if use_passphrase else "keys/db.key")
+    click.echo(f"created node {node_id} in {directory}: database encrypted with {protected}, "
+               "pseudonym secret keys/pseudonym.key, signing key keys/signing.key; keep the "
+               "keys folder private and backed up separately from the database backups")
 
 
 @node.command(name="serve")
@@ -91,28 +114,18 @@ def import_(config_path: Path, files: tuple[Path, ...], dry_run: bool) -> None:
 @click.option("--listen", default=None, help="Address to listen on (default from node.toml).")
 @click.option("--port-file", type=click.Path(path_type=Path), default=None,
               help="Write the bound port here once listening.")
+@service_options
 @handle_errors
-def serve_(config_path: Path, insecure: bool, listen: str | None, port_file: Path | None) -> None:
+def serve_(config_path: Path, insecure: bool, listen: str | None, port_file: Path | None,
+           log_format: str, log_level: str, metrics_port: int | None, metrics_host: str,
+           metrics_port_file: Path | None, grace_seconds: float) -> None:
     """Answer DP queries over gRPC until stopped (SIGTERM lets in-flight queries finish)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     config = load_node_config(config_path)
-    runtime = open_node(config)
-    serve(runtime, listen or config.listen, insecure=insecure, port_file=port_file)
-
-
-@node.command()
-@CONFIG_OPTION
-@handle_errors
-def budget(config_path: Path) -> None:
-    """Spent and remaining ε per querier for the current period."""
-    runtime = open_node(load_node_config(config_path))
-    try:
-        lines = runtime.engine.all_budgets()
-    finally:
-        runtime.close()
-    rows = [(runtime.config.node_id, line.querier, line.period, line.spent_micro / 1e6,
-             line.remaining_micro / 1e6) for line in lines]
-    console().print(budget_table(rows, title="Privacy budget"))
+    setup_logging(log_format, log_level, static={"service": "node", "node_id": config.node_id})
+    runtime = open_node(config, prompt=ask_secret)
+    serve(runtime, listen or config.listen, insecure=insecure, port_file=port_file,
+          grace_seconds=grace_seconds, metrics_address=metrics_address(metrics_host, metrics_port),
+          metrics_port_file=metrics_port_file)
 
 
 @node.command()
@@ -134,3 +147,110 @@ def synth(directory: Path, org_type: str, people: int, seed: int, year: int) -> 
     paths = generate_organisation(profile, seed, year).write_csvs(directory)
     for path in paths.values():
         click.echo(str(path))
+
+
+def _register() -> None:
+    from cli.node_import_cmds import import_cmd
+    from cli.node_store_cmds import backup_cmd, check_cmd, rekey_cmd, restore_cmd
+
+    for command in (import_cmd, check_cmd, backup_cmd, restore_cmd, rekey_cmd):
+        node.add_command(command)
+
+
+_register()
+
+
+@node.command()
+@CONFIG_OPTION
+@click.option("--period", required=True, help="A year such as 2025, or a quarter such as "
+              "2025-Q3.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@handle_errors
+def report(config_path: Path, period: str, as_json: bool) -> None:
+    """The organisation's own exact figures (headcount, FTE, exits, support hours).
+
+    Computed locally with the same per-person definitions as the federation's figures, but
+    exact: nothing is noised, charged or sent. This view never leaves this machine.
+    """
+    from rich.markup import escape
+    from rich.table import Table
+
+    from node.report import build_report
+
+    config = load_node_config(config_path)
+    runtime = open_node(config, prompt=ask_secret)
+    try:
+        local = build_report(runtime.engine, config.catalogue, node_id=config.node_id,
+                             organisation=config.organisation, period=period)
+    finally:
+        runtime.close()
+    if as_json:
+        dump_json(local.to_json())
+        return
+    out = console()
+    out.print(f"[bold]{local.organisation}[/bold] — exact figures for {local.period} "
+              f"(catalogue {local.catalogue_version}; local only, never sent)")
+    for section in local.sections:
+        out.print(f"\n[bold]{section.title}[/bold] ({section.unit})")
+        table = Table()
+        table.add_column(escape(section.dimension or ""))
+        table.add_column(section.unit, justify="right")
+        digits = 0 if section.unit == "people" else 1
+        for cell, value in section.rows:
+            table.add_row(escape(cell), f"{value:,.{digits}f}")
+        if section.dimension:
+            table.add_row("[bold]total[/bold]", f"[bold]{section.total:,.{digits}f}[/bold]")
+        out.print(table)
+        if section.note:
+            out.print(f"  {section.note}")
+    for skipped in local.skipped:
+        out.print(f"[yellow]not shown[/yellow]: {skipped}")
+
+
+@node.group()
+def catalogue() -> None:
+    """Review federation catalogue versions before approving them in node.toml."""
+
+
+@catalogue.command()
+@CONFIG_OPTION
+@click.argument("new_path", metavar="NEW.toml",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@handle_errors
+def diff(config_path: Path, new_path: Path, as_json: bool) -> None:
+    """Show what the catalogue NEW.toml adds, removes or changes against the one served now."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from node.catalogue_diff import diff_catalogues
+    from privacy import load_catalogue
+
+    config = load_node_config(config_path)
+    result = diff_catalogues(config.catalogue, load_catalogue(new_path),
+                             approved=config.approved_versions)
+    if as_json:
+        dump_json(result.to_json())
+        return
+    out = console()
+    out.print(f"catalogue {result.old_version} (served now) → {result.new_version} "
+              f"({new_path.name})")
+    if not result.changes:
+        out.print("no differences")
+    else:
+        table = Table(show_lines=True)
+        for name in ("", "kind", "name", "what"):
+            table.add_column(name)
+        marks = {"added": "[green]+[/green]", "removed": "[red]−[/red]",
+                 "changed": "[yellow]~[/yellow]"}
+        for change in result.changes:
+            table.add_row(marks[change.change], change.kind, escape(change.name),
+                          escape("\n".join(change.details) or change.change))
+        out.print(table)
+    if not result.compilable:
+        out.print(f"[red]this node cannot serve it[/red]: {escape(result.compile_problem)}")
+    elif result.approved:
+        out.print(f"version {result.new_version} is already approved in {config.path}")
+    else:
+        out.print(f"to serve it, add \"{result.new_version}\" to [catalogue] approved in "
+                  f"{config.path} (and point [catalogue] path at it)")

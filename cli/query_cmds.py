@@ -1,24 +1,66 @@
-"""`koepel query`, `koepel nodes`, `koepel history`: a federation operator's commands."""
+"""`koepel query`, `koepel nodes`, `koepel history`: a federation operator's commands.
+
+Thin: parse, ask the aggregator's service, render. Human tables by default, ``--json`` or
+``--csv`` for scripts. ``query --dry-run`` and ``history`` never spend any budget.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import click
 
-from cli.client import AggregatorClient
+from aggregator import NodeOutcome, SectorResult, spec_to_proto
+from cli.client import AggregatorClient, Connection, connection_options
 from cli.errors import EXIT, KoepelCliError, handle_errors
-from cli.render import budget_table, console, dump_json, nodes_line, result_json, result_table
-from privacy import default_catalogue
+from cli.render import (
+    RESULT_CSV_HEADER,
+    console,
+    dump_json,
+    history_table,
+    node_reports_table,
+    nodes_line,
+    quantile_table,
+    result_csv,
+    result_json,
+    result_table,
+    write_csv,
+)
+from cli.render_federation import (
+    NODES_CSV_HEADER,
+    PLAN_CSV_HEADER,
+    nodes_csv,
+    nodes_json,
+    nodes_table,
+    plan_csv,
+    plan_json,
+    plan_table,
+)
+from privacy import default_catalogue, format_micro
 from protos import pb2
 
-__all__ = ["build_spec", "history", "nodes", "query"]
+__all__ = ["AGGREGATOR_OPTION", "OUTPUT_OPTIONS", "build_spec", "history", "nodes", "query",
+           "show_result"]
 
-AGGREGATOR_OPTION = click.option(
-    "--aggregator", "address", default="127.0.0.1:7700", show_default=True,
-    envvar="KOEPEL_AGGREGATOR", help="The aggregator's address (or KOEPEL_AGGREGATOR).",
-)
-INSECURE_OPTION = click.option("--insecure", is_flag=True, default=True, hidden=True)
+F = TypeVar("F", bound=Callable[..., Any])
 
-_STATISTICS = {"count": pb2.STATISTIC_COUNT, "sum": pb2.STATISTIC_SUM, "mean": pb2.STATISTIC_MEAN}
+AGGREGATOR_OPTION = connection_options
+
+_STATISTICS = {"count": pb2.STATISTIC_COUNT, "sum": pb2.STATISTIC_SUM, "mean": pb2.STATISTIC_MEAN,
+               "histogram": pb2.STATISTIC_HISTOGRAM}
+
+
+def OUTPUT_OPTIONS(func: F) -> F:
+    """``--json`` and ``--csv``, mutually exclusive; a human table when neither is given."""
+    func = click.option("--csv", "as_csv", is_flag=True, help="CSV for spreadsheets.")(func)
+    return click.option("--json", "as_json", is_flag=True, help="JSON for scripts.")(func)
+
+
+def _output(as_json: bool, as_csv: bool) -> str:
+    if as_json and as_csv:
+        raise KoepelCliError("choose one of --json and --csv", EXIT["usage"])
+    return "json" if as_json else "csv" if as_csv else "table"
 
 
 def build_spec(measure: str, statistic: str, group_by: tuple[str, ...],
@@ -38,87 +80,160 @@ def build_spec(measure: str, statistic: str, group_by: tuple[str, ...],
     )
 
 
+def show_result(result: SectorResult, output: str, *, receipts: bool = False,
+                title: str | None = None) -> None:
+    """Render one result; node details appear whenever a node is missing or on request."""
+    if output == "json":
+        dump_json(result_json(result, receipts=receipts))
+        return
+    if output == "csv":
+        write_csv(RESULT_CSV_HEADER, result_csv([result]))
+        return
+    out = console()
+    out.print(result_table(result, title=title))
+    if result.quantiles:
+        out.print(quantile_table(result, title="Quartiles from the summed histograms"))
+    out.print(nodes_line(result))
+    if receipts or any(n.outcome is not NodeOutcome.ANSWERED for n in result.nodes):
+        out.print(node_reports_table(result, title=f"Nodes for result {result.result_id}"))
+    if receipts:
+        for r in result.receipts:
+            out.print(f"receipt {r.node_id}: {len(r.response)} bytes, query id {r.query_id}, "
+                      f"received {r.received_at}")
+
+
+def _query_spec(measure: str | None, statistic: str, group_by: tuple[str, ...],
+                filters: tuple[str, ...], period: str | None, epsilon: str | None,
+                catalogue_version: str | None) -> pb2.QuerySpec:
+    if not measure or not period or not epsilon:
+        raise KoepelCliError("name a MEASURE with --period and --epsilon (or use --resume "
+                             "RESULT_ID to ask a stored query again)", EXIT["usage"])
+    return build_spec(measure, statistic, group_by, filters, period, epsilon,
+                      catalogue_version or default_catalogue().version)
+
+
 @click.command()
-@click.argument("measure")
+@click.argument("measure", required=False)
 @click.option("--stat", "statistic", type=click.Choice(sorted(_STATISTICS)), default="count",
               show_default=True)
 @click.option("--by", "group_by", multiple=True, help="Group-by dimension. Repeatable.")
 @click.option("--filter", "filters", multiple=True, metavar="DIM=V1,V2",
               help="Keep only these cells of a dimension. Repeatable.")
-@click.option("--period", required=True, help="Reference period: 2025 or 2025-Q3.")
-@click.option("--epsilon", required=True, help="Privacy loss to spend on every node, e.g. 0.5.")
+@click.option("--period", help="Reference period: 2025 or 2025-Q3.")
+@click.option("--epsilon", help="Privacy loss to spend on every node, e.g. 0.5.")
 @click.option("--catalogue-version", default=None, help="Default: the shipped catalogue's.")
-@click.option("--deadline", type=float, default=0.0, help="Per-node deadline in seconds.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--deadline", type=float, default=0.0,
+              help="Per-node deadline in seconds (default: federation.toml).")
+@click.option("--dry-run", is_flag=True,
+              help="Show the cost per node and what each would have left; spend nothing.")
+@click.option("--resume", "resume_id", default=None, metavar="RESULT_ID",
+              help="Ask a stored result's query again with the same query id: nodes that "
+                   "charged it replay their answer for free; the others answer now.")
+@click.option("--query-id", default="", metavar="ID",
+              help="The idempotency key sent to the nodes (default: a new one). Re-using an "
+                   "earlier query's id (e.g. from the aggregator's log) for the same query "
+                   "returns the nodes' stored answers at no extra cost.")
+@OUTPUT_OPTIONS
 @AGGREGATOR_OPTION
 @handle_errors
-def query(measure: str, statistic: str, group_by: tuple[str, ...], filters: tuple[str, ...],
-          period: str, epsilon: str, catalogue_version: str | None, deadline: float,
-          as_json: bool, address: str) -> None:
-    """Ask the federation for a DP sector figure of MEASURE."""
-    spec = build_spec(measure, statistic, group_by, filters, period, epsilon,
-                      catalogue_version or default_catalogue().version)
-    with AggregatorClient(address) as client:
-        result = client.submit(spec, deadline)
-    if as_json:
-        dump_json(result_json(result))
-    else:
-        out = console()
-        title = f"{measure} · {statistic} · {period} · ε={epsilon} per node"
-        out.print(result_table(result, title=title, digits=2 if statistic == "mean" else 1))
-        out.print(nodes_line(result))
+def query(measure: str | None, statistic: str, group_by: tuple[str, ...],
+          filters: tuple[str, ...], period: str | None, epsilon: str | None,
+          catalogue_version: str | None, deadline: float, dry_run: bool,
+          resume_id: str | None, query_id: str, as_json: bool, as_csv: bool,
+          conn: Connection) -> None:
+    """Ask the federation for a DP sector figure of MEASURE.
+
+    Exit code 7 when every node refused for lack of budget (nothing was spent), 9 when the
+    result is incomplete (fewer nodes than the quorum answered).
+    """
+    output = _output(as_json, as_csv)
+    with AggregatorClient(conn) as client:
+        if resume_id:
+            if measure or query_id:
+                raise KoepelCliError("--resume asks the stored query again with its own id; "
+                                     "leave out MEASURE and --query-id", EXIT["usage"])
+            (stored,) = client.history(resume_id)
+            spec = spec_to_proto(stored.spec)
+            query_id = stored.query_id
+        else:
+            spec = _query_spec(measure, statistic, group_by, filters, period, epsilon,
+                               catalogue_version)
+        if dry_run:
+            plan = client.plan(spec)
+            if output == "json":
+                dump_json(plan_json(plan))
+            elif output == "csv":
+                write_csv(PLAN_CSV_HEADER, plan_csv(plan))
+            else:
+                out = console()
+                out.print(plan_table(plan, title=f"Dry run: {spec.measure} · {spec.period} · "
+                                                 f"ε={spec.epsilon} per node (nothing spent)"))
+                answering = sum(1 for n in plan.nodes if n.expected is NodeOutcome.ANSWERED)
+                out.print(f"{plan.cells} cells; {answering} of {len(plan.nodes)} nodes would "
+                          f"answer, spending at most {plan.describe(plan.cost_micro)} each "
+                          f"(ε={format_micro(plan.total_epsilon_micro)} over the federation).")
+                if not plan.complete_expected:
+                    out.print("[yellow]The result would be INCOMPLETE: "
+                              + "; ".join(plan.incomplete_reasons) + "[/yellow]")
+            return
+        result = client.submit(spec, deadline, query_id)
+    show_result(result, output)
+    _exit_for(result, say=output == "table")
+
+
+def _exit_for(result: SectorResult, *, say: bool) -> None:
+    """Exit 7 when every node refused for budget, 9 when below quorum, else 0.
+
+    With ``say``, one line on stderr says why (JSON and CSV already carry it in the data).
+    """
+    if result.nodes and all(n.outcome is NodeOutcome.BUDGET_EXHAUSTED for n in result.nodes):
+        if say:
+            click.echo("every node refused: privacy budget exhausted; nothing was spent",
+                       err=True)
+        raise SystemExit(EXIT["budget"])
     if not result.complete:
+        if say:
+            click.echo("result incomplete: fewer nodes answered than the federation's quorum",
+                       err=True)
         raise SystemExit(EXIT["incomplete"])
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True)
+@OUTPUT_OPTIONS
 @AGGREGATOR_OPTION
 @handle_errors
-def nodes(as_json: bool, address: str) -> None:
-    """Each registered node: reachable or not, catalogue versions, this federation's budget."""
-    with AggregatorClient(address) as client:
-        infos = client.nodes()
-    if as_json:
-        dump_json([{"node_id": n.node_id, "organisation": n.organisation,
-                    "reachable": n.reachable, "reason": n.reason,
-                    "catalogue_versions": list(n.catalogue_versions),
-                    "budget": [{"querier": b.querier, "period": b.period,
-                                "cap_epsilon": b.cap_micro_epsilon / 1e6,
-                                "spent_epsilon": b.spent_micro_epsilon / 1e6} for b in n.budget]}
-                   for n in infos])
-        return
-    rows = [(n.node_id, b.querier, b.period, b.spent_micro_epsilon / 1e6,
-             (b.cap_micro_epsilon - b.spent_micro_epsilon) / 1e6)
-            for n in infos for b in n.budget]
-    out = console()
-    out.print(budget_table(rows, title="Nodes and this federation's privacy budget"))
-    for n in infos:
-        if not n.reachable:
-            out.print(f"[red]{n.node_id} unreachable[/red]: {n.reason}")
+def nodes(as_json: bool, as_csv: bool, conn: Connection) -> None:
+    """Each registered node: status, catalogue versions, this federation's ε left, last contact."""
+    output = _output(as_json, as_csv)
+    with AggregatorClient(conn) as client:
+        federation, version, states = client.nodes()
+    if output == "json":
+        dump_json(nodes_json(states, federation=federation, catalogue_version=version))
+    elif output == "csv":
+        write_csv(NODES_CSV_HEADER, nodes_csv(states, catalogue_version=version))
+    else:
+        console().print(nodes_table(states, federation=federation, catalogue_version=version))
 
 
 @click.command()
 @click.argument("result_id", required=False, default="")
-@click.option("--limit", default=20, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--receipts", is_flag=True, help="With RESULT_ID: show every node's receipt.")
+@OUTPUT_OPTIONS
 @AGGREGATOR_OPTION
 @handle_errors
-def history(result_id: str, limit: int, as_json: bool, address: str) -> None:
+def history(result_id: str, limit: int, receipts: bool, as_json: bool, as_csv: bool,
+            conn: Connection) -> None:
     """List past results, or re-show one (costs no budget: results are already private)."""
-    with AggregatorClient(address) as client:
-        results = client.history(result_id, limit)
-    if as_json:
-        dump_json([result_json(r) for r in results])
-        return
-    out = console()
+    output = _output(as_json, as_csv)
+    with AggregatorClient(conn) as client:
+        results = client.history(result_id, limit, include_receipts=receipts and bool(result_id))
     if result_id:
-        for result in results:
-            out.print(result_table(result, title=f"{result.spec.measure} ({result.result_id})"))
-            out.print(nodes_line(result))
+        show_result(results[0], output, receipts=receipts)
         return
-    for result in results:
-        stat = pb2.Statistic.Name(result.spec.statistic).removeprefix("STATISTIC_").lower()
-        out.print(f"{result.result_id}  {result.created_at}  {result.spec.measure} {stat} "
-                  f"by {','.join(result.group_by) or '-'}  {result.spec.period}  "
-                  f"ε={result.spec.epsilon}")
+    if output == "json":
+        dump_json([result_json(r) for r in results])
+    elif output == "csv":
+        write_csv(RESULT_CSV_HEADER, result_csv(results))
+    else:
+        console().print(history_table(results))

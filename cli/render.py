@@ -1,22 +1,56 @@
-"""Rendering results for people (rich tables) and for scripts (JSON)."""
+"""Rendering sector results for people (rich tables) and for scripts (JSON, CSV).
+
+Every renderer takes the aggregator's domain objects (``aggregator.SectorResult``), converted
+from the wire by ``aggregator.result_from_proto``; none of them touches generated messages.
+Published figures are the clipped ones (no negative count, shares in [0, 1]); JSON and CSV also
+carry the raw, unbiased estimate for scripts that add cells up.
+"""
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from protos import pb2
+from aggregator import NodeOutcome, SectorResult
+from privacy import QuerySpec, Statistic, default_catalogue, format_micro
 
-__all__ = ["console", "result_json", "result_table", "status_name"]
+__all__ = [
+    "Display",
+    "budget_table",
+    "console",
+    "display_of",
+    "dump_json",
+    "fmt",
+    "history_table",
+    "node_reports_table",
+    "nodes_line",
+    "quantile_table",
+    "result_csv",
+    "result_json",
+    "result_table",
+    "status_name",
+    "write_csv",
+]
 
-_OUTCOME_NAMES = {v: k.removeprefix("NODE_OUTCOME_").lower()
-                  for k, v in pb2.NodeOutcome.items()}
+_STATUS = {
+    NodeOutcome.ANSWERED: "answered",
+    NodeOutcome.UNAVAILABLE: "down",
+    NodeOutcome.DEADLINE_EXCEEDED: "too slow",
+    NodeOutcome.BUDGET_EXHAUSTED: "out of budget",
+    NodeOutcome.CATALOGUE_VERSION: "other catalogue",
+    NodeOutcome.REFUSED: "refused",
+    NodeOutcome.INVALID: "invalid",
+    NodeOutcome.ERROR: "error",
+}
 
 
 def console() -> Console:
@@ -24,78 +58,205 @@ def console() -> Console:
     return Console(width=None if sys.stdout.isatty() else 110, highlight=False)
 
 
-def status_name(outcome: int) -> str:
-    return _OUTCOME_NAMES.get(outcome, "unknown")
+def status_name(outcome: NodeOutcome) -> str:
+    return _STATUS[outcome]
 
 
-def _fmt(value: float, digits: int) -> str:
+@dataclass(frozen=True)
+class Display:
+    """How a statistic's figures are shown: a factor, decimals and a unit."""
+
+    factor: float = 1.0
+    digits: int = 1
+    unit: str = ""
+
+
+def display_of(spec: QuerySpec) -> Display:
+    """Counts (and histogram bins) as whole numbers, rates (means of a 0/1 measure) in %, other
+    means to 2 decimals."""
+    if spec.statistic in (Statistic.COUNT, Statistic.HISTOGRAM):
+        return Display(digits=0)
+    catalogue = default_catalogue()
+    measure = (catalogue.measures.get(spec.measure)
+               if catalogue.version == spec.catalogue_version else None)
+    if spec.statistic is Statistic.MEAN:
+        if measure is not None and (measure.lower, measure.upper) == (0, 1):
+            return Display(100.0, 1, " %")
+        return Display(digits=2)
+    return Display(digits=1)
+
+
+def fmt(value: float, display: Display = Display()) -> str:
     if not math.isfinite(value):
         return "–"
-    return f"{value:,.{digits}f}"
+    shown = round(value * display.factor, display.digits)
+    return f"{shown + 0.0 if shown else 0.0:,.{display.digits}f}{display.unit}"  # never "-0"
 
 
-def result_table(result: pb2.SectorResult, *, title: str, percent: bool = False,
-                 digits: int = 1) -> Table:
-    """One row per cell: estimate, standard error, 95% interval, reliability."""
-    table = Table(title=title, title_justify="left", show_lines=False)
+def result_table(result: SectorResult, *, title: str | None = None) -> Table:
+    """One row per cell: estimate, standard error, 95% interval, publishable or why not."""
+    spec = result.spec
+    display = display_of(spec)
+    table = Table(title=title or (f"{spec.measure} · {spec.statistic.value} · {spec.period} · "
+                                  f"ε={format_micro(spec.epsilon_micro)} per node"),
+                  title_justify="left")
     for name in result.group_by or ["total"]:
         table.add_column(name)
     for name in ("estimate", "std. error", "95% interval"):
         table.add_column(name, justify="right")
     table.add_column("publishable")
-    scale = 100.0 if percent else 1.0
-    unit = " %" if percent else ""
     for cell in result.cells:
-        key = list(cell.key) or ["all"]
-        interval = f"[{_fmt(cell.ci_lower * scale, digits)}, {_fmt(cell.ci_upper * scale, digits)}]"
-        table.add_row(*key, _fmt(cell.estimate * scale, digits) + unit,
-                      _fmt(cell.standard_error * scale, digits), interval,
-                      "yes" if cell.reliable else "[yellow]no: too uncertain[/yellow]")
+        interval = f"[{fmt(cell.ci_lower, display)}, {fmt(cell.ci_upper, display)}]"
+        plain = Display(display.factor, max(display.digits, 1))
+        table.add_row(*(list(cell.key) or ["all"]), fmt(cell.estimate, display),
+                      fmt(cell.standard_error, plain), interval,
+                      "yes" if cell.reliable else f"[yellow]no: {escape(cell.note)}[/yellow]")
     return table
 
 
-def nodes_line(result: pb2.SectorResult) -> str:
-    answered = [n.node_id for n in result.nodes if n.outcome == pb2.NODE_OUTCOME_ANSWERED]
+def quantile_table(result: SectorResult, *, title: str, digits: int = 2) -> Table:
+    """One row per group-by cell and quantile, with the 95% interval from the noise."""
+    table = Table(title=title, title_justify="left")
+    for name in [g for g in result.group_by if g != "bin"] or ["total"]:
+        table.add_column(name)
+    for name in ("quantile", "estimate", "95% interval"):
+        table.add_column(name, justify="right")
+    display = Display(digits=digits)
+    for q in result.quantiles:
+        interval = f"[{fmt(q.ci_lower, display)}, {fmt(q.ci_upper, display)}]"
+        table.add_row(*(list(q.key) or ["all"]), f"{q.probability:g}",
+                      fmt(q.estimate, display), interval)
+    return table
+
+
+def nodes_line(result: SectorResult) -> str:
+    """One line: how many answered, who did not and why (short), and the quorum verdict."""
     missing = [f"{n.node_id} ({status_name(n.outcome)})" for n in result.nodes
-               if n.outcome != pb2.NODE_OUTCOME_ANSWERED]
-    text = f"{len(answered)} of {len(result.nodes)} nodes answered"
+               if n.outcome is not NodeOutcome.ANSWERED]
+    text = f"{len(result.answered)} of {len(result.nodes)} nodes answered"
     if missing:
         text += "; not included: " + ", ".join(missing)
     if not result.complete:
-        text += " — INCOMPLETE (below quorum)"
+        text += " — INCOMPLETE: " + "; ".join(result.incomplete_reasons)
     return text
 
 
-def result_json(result: pb2.SectorResult) -> dict[str, Any]:
-    def num(value: float) -> float | None:
-        return value if math.isfinite(value) else None
+def node_reports_table(result: SectorResult, *, title: str = "Nodes") -> Table:
+    """Every registered node: what became of its part, why, and what it cost."""
+    table = Table(title=title, title_justify="left")
+    for name in ("node", "status", "ε charged", "attempts", "seconds", "reason"):
+        table.add_column(name, justify="right" if name in ("ε charged", "attempts",
+                                                           "seconds") else "left")
+    for n in result.nodes:
+        cost = format_micro(n.cost_micro) if n.cost_micro else "0"
+        if n.replayed:
+            cost += " (replay: free)"
+        table.add_row(n.node_id, status_name(n.outcome), cost, str(n.attempts),
+                      f"{n.elapsed_seconds:.2f}", escape(n.reason))
+    return table
 
-    return {
+
+def _num(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def result_json(result: SectorResult, *, receipts: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
         "result_id": result.result_id,
+        "query_id": result.query_id,
         "created_at": result.created_at,
+        "federation": result.federation,
+        "catalogue_version": result.spec.catalogue_version,
         "measure": result.spec.measure,
-        "statistic": pb2.Statistic.Name(result.spec.statistic).removeprefix("STATISTIC_").lower(),
-        "period": result.spec.period,
-        "epsilon": result.spec.epsilon,
+        "statistic": result.spec.statistic.value,
         "group_by": list(result.group_by),
+        "filters": {d: list(v) for d, v in result.spec.filters},
+        "period": result.spec.period,
+        "epsilon": format_micro(result.spec.epsilon_micro),
         "complete": result.complete,
+        "incomplete_reasons": list(result.incomplete_reasons),
+        "answered_node_share": _num(result.answered_node_share),
+        "answered_size_share": _num(result.answered_size_share),
         "cells": [
-            {"key": list(c.key), "estimate": num(c.estimate),
-             "standard_error": num(c.standard_error), "ci95": [num(c.ci_lower), num(c.ci_upper)],
-             "reliable": c.reliable}
+            {"key": list(c.key), "estimate": _num(c.estimate),
+             "standard_error": _num(c.standard_error),
+             "ci95": [_num(c.ci_lower), _num(c.ci_upper)], "reliable": c.reliable,
+             "note": c.note, "raw_estimate": _num(c.raw_estimate),
+             "raw_ci95": [_num(c.raw_ci_lower), _num(c.raw_ci_upper)],
+             "sum_estimate": _num(c.sum_estimate), "count_estimate": _num(c.count_estimate)}
             for c in result.cells
         ],
+        **({"bin_edges": list(result.bin_edges),
+            "quantiles": [{"key": list(q.key), "probability": q.probability,
+                           "estimate": _num(q.estimate),
+                           "ci95": [_num(q.ci_lower), _num(q.ci_upper)]}
+                          for q in result.quantiles]} if result.quantiles else {}),
         "nodes": [
-            {"node_id": n.node_id, "outcome": status_name(n.outcome), "reason": n.reason,
-             "cost_epsilon": n.cost_micro_epsilon / 1e6}
+            {"node_id": n.node_id, "outcome": n.outcome.value, "reason": n.reason,
+             "cost_epsilon": format_micro(n.cost_micro) if n.cost_micro else "0",
+             "attempts": n.attempts, "replayed": n.replayed,
+             "catalogue_version": n.catalogue_version,
+             "elapsed_seconds": round(n.elapsed_seconds, 3)}
             for n in result.nodes
         ],
     }
+    if receipts:
+        data["receipts"] = [
+            {"node_id": r.node_id, "query_id": r.query_id, "received_at": r.received_at,
+             "response_hex": r.response.hex()}
+            for r in result.receipts
+        ]
+    return data
+
+
+RESULT_CSV_HEADER = ("result_id", "created_at", "measure", "statistic", "period", "epsilon",
+                     "group_by", "key", "estimate", "standard_error", "ci95_lower",
+                     "ci95_upper", "reliable", "note", "raw_estimate", "raw_ci95_lower",
+                     "raw_ci95_upper", "complete")
+
+
+def _csv_num(value: float) -> str:
+    return repr(value) if math.isfinite(value) else ""
+
+
+def result_csv(results: Iterable[SectorResult]) -> list[tuple[str, ...]]:
+    """One row per cell of every result (the key's parts joined with '|')."""
+    rows: list[tuple[str, ...]] = []
+    for r in results:
+        for c in r.cells:
+            rows.append((r.result_id, r.created_at, r.spec.measure, r.spec.statistic.value,
+                         r.spec.period, format_micro(r.spec.epsilon_micro),
+                         "|".join(r.group_by), "|".join(c.key), _csv_num(c.estimate),
+                         _csv_num(c.standard_error), _csv_num(c.ci_lower),
+                         _csv_num(c.ci_upper), str(c.reliable).lower(), c.note,
+                         _csv_num(c.raw_estimate), _csv_num(c.raw_ci_lower),
+                         _csv_num(c.raw_ci_upper), str(r.complete).lower()))
+    return rows
+
+
+def history_table(results: Sequence[SectorResult]) -> Table:
+    table = Table(title="Stored results (re-showing them costs no budget)", title_justify="left")
+    table.add_column("result id", no_wrap=True)  # whole: it is copied into other commands
+    for name in ("created", "measure", "statistic", "by", "period", "ε", "nodes", "complete"):
+        table.add_column(name)
+    for r in results:
+        table.add_row(r.result_id, r.created_at[:19].replace("T", " "), r.spec.measure,
+                      r.spec.statistic.value, ",".join(r.group_by) or "-", r.spec.period,
+                      format_micro(r.spec.epsilon_micro),
+                      f"{len(r.answered)}/{len(r.nodes)}",
+                      "yes" if r.complete else "[yellow]no[/yellow]")
+    return table
 
 
 def dump_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2)
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
+
+
+def write_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
 
 
 def budget_table(rows: Sequence[tuple[str, str, str, float, float]], *, title: str) -> Table:
@@ -105,6 +266,7 @@ def budget_table(rows: Sequence[tuple[str, str, str, float, float]], *, title: s
         table.add_column(name)
     table.add_column("spent ε", justify="right")
     table.add_column("remaining ε", justify="right")
-    for node_id, querier, period, spent, remaining in rows:
-        table.add_row(node_id, querier, period, f"{spent:g}", f"{remaining:g}")
+    for node_id, querier, period, spent, remaining in rows:  # node-wide "*", lifetime "all"
+        table.add_row(node_id, "all queriers" if querier == "*" else querier,
+                      "all periods" if period == "all" else period, f"{spent:g}", f"{remaining:g}")
     return table

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from privacy import Catalogue, CatalogueError, Dimension, ValidatedQuery
+from privacy import Catalogue, CatalogueError, Dimension, Statistic, ValidatedQuery
 
 __all__ = ["CompiledQuery", "check_catalogue", "compile_query"]
 
@@ -94,7 +94,10 @@ DIMENSION_SOURCES = frozenset(_WORKER_COLUMNS) | {"worker.age", "exit.destinatio
 
 @dataclass(frozen=True)
 class CompiledQuery:
-    """SQL returning rows ``(d0, …, dk, persons, fixed_point_sum)`` and its parameters."""
+    """SQL returning rows ``(d0, …, dk[, bin], persons, fixed_point_sum)`` and its parameters.
+
+    The ``bin`` column (a public bin index) is there for histograms only.
+    """
 
     sql: str
     params: dict[str, Any]
@@ -151,6 +154,14 @@ def _dimension_sql(dimension: Dimension, params: _Params) -> str:
     return f"CASE {' '.join(branches)} END"
 
 
+def _bin_sql(query: ValidatedQuery, params: _Params) -> str:
+    """The public bin index of the clamped fixed-point value ``v``: bin i holds
+    ``[edge_i, edge_i+1)``; the last bin also holds the upper bound (values are clamped)."""
+    edges = [query.catalogue.fixed_point(e) for e in query.measure.bins]
+    branches = [f"WHEN v < {params.add(edge)} THEN {i}" for i, edge in enumerate(edges[1:-1])]
+    return f"CASE {' '.join(branches)} ELSE {len(edges) - 2} END"
+
+
 def compile_query(query: ValidatedQuery) -> CompiledQuery:
     """The per-person, per-cell SQL for ``query``."""
     measure = query.measure
@@ -195,18 +206,25 @@ def compile_query(query: ValidatedQuery) -> CompiledQuery:
     ]
     clamped = f"MAX(:lower, MIN(:upper, COALESCE({value}, 0.0)))"
     join_exit = "LEFT JOIN last_exit x ON x.pid = pop.pid" if uses_exit else ""
+    # ``LIMIT -1`` (no limit) keeps SQLite from flattening this per-person subquery into the
+    # outer aggregate: flattened, every reference to ``v`` would recompute the person's value
+    # (a correlated subquery over their rows), once per bin edge in a histogram's bin CASE
+    # (measured in bench/: 4.5× slower at 100k people). Unflattened, ``v`` is computed once.
     inner = (
         f"SELECT CAST(ROUND({clamped} * :scale) AS INTEGER) AS v"
         + "".join(f", {e}" for e in dim_exprs)
         + " FROM pop JOIN workers w ON w.pid = pop.pid "
-        + join_val + join_exit
+        + join_val + join_exit + " LIMIT -1"
     )
     group = [f"d{i}" for i in range(len(query.dimensions))]
+    if query.spec.statistic is Statistic.HISTOGRAM:
+        group.append(f"{_bin_sql(query, params)} AS bin")
+    keys = [g.rsplit(" AS ", 1)[-1] for g in group]
     sql = (
         "WITH " + ", ".join(ctes)
         + " SELECT " + "".join(f"{g}, " for g in group) + "COUNT(*), COALESCE(SUM(v), 0)"
         + f" FROM ({inner})"
         + (" WHERE " + " AND ".join(where) if where else "")
-        + (" GROUP BY " + ", ".join(group) if group else "")
+        + (" GROUP BY " + ", ".join(keys) if keys else "")
     )
     return CompiledQuery(sql=sql, params=params.values)

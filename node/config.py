@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from node.dbkey import KEY_SOURCES
+from node.policy import POLICY_KEYS, AccessPolicy, parse_access
+from node.vocabulary import Vocabulary, VocabularyError, parse_vocabulary
 from privacy import Catalogue, CatalogueError, default_catalogue, load_catalogue, parse_epsilon
+from protos.ratelimit import RateLimit
+from protos.tls import TlsFiles
 
-__all__ = ["ConfigError", "NodeConfig", "QuerierPolicy", "load_node_config", "render_node_config"]
+__all__ = ["BudgetConfig", "ConfigError", "NodeConfig", "NodeLimits", "QuerierPolicy",
+           "load_node_config", "render_node_config"]
 
 
 class ConfigError(Exception):
@@ -29,6 +36,29 @@ class QuerierPolicy:
 
     identity: str
     cap_micro: int
+    access: AccessPolicy = field(default_factory=AccessPolicy)
+
+
+@dataclass(frozen=True)
+class NodeLimits:
+    """Server limits ([limits] in node.toml): a per-querier request rate, concurrent calls."""
+
+    rate: RateLimit = field(default_factory=lambda: RateLimit(per_minute=120, burst=30))
+    max_concurrent_rpcs: int = 32
+
+
+@dataclass(frozen=True)
+class BudgetConfig:
+    """Caps beyond each querier's own, all stated as ε (at the catalogue's δ under zCDP).
+
+    ``node_cap_micro`` bounds all queriers together in one period (queriers may collude: the
+    people in the records bear the sum); ``lifetime_cap_micro`` bounds all periods together
+    (long-tenured workers appear year after year); ``None`` means no long-horizon cap.
+    """
+
+    period: str = "year"
+    node_cap_micro: int | None = None  # None: the sum of the queriers' caps
+    lifetime_cap_micro: int | None = None
 
 
 @dataclass(frozen=True)
@@ -43,12 +73,26 @@ class NodeConfig:
     approved_versions: tuple[str, ...]
     catalogue: Catalogue
     queriers: Mapping[str, QuerierPolicy]
+    tls: TlsFiles | None = None  # None: plaintext only (loaded configs always name files)
+    limits: NodeLimits = field(default_factory=NodeLimits)
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
+    signing_key_file: Path | None = None
+    reply_quantum_ms: int = 50
+    auditors: tuple[str, ...] = ()
+    key_source: str = "file"  # "file" (raw key file / KOEPEL_DB_KEY) or "passphrase"
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)
 
 
-_SECTIONS = {"node", "catalogue", "queriers"}
-_NODE_KEYS = {"id", "organisation", "database", "key_file", "secret_file", "listen"}
+_SECTIONS = {"node", "catalogue", "queriers", "tls", "limits", "budget", "vocabulary"}
+_NODE_KEYS = {"id", "organisation", "database", "key_file", "secret_file", "listen",
+              "signing_key_file", "reply_quantum_ms", "auditors", "key_source"}
+_BUDGET_KEYS = {"period", "node_cap_epsilon", "lifetime_cap_epsilon"}
+BUDGET_PERIODS = ("year", "quarter")
+MAX_REPLY_QUANTUM_MS = 120_000
 _CATALOGUE_KEYS = {"path", "approved"}
-_QUERIER_KEYS = {"identity", "cap_epsilon"}
+_QUERIER_KEYS = {"identity", "cap_epsilon"} | POLICY_KEYS
+_TLS_KEYS = {"cert", "key", "ca"}
+_LIMIT_KEYS = {"requests_per_minute", "burst", "max_concurrent_rpcs"}
 
 
 def _check_keys(where: str, table: Mapping[str, Any], allowed: set[str]) -> None:
@@ -71,6 +115,13 @@ def load_node_config(path: Path) -> NodeConfig:
     for key in ("id", "database", "key_file", "secret_file"):
         if not isinstance(node.get(key), str) or not node[key]:
             raise ConfigError(f"{path} [node]: {key} is required")
+    key_source = node.get("key_source", "file")
+    if key_source not in KEY_SOURCES:
+        raise ConfigError(f"{path} [node]: key_source must be one of {', '.join(KEY_SOURCES)}")
+    try:
+        vocabulary = parse_vocabulary(f"{path} [vocabulary]", raw.get("vocabulary", {}))
+    except VocabularyError as exc:
+        raise ConfigError(str(exc)) from None
     base = path.parent
     cat = raw.get("catalogue", {})
     _check_keys(f"{path} [catalogue]", cat, _CATALOGUE_KEYS)
@@ -94,7 +145,18 @@ def load_node_config(path: Path) -> NodeConfig:
             cap = parse_epsilon(str(entry.get("cap_epsilon", "")), field="cap_epsilon")
         except Exception as exc:
             raise ConfigError(f"{where}: {exc}") from None
-        queriers[identity] = QuerierPolicy(identity, cap)
+        try:
+            access = parse_access(where, entry, catalogue)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        queriers[identity] = QuerierPolicy(identity, cap, access)
+    quantum = node.get("reply_quantum_ms", 50)
+    if not isinstance(quantum, int) or not 0 <= quantum <= MAX_REPLY_QUANTUM_MS:
+        raise ConfigError(f"{path} [node]: reply_quantum_ms must be an integer from 0 to "
+                          f"{MAX_REPLY_QUANTUM_MS}")
+    auditors = node.get("auditors", [])
+    if not isinstance(auditors, list) or not all(isinstance(a, str) and a for a in auditors):
+        raise ConfigError(f"{path} [node]: auditors must be a list of identities")
     return NodeConfig(
         path=path,
         node_id=node["id"],
@@ -106,12 +168,70 @@ def load_node_config(path: Path) -> NodeConfig:
         approved_versions=approved,
         catalogue=catalogue,
         queriers=queriers,
+        tls=_tls(path, raw.get("tls", {})),
+        limits=_limits(path, raw.get("limits", {})),
+        budget=_budget(path, raw.get("budget", {})),
+        signing_key_file=base / str(node.get("signing_key_file", "keys/signing.key")),
+        reply_quantum_ms=quantum,
+        auditors=tuple(auditors),
+        key_source=key_source,
+        vocabulary=vocabulary,
     )
+
+
+def _tls(path: Path, table: Mapping[str, Any]) -> TlsFiles:
+    """[tls]: the node's certificate, key and the federation CA (default: the tls/ folder)."""
+    _check_keys(f"{path} [tls]", table, _TLS_KEYS)
+    base = path.parent
+    for key in _TLS_KEYS:
+        if key in table and (not isinstance(table[key], str) or not table[key]):
+            raise ConfigError(f"{path} [tls]: {key} must be a file path")
+    return TlsFiles(cert=base / table.get("cert", "tls/node.crt"),
+                    key=base / table.get("key", "tls/node.key"),
+                    ca=base / table.get("ca", "tls/ca.crt"))
+
+
+def _limits(path: Path, table: Mapping[str, Any]) -> NodeLimits:
+    _check_keys(f"{path} [limits]", table, _LIMIT_KEYS)
+    default = NodeLimits()
+    per_minute = table.get("requests_per_minute", default.rate.per_minute)
+    burst = table.get("burst", default.rate.burst)
+    if isinstance(per_minute, bool) or not isinstance(per_minute, int | float) \
+            or isinstance(burst, bool) or not isinstance(burst, int):
+        raise ConfigError(f"{path} [limits]: requests_per_minute and burst must be numbers")
+    try:
+        rate = RateLimit(per_minute=float(per_minute), burst=burst)
+    except ValueError as exc:
+        raise ConfigError(f"{path} [limits]: {exc}") from None
+    concurrent = table.get("max_concurrent_rpcs", default.max_concurrent_rpcs)
+    if isinstance(concurrent, bool) or not isinstance(concurrent, int) \
+            or not 1 <= concurrent <= 1024:
+        raise ConfigError(f"{path} [limits]: max_concurrent_rpcs must be from 1 to 1024")
+    return NodeLimits(rate, concurrent)
+
+
+def _budget(path: Path, table: Mapping[str, Any]) -> BudgetConfig:
+    where = f"{path} [budget]"
+    _check_keys(where, table, _BUDGET_KEYS)
+    period = table.get("period", "year")
+    if period not in BUDGET_PERIODS:
+        raise ConfigError(f"{where}: period must be one of {', '.join(BUDGET_PERIODS)}")
+    caps: dict[str, int | None] = {}
+    for key in ("node_cap_epsilon", "lifetime_cap_epsilon"):
+        if key not in table:
+            caps[key] = None
+            continue
+        try:
+            caps[key] = parse_epsilon(str(table[key]), field=key, limit=None)
+        except Exception as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    return BudgetConfig(period, caps["node_cap_epsilon"], caps["lifetime_cap_epsilon"])
 
 
 def render_node_config(
     *, node_id: str, organisation: str, listen: str, queriers: Mapping[str, str],
-    approved: tuple[str, ...],
+    approved: tuple[str, ...], node_cap: str | None = None, lifetime_cap: str | None = None,
+    key_source: str = "file",
 ) -> str:
     """The text of a fresh node.toml (written by `koepel node init`)."""
     lines = [
@@ -121,12 +241,49 @@ def render_node_config(
         f'organisation = "{organisation}"',
         'database = "koepel.db"',
         'key_file = "keys/db.key"',
+        *(['key_source = "passphrase"  # typed at a prompt, or KOEPEL_DB_PASSPHRASE']
+          if key_source == "passphrase" else []),
         'secret_file = "keys/pseudonym.key"',
+        'signing_key_file = "keys/signing.key"',
         f'listen = "{listen}"',
+        "# Every query reply is padded to a multiple of this many milliseconds, so that its",
+        "# timing does not reveal how long the records took to aggregate or the noise to draw.",
+        "reply_quantum_ms = 50",
+        "",
+        "# Mutual TLS: this node's certificate and key, and the federation CA that signed the",
+        "# certificates of those allowed to connect (`koepel certs issue --role node ...`).",
+        "[tls]",
+        'cert = "tls/node.crt"',
+        'key = "tls/node.key"',
+        'ca = "tls/ca.crt"',
         "",
         "[catalogue]",
         "# Catalogue versions this organisation has reviewed and approved.",
         "approved = [" + ", ".join(f'"{v}"' for v in approved) + "]",
+    ]
+    lines += [
+        "",
+        "# Your own support-action kinds and competences, each mapped to a federation code",
+        "# (SA01–SA13, SA99; C01–C11, B01–B04, T:<job family>). Federation codes need no entry.",
+        "[vocabulary]",
+        "[vocabulary.support_actions]",
+        '# JOBCOACH = "SA02"',
+        "[vocabulary.competences]",
+        '# STIPTHEID = "C01"',
+    ]
+    total = sum((Decimal(cap) for cap in queriers.values()), Decimal(0))
+    node_cap = node_cap or (format(total.normalize(), "f") if total else "1")
+    lifetime_cap = lifetime_cap or format((Decimal(node_cap) * 5).normalize(), "f")
+    lines += [
+        "",
+        "[budget]",
+        '# Caps are per calendar "year" (or "quarter"). Each querier has its own cap below;',
+        "# all queriers together may not exceed node_cap_epsilon in one period (they may",
+        "# collude), and all periods together may not exceed lifetime_cap_epsilon (long-tenured",
+        "# workers appear year after year).",
+        'period = "year"',
+        f'node_cap_epsilon = "{node_cap}"',
+        f'lifetime_cap_epsilon = "{lifetime_cap}"',
     ]
     for identity, cap in queriers.items():
         lines += ["", "[[queriers]]", f'identity = "{identity}"', f'cap_epsilon = "{cap}"']

@@ -13,6 +13,7 @@ from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from node.identity import UnauthenticatedError
 from privacy import (
     BudgetExhaustedError,
     CatalogueVersionError,
@@ -29,6 +30,7 @@ ERROR_DOMAIN = "koepel"
 _CODES: tuple[tuple[type[KoepelError], grpc.StatusCode], ...] = (
     (InvalidQueryError, grpc.StatusCode.INVALID_ARGUMENT),
     (PermissionDeniedError, grpc.StatusCode.PERMISSION_DENIED),
+    (UnauthenticatedError, grpc.StatusCode.UNAUTHENTICATED),
     (CatalogueVersionError, grpc.StatusCode.FAILED_PRECONDITION),
     (BudgetExhaustedError, grpc.StatusCode.FAILED_PRECONDITION),
     (QueryConflictError, grpc.StatusCode.ALREADY_EXISTS),

@@ -1,165 +1,64 @@
-"""Importing an organisation's records from CSV exports, all or nothing.
+"""Importing an organisation's records from its HR tool's exports (CSV or XLSX), all or nothing.
 
-One CSV per table, recognised by its file name (``workers.csv``, ``contracts.csv``, …). Every
-row is validated before anything is written; errors name the file, line, column and reason but
-never echo the value (it may be sensitive). Raw ids are replaced by pseudonyms, and re-importing
-the same file is idempotent (upsert by pseudonymous key).
+Every row of every file is validated before anything is written; the errors name the file,
+line, column, the *class* of the value found (empty, whole number, date-like text, …) and the
+reason, but never the value itself (it may be sensitive, and error reports travel). Raw ids are
+replaced by pseudonyms. The organisation's own support-action and competence codes are mapped to
+the federation vocabulary through node.toml [vocabulary]; a code that maps to nothing refuses the
+import and is listed, so that it is never silently dropped. Re-importing the same file changes
+nothing (upsert by pseudonymous key, and rows that did not change are not even rewritten);
+``dry_run`` reports how many rows would be new, updated and unchanged, and writes nothing.
 """
 
 from __future__ import annotations
 
-import csv
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from node.mapping import TableMapping, ToolMapping
 from node.pseudonyms import Pseudonymiser
+from node.records import ORDER, TABLES, TableSpec
+from node.sources import SourceError, SourceTable, open_csv, open_xlsx, xlsx_sheet_names
 from node.store import Store
+from node.validation import Parsed, Progress, RowError, TableReader, stored_columns
+from node.vocabulary import Vocabulary
 
-__all__ = ["TABLES", "ImportFailed", "ImportSummary", "RowError", "import_files"]
+__all__ = [
+    "TABLES",
+    "ImportFailed",
+    "ImportSummary",
+    "Progress",
+    "RowError",
+    "UnmappedCode",
+    "import_files",
+    "stored_columns",
+]
 
-Parser = Callable[[str], Any]
-
-
-class _Invalid(ValueError):
-    """A cell failed validation; the message is the reason, never the value."""
-
-
-def _enum(*allowed: str) -> Parser:
-    values = frozenset(allowed)
-
-    def parse(text: str) -> str:
-        if text not in values:
-            raise _Invalid(f"not one of the {len(values)} allowed codes")
-        return text
-
-    return parse
-
-
-def _pattern(regex: str, what: str) -> Parser:
-    compiled = re.compile(regex)
-
-    def parse(text: str) -> str:
-        if not compiled.fullmatch(text):
-            raise _Invalid(f"not {what}")
-        return text
-
-    return parse
-
-
-def _number(lo: float, hi: float, *, integer: bool = False) -> Parser:
-    def parse(text: str) -> float | int:
-        try:
-            value: float | int = int(text) if integer else float(text)
-        except ValueError:
-            raise _Invalid("not a number" if not integer else "not a whole number") from None
-        if not lo <= value <= hi:
-            raise _Invalid(f"outside the allowed range {lo:g}–{hi:g}")
-        return value
-
-    return parse
-
-
-def _date(text: str) -> str:
-    try:
-        return date.fromisoformat(text).isoformat()
-    except ValueError:
-        raise _Invalid("not a date in YYYY-MM-DD form") from None
-
-
-def _optional_date(text: str) -> str | None:
-    return _date(text) if text else None
-
-
-def _raw_id(text: str) -> str:
-    if not text or len(text) > 128:
-        raise _Invalid("an id must be 1 to 128 characters")
-    return text
-
-
-GENDERS = ("F", "M", "X", "UNKNOWN")
-EDUCATION = ("NONE_OR_PRIMARY", "LOWER_SEC", "UPPER_SEC", "POST_SEC_NON_TERTIARY", "TERTIARY",
-             "FOREIGN_UNRECOGNISED", "UNKNOWN")
-TARGET_GROUPS = ("TG_DISABILITY", "TG_PSYCHOSOCIAL", "TG_SEVERELY_DISADV", "TG_DISADV",
-                 "TG_SOCIAL_ASSIST", "TG_TRAINEE", "NON_TARGET")
-REGIONS = ("BE-VLG", "BE-WAL", "BE-BRU")
-ROLES = ("TARGET_WORKER", "SUPERVISORY_STAFF", "TRAINEE", "PARTICIPANT")
-CONTRACT_TYPES = ("OPEN_ENDED", "FIXED_TERM", "SPECIFIC_TASK", "REPLACEMENT", "ART60_7",
-                  "TITRES_SERVICES", "TRANSITION_CONTRACT", "TRAINING_CONTRACT_CISP",
-                  "NO_CONTRACT_ACTIVITY", "INTERNSHIP", "STUDENT_FLEXI", "OTHER")
-DESTINATIONS = ("REGULAR_EMPLOYEE", "REGULAR_SELF_EMPLOYED", "REGULAR_INTERIM",
-                "SUPPORTED_REGULAR", "OTHER_SOCIAL_ECONOMY", "INTERNAL_TO_STAFF",
-                "TRAINING_EDUCATION", "JOB_SEEKER", "CARE_OR_DAY_ACTIVITY", "ILLNESS_INVALIDITY",
-                "RETIREMENT", "DECEASED", "MOVED_OR_LOST", "UNKNOWN")
+_CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
+_XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 
 
 @dataclass(frozen=True)
-class Column:
-    name: str
-    parse: Parser
-    stored_as: str | None = None  # None: same name; "" : not stored (raw id)
+class UnmappedCode:
+    """An organisation code that maps to no federation code.
 
+    The code itself is kept for the operator's own terminal (``--list-unmapped``) but left out
+    of the default message: a code column can hold anything a person typed into it.
+    """
 
-@dataclass(frozen=True)
-class TableSpec:
-    """How one CSV maps onto one table: its key column, person column and typed columns."""
+    kind: str  # "support_actions" or "competences", as in node.toml [vocabulary.<kind>]
+    code: str
+    rows: int
+    first_at: str
 
-    table: str
-    key_column: str  # raw id column, stored as the pseudonymous primary key
-    key_stored_as: str
-    key_kind: str
-    columns: tuple[Column, ...]
-    person_column: str | None = "person_id"
-
-
-TABLES: dict[str, TableSpec] = {
-    spec.table: spec
-    for spec in (
-        TableSpec("workers", "person_id", "pid", "person", (
-            Column("birth_year", _number(1940, 2010, integer=True)),
-            Column("gender", _enum(*GENDERS)),
-            Column("education_level", _enum(*EDUCATION)),
-            Column("target_group", _enum(*TARGET_GROUPS)),
-            Column("region", _enum(*REGIONS)),
-        ), person_column=None),
-        TableSpec("contracts", "contract_id", "contract_key", "contract", (
-            Column("role", _enum(*ROLES)),
-            Column("contract_type", _enum(*CONTRACT_TYPES)),
-            Column("weekly_hours", _number(0, 50)),
-            Column("start_date", _date),
-            Column("end_date", _optional_date),
-        )),
-        TableSpec("support_actions", "action_id", "action_key", "action", (
-            Column("action_date", _date),
-            Column("duration_min", _number(1, 600, integer=True)),
-            Column("action_code", _pattern(r"SA\d{2}", "a federation action code (SAnn)")),
-        )),
-        TableSpec("competence_assessments", "assessment_id", "assessment_key", "assessment", (
-            Column("assessment_date", _date),
-            Column("competence_code", _pattern(r"[CBT][0-9A-Z:]{1,12}", "a competence code")),
-            Column("score_norm", _number(0, 1)),
-        )),
-        TableSpec("exits", "exit_id", "exit_key", "exit", (
-            Column("exit_date", _date),
-            Column("destination", _enum(*DESTINATIONS)),
-        )),
-    )
-}
-_ORDER = ("workers", "contracts", "support_actions", "competence_assessments", "exits")
-
-
-@dataclass(frozen=True)
-class RowError:
-    file: str
-    line: int
-    column: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: column {self.column}: {self.reason}"
+    def describe(self, *, show_code: bool) -> str:
+        rows = f"{self.rows} row{'s' if self.rows != 1 else ''}"
+        if show_code:
+            return f"{self.code} ({rows}, first at {self.first_at})"
+        return f"a code first at {self.first_at} ({rows})"
 
 
 class ImportFailed(Exception):
@@ -167,142 +66,242 @@ class ImportFailed(Exception):
 
     exit_code = 5
 
-    def __init__(self, errors: Sequence[RowError]) -> None:
+    def __init__(self, errors: Sequence[RowError], unmapped: Sequence[UnmappedCode] = ()) -> None:
         self.errors = list(errors)
+        self.unmapped = list(unmapped)
+        super().__init__(self.describe(show_codes=False))
+
+    def describe(self, *, show_codes: bool) -> str:
+        """The report; with ``show_codes`` the unmapped local codes are printed as they are."""
         shown = "\n".join(f"  {e}" for e in self.errors[:20])
         more = f"\n  … and {len(self.errors) - 20} more" if len(self.errors) > 20 else ""
-        super().__init__(
-            f"import refused, nothing was written ({len(self.errors)} problem(s)):\n{shown}{more}"
-        )
+        text = (f"import refused, nothing was written ({len(self.errors)} problem(s)):\n"
+                f"{shown}{more}")
+        for kind in sorted({u.kind for u in self.unmapped}):
+            codes = [u for u in self.unmapped if u.kind == kind]
+            text += (f"\n{len(codes)} distinct local code(s) map to no federation code; add "
+                     f"each to node.toml [vocabulary.{kind}]:\n"
+                     + "\n".join(f"  {u.describe(show_code=show_codes)}" for u in codes[:50]))
+            if len(codes) > 50:
+                text += f"\n  … and {len(codes) - 50} more"
+            if not show_codes:
+                text += ("\n  (run again with --list-unmapped to print the codes themselves on "
+                         "this terminal)")
+        return text
 
 
 @dataclass
 class ImportSummary:
-    """Rows read, and how many were new, per table."""
+    """Per table: rows read, and how many are new, updated and unchanged."""
 
     rows: dict[str, int] = field(default_factory=dict)
     new: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # table -> where it was read from
+    mapping_version: str = ""
     dry_run: bool = False
+    notes: list[str] = field(default_factory=list)
 
 
-def _table_for(path: Path) -> TableSpec:
-    spec = TABLES.get(path.stem)
-    if spec is None:
-        raise ImportFailed([RowError(path.name, 0, "-", "file name must be one of "
-                                     + ", ".join(f"{t}.csv" for t in _ORDER))])
-    return spec
+# ------------------------------------------------------------------------------------------
+# Which file (or worksheet) holds which table
+# ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Input:
+    path: Path
+    mapping: TableMapping
+    sheet: str | None  # XLSX only
+
+    def open(self) -> SourceTable:
+        if self.sheet is not None:
+            return open_xlsx(self.path, self.sheet)
+        return open_csv(self.path, delimiter=self.mapping.delimiter,
+                        encoding=self.mapping.encoding)
 
 
-def _read(path: Path, spec: TableSpec, pseudo: Pseudonymiser,
-          errors: list[RowError]) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    persons: dict[str, str] = {}  # raw person id -> pseudonym: a log names each person often
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        needed = [spec.key_column] + ([spec.person_column] if spec.person_column else [])
-        needed += [c.name for c in spec.columns]
-        missing = [c for c in needed if c not in (reader.fieldnames or [])]
-        if missing:
-            errors.append(RowError(path.name, 1, ",".join(missing), "missing from the header"))
-            return rows
-        for record in reader:
-            line = reader.line_num
-            row: dict[str, Any] = {}
-            ok = True
+def _plan(paths: Iterable[Path], mapping: ToolMapping,
+          notes: list[str]) -> tuple[dict[str, _Input], list[RowError]]:
+    inputs: dict[str, _Input] = {}
+    errors: list[RowError] = []
+    described = ", ".join(f"{t}.csv" for t in ORDER if t in mapping.tables)
+
+    def add(table: str, item: _Input, label: str) -> None:
+        if table in inputs:
+            errors.append(RowError(label, 0, "-", f"a second input for table {table}"))
+        else:
+            inputs[table] = item
+
+    for path in paths:
+        suffix = path.suffix.lower()
+        matching = [t for t in ORDER if t in mapping.tables and mapping.tables[t].matches(path)]
+        if suffix in _CSV_SUFFIXES:
+            if len(matching) != 1:
+                reason = (f"the file name must match exactly one table ({described})"
+                          if mapping.path is None else
+                          f"matches {len(matching)} of the tables in {mapping.path.name}; "
+                          "adjust their file patterns")
+                errors.append(RowError(path.name, 0, "-", reason))
+                continue
+            add(matching[0], _Input(path, mapping.tables[matching[0]], None), path.name)
+        elif suffix in _XLSX_SUFFIXES:
             try:
-                row[spec.key_stored_as] = pseudo.pseudonym(
-                    spec.key_kind, _raw_id(record[spec.key_column] or "")
-                )
-                if spec.person_column:
-                    raw_person = _raw_id(record[spec.person_column] or "")
-                    pid = persons.get(raw_person)
-                    if pid is None:
-                        pid = persons[raw_person] = pseudo.pseudonym("person", raw_person)
-                    row["pid"] = pid
-            except _Invalid as exc:
-                errors.append(RowError(path.name, line, spec.key_column, str(exc)))
-                ok = False
-            for column in spec.columns:
-                try:
-                    row[column.stored_as or column.name] = column.parse(
-                        (record[column.name] or "").strip()
-                    )
-                except _Invalid as exc:
-                    errors.append(RowError(path.name, line, column.name, str(exc)))
-                    ok = False
-            if ok:
-                row["_line"] = line
-                rows.append(row)
-    return rows
+                sheets = xlsx_sheet_names(path)
+            except SourceError as exc:
+                errors.append(RowError(path.name, 0, "-", str(exc)))
+                continue
+            by_name = {s.strip().lower(): s for s in sheets}
+            used: set[str] = set()
+            for table in ORDER:
+                if table not in mapping.tables:
+                    continue
+                tm = mapping.tables[table]
+                sheet = tm.sheet if tm.matches(path) else None
+                if sheet is None and (tm.file is None or tm.matches(path)):
+                    sheet = by_name.get(table)
+                if sheet is None and tm.matches(path) and len(matching) == 1:
+                    sheet = sheets[0]
+                if sheet is not None:
+                    if sheet not in sheets:
+                        errors.append(RowError(path.name, 0, "-",
+                                               f"has no worksheet {sheet!r} for {table}"))
+                        continue
+                    used.add(sheet)
+                    add(table, _Input(path, tm, sheet), f"{path.name}[{sheet}]")
+            if not used:
+                errors.append(RowError(path.name, 0, "-", "no worksheet is named after a "
+                                       f"table ({', '.join(ORDER)}) or mapped to one"))
+            ignored = [s for s in sheets if s not in used]
+            if used and ignored:
+                notes.append(f"{path.name}: worksheet(s) {', '.join(ignored)} not imported")
+        else:
+            errors.append(RowError(path.name, 0, "-", "unsupported file type; use .csv or "
+                                   ".xlsx"))
+    return inputs, errors
 
 
-def _upsert_sql(spec: TableSpec) -> str:
-    names = [spec.key_stored_as] + (["pid"] if spec.person_column else [])
-    names += [c.stored_as or c.name for c in spec.columns]
+# ------------------------------------------------------------------------------------------
+# Reading and validating rows
+# ------------------------------------------------------------------------------------------
+
+# ------------------------------------------------------------------------------------------
+# Writing
+# ------------------------------------------------------------------------------------------
+
+def _upsert_sql(spec: TableSpec, names: tuple[str, ...]) -> str:
     updates = ", ".join(f"{n} = excluded.{n}" for n in names[1:])
-    placeholders = ", ".join(f":{n}" for n in names)
+    placeholders = ", ".join("?" for _ in names)
     return (f"INSERT INTO {spec.table} ({', '.join(names)}) VALUES ({placeholders}) "
             f"ON CONFLICT({spec.key_stored_as}) DO UPDATE SET {updates}")
 
 
+def _check_references(conn: Any, parsed: dict[str, Parsed], errors: list[RowError]) -> None:
+    known = {r[0] for r in conn.execute("SELECT pid FROM workers")}
+    if "workers" in parsed:
+        known.update(row[0] for row in parsed["workers"].rows)
+    for table, part in parsed.items():
+        if not TABLES[table].person_column:
+            continue
+        errors.extend(RowError(part.label, line, "person_id", "no such person in workers")
+                      for row, line in zip(part.rows, part.lines, strict=True)
+                      if row[1] not in known)
+
+
+def _check_vocabulary(conn: Any, parsed: dict[str, Parsed], version: str,
+                      errors: list[RowError]) -> set[tuple[str, str, str]]:
+    used = set().union(*(p.vocabulary_used for p in parsed.values()))
+    known = {(k, local): fed for k, local, fed in conn.execute(
+        "SELECT kind, local_code, fed_code FROM vocabulary_map WHERE mapping_version = ?",
+        (version,))}
+    for kind, local, fed in sorted(used):
+        if known.get((kind, local), fed) != fed:
+            errors.append(RowError(
+                "node.toml", 0, f"[vocabulary] {kind}",
+                f"the mapping of a local code changed under the same version {version!r}; "
+                "give [vocabulary] a new version", "code-like text"))
+    return used
+
+
 def import_files(store: Store, secret: bytes, paths: Iterable[Path], *,
-                 dry_run: bool = False) -> ImportSummary:
+                 dry_run: bool = False, mapping: ToolMapping | None = None,
+                 vocabulary: Vocabulary | None = None,
+                 progress: Progress | None = None) -> ImportSummary:
     """Validate every row of every file, then write them all in one transaction (or nothing).
 
-    With ``dry_run`` the writes happen inside the transaction (so the counts of new rows are
-    exact) and are then rolled back.
+    ``mapping`` describes the HR tool's export (default: koepel's own CSV layout);
+    ``vocabulary`` maps the organisation's codes (default: federation codes only);
+    ``progress`` is told how far each file has been read.
     """
-    try:
-        return _import(store, secret, paths, dry_run=dry_run)
-    except _DryRun as rolled_back:
-        return rolled_back.summary
-
-
-def _import(store: Store, secret: bytes, paths: Iterable[Path], *,
-            dry_run: bool) -> ImportSummary:
+    mapping = mapping or ToolMapping.identity()
+    vocabulary = vocabulary or Vocabulary()
     pseudo = Pseudonymiser(secret)
-    errors: list[RowError] = []
-    parsed: dict[str, tuple[Path, list[dict[str, Any]]]] = {}
-    for path in paths:
-        spec = _table_for(path)
-        if spec.table in parsed:
-            raise ImportFailed([RowError(path.name, 0, "-", "two files for the same table")])
-        parsed[spec.table] = (path, _read(path, spec, pseudo, errors))
-    for table, (path, rows) in parsed.items():
-        if table == "contracts":
-            for row in rows:
-                if row["end_date"] is not None and row["end_date"] <= row["start_date"]:
-                    errors.append(RowError(path.name, row["_line"], "end_date",
-                                           "must be after start_date"))
-    summary = ImportSummary(dry_run=dry_run)
-    with store.transaction() as conn:
-        known = {r[0] for r in conn.execute("SELECT pid FROM workers")}
-        known |= {row["pid"] for row in parsed.get("workers", (None, []))[1]}
-        for table, (path, rows) in parsed.items():
-            if TABLES[table].person_column:
-                errors.extend(
-                    RowError(path.name, row["_line"], "person_id", "no such person in workers")
-                    for row in rows if row["pid"] not in known
-                )
-        if errors:
-            raise ImportFailed(errors)
-        for table in _ORDER:
-            if table not in parsed:
-                continue
-            spec = TABLES[table]
-            rows = parsed[table][1]
-            before = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            conn.executemany(_upsert_sql(spec), rows)
-            after = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            summary.rows[table] = len(rows)
-            summary.new[table] = after - before
-        if dry_run:
-            raise _DryRun(summary)
+    summary = ImportSummary(dry_run=dry_run, mapping_version=vocabulary.version)
+    inputs, errors = _plan(list(paths), mapping, summary.notes)
+    if errors:
+        raise ImportFailed(errors)
+    unmapped: dict[tuple[str, str], list[Any]] = {}
+    parsed: dict[str, Parsed] = {}
+    for table in ORDER:
+        if table not in inputs:
+            continue
+        item = inputs[table]
+        try:
+            source = item.open()
+        except SourceError as exc:
+            errors.append(RowError(item.path.name, 0, "-", str(exc)))
+            continue
+        try:
+            reader = TableReader(TABLES[table], item.mapping, source, pseudo, vocabulary,
+                                  errors, unmapped)
+            if reader.ok:
+                parsed[table] = reader.read(progress)
+                summary.sources[table] = source.label
+        except SourceError as exc:
+            errors.append(RowError(item.path.name, 0, "-", str(exc)))
+        finally:
+            source.close()
+    if "contracts" in parsed:
+        part = parsed["contracts"]
+        start, end = part.columns.index("start_date"), part.columns.index("end_date")
+        errors.extend(RowError(part.label, line, "end_date", "must be after start_date",
+                               "date-like text")
+                      for row, line in zip(part.rows, part.lines, strict=True)
+                      if row[end] is not None and row[end] <= row[start])
+    unmapped_codes = sorted((UnmappedCode(kind, code, count, first)
+                             for (kind, code), (count, first) in unmapped.items()),
+                            key=lambda u: (u.kind, -u.rows, u.first_at))
+    if dry_run:
+        with store.reading() as conn:
+            _write(conn, parsed, summary, errors, unmapped_codes, vocabulary, write=False)
+    else:
+        with store.transaction() as conn:
+            _write(conn, parsed, summary, errors, unmapped_codes, vocabulary, write=True)
     return summary
 
 
-class _DryRun(Exception):
-    """Raised inside the transaction to roll a dry run back; carries the summary out."""
-
-    def __init__(self, summary: ImportSummary) -> None:
-        self.summary = summary
+def _write(conn: Any, parsed: dict[str, Parsed], summary: ImportSummary,
+           errors: list[RowError], unmapped: list[UnmappedCode], vocabulary: Vocabulary, *,
+           write: bool) -> None:
+    _check_references(conn, parsed, errors)
+    used = _check_vocabulary(conn, parsed, vocabulary.version, errors)
+    if errors:
+        raise ImportFailed(errors, unmapped)
+    for table, part in parsed.items():
+        spec = TABLES[table]
+        existing = {row[0]: tuple(row) for row in conn.execute(
+            f"SELECT {', '.join(part.columns)} FROM {table}")}
+        changed = [row for row in part.rows if existing.get(row[0]) != row]
+        new = sum(1 for row in changed if row[0] not in existing)
+        summary.rows[table] = len(part.rows)
+        summary.new[table] = new
+        summary.updated[table] = len(changed) - new
+        summary.unchanged[table] = len(part.rows) - len(changed)
+        if write and changed:
+            conn.executemany(_upsert_sql(spec, part.columns), changed)
+    if write and used:
+        today = datetime.now(UTC).date().isoformat()
+        conn.executemany(
+            "INSERT OR IGNORE INTO vocabulary_map (kind, local_code, fed_code, mapping_version,"
+            " first_used) VALUES (?, ?, ?, ?, ?)",
+            [(kind, local, fed, vocabulary.version, today) for kind, local, fed in used])

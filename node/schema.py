@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION"]
+
+# The SQLite header's application id for koepel databases ("KOEP"), set from version 2 on.
+APPLICATION_ID = 0x4B4F4550
+
+# A migration is frozen once released: never edit one, add the next. tests/schema_history holds
+# the schema each version produced, and the tests check every older version migrates forward.
 
 _V1 = (
     """CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID""",
@@ -90,11 +96,44 @@ _V1 = (
     ) WITHOUT ROWID""",
 )
 
-# v2: per-person covering indexes. The compiled SQL walks each person's contracts and support
-# actions by pid (node/compiler.py); these make that walk an index range read with no table
-# lookups and no temporary B-tree (measured in bench/). The pid-first contracts index covers
-# what contracts_by_pid served (foreign-key checks, lookups by person).
+# Version 2: organisation-defined support-action kinds and competences. Each row keeps the
+# organisation's own code next to the federation vocabulary code it was mapped to (node.toml
+# [vocabulary]) and the version of that mapping; ``vocabulary_map`` records every mapping
+# version an import used, so a figure can always be traced back to the codes it came from.
 _V2 = (
+    f"PRAGMA application_id = {APPLICATION_ID:d}",
+    "ALTER TABLE support_actions ADD COLUMN local_code TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE support_actions ADD COLUMN mapping_version TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE competence_assessments ADD COLUMN local_code TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE competence_assessments ADD COLUMN mapping_version TEXT NOT NULL DEFAULT ''",
+    # Rows imported before version 2 carried federation codes only: they are their own local
+    # code, under the identity mapping.
+    "UPDATE support_actions SET local_code = action_code, mapping_version = 'identity'",
+    "UPDATE competence_assessments SET local_code = competence_code, "
+    "mapping_version = 'identity'",
+    """CREATE TABLE vocabulary_map (
+        kind TEXT NOT NULL CHECK (kind IN ('support_action', 'competence')),
+        local_code TEXT NOT NULL,
+        fed_code TEXT NOT NULL,
+        mapping_version TEXT NOT NULL,
+        first_used TEXT NOT NULL,
+        PRIMARY KEY (kind, local_code, mapping_version)
+    ) WITHOUT ROWID""",
+)
+
+# Version 3: the ledger states each entry's unit (ε or ρ: the catalogue's accounting) and the
+# noise of each released vector; the node-wide cap sums a period's charges through an index.
+_V3_LEDGER = (
+    """ALTER TABLE ledger ADD COLUMN unit TEXT NOT NULL DEFAULT ''""",
+    """ALTER TABLE ledger ADD COLUMN noise TEXT NOT NULL DEFAULT ''""",
+    """CREATE INDEX ledger_by_period ON ledger(budget_period, cost_micro)""",
+)
+
+# Version 4: per-person covering indexes. The compiled SQL walks each person's contracts and
+# support actions by pid (node/compiler.py); these make that walk an index range read with no
+# table lookups and no temporary B-tree (measured in bench/). The pid-first contracts index
+# covers what contracts_by_pid served (foreign-key checks, lookups by person).
+_V4_INDEXES = (
     """CREATE INDEX contracts_by_pid_period
         ON contracts(pid, start_date, end_date, weekly_hours)""",
     """DROP INDEX contracts_by_pid""",
@@ -102,5 +141,5 @@ _V2 = (
         ON support_actions(pid, action_date, duration_min)""",
 )
 
-MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2)
+MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3_LEDGER, _V4_INDEXES)
 SCHEMA_VERSION = len(MIGRATIONS)

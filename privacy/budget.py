@@ -27,7 +27,8 @@ MICRO = 1_000_000
 MAX_QUERY_EPSILON_MICRO = 20 * MICRO
 
 
-def parse_epsilon(text: str, *, field: str = "epsilon") -> int:
+def parse_epsilon(text: str, *, field: str = "epsilon",
+                  limit: int | None = MAX_QUERY_EPSILON_MICRO) -> int:
     """Parse a decimal ε (``"0.5"``) into micro-ε, refusing anything not exact and positive.
 
     The wire carries ε as a decimal string so that no float rounding happens before accounting.
@@ -38,15 +39,19 @@ def parse_epsilon(text: str, *, field: str = "epsilon") -> int:
         raise InvalidQueryError(f"{field} must be a decimal number such as 0.5") from None
     if not value.is_finite():
         raise InvalidQueryError(f"{field} must be a finite decimal number")
-    micro = value * MICRO
+    try:
+        micro = value * MICRO
+    except ArithmeticError:  # e.g. 1e999999999 overflows the decimal context
+        raise InvalidQueryError(
+            f"{field} must be at most {MAX_QUERY_EPSILON_MICRO // MICRO}") from None
     if micro != micro.to_integral_value():
         raise InvalidQueryError(f"{field} has more than 6 decimals; round it to micro-ε")
     micro_int = int(micro)
     if micro_int <= 0:
         raise InvalidQueryError(f"{field} must be greater than 0")
-    if micro_int > MAX_QUERY_EPSILON_MICRO:
+    if limit is not None and micro_int > limit:
         raise InvalidQueryError(
-            f"{field} must be at most {MAX_QUERY_EPSILON_MICRO // MICRO}; "
+            f"{field} must be at most {format_micro(limit)}; "
             "larger values give no meaningful privacy"
         )
     return micro_int
@@ -79,10 +84,12 @@ def float_at_most(micro: int) -> float:
 
 @dataclass(frozen=True)
 class Cap:
-    """A budget cap: a name for messages and its size in micro-ε."""
+    """A budget cap: a name for messages, its size in micro-units, its unit and its scope."""
 
     name: str
     micro: int
+    unit: str = "ε"
+    scope: str = "querier"
 
     def __post_init__(self) -> None:
         if self.micro < 0:
@@ -93,5 +100,6 @@ class Cap:
         remaining = max(0, self.micro - spent_micro)
         if cost_micro > remaining:
             raise BudgetExhaustedError(
-                cap=self.name, remaining_micro=remaining, requested_micro=cost_micro
+                cap=self.name, remaining_micro=remaining, requested_micro=cost_micro,
+                unit=self.unit, scope=self.scope,
             )

@@ -8,6 +8,7 @@ never silently changes what is released). The meaning of ``source``, ``populatio
 
 from __future__ import annotations
 
+import itertools
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,15 +36,17 @@ __all__ = [
 class Statistic(Enum):
     """What is released per cell."""
 
-    COUNT = "count"
+    COUNT = "count"  # persons per cell: over one dimension, the histogram of its public domain
     SUM = "sum"
     MEAN = "mean"
+    HISTOGRAM = "histogram"  # persons per cell and per public bin of the measure's value
 
 
 class Accounting(Enum):
     """How privacy losses compose, chosen by the federation for the whole catalogue."""
 
-    PURE = "pure"  # pure ε-DP (discrete Laplace); losses add up
+    PURE = "pure"  # pure ε-DP (discrete Laplace); losses in ε add up
+    ZCDP = "zcdp"  # ρ-zCDP (discrete Gaussian); losses in ρ add up, reported as (ε, δ)
 
 
 @dataclass(frozen=True)
@@ -71,11 +74,21 @@ class Measure:
     upper: Decimal
     statistics: frozenset[Statistic]
     params: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    bins: tuple[Decimal, ...] = ()  # public bin edges for histograms, lower … upper
 
     @property
     def magnitude(self) -> Decimal:
         """The largest absolute value one person can contribute (the sum's L1 sensitivity)."""
         return max(abs(self.lower), abs(self.upper))
+
+    @property
+    def bin_labels(self) -> tuple[str, ...]:
+        """``[a, b)`` per bin; the last bin is closed, ``[a, b]``, and holds the upper bound."""
+        edges = self.bins
+        return tuple(
+            f"[{edges[i]}, {edges[i + 1]}{']' if i == len(edges) - 2 else ')'}"
+            for i in range(len(edges) - 1)
+        )
 
 
 @dataclass(frozen=True)
@@ -84,6 +97,7 @@ class Catalogue:
 
     version: str
     accounting: Accounting
+    delta: Decimal | None  # the δ at which zCDP losses are reported; None for pure ε
     fixed_point_scale: int
     mean_sum_share: Decimal
     max_cells: int
@@ -98,10 +112,12 @@ class Catalogue:
         return int(scaled)
 
 
-_TOP_KEYS = {"version", "accounting", "fixed_point_decimals", "mean_sum_share", "max_cells",
-             "dimensions", "measures"}
+_TOP_KEYS = {"version", "accounting", "delta", "fixed_point_decimals", "mean_sum_share",
+             "max_cells", "dimensions", "measures"}
 _DIM_KEYS = {"label", "source", "cells", "groups", "age_edges", "applies_to"}
-_MEASURE_KEYS = {"label", "population", "value", "lower", "upper", "statistics", "params"}
+_MEASURE_KEYS = {"label", "population", "value", "lower", "upper", "statistics", "params",
+                 "bins"}
+MAX_DELTA = Decimal("1e-4")
 
 
 def _refuse_unknown(where: str, table: Mapping[str, Any], allowed: set[str]) -> None:
@@ -167,7 +183,12 @@ def _parse_measure(name: str, raw: Mapping[str, Any]) -> Measure:
     try:
         stats = frozenset(Statistic(s) for s in _str_list(f"{where}.statistics", raw["statistics"]))
     except (KeyError, ValueError):
-        raise CatalogueError(f"{where}.statistics must list count, sum and/or mean") from None
+        raise CatalogueError(
+            f"{where}.statistics must list count, sum, mean and/or histogram"
+        ) from None
+    bins = _bins(where, raw.get("bins"), lower, upper)
+    if Statistic.HISTOGRAM in stats and not bins:
+        raise CatalogueError(f"{where}: a histogram needs bins, the public bin edges")
     params = {
         key: _str_list(f"{where}.params.{key}", value)
         for key, value in dict(raw.get("params", {})).items()
@@ -184,7 +205,35 @@ def _parse_measure(name: str, raw: Mapping[str, Any]) -> Measure:
         upper=upper,
         statistics=stats,
         params=MappingProxyType(params),
+        bins=bins,
     )
+
+
+def _bins(where: str, raw: Any, lower: Decimal, upper: Decimal) -> tuple[Decimal, ...]:
+    """Public bin edges: strictly increasing, from ``lower`` to ``upper`` (clamping bounds)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or len(raw) < 3:
+        raise CatalogueError(f"{where}.bins must list at least 3 edges (2 bins)")
+    edges = tuple(_decimal(f"{where}.bins", value) for value in raw)
+    if any(b <= a for a, b in itertools.pairwise(edges)):
+        raise CatalogueError(f"{where}.bins must be strictly increasing")
+    if edges[0] != lower or edges[-1] != upper:
+        raise CatalogueError(f"{where}.bins must start at lower and end at upper")
+    return edges
+
+
+def _delta(accounting: Accounting, raw: Any) -> Decimal | None:
+    if accounting is Accounting.PURE:
+        if raw is not None:
+            raise CatalogueError("catalogue.delta applies to zcdp accounting only")
+        return None
+    if not isinstance(raw, str):
+        raise CatalogueError('catalogue.delta is required for zcdp, as a string such as "1e-6"')
+    delta = _decimal("catalogue.delta", raw)
+    if not Decimal(0) < delta <= MAX_DELTA:
+        raise CatalogueError(f"catalogue.delta must be in (0, {MAX_DELTA}]")
+    return delta
 
 
 def parse_catalogue(raw: Mapping[str, Any]) -> Catalogue:
@@ -196,7 +245,8 @@ def parse_catalogue(raw: Mapping[str, Any]) -> Catalogue:
     try:
         accounting = Accounting(raw.get("accounting", "pure"))
     except ValueError:
-        raise CatalogueError("catalogue.accounting must be 'pure'") from None
+        raise CatalogueError("catalogue.accounting must be 'pure' or 'zcdp'") from None
+    delta = _delta(accounting, raw.get("delta"))
     decimals = raw.get("fixed_point_decimals", 2)
     if not isinstance(decimals, int) or not 0 <= decimals <= 6:
         raise CatalogueError("catalogue.fixed_point_decimals must be an integer from 0 to 6")
@@ -213,6 +263,7 @@ def parse_catalogue(raw: Mapping[str, Any]) -> Catalogue:
     catalogue = Catalogue(
         version=version,
         accounting=accounting,
+        delta=delta,
         fixed_point_scale=10**decimals,
         mean_sum_share=share,
         max_cells=max_cells,
@@ -220,8 +271,8 @@ def parse_catalogue(raw: Mapping[str, Any]) -> Catalogue:
         measures=MappingProxyType(measures),
     )
     for measure in measures.values():
-        catalogue.fixed_point(measure.lower)
-        catalogue.fixed_point(measure.upper)
+        for bound in (measure.lower, measure.upper, *measure.bins):
+            catalogue.fixed_point(bound)
     return catalogue
 
 

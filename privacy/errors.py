@@ -66,12 +66,16 @@ class BudgetExhaustedError(KoepelError):
 
     code = "PRIVACY_BUDGET_EXHAUSTED"
 
-    def __init__(self, *, cap: str, remaining_micro: int, requested_micro: int) -> None:
+    def __init__(self, *, cap: str, remaining_micro: int, requested_micro: int,
+                 unit: str = "ε", scope: str = "querier") -> None:
         self.cap = cap
         self.remaining_micro = remaining_micro
         self.requested_micro = requested_micro
+        self.unit = unit  # "ε" or "ρ": the unit of the two amounts
+        self.scope = scope  # "querier", "node" (all queriers, one period) or "lifetime"
+        advice = ("ask for a smaller ε or wait for the next period" if scope != "lifetime"
+                  else "this node's long-horizon budget is spent; its operator must decide")
         super().__init__(
-            f"privacy budget exhausted for {cap}: requested ε={requested_micro / 1e6:g}, "
-            f"remaining ε={remaining_micro / 1e6:g}; "
-            "ask for a smaller ε or wait for the next period"
+            f"privacy budget exhausted for {cap}: requested {unit}={requested_micro / 1e6:g}, "
+            f"remaining {unit}={remaining_micro / 1e6:g}; {advice}"
         )

@@ -144,9 +144,12 @@ def validate(spec: QuerySpec, catalogue: Catalogue) -> ValidatedQuery:
     n_cells = 1
     for axis in axes:
         n_cells *= len(axis)
+    if spec.statistic is Statistic.HISTOGRAM:
+        n_cells *= len(measure.bins) - 1  # every bin of every cell is released
     if n_cells > catalogue.max_cells:
         raise InvalidQueryError(
-            f"the group-by has {n_cells} cells; the catalogue allows at most {catalogue.max_cells}"
+            f"the group-by has {n_cells} cells (bins included); the catalogue allows at most "
+            f"{catalogue.max_cells}"
         )
     cells = tuple(itertools.product(*axes))
     return ValidatedQuery(

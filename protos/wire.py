@@ -1,14 +1,59 @@
-"""Wire-level conventions shared by both ends, beside the generated contract."""
+"""Wire-level conventions shared by both ends, beside the generated contract.
+
+Transport limits live here so that servers and the clients that talk to them agree: a client
+that pings more often than the server tolerates is disconnected (``too_many_pings``), so the
+keepalive policy is one pair of numbers, not two guesses.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 
-__all__ = ["QUERIER_HEADER", "check_loopback"]
+__all__ = ["MAX_METADATA_BYTES", "QUERIER_HEADER", "channel_options", "check_loopback",
+           "server_options"]
 
 # Demo/test mode only (plaintext on loopback): the caller names itself in this metadata header.
-# With mutual TLS the identity comes from the verified client certificate instead.
+# With mutual TLS the identity comes from the verified client certificate instead, and this
+# header is ignored.
 QUERIER_HEADER = "x-koepel-querier"
+
+MAX_METADATA_BYTES = 16 * 1024
+# Servers ping an idle connection every 2 minutes and drop it when the ping is not answered
+# within 20 s; they accept client pings at most every 60 s (two strikes and the client is
+# disconnected), and close connections idle for 15 minutes.
+_SERVER_KEEPALIVE_MS = 120_000
+_SERVER_KEEPALIVE_TIMEOUT_MS = 20_000
+_MIN_CLIENT_PING_MS = 60_000
+_CLIENT_KEEPALIVE_MS = 90_000  # >= _MIN_CLIENT_PING_MS, or servers would strike the client
+
+
+def server_options(*, max_receive_bytes: int, max_send_bytes: int,
+                   max_concurrent_streams: int) -> list[tuple[str, int]]:
+    """gRPC server options: message sizes, streams per connection, keepalive/ping policy."""
+    return [
+        ("grpc.max_receive_message_length", max_receive_bytes),
+        ("grpc.max_send_message_length", max_send_bytes),
+        ("grpc.max_concurrent_streams", max_concurrent_streams),
+        ("grpc.max_metadata_size", MAX_METADATA_BYTES),
+        ("grpc.keepalive_time_ms", _SERVER_KEEPALIVE_MS),
+        ("grpc.keepalive_timeout_ms", _SERVER_KEEPALIVE_TIMEOUT_MS),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_recv_ping_interval_without_data_ms", _MIN_CLIENT_PING_MS),
+        ("grpc.http2.max_ping_strikes", 2),
+        ("grpc.max_connection_idle_ms", 15 * 60_000),
+    ]
+
+
+def channel_options(*, max_receive_bytes: int) -> list[tuple[str, int]]:
+    """gRPC channel options matching :func:`server_options`' keepalive policy."""
+    return [
+        ("grpc.max_receive_message_length", max_receive_bytes),
+        ("grpc.max_send_message_length", 1 << 20),
+        ("grpc.keepalive_time_ms", _CLIENT_KEEPALIVE_MS),
+        ("grpc.keepalive_timeout_ms", _SERVER_KEEPALIVE_TIMEOUT_MS),
+        ("grpc.keepalive_permit_without_calls", 0),
+        ("grpc.http2.max_pings_without_data", 2),
+    ]
 
 
 def check_loopback(address: str) -> None:

@@ -12,6 +12,7 @@ from node import (
     NodeRuntime,
     Store,
     create_key_file,
+    create_signing_key,
     load_node_config,
     open_node,
     render_node_config,
@@ -31,16 +32,18 @@ def write_csv(path: Path, rows: Sequence[Mapping[str, object]]) -> Path:
 
 
 def create_node(directory: Path, *, node_id: str = "org-test",
-                queriers: Mapping[str, str] | None = None) -> Path:
+                queriers: Mapping[str, str] | None = None, node_cap: str | None = None,
+                lifetime_cap: str | None = None) -> Path:
     """A node folder with node.toml, distinct key files (0600) and an empty database."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "node.toml").write_text(render_node_config(
         node_id=node_id, organisation="Test organisation", listen="127.0.0.1:0",
         queriers=dict(queriers or {"federation": "10"}),
-        approved=(default_catalogue().version,),
+        approved=(default_catalogue().version,), node_cap=node_cap, lifetime_cap=lifetime_cap,
     ))
     key = create_key_file(directory / "keys" / "db.key")
     create_key_file(directory / "keys" / "pseudonym.key")
+    create_signing_key(directory / "keys" / "signing.key")
     config = load_node_config(directory / "node.toml")
     Store.open(config.database, key, create=True).close()
     return directory / "node.toml"

@@ -31,7 +31,13 @@ def test_smoke_run_writes_every_benchmark(tmp_path: Path) -> None:
     body = json.loads(files[0].read_text())
     assert body["mode"] == "smoke"
     groups = {row["group"] for row in body["results"]}
-    assert groups == {"cold start", "node query", "OpenDP", "import", "federation", "accuracy"}
+    assert groups == {"cold start", "node query", "OpenDP", "import", "federation", "TLS",
+                      "accuracy"}
+    # The federation runs with the nodes' own reply quantum and with none, each labelled.
+    passes = {row["extra"].get("pass") for row in body["results"]
+              if row["group"] == "federation" and row["floor"] is not None}
+    assert passes == {"deployed", "quantum0"}
+    assert body["budget_year"] >= 3000  # charges go to a budget year of the run's own
     for row in body["results"]:
         assert math.isfinite(row["value"]) and row["value"] > 0, row
     assert body["stores"]["2k"]["rows"]["workers"] > 2000

@@ -1,10 +1,10 @@
 """The shape the node's SQL must keep to stay fast, checked on real SQLCipher files.
 
 Speed itself is measured in bench/, never asserted here. What is asserted is structural and
-stable: a v1 store migrates to the per-person covering indexes; the compiled per-person values
-walk those indexes instead of sorting a whole period's rows in a temporary B-tree; and
-pseudonyms did not change when their computation got faster (a changed pseudonym would turn
-every re-import into duplicates).
+stable: a version-3 store migrates (version 4) to the per-person covering indexes; the compiled
+per-person values walk those indexes instead of sorting a whole period's rows in a temporary
+B-tree; and pseudonyms did not change when their computation got faster (a changed pseudonym
+would turn every re-import into duplicates).
 """
 
 from __future__ import annotations
@@ -53,14 +53,24 @@ def test_counts_and_fte_need_no_value_join(node_factory: Callable[..., NodeRunti
         assert sum("TEMP B-TREE" in step for step in plan) <= 1, (measure, plan)
 
 
-def test_a_version_1_store_migrates_to_the_per_person_indexes(tmp_path: Path) -> None:
+def test_a_version_3_store_migrates_to_the_per_person_indexes(tmp_path: Path) -> None:
+    """Version 4 adds the per-person indexes; a version-3 store keeps its rows and gets them."""
     key = create_key_file(tmp_path / "db.key")
-    path = tmp_path / "v1.db"
+    path = tmp_path / "v3.db"
     conn = sqlcipher3.connect(str(path), isolation_level=None)
     conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
-    for statement in MIGRATIONS[0]:
-        conn.execute(statement)
-    conn.execute("PRAGMA user_version = 1")
+    for migration in MIGRATIONS[:3]:
+        for statement in migration:
+            conn.execute(statement)
+    conn.execute("PRAGMA user_version = 3")
+    conn.execute("INSERT INTO workers (pid, birth_year, gender, education_level, target_group, "
+                 "region) VALUES ('p1', 1980, 'F', 'LOWER_SEC', 'TG_DISABILITY', 'BE-WAL')")
+    conn.execute("INSERT INTO contracts (contract_key, pid, role, contract_type, weekly_hours, "
+                 "start_date, end_date) VALUES ('c1', 'p1', 'TARGET_WORKER', 'OPEN_ENDED', 38, "
+                 "'2020-01-01', NULL)")
+    conn.execute("INSERT INTO support_actions (action_key, pid, action_date, duration_min, "
+                 "action_code, local_code, mapping_version) VALUES ('a1', 'p1', '2025-02-01', "
+                 "90, 'SA02', 'SA02', 'identity')")
     conn.close()
 
     store = Store.open(path, key)
@@ -68,11 +78,16 @@ def test_a_version_1_store_migrates_to_the_per_person_indexes(tmp_path: Path) ->
         with store.reading() as c:
             version = c.execute("PRAGMA user_version").fetchone()[0]
             indexes = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+            hours = c.execute("SELECT SUM(duration_min) FROM support_actions INDEXED BY "
+                              "support_actions_by_pid WHERE pid = 'p1'").fetchone()[0]
+            contracts = c.execute("SELECT count(*) FROM contracts INDEXED BY "
+                                  "contracts_by_pid_period WHERE pid = 'p1'").fetchone()[0]
     finally:
         store.close()
-    assert version == SCHEMA_VERSION >= 2
-    assert {"contracts_by_pid_period", "support_actions_by_pid"} <= indexes
+    assert version == SCHEMA_VERSION == 4
+    assert {"contracts_by_pid_period", "support_actions_by_pid", "ledger_by_period"} <= indexes
     assert "contracts_by_pid" not in indexes
+    assert (hours, contracts) == (90, 1)  # the rows are kept and the new indexes hold them
 
 
 def test_pseudonyms_are_unchanged_hmac_sha256() -> None:

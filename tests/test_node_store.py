@@ -84,7 +84,7 @@ def test_bad_rows_are_reported_by_line_and_column_and_nothing_is_written(
     with pytest.raises(ImportFailed) as failed:
         import_files(node.store, node.secret, [workers, contracts])
     text = str(failed.value)
-    assert "workers.csv:3: column birth_year: not a whole number" in text
+    assert "workers.csv:3: column birth_year (code-like text): not a whole number" in text
     assert "contracts.csv:2: column person_id: no such person in workers" in text
     assert "SECRET-VALUE" not in text
     with node.store.reading() as conn:

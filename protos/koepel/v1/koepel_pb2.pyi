@@ -13,6 +13,7 @@ class Statistic(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     STATISTIC_COUNT: _ClassVar[Statistic]
     STATISTIC_SUM: _ClassVar[Statistic]
     STATISTIC_MEAN: _ClassVar[Statistic]
+    STATISTIC_HISTOGRAM: _ClassVar[Statistic]
 
 class NoiseKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -30,10 +31,12 @@ class NodeOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     NODE_OUTCOME_REFUSED: _ClassVar[NodeOutcome]
     NODE_OUTCOME_INVALID: _ClassVar[NodeOutcome]
     NODE_OUTCOME_ERROR: _ClassVar[NodeOutcome]
+    NODE_OUTCOME_CATALOGUE_VERSION: _ClassVar[NodeOutcome]
 STATISTIC_UNSPECIFIED: Statistic
 STATISTIC_COUNT: Statistic
 STATISTIC_SUM: Statistic
 STATISTIC_MEAN: Statistic
+STATISTIC_HISTOGRAM: Statistic
 NOISE_KIND_UNSPECIFIED: NoiseKind
 NOISE_KIND_DISCRETE_LAPLACE: NoiseKind
 NOISE_KIND_DISCRETE_GAUSSIAN: NoiseKind
@@ -45,6 +48,7 @@ NODE_OUTCOME_BUDGET_EXHAUSTED: NodeOutcome
 NODE_OUTCOME_REFUSED: NodeOutcome
 NODE_OUTCOME_INVALID: NodeOutcome
 NODE_OUTCOME_ERROR: NodeOutcome
+NODE_OUTCOME_CATALOGUE_VERSION: NodeOutcome
 
 class Filter(_message.Message):
     __slots__ = ("dimension", "values")
@@ -73,20 +77,34 @@ class QuerySpec(_message.Message):
     def __init__(self, catalogue_version: _Optional[str] = ..., measure: _Optional[str] = ..., statistic: _Optional[_Union[Statistic, str]] = ..., group_by: _Optional[_Iterable[str]] = ..., filters: _Optional[_Iterable[_Union[Filter, _Mapping]]] = ..., period: _Optional[str] = ..., epsilon: _Optional[str] = ...) -> None: ...
 
 class NoisyVector(_message.Message):
-    __slots__ = ("values", "fixed_point_scale", "noise", "noise_scale", "noise_variance", "cost_micro_epsilon")
+    __slots__ = ("values", "fixed_point_scale", "noise", "noise_scale", "noise_variance", "cost_micro_epsilon", "sensitivity", "cost_micro_units")
     VALUES_FIELD_NUMBER: _ClassVar[int]
     FIXED_POINT_SCALE_FIELD_NUMBER: _ClassVar[int]
     NOISE_FIELD_NUMBER: _ClassVar[int]
     NOISE_SCALE_FIELD_NUMBER: _ClassVar[int]
     NOISE_VARIANCE_FIELD_NUMBER: _ClassVar[int]
     COST_MICRO_EPSILON_FIELD_NUMBER: _ClassVar[int]
+    SENSITIVITY_FIELD_NUMBER: _ClassVar[int]
+    COST_MICRO_UNITS_FIELD_NUMBER: _ClassVar[int]
     values: _containers.RepeatedScalarFieldContainer[int]
     fixed_point_scale: int
     noise: NoiseKind
     noise_scale: float
     noise_variance: float
     cost_micro_epsilon: int
-    def __init__(self, values: _Optional[_Iterable[int]] = ..., fixed_point_scale: _Optional[int] = ..., noise: _Optional[_Union[NoiseKind, str]] = ..., noise_scale: _Optional[float] = ..., noise_variance: _Optional[float] = ..., cost_micro_epsilon: _Optional[int] = ...) -> None: ...
+    sensitivity: int
+    cost_micro_units: int
+    def __init__(self, values: _Optional[_Iterable[int]] = ..., fixed_point_scale: _Optional[int] = ..., noise: _Optional[_Union[NoiseKind, str]] = ..., noise_scale: _Optional[float] = ..., noise_variance: _Optional[float] = ..., cost_micro_epsilon: _Optional[int] = ..., sensitivity: _Optional[int] = ..., cost_micro_units: _Optional[int] = ...) -> None: ...
+
+class Receipt(_message.Message):
+    __slots__ = ("payload", "signature", "public_key")
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    payload: bytes
+    signature: bytes
+    public_key: bytes
+    def __init__(self, payload: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., public_key: _Optional[bytes] = ...) -> None: ...
 
 class Cell(_message.Message):
     __slots__ = ("key",)
@@ -119,7 +137,7 @@ class QueryRequest(_message.Message):
     def __init__(self, query_id: _Optional[str] = ..., spec: _Optional[_Union[QuerySpec, _Mapping]] = ...) -> None: ...
 
 class QueryResponse(_message.Message):
-    __slots__ = ("query_id", "node_id", "cells", "sum", "count", "clamp_lower", "clamp_upper", "cost_micro_epsilon", "replayed", "catalogue_version")
+    __slots__ = ("query_id", "node_id", "cells", "sum", "count", "clamp_lower", "clamp_upper", "cost_micro_epsilon", "replayed", "catalogue_version", "histogram", "bins", "bin_edges", "accounting", "delta", "cost_micro_units", "receipt")
     QUERY_ID_FIELD_NUMBER: _ClassVar[int]
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     CELLS_FIELD_NUMBER: _ClassVar[int]
@@ -130,6 +148,13 @@ class QueryResponse(_message.Message):
     COST_MICRO_EPSILON_FIELD_NUMBER: _ClassVar[int]
     REPLAYED_FIELD_NUMBER: _ClassVar[int]
     CATALOGUE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    HISTOGRAM_FIELD_NUMBER: _ClassVar[int]
+    BINS_FIELD_NUMBER: _ClassVar[int]
+    BIN_EDGES_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNTING_FIELD_NUMBER: _ClassVar[int]
+    DELTA_FIELD_NUMBER: _ClassVar[int]
+    COST_MICRO_UNITS_FIELD_NUMBER: _ClassVar[int]
+    RECEIPT_FIELD_NUMBER: _ClassVar[int]
     query_id: str
     node_id: str
     cells: _containers.RepeatedCompositeFieldContainer[Cell]
@@ -140,23 +165,40 @@ class QueryResponse(_message.Message):
     cost_micro_epsilon: int
     replayed: bool
     catalogue_version: str
-    def __init__(self, query_id: _Optional[str] = ..., node_id: _Optional[str] = ..., cells: _Optional[_Iterable[_Union[Cell, _Mapping]]] = ..., sum: _Optional[_Union[NoisyVector, _Mapping]] = ..., count: _Optional[_Union[NoisyVector, _Mapping]] = ..., clamp_lower: _Optional[float] = ..., clamp_upper: _Optional[float] = ..., cost_micro_epsilon: _Optional[int] = ..., replayed: _Optional[bool] = ..., catalogue_version: _Optional[str] = ...) -> None: ...
+    histogram: NoisyVector
+    bins: _containers.RepeatedScalarFieldContainer[str]
+    bin_edges: _containers.RepeatedScalarFieldContainer[float]
+    accounting: str
+    delta: str
+    cost_micro_units: int
+    receipt: Receipt
+    def __init__(self, query_id: _Optional[str] = ..., node_id: _Optional[str] = ..., cells: _Optional[_Iterable[_Union[Cell, _Mapping]]] = ..., sum: _Optional[_Union[NoisyVector, _Mapping]] = ..., count: _Optional[_Union[NoisyVector, _Mapping]] = ..., clamp_lower: _Optional[float] = ..., clamp_upper: _Optional[float] = ..., cost_micro_epsilon: _Optional[int] = ..., replayed: _Optional[bool] = ..., catalogue_version: _Optional[str] = ..., histogram: _Optional[_Union[NoisyVector, _Mapping]] = ..., bins: _Optional[_Iterable[str]] = ..., bin_edges: _Optional[_Iterable[float]] = ..., accounting: _Optional[str] = ..., delta: _Optional[str] = ..., cost_micro_units: _Optional[int] = ..., receipt: _Optional[_Union[Receipt, _Mapping]] = ...) -> None: ...
 
 class BudgetRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
 class BudgetLine(_message.Message):
-    __slots__ = ("querier", "period", "cap_micro_epsilon", "spent_micro_epsilon")
+    __slots__ = ("querier", "period", "cap_micro_epsilon", "spent_micro_epsilon", "scope", "unit", "cap_micro_units", "spent_micro_units", "remaining_micro_epsilon")
     QUERIER_FIELD_NUMBER: _ClassVar[int]
     PERIOD_FIELD_NUMBER: _ClassVar[int]
     CAP_MICRO_EPSILON_FIELD_NUMBER: _ClassVar[int]
     SPENT_MICRO_EPSILON_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
+    CAP_MICRO_UNITS_FIELD_NUMBER: _ClassVar[int]
+    SPENT_MICRO_UNITS_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_MICRO_EPSILON_FIELD_NUMBER: _ClassVar[int]
     querier: str
     period: str
     cap_micro_epsilon: int
     spent_micro_epsilon: int
-    def __init__(self, querier: _Optional[str] = ..., period: _Optional[str] = ..., cap_micro_epsilon: _Optional[int] = ..., spent_micro_epsilon: _Optional[int] = ...) -> None: ...
+    scope: str
+    unit: str
+    cap_micro_units: int
+    spent_micro_units: int
+    remaining_micro_epsilon: int
+    def __init__(self, querier: _Optional[str] = ..., period: _Optional[str] = ..., cap_micro_epsilon: _Optional[int] = ..., spent_micro_epsilon: _Optional[int] = ..., scope: _Optional[str] = ..., unit: _Optional[str] = ..., cap_micro_units: _Optional[int] = ..., spent_micro_units: _Optional[int] = ..., remaining_micro_epsilon: _Optional[int] = ...) -> None: ...
 
 class BudgetResponse(_message.Message):
     __slots__ = ("lines",)
@@ -171,7 +213,7 @@ class ExportLedgerRequest(_message.Message):
     def __init__(self, after_sequence: _Optional[int] = ...) -> None: ...
 
 class LedgerEntry(_message.Message):
-    __slots__ = ("sequence", "created_at", "querier", "query_id", "query_digest", "mechanism", "cost_micro_epsilon", "budget_period", "catalogue_version", "previous_hash", "entry_hash")
+    __slots__ = ("sequence", "created_at", "querier", "query_id", "query_digest", "mechanism", "cost_micro_epsilon", "budget_period", "catalogue_version", "previous_hash", "entry_hash", "unit", "noise")
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     QUERIER_FIELD_NUMBER: _ClassVar[int]
@@ -183,6 +225,8 @@ class LedgerEntry(_message.Message):
     CATALOGUE_VERSION_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_HASH_FIELD_NUMBER: _ClassVar[int]
     ENTRY_HASH_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
+    NOISE_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     created_at: str
     querier: str
@@ -194,38 +238,58 @@ class LedgerEntry(_message.Message):
     catalogue_version: str
     previous_hash: str
     entry_hash: str
-    def __init__(self, sequence: _Optional[int] = ..., created_at: _Optional[str] = ..., querier: _Optional[str] = ..., query_id: _Optional[str] = ..., query_digest: _Optional[str] = ..., mechanism: _Optional[str] = ..., cost_micro_epsilon: _Optional[int] = ..., budget_period: _Optional[str] = ..., catalogue_version: _Optional[str] = ..., previous_hash: _Optional[str] = ..., entry_hash: _Optional[str] = ...) -> None: ...
+    unit: str
+    noise: str
+    def __init__(self, sequence: _Optional[int] = ..., created_at: _Optional[str] = ..., querier: _Optional[str] = ..., query_id: _Optional[str] = ..., query_digest: _Optional[str] = ..., mechanism: _Optional[str] = ..., cost_micro_epsilon: _Optional[int] = ..., budget_period: _Optional[str] = ..., catalogue_version: _Optional[str] = ..., previous_hash: _Optional[str] = ..., entry_hash: _Optional[str] = ..., unit: _Optional[str] = ..., noise: _Optional[str] = ...) -> None: ...
 
 class ExportLedgerResponse(_message.Message):
-    __slots__ = ("node_id", "entries")
+    __slots__ = ("node_id", "entries", "public_key", "statement", "signature")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    STATEMENT_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     entries: _containers.RepeatedCompositeFieldContainer[LedgerEntry]
-    def __init__(self, node_id: _Optional[str] = ..., entries: _Optional[_Iterable[_Union[LedgerEntry, _Mapping]]] = ...) -> None: ...
+    public_key: bytes
+    statement: bytes
+    signature: bytes
+    def __init__(self, node_id: _Optional[str] = ..., entries: _Optional[_Iterable[_Union[LedgerEntry, _Mapping]]] = ..., public_key: _Optional[bytes] = ..., statement: _Optional[bytes] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
 class SubmitQueryRequest(_message.Message):
-    __slots__ = ("spec", "deadline_seconds")
+    __slots__ = ("spec", "deadline_seconds", "query_id")
     SPEC_FIELD_NUMBER: _ClassVar[int]
     DEADLINE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    QUERY_ID_FIELD_NUMBER: _ClassVar[int]
     spec: QuerySpec
     deadline_seconds: float
-    def __init__(self, spec: _Optional[_Union[QuerySpec, _Mapping]] = ..., deadline_seconds: _Optional[float] = ...) -> None: ...
+    query_id: str
+    def __init__(self, spec: _Optional[_Union[QuerySpec, _Mapping]] = ..., deadline_seconds: _Optional[float] = ..., query_id: _Optional[str] = ...) -> None: ...
 
 class NodeStatus(_message.Message):
-    __slots__ = ("node_id", "outcome", "reason", "cost_micro_epsilon")
+    __slots__ = ("node_id", "outcome", "reason", "cost_micro_epsilon", "attempts", "replayed", "catalogue_version", "elapsed_seconds", "receipt")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     COST_MICRO_EPSILON_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    CATALOGUE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ELAPSED_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    RECEIPT_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     outcome: NodeOutcome
     reason: str
     cost_micro_epsilon: int
-    def __init__(self, node_id: _Optional[str] = ..., outcome: _Optional[_Union[NodeOutcome, str]] = ..., reason: _Optional[str] = ..., cost_micro_epsilon: _Optional[int] = ...) -> None: ...
+    attempts: int
+    replayed: bool
+    catalogue_version: str
+    elapsed_seconds: float
+    receipt: bytes
+    def __init__(self, node_id: _Optional[str] = ..., outcome: _Optional[_Union[NodeOutcome, str]] = ..., reason: _Optional[str] = ..., cost_micro_epsilon: _Optional[int] = ..., attempts: _Optional[int] = ..., replayed: _Optional[bool] = ..., catalogue_version: _Optional[str] = ..., elapsed_seconds: _Optional[float] = ..., receipt: _Optional[bytes] = ...) -> None: ...
 
 class SectorCell(_message.Message):
-    __slots__ = ("key", "estimate", "standard_error", "ci_lower", "ci_upper", "reliable", "sum_estimate", "count_estimate")
+    __slots__ = ("key", "estimate", "standard_error", "ci_lower", "ci_upper", "reliable", "sum_estimate", "count_estimate", "note", "raw_estimate", "raw_ci_lower", "raw_ci_upper")
     KEY_FIELD_NUMBER: _ClassVar[int]
     ESTIMATE_FIELD_NUMBER: _ClassVar[int]
     STANDARD_ERROR_FIELD_NUMBER: _ClassVar[int]
@@ -234,6 +298,10 @@ class SectorCell(_message.Message):
     RELIABLE_FIELD_NUMBER: _ClassVar[int]
     SUM_ESTIMATE_FIELD_NUMBER: _ClassVar[int]
     COUNT_ESTIMATE_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    RAW_ESTIMATE_FIELD_NUMBER: _ClassVar[int]
+    RAW_CI_LOWER_FIELD_NUMBER: _ClassVar[int]
+    RAW_CI_UPPER_FIELD_NUMBER: _ClassVar[int]
     key: _containers.RepeatedScalarFieldContainer[str]
     estimate: float
     standard_error: float
@@ -242,10 +310,28 @@ class SectorCell(_message.Message):
     reliable: bool
     sum_estimate: float
     count_estimate: float
-    def __init__(self, key: _Optional[_Iterable[str]] = ..., estimate: _Optional[float] = ..., standard_error: _Optional[float] = ..., ci_lower: _Optional[float] = ..., ci_upper: _Optional[float] = ..., reliable: _Optional[bool] = ..., sum_estimate: _Optional[float] = ..., count_estimate: _Optional[float] = ...) -> None: ...
+    note: str
+    raw_estimate: float
+    raw_ci_lower: float
+    raw_ci_upper: float
+    def __init__(self, key: _Optional[_Iterable[str]] = ..., estimate: _Optional[float] = ..., standard_error: _Optional[float] = ..., ci_lower: _Optional[float] = ..., ci_upper: _Optional[float] = ..., reliable: _Optional[bool] = ..., sum_estimate: _Optional[float] = ..., count_estimate: _Optional[float] = ..., note: _Optional[str] = ..., raw_estimate: _Optional[float] = ..., raw_ci_lower: _Optional[float] = ..., raw_ci_upper: _Optional[float] = ...) -> None: ...
+
+class QuantileEstimate(_message.Message):
+    __slots__ = ("key", "probability", "estimate", "ci_lower", "ci_upper")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATE_FIELD_NUMBER: _ClassVar[int]
+    CI_LOWER_FIELD_NUMBER: _ClassVar[int]
+    CI_UPPER_FIELD_NUMBER: _ClassVar[int]
+    key: _containers.RepeatedScalarFieldContainer[str]
+    probability: float
+    estimate: float
+    ci_lower: float
+    ci_upper: float
+    def __init__(self, key: _Optional[_Iterable[str]] = ..., probability: _Optional[float] = ..., estimate: _Optional[float] = ..., ci_lower: _Optional[float] = ..., ci_upper: _Optional[float] = ...) -> None: ...
 
 class SectorResult(_message.Message):
-    __slots__ = ("result_id", "created_at", "spec", "group_by", "cells", "nodes", "complete")
+    __slots__ = ("result_id", "created_at", "spec", "group_by", "cells", "nodes", "complete", "query_id", "incomplete_reasons", "answered_node_share", "answered_size_share", "federation", "bin_edges", "quantiles")
     RESULT_ID_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
@@ -253,6 +339,13 @@ class SectorResult(_message.Message):
     CELLS_FIELD_NUMBER: _ClassVar[int]
     NODES_FIELD_NUMBER: _ClassVar[int]
     COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    QUERY_ID_FIELD_NUMBER: _ClassVar[int]
+    INCOMPLETE_REASONS_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_NODE_SHARE_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_SIZE_SHARE_FIELD_NUMBER: _ClassVar[int]
+    FEDERATION_FIELD_NUMBER: _ClassVar[int]
+    BIN_EDGES_FIELD_NUMBER: _ClassVar[int]
+    QUANTILES_FIELD_NUMBER: _ClassVar[int]
     result_id: str
     created_at: str
     spec: QuerySpec
@@ -260,7 +353,14 @@ class SectorResult(_message.Message):
     cells: _containers.RepeatedCompositeFieldContainer[SectorCell]
     nodes: _containers.RepeatedCompositeFieldContainer[NodeStatus]
     complete: bool
-    def __init__(self, result_id: _Optional[str] = ..., created_at: _Optional[str] = ..., spec: _Optional[_Union[QuerySpec, _Mapping]] = ..., group_by: _Optional[_Iterable[str]] = ..., cells: _Optional[_Iterable[_Union[SectorCell, _Mapping]]] = ..., nodes: _Optional[_Iterable[_Union[NodeStatus, _Mapping]]] = ..., complete: _Optional[bool] = ...) -> None: ...
+    query_id: str
+    incomplete_reasons: _containers.RepeatedScalarFieldContainer[str]
+    answered_node_share: float
+    answered_size_share: float
+    federation: str
+    bin_edges: _containers.RepeatedScalarFieldContainer[float]
+    quantiles: _containers.RepeatedCompositeFieldContainer[QuantileEstimate]
+    def __init__(self, result_id: _Optional[str] = ..., created_at: _Optional[str] = ..., spec: _Optional[_Union[QuerySpec, _Mapping]] = ..., group_by: _Optional[_Iterable[str]] = ..., cells: _Optional[_Iterable[_Union[SectorCell, _Mapping]]] = ..., nodes: _Optional[_Iterable[_Union[NodeStatus, _Mapping]]] = ..., complete: _Optional[bool] = ..., query_id: _Optional[str] = ..., incomplete_reasons: _Optional[_Iterable[str]] = ..., answered_node_share: _Optional[float] = ..., answered_size_share: _Optional[float] = ..., federation: _Optional[str] = ..., bin_edges: _Optional[_Iterable[float]] = ..., quantiles: _Optional[_Iterable[_Union[QuantileEstimate, _Mapping]]] = ...) -> None: ...
 
 class SubmitQueryResponse(_message.Message):
     __slots__ = ("result",)
@@ -273,7 +373,7 @@ class ListNodesRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class NodeInfo(_message.Message):
-    __slots__ = ("node_id", "address", "organisation", "reachable", "catalogue_versions", "reason", "budget")
+    __slots__ = ("node_id", "address", "organisation", "reachable", "catalogue_versions", "reason", "budget", "certificate_identity", "region", "kind", "expected_size", "last_contact", "software_version")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     ORGANISATION_FIELD_NUMBER: _ClassVar[int]
@@ -281,6 +381,12 @@ class NodeInfo(_message.Message):
     CATALOGUE_VERSIONS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     BUDGET_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_SIZE_FIELD_NUMBER: _ClassVar[int]
+    LAST_CONTACT_FIELD_NUMBER: _ClassVar[int]
+    SOFTWARE_VERSION_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     address: str
     organisation: str
@@ -288,24 +394,80 @@ class NodeInfo(_message.Message):
     catalogue_versions: _containers.RepeatedScalarFieldContainer[str]
     reason: str
     budget: _containers.RepeatedCompositeFieldContainer[BudgetLine]
-    def __init__(self, node_id: _Optional[str] = ..., address: _Optional[str] = ..., organisation: _Optional[str] = ..., reachable: _Optional[bool] = ..., catalogue_versions: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ..., budget: _Optional[_Iterable[_Union[BudgetLine, _Mapping]]] = ...) -> None: ...
+    certificate_identity: str
+    region: str
+    kind: str
+    expected_size: int
+    last_contact: str
+    software_version: str
+    def __init__(self, node_id: _Optional[str] = ..., address: _Optional[str] = ..., organisation: _Optional[str] = ..., reachable: _Optional[bool] = ..., catalogue_versions: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ..., budget: _Optional[_Iterable[_Union[BudgetLine, _Mapping]]] = ..., certificate_identity: _Optional[str] = ..., region: _Optional[str] = ..., kind: _Optional[str] = ..., expected_size: _Optional[int] = ..., last_contact: _Optional[str] = ..., software_version: _Optional[str] = ...) -> None: ...
 
 class ListNodesResponse(_message.Message):
-    __slots__ = ("nodes",)
+    __slots__ = ("nodes", "federation", "catalogue_version")
     NODES_FIELD_NUMBER: _ClassVar[int]
+    FEDERATION_FIELD_NUMBER: _ClassVar[int]
+    CATALOGUE_VERSION_FIELD_NUMBER: _ClassVar[int]
     nodes: _containers.RepeatedCompositeFieldContainer[NodeInfo]
-    def __init__(self, nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ...) -> None: ...
+    federation: str
+    catalogue_version: str
+    def __init__(self, nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ..., federation: _Optional[str] = ..., catalogue_version: _Optional[str] = ...) -> None: ...
 
 class HistoryRequest(_message.Message):
-    __slots__ = ("result_id", "limit")
+    __slots__ = ("result_id", "limit", "include_receipts")
     RESULT_ID_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_RECEIPTS_FIELD_NUMBER: _ClassVar[int]
     result_id: str
     limit: int
-    def __init__(self, result_id: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+    include_receipts: bool
+    def __init__(self, result_id: _Optional[str] = ..., limit: _Optional[int] = ..., include_receipts: _Optional[bool] = ...) -> None: ...
 
 class HistoryResponse(_message.Message):
     __slots__ = ("results",)
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     results: _containers.RepeatedCompositeFieldContainer[SectorResult]
     def __init__(self, results: _Optional[_Iterable[_Union[SectorResult, _Mapping]]] = ...) -> None: ...
+
+class PlanQueryRequest(_message.Message):
+    __slots__ = ("spec",)
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    spec: QuerySpec
+    def __init__(self, spec: _Optional[_Union[QuerySpec, _Mapping]] = ...) -> None: ...
+
+class NodePlan(_message.Message):
+    __slots__ = ("node_id", "expected", "reason", "cost_micro_units", "budget_known", "remaining_micro_units", "remaining_after_micro_units", "period")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    COST_MICRO_UNITS_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_KNOWN_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_MICRO_UNITS_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_AFTER_MICRO_UNITS_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    expected: NodeOutcome
+    reason: str
+    cost_micro_units: int
+    budget_known: bool
+    remaining_micro_units: int
+    remaining_after_micro_units: int
+    period: str
+    def __init__(self, node_id: _Optional[str] = ..., expected: _Optional[_Union[NodeOutcome, str]] = ..., reason: _Optional[str] = ..., cost_micro_units: _Optional[int] = ..., budget_known: _Optional[bool] = ..., remaining_micro_units: _Optional[int] = ..., remaining_after_micro_units: _Optional[int] = ..., period: _Optional[str] = ...) -> None: ...
+
+class PlanQueryResponse(_message.Message):
+    __slots__ = ("nodes", "cost_micro_units", "cells", "complete_expected", "incomplete_reasons", "accounting", "delta")
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    COST_MICRO_UNITS_FIELD_NUMBER: _ClassVar[int]
+    CELLS_FIELD_NUMBER: _ClassVar[int]
+    COMPLETE_EXPECTED_FIELD_NUMBER: _ClassVar[int]
+    INCOMPLETE_REASONS_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNTING_FIELD_NUMBER: _ClassVar[int]
+    DELTA_FIELD_NUMBER: _ClassVar[int]
+    nodes: _containers.RepeatedCompositeFieldContainer[NodePlan]
+    cost_micro_units: int
+    cells: int
+    complete_expected: bool
+    incomplete_reasons: _containers.RepeatedScalarFieldContainer[str]
+    accounting: str
+    delta: str
+    def __init__(self, nodes: _Optional[_Iterable[_Union[NodePlan, _Mapping]]] = ..., cost_micro_units: _Optional[int] = ..., cells: _Optional[int] = ..., complete_expected: _Optional[bool] = ..., incomplete_reasons: _Optional[_Iterable[str]] = ..., accounting: _Optional[str] = ..., delta: _Optional[str] = ...) -> None: ...

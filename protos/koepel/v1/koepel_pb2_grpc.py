@@ -258,6 +258,11 @@ class AggregatorServiceStub:
                 request_serializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.HistoryRequest.SerializeToString,
                 response_deserializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.HistoryResponse.FromString,
                 _registered_method=True)
+        self.PlanQuery = channel.unary_unary(
+                '/koepel.v1.AggregatorService/PlanQuery',
+                request_serializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.PlanQueryRequest.SerializeToString,
+                response_deserializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.PlanQueryResponse.FromString,
+                _registered_method=True)
 
 
 class AggregatorServiceServicer:
@@ -283,6 +288,13 @@ class AggregatorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PlanQuery(self, request, context):
+        """A dry run: what the query would cost each node and what each would have left. Spends nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AggregatorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -300,6 +312,11 @@ def add_AggregatorServiceServicer_to_server(servicer, server):
                     servicer.History,
                     request_deserializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.HistoryRequest.FromString,
                     response_serializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.HistoryResponse.SerializeToString,
+            ),
+            'PlanQuery': grpc.unary_unary_rpc_method_handler(
+                    servicer.PlanQuery,
+                    request_deserializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.PlanQueryRequest.FromString,
+                    response_serializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.PlanQueryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -385,6 +402,33 @@ class AggregatorService:
             '/koepel.v1.AggregatorService/History',
             protos_dot_koepel_dot_v1_dot_koepel__pb2.HistoryRequest.SerializeToString,
             protos_dot_koepel_dot_v1_dot_koepel__pb2.HistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PlanQuery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/koepel.v1.AggregatorService/PlanQuery',
+            protos_dot_koepel_dot_v1_dot_koepel__pb2.PlanQueryRequest.SerializeToString,
+            protos_dot_koepel_dot_v1_dot_koepel__pb2.PlanQueryResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,203 @@
+"""The receipts nodes sign for their answers, and the highest ledger head seen per node.
+
+Every answer carries a receipt signed by the node (Ed25519): the query, a digest of the released
+values, the ledger entry that charged them and the node's ledger head. The aggregator checks it
+on arrival — an answer whose receipt is missing, unsigned or about other values is not used —
+and keeps it, in its history file, for auditors: with the receipts, ``koepel audit verify`` can
+prove that a node's ledger lost nothing. The aggregator also keeps the highest head each node has
+signed, and flags a node whose head goes backwards (its ledger was restored from an earlier
+copy) or whose signing key changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from privacy.receipts import Receipt, SignedReceipt, answer_digest
+from protos import pb2
+
+__all__ = ["NodeFlag", "ReceiptBook", "ReceiptCheck", "verify_signature"]
+
+log = logging.getLogger("koepel.aggregator")
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS receipts (id INTEGER PRIMARY KEY, node_id TEXT NOT NULL,"
+    " querier TEXT NOT NULL, query_id TEXT NOT NULL, entry_sequence INTEGER NOT NULL,"
+    " head_sequence INTEGER NOT NULL, payload BLOB NOT NULL, signature BLOB NOT NULL,"
+    " public_key BLOB NOT NULL, payload_sha256 TEXT NOT NULL UNIQUE, received_at TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS receipts_by_node ON receipts(node_id, entry_sequence)",
+    "CREATE TABLE IF NOT EXISTS node_heads (node_id TEXT PRIMARY KEY, sequence INTEGER NOT NULL,"
+    " hash TEXT NOT NULL, public_key BLOB NOT NULL, updated_at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS node_flags (id INTEGER PRIMARY KEY, node_id TEXT NOT NULL,"
+    " kind TEXT NOT NULL, detail TEXT NOT NULL, at TEXT NOT NULL)",
+)
+
+
+def verify_signature(public_key: bytes, payload: bytes, signature: bytes) -> bool:
+    """True when ``signature`` is ``public_key``'s Ed25519 signature of ``payload``."""
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, payload)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class NodeFlag:
+    """Something wrong seen from outside a node: ``HEAD_WENT_BACKWARDS``, ``HEAD_FORKED``,
+    ``KEY_CHANGED``."""
+
+    node_id: str
+    kind: str
+    detail: str
+    at: str
+
+
+@dataclass(frozen=True)
+class ReceiptCheck:
+    """Whether an answer's receipt holds (``problem`` says why not) and what it flagged."""
+
+    valid: bool
+    problem: str = ""
+    flags: tuple[NodeFlag, ...] = ()
+
+
+def _digest_of(response: pb2.QueryResponse) -> str:
+    vectors = {name: list(getattr(response, name).values)
+               for name in ("count", "sum", "histogram") if response.HasField(name)}
+    return answer_digest(query_id=response.query_id, node_id=response.node_id,
+                         cells=[list(c.key) for c in response.cells], vectors=vectors,
+                         catalogue_version=response.catalogue_version)
+
+
+def _mismatch(receipt: Receipt, node_id: str, querier: str,
+              response: pb2.QueryResponse) -> str:
+    if receipt.node_id != node_id or response.node_id != node_id:
+        return "the receipt names another node"
+    if receipt.querier != querier or receipt.query_id != response.query_id:
+        return "the receipt is for another query"
+    if receipt.answer_digest != _digest_of(response):
+        return "the receipt does not cover the released values"
+    if receipt.cost_micro != response.cost_micro_units:
+        return "the receipt states another cost"
+    if receipt.head_sequence < receipt.entry_sequence or receipt.entry_sequence < 1:
+        return "the receipt's ledger positions are inconsistent"
+    return ""
+
+
+class ReceiptBook:
+    """Receipts, highest heads and flags per node, in a SQLite file (the history store's)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA busy_timeout = 5000")
+        for statement in _SCHEMA:
+            self._conn.execute(statement)
+
+    def check(self, node_id: str, querier: str, response: pb2.QueryResponse) -> ReceiptCheck:
+        """Verify the receipt of ``node_id``'s answer; keep it and advance the node's head."""
+        if not response.HasField("receipt"):
+            return ReceiptCheck(False, "the answer carries no signed receipt")
+        signed = SignedReceipt(response.receipt.payload, response.receipt.signature,
+                               response.receipt.public_key)
+        if not verify_signature(signed.public_key, signed.payload, signed.signature):
+            return ReceiptCheck(False, "the receipt's signature does not verify")
+        try:
+            receipt = signed.receipt
+        except ValueError:
+            return ReceiptCheck(False, "the receipt is unreadable")
+        problem = _mismatch(receipt, node_id, querier, response)
+        if problem:
+            return ReceiptCheck(False, problem)
+        return ReceiptCheck(True, flags=self._record(node_id, receipt, signed))
+
+    def _record(self, node_id: str, receipt: Receipt, signed: SignedReceipt
+                ) -> tuple[NodeFlag, ...]:
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        flags: list[NodeFlag] = []
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute(
+                    "INSERT OR IGNORE INTO receipts (node_id, querier, query_id, entry_sequence,"
+                    " head_sequence, payload, signature, public_key, payload_sha256,"
+                    " received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (node_id, receipt.querier, receipt.query_id, receipt.entry_sequence,
+                     receipt.head_sequence, signed.payload, signed.signature,
+                     signed.public_key, hashlib.sha256(signed.payload).hexdigest(), now))
+                row = self._conn.execute(
+                    "SELECT sequence, hash, public_key FROM node_heads WHERE node_id = ?",
+                    (node_id,)).fetchone()
+                if row is not None and bytes(row[2]) != signed.public_key:
+                    flags.append(NodeFlag(node_id, "KEY_CHANGED", "the node signed with "
+                                          "another key than before", now))
+                if row is not None and receipt.head_sequence < row[0]:
+                    flags.append(NodeFlag(
+                        node_id, "HEAD_WENT_BACKWARDS",
+                        f"signed ledger head {receipt.head_sequence} after head {row[0]}: its "
+                        "ledger was restored from an earlier copy or truncated", now))
+                elif (row is not None and receipt.head_sequence == row[0]
+                      and receipt.head_hash != row[1]):
+                    flags.append(NodeFlag(
+                        node_id, "HEAD_FORKED",
+                        f"signed two different ledger heads at entry {row[0]}", now))
+                if row is None or receipt.head_sequence > row[0]:
+                    self._conn.execute(
+                        "INSERT INTO node_heads (node_id, sequence, hash, public_key, updated_at)"
+                        " VALUES (?, ?, ?, ?, ?) ON CONFLICT(node_id) DO UPDATE SET"
+                        " sequence = excluded.sequence, hash = excluded.hash,"
+                        " public_key = excluded.public_key, updated_at = excluded.updated_at",
+                        (node_id, receipt.head_sequence, receipt.head_hash, signed.public_key,
+                         now))
+                for flag in flags:
+                    self._conn.execute(
+                        "INSERT INTO node_flags (node_id, kind, detail, at) VALUES (?, ?, ?, ?)",
+                        (flag.node_id, flag.kind, flag.detail, flag.at))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        for flag in flags:
+            log.warning("node %s: %s: %s", node_id, flag.kind, flag.detail)
+        return tuple(flags)
+
+    def receipts(self, node_id: str | None = None) -> list[SignedReceipt]:
+        sql = "SELECT payload, signature, public_key FROM receipts"
+        params: tuple[str, ...] = ()
+        if node_id is not None:
+            sql += " WHERE node_id = ?"
+            params = (node_id,)
+        with self._lock:
+            rows = self._conn.execute(sql + " ORDER BY id", params).fetchall()
+        return [SignedReceipt(bytes(r[0]), bytes(r[1]), bytes(r[2])) for r in rows]
+
+    def head(self, node_id: str) -> tuple[int, str] | None:
+        """The highest ledger head ``node_id`` has signed, if any."""
+        with self._lock:
+            row = self._conn.execute("SELECT sequence, hash FROM node_heads WHERE node_id = ?",
+                                     (node_id,)).fetchone()
+        return (int(row[0]), str(row[1])) if row else None
+
+    def flags(self, node_id: str | None = None) -> list[NodeFlag]:
+        sql = "SELECT node_id, kind, detail, at FROM node_flags"
+        params: tuple[str, ...] = ()
+        if node_id is not None:
+            sql += " WHERE node_id = ?"
+            params = (node_id,)
+        with self._lock:
+            rows = self._conn.execute(sql + " ORDER BY id", params).fetchall()
+        return [NodeFlag(*row) for row in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

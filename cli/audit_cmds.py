@@ -1,0 +1,206 @@
+"""`koepel audit verify | report`: what an auditor runs, from ledger exports or live nodes.
+
+``verify`` checks a node's ledger — its hash chain, the node's signatures, the totals against the
+caps the node states and, given the aggregator's history file, that every answer the node signed
+a receipt for is still in the ledger — and names each problem it finds (exit code 10).
+``report`` gives per-node, per-querier, per-period totals as a table, JSON or CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import click
+import grpc
+from rich.table import Table
+
+from aggregator import ReceiptBook
+from aggregator.receipts import verify_signature
+from cli.errors import EXIT, KoepelCliError, handle_errors
+from cli.render import console, dump_json
+from privacy.audit import AuditResult, Finding, LedgerExport, report_rows
+from privacy.audit import audit as audit_ledger
+from privacy.receipts import LedgerRecord
+from protos import pb2, pb2_grpc
+from protos.tls import TlsFiles, channel_credentials
+from protos.wire import QUERIER_HEADER, check_loopback
+
+__all__ = ["audit", "fetch_export", "load_export"]
+
+
+def load_export(path: Path) -> LedgerExport:
+    """Read a ledger export file written by `koepel node ledger export`."""
+    try:
+        return LedgerExport.from_json(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise KoepelCliError(f"cannot read {path}: {error.strerror}", EXIT["usage"]) from None
+    except ValueError as error:
+        raise KoepelCliError(f"{path}: {error}", EXIT["usage"]) from None
+
+
+def fetch_export(address: str, identity: str, tls: TlsFiles | None = None,
+                 timeout: float = 30.0) -> LedgerExport:
+    """Ask a running node for its signed ledger.
+
+    With ``tls`` (an auditor's certificate) over mutual TLS, where the node reads the identity
+    from the certificate; without, plaintext to a loopback demo node naming ``identity``.
+    """
+    if tls is not None:
+        channel = grpc.secure_channel(address, channel_credentials(tls))
+        metadata: tuple[tuple[str, str], ...] = ()
+    else:
+        check_loopback(address)
+        channel = grpc.insecure_channel(address)
+        metadata = ((QUERIER_HEADER, identity),)
+    with channel:
+        response = pb2_grpc.NodeServiceStub(channel).ExportLedger(
+            pb2.ExportLedgerRequest(), timeout=timeout, metadata=metadata)
+    records = tuple(
+        LedgerRecord(
+            sequence=e.sequence, created_at=e.created_at, querier=e.querier,
+            query_id=e.query_id, query_digest=e.query_digest, mechanism=e.mechanism,
+            cost_micro=e.cost_micro_epsilon, budget_period=e.budget_period,
+            catalogue_version=e.catalogue_version, prev_hash=e.previous_hash,
+            entry_hash=e.entry_hash, unit=e.unit, noise=e.noise)
+        for e in response.entries)
+    return LedgerExport(response.node_id, records, response.statement, response.signature,
+                        response.public_key)
+
+
+def _exports(files: tuple[Path, ...], nodes: tuple[str, ...], identity: str,
+             tls: TlsFiles | None = None) -> list[LedgerExport]:
+    if not files and not nodes:
+        raise KoepelCliError("name a ledger export file, or a node with --node ADDRESS",
+                             EXIT["usage"])
+    return [load_export(f) for f in files] + [fetch_export(a, identity, tls) for a in nodes]
+
+
+def _flags(book: ReceiptBook | None, node_id: str) -> list[Finding]:
+    if book is None:
+        return []
+    return [Finding(f.kind, f"seen by the aggregator at {f.at}: {f.detail}")
+            for f in book.flags(node_id)]
+
+
+def _findings_table(result: AuditResult) -> Table:
+    table = Table(title=f"Problems in the ledger of {result.node_id}", title_justify="left")
+    for name in ("kind", "entry", "detail"):
+        table.add_column(name)
+    for finding in result.findings:
+        kind = finding.kind if finding.severity == "error" else f"{finding.kind} (warning)"
+        table.add_row(kind, "" if finding.sequence is None else str(finding.sequence),
+                      finding.detail)
+    return table
+
+
+def _result_json(result: AuditResult) -> dict[str, object]:
+    return {
+        "node_id": result.node_id, "ok": result.ok, "entries": result.entries,
+        "receipts_checked": result.receipts_checked,
+        "findings": [{"kind": f.kind, "severity": f.severity, "sequence": f.sequence,
+                      "detail": f.detail} for f in result.findings],
+        "totals": report_rows(result),
+    }
+
+
+@click.group(name="audit")
+def audit() -> None:
+    """Verify nodes' privacy ledgers and report what was spent."""
+
+
+NODE_OPTION = click.option("--node", "nodes", multiple=True, metavar="ADDRESS",
+                           help="Fetch the ledger from a running node instead. Repeatable.")
+IDENTITY_OPTION = click.option("--identity", default="auditor", show_default=True,
+                               help="Identity presented to a plaintext demo node (with TLS the "
+                               "certificate names you).")
+CERT_OPTION = click.option("--cert", type=click.Path(path_type=Path), envvar="KOEPEL_TLS_CERT",
+                           help="Your auditor certificate, for nodes over mutual TLS.")
+KEY_OPTION = click.option("--key", type=click.Path(path_type=Path), envvar="KOEPEL_TLS_KEY",
+                          help="Its private key file (mode 0600).")
+CA_OPTION = click.option("--ca", type=click.Path(path_type=Path), envvar="KOEPEL_TLS_CA",
+                         help="The federation CA certificate.")
+
+
+def _tls_files(cert: Path | None, key: Path | None, ca: Path | None) -> TlsFiles | None:
+    if cert and key and ca:
+        return TlsFiles(cert, key, ca)
+    if cert or key or ca:
+        raise KoepelCliError("--cert, --key and --ca go together", EXIT["usage"])
+    return None
+
+
+@audit.command()
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@NODE_OPTION
+@IDENTITY_OPTION
+@CERT_OPTION
+@KEY_OPTION
+@CA_OPTION
+@click.option("--history", "history_path", type=click.Path(exists=True, path_type=Path),
+              default=None, help="The aggregator's history file: its receipts prove that no "
+              "receipted entry is missing.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@handle_errors
+def verify(files: tuple[Path, ...], nodes: tuple[str, ...], identity: str, cert: Path | None,
+           key: Path | None, ca: Path | None, history_path: Path | None, as_json: bool) -> None:
+    """Check ledger exports (FILES) or live nodes: chain, signatures, caps, receipts."""
+    exports = _exports(files, nodes, identity, _tls_files(cert, key, ca))
+    book = ReceiptBook(history_path) if history_path is not None else None
+    try:
+        results = [audit_ledger(e, book.receipts(e.node_id) if book else (), verify_signature,
+                         _flags(book, e.node_id)) for e in exports]
+    finally:
+        if book is not None:
+            book.close()
+    if as_json:
+        dump_json([_result_json(r) for r in results])
+    else:
+        out = console()
+        for result in results:
+            receipts = (f", {result.receipts_checked} receipts checked" if history_path
+                        else ", no receipts given (rollbacks cannot be detected)")
+            verdict = "[green]no problems[/green]" if result.ok else "[red]PROBLEMS[/red]"
+            out.print(f"{result.node_id}: {result.entries} entries{receipts}: {verdict}")
+            if result.findings:
+                out.print(_findings_table(result))
+    if not all(r.ok for r in results):
+        raise SystemExit(EXIT["audit"])
+
+
+@audit.command()
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@NODE_OPTION
+@IDENTITY_OPTION
+@CERT_OPTION
+@KEY_OPTION
+@CA_OPTION
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV instead of a table.")
+@handle_errors
+def report(files: tuple[Path, ...], nodes: tuple[str, ...], identity: str, cert: Path | None,
+           key: Path | None, ca: Path | None, as_json: bool, as_csv: bool) -> None:
+    """Spent per node, querier and period, with the caps, from FILES or live nodes."""
+    if as_json and as_csv:
+        raise KoepelCliError("choose one of --json and --csv", EXIT["usage"])
+    rows = [row for e in _exports(files, nodes, identity, _tls_files(cert, key, ca))
+            for row in report_rows(audit_ledger(e, (), verify_signature))]
+    if as_json:
+        dump_json(rows)
+        return
+    columns = ["node", "querier", "period", "unit", "spent", "cap", "spent_epsilon",
+               "within_cap"]
+    if as_csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    table = Table(title="Privacy loss spent", title_justify="left")
+    for name in columns:
+        table.add_column(name, justify="right" if name in ("spent", "cap", "spent_epsilon")
+                         else "left")
+    for row in rows:
+        table.add_row(*("–" if row[c] is None else str(row[c]) for c in columns))
+    console().print(table)
+

@@ -1,0 +1,78 @@
+"""`koepel certs …`: the federation CA and the certificates of nodes, aggregator and people."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from cli.errors import handle_errors
+from protos.tls import ROLES, describe_certificate, init_ca, issue
+
+__all__ = ["certs"]
+
+
+@click.group()
+def certs() -> None:
+    """Create the federation CA and issue certificates (mutual TLS identities)."""
+
+
+@certs.command(name="init-ca")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--name", default="koepel federation CA", show_default=True,
+              help="The CA's common name.")
+@click.option("--days", default=3650, show_default=True, type=int, help="Validity in days.")
+@handle_errors
+def init_ca_(directory: Path, name: str, days: int) -> None:
+    """Create a federation CA in DIRECTORY (ca.crt, and ca.key with mode 0600).
+
+    Keep ca.key offline or at least off the servers: whoever holds it can mint identities.
+    """
+    cert, key = init_ca(directory, name=name, days=days)
+    click.echo(f"created CA {name!r}: {cert} (share with every node and operator) and "
+               f"{key} (private, mode 0600)")
+
+
+@certs.command(name="issue")
+@click.option("--ca", "ca_dir", required=True, type=click.Path(path_type=Path),
+              help="The CA folder (holding ca.crt and ca.key).")
+@click.option("--role", required=True, type=click.Choice(ROLES),
+              help="node, aggregator, operator or auditor.")
+@click.option("--name", required=True,
+              help="The identity: a node id, the federation's querier identity, a person.")
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="Folder to write ROLE.crt, ROLE.key (0600) and ca.crt into.")
+@click.option("--dns", multiple=True, help="DNS name clients dial (servers). Repeatable.")
+@click.option("--ip", "ips", multiple=True, help="IP address clients dial (servers). Repeatable.")
+@click.option("--days", default=365, show_default=True, type=int, help="Validity in days.")
+@handle_errors
+def issue_(ca_dir: Path, role: str, name: str, out: Path, dns: tuple[str, ...],
+           ips: tuple[str, ...], days: int) -> None:
+    """Issue a certificate for koepel://ROLE/NAME, signed by the federation CA."""
+    files = issue(ca_dir, role=role, name=name, out=out, dns=dns, ips=ips, days=days)
+    click.echo(f"issued koepel://{role}/{name}: {files.cert}, {files.key} (mode 0600), "
+               f"{files.ca}")
+
+
+@certs.command(name="show")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@handle_errors
+def show(path: Path, as_json: bool) -> None:
+    """What a certificate says: identity, addresses, validity, fingerprint."""
+    info = describe_certificate(path)
+    expired = datetime.now(UTC) > info.not_after
+    fields = {
+        "identity": info.identity.uri if info.identity else None,
+        "common_name": info.common_name, "issuer": info.issuer, "ca": info.is_ca,
+        "dns": list(info.dns), "ips": list(info.ips),
+        "not_before": info.not_before.isoformat(), "not_after": info.not_after.isoformat(),
+        "expired": expired, "sha256": info.sha256,
+    }
+    if as_json:
+        click.echo(json.dumps(fields, indent=2))
+        return
+    for key, value in fields.items():
+        click.echo(f"{key:12} {value}")

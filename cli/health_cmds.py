@@ -1,0 +1,55 @@
+"""`koepel health`: ask a node or the aggregator its standard gRPC health status.
+
+Used by container HEALTHCHECKs, Kubernetes exec probes and people: exit 0 when the service is
+SERVING, 8 when it is not or cannot be reached, 2 when the server does not know the service.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from cli.errors import EXIT, KoepelCliError, handle_errors
+from protos.tls import TlsFiles, channel_credentials
+from protos.wire import check_loopback
+
+__all__ = ["health"]
+
+
+@click.command()
+@click.option("--address", required=True, help="host:port of the node or aggregator.")
+@click.option("--service", default="", show_default=True,
+              help="Service to ask about, e.g. koepel.v1.NodeService; empty: the whole server.")
+@click.option("--timeout", type=click.FloatRange(0.1, 60), default=3.0, show_default=True)
+@click.option("--cert", type=click.Path(path_type=Path), envvar="KOEPEL_TLS_CERT",
+              help="A client certificate of the federation (mutual TLS servers).")
+@click.option("--key", type=click.Path(path_type=Path), envvar="KOEPEL_TLS_KEY")
+@click.option("--ca", type=click.Path(path_type=Path), envvar="KOEPEL_TLS_CA")
+@handle_errors
+def health(address: str, service: str, timeout: float, cert: Path | None, key: Path | None,
+           ca: Path | None) -> None:
+    """Check a koepel server through the standard gRPC health service.
+
+    With --cert/--key/--ca it speaks mutual TLS; without them, plaintext to loopback only.
+    """
+    if cert and key and ca:
+        channel = grpc.secure_channel(address, channel_credentials(TlsFiles(cert, key, ca)))
+    else:
+        check_loopback(address)
+        channel = grpc.insecure_channel(address)
+    with channel:
+        try:
+            response = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=service), timeout=timeout)
+        except grpc.RpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                raise KoepelCliError(f"the server at {address} does not know service "
+                                     f"{service!r}", EXIT["usage"]) from None
+            raise
+    status = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+    click.echo(f"{address} {service or '(server)'}: {status}")
+    if response.status != health_pb2.HealthCheckResponse.SERVING:
+        raise KoepelCliError(f"{address} is {status}", EXIT["unavailable"])

@@ -1,0 +1,143 @@
+"""`koepel node check|backup|restore|rekey`: looking after the node's encrypted database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cli.errors import EXIT, KoepelCliError, handle_errors
+from cli.render import dump_json
+from node import DatabaseKey, load_node_config
+from node.dbkey import database_key
+from node.keys import read_key_file
+from node.maintenance import backup, open_store, rekey, restore
+from node.store import Fingerprint
+
+__all__ = ["backup_cmd", "check_cmd", "rekey_cmd", "restore_cmd"]
+
+CONFIG_OPTION = click.option(
+    "--config", "config_path", type=click.Path(path_type=Path), default=Path("node.toml"),
+    show_default=True, help="The node's configuration file.",
+)
+
+
+def _ask(label: str) -> str:
+    from cli.node_cmds import ask_secret
+
+    return ask_secret(label)
+
+
+def _fingerprint_json(fp: Fingerprint) -> dict[str, object]:
+    return {"schema_version": fp.schema_version, "rows": dict(fp.row_counts),
+            "ledger_head": {"sequence": fp.ledger_head[0], "hash": fp.ledger_head[1]}}
+
+
+def _fingerprint_line(fp: Fingerprint) -> str:
+    seq, digest = fp.ledger_head
+    head = f"ledger head #{seq} {digest[:16]}" if seq else "empty ledger"
+    return f"schema v{fp.schema_version}, {fp.rows()} rows, {head}"
+
+
+@click.command(name="check")
+@CONFIG_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@handle_errors
+def check_cmd(config_path: Path, as_json: bool) -> None:
+    """Open the database without changing it and verify every page and its structure."""
+    config = load_node_config(config_path)
+    store = open_store(config, prompt=_ask, migrate=False)
+    try:
+        problems = store.integrity_problems()
+        fingerprint = store.fingerprint()
+    finally:
+        store.close()
+    if as_json:
+        dump_json({"database": str(config.database), "ok": not problems,
+                   "problems": len(problems), **_fingerprint_json(fingerprint)})
+    if problems:
+        raise KoepelCliError(
+            f"{config.database} is damaged ({len(problems)} problem(s) found by the integrity "
+            "check); restore it from a backup with `koepel node restore`", EXIT["damaged"])
+    if not as_json:
+        click.echo(f"{config.database}: intact ({_fingerprint_line(fingerprint)})")
+
+
+@click.command(name="backup")
+@CONFIG_OPTION
+@click.argument("target", type=click.Path(path_type=Path))
+@handle_errors
+def backup_cmd(config_path: Path, target: Path) -> None:
+    """Write a verified, encrypted copy of the database to TARGET (a new file)."""
+    config = load_node_config(config_path)
+    key = database_key(config.key_source, config.key_file, prompt=_ask)
+    opened = open_store(config, key=key, migrate=False)
+    try:
+        report = backup(opened, target, key)
+    finally:
+        opened.close()
+    click.echo(f"backup written and verified: {report.path} "
+               f"({_fingerprint_line(report.fingerprint)}); encrypted with the node's current "
+               f"key ({report.key_origin})")
+
+
+@click.command(name="restore")
+@CONFIG_OPTION
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True,
+              help="Replace the existing database (it is moved aside, not deleted).")
+@click.option("--accept-ledger-rollback", is_flag=True,
+              help="Restore even if the current database holds newer privacy-ledger entries.")
+@click.option("--key-file", "backup_key_file", type=click.Path(path_type=Path), default=None,
+              help="The key file the backup was encrypted with, if not the node's current one "
+                   "(e.g. a retired key after `koepel node rekey`).")
+@click.option("--backup-passphrase", is_flag=True,
+              help="Ask for the passphrase the backup was made with, if not the current one.")
+@handle_errors
+def restore_cmd(config_path: Path, source: Path, replace: bool, accept_ledger_rollback: bool,
+                backup_key_file: Path | None, backup_passphrase: bool) -> None:
+    """Restore the database from the backup SOURCE, verified, under the node's current key.
+
+    Stop the node (`koepel node serve`) first: a running node keeps writing to the database it
+    opened. The backup's privacy ledger replaces the current one, so restoring an older backup
+    over a database with newer charges is refused unless --accept-ledger-rollback is given.
+    """
+    config = load_node_config(config_path)
+    key = database_key(config.key_source, config.key_file, prompt=_ask)
+    source_key = key
+    if backup_key_file is not None:
+        source_key = DatabaseKey.raw(read_key_file(backup_key_file), f"key file {backup_key_file}")
+    elif backup_passphrase:
+        source_key = DatabaseKey.passphrase(_ask("Passphrase of the backup"),
+                                            "the passphrase typed")
+    report = restore(config, source, source_key, key, replace=replace,
+                     accept_ledger_rollback=accept_ledger_rollback)
+    click.echo(f"restored {report.path} from {source} ({_fingerprint_line(report.fingerprint)})")
+    if report.moved_aside is not None:
+        click.echo(f"the previous database was moved aside to {report.moved_aside}")
+    if report.ledger_entries_dropped:
+        click.echo(f"warning: {report.ledger_entries_dropped} privacy-ledger entries newer than "
+                   "the backup are no longer in the database; tell your auditor", err=True)
+
+
+@click.command(name="rekey")
+@CONFIG_OPTION
+@handle_errors
+def rekey_cmd(config_path: Path) -> None:
+    """Rotate the database key: re-encrypt every page, verify, then switch key files."""
+    from cli.node_cmds import ask_new_passphrase
+
+    config = load_node_config(config_path)
+    if config.key_source == "passphrase":
+        current = database_key(config.key_source, config.key_file, prompt=_ask)
+        open_store(config, key=current, migrate=False).close()  # right passphrase? ask first
+        report = rekey(config, key=current, new_passphrase=ask_new_passphrase())
+    else:
+        report = rekey(config)
+    if report.kind == "passphrase":
+        click.echo(f"{config.database} is now encrypted with the new passphrase")
+        return
+    prefix = "finished an interrupted rotation: " if report.resumed else ""
+    click.echo(f"{prefix}{config.database} is now encrypted with the new key in "
+               f"{config.key_file}; the previous key was kept as {report.retired_key} (backups "
+               "made before now need it: delete it once they have expired)")

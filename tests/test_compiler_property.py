@@ -1,0 +1,292 @@
+"""Property: the compiled per-person SQL equals a pure-Python per-person reference.
+
+Hypothesis generates small organisations whose people hold several (overlapping) contracts,
+support actions, competence assessments and exits, inside and outside the period. For every
+measure of the catalogue, grouped by every dimension that applies (and by two at once), the
+SQL's per-cell person count must equal the reference's exactly, and its fixed-point sum must
+equal the reference's — where each person contributes exactly one value, aggregated over all
+their rows, clamped, then rounded. The reference computes in exact fractions; only a per-person
+value lying within 1e-9 of a rounding tie may round either way (floats in SQL), and the sum is
+checked against that interval.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from conftest import create_node
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from node import NodeRuntime, load_node_config, open_node
+from node.records import DESTINATIONS, EDUCATION, GENDERS, REGIONS, TARGET_GROUPS
+from privacy import (
+    Catalogue,
+    Dimension,
+    Measure,
+    QuerySpec,
+    Statistic,
+    default_catalogue,
+    parse_period,
+    validate,
+)
+
+CAT = default_catalogue()
+BASE = date(2024, 7, 1)  # generated dates fall from here over ~20 months, around 2025
+
+
+@dataclass(frozen=True)
+class Contract:
+    key: str
+    hours: float
+    start: date
+    end: date | None
+
+
+@dataclass(frozen=True)
+class Person:
+    pid: str
+    birth_year: int
+    gender: str
+    education: str
+    target_group: str
+    region: str
+    contracts: tuple[Contract, ...]
+    actions: tuple[tuple[str, date, int], ...]  # key, date, minutes
+    assessments: tuple[tuple[str, date, str, float], ...]  # key, date, competence, score
+    exits: tuple[tuple[str, date, str], ...]  # key, date, destination
+
+
+def day(offset: int) -> date:
+    return BASE + timedelta(days=offset)
+
+
+def coarse_day(draw: st.DrawFn) -> date:
+    """A date on a monthly grid, so that same-day assessments and exits (ties the SQL breaks
+    by key) are frequent."""
+    return day(30 * draw(st.integers(0, 20)))
+
+
+@st.composite
+def person(draw: st.DrawFn, index: int) -> Person:
+    pid = f"p{index:02d}"
+    contracts = []
+    for i in range(draw(st.integers(0, 3))):
+        start = draw(st.integers(-400, 600))
+        length = draw(st.one_of(st.none(), st.integers(1, 500)))
+        contracts.append(Contract(f"{pid}c{i}", draw(st.sampled_from([0, 9.5, 19, 28.5, 38,
+                                                                      45])),
+                                  day(start), None if length is None else day(start + length)))
+    actions = tuple((f"{pid}a{i}", day(draw(st.integers(0, 600))), draw(st.integers(1, 600)))
+                    for i in range(draw(st.integers(0, 25))))
+    assessments = tuple(
+        (f"{pid}k{i}", coarse_day(draw), draw(st.sampled_from(["C01", "C02",
+                                                                             "B01"])),
+         draw(st.integers(0, 20)) / 20)
+        for i in range(draw(st.integers(0, 6))))
+    exits = tuple((f"{pid}e{i}", coarse_day(draw),
+                   draw(st.sampled_from(DESTINATIONS)))
+                  for i in range(draw(st.integers(0, 3))))
+    return Person(pid, draw(st.integers(1940, 2010)), draw(st.sampled_from(GENDERS)),
+                  draw(st.sampled_from(EDUCATION)), draw(st.sampled_from(TARGET_GROUPS)),
+                  draw(st.sampled_from(REGIONS)), tuple(contracts), actions, assessments, exits)
+
+
+@st.composite
+def organisation(draw: st.DrawFn) -> list[Person]:
+    return [draw(person(i)) for i in range(draw(st.integers(1, 10)))]
+
+
+# ------------------------------------------------------------------------------------------
+# The reference: per person, in exact arithmetic, straight from the catalogue's definitions
+# ------------------------------------------------------------------------------------------
+
+def in_population(p: Person, population: str, start: date, end: date) -> bool:
+    last_day = end - timedelta(days=1)
+    if population == "active_at_end":
+        return any(c.start <= last_day and (c.end is None or c.end > last_day)
+                   for c in p.contracts)
+    if population == "active_during":
+        return any(c.start < end and (c.end is None or c.end > start) for c in p.contracts)
+    if population == "exited_during":
+        return any(start <= d < end for _, d, _ in p.exits)
+    if population == "assessed_twice":
+        return any(n >= 2 for n in competence_counts(p, start, end).values())
+    raise AssertionError(population)
+
+
+def competence_counts(p: Person, start: date, end: date) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for _, d, code, _ in p.assessments:
+        if start <= d < end:
+            counts[code] = counts.get(code, 0) + 1
+    return counts
+
+
+def last_exit(p: Person, start: date, end: date) -> tuple[str, date, str] | None:
+    inside = [e for e in p.exits if start <= e[1] < end]
+    return max(inside, key=lambda e: (e[1], e[0])) if inside else None
+
+
+def value(p: Person, measure: Measure, start: date, end: date) -> Fraction:
+    days = (end - start).days
+    if measure.value == "one":
+        return Fraction(1)
+    if measure.value == "fte":
+        total = Fraction(0)
+        for c in p.contracts:
+            if c.start < end and (c.end is None or c.end > start):
+                overlap = (min(c.end or end, end) - max(c.start, start)).days
+                total += Fraction(min(c.hours, 38)) / 38 * Fraction(overlap, days)
+        return total
+    if measure.value == "support_hours":
+        return Fraction(sum(m for _, d, m in p.actions if start <= d < end), 60)
+    if measure.value == "competence_gain":
+        gains = []
+        for code, n in competence_counts(p, start, end).items():
+            if n >= 2:
+                rows = sorted((d, k, s) for k, d, c, s in p.assessments
+                              if c == code and start <= d < end)
+                gains.append(Fraction(rows[-1][2]) - Fraction(rows[0][2]))
+        return sum(gains, Fraction(0)) / len(gains) if gains else Fraction(0)
+    if measure.value == "last_exit_in":
+        exit_ = last_exit(p, start, end)
+        return Fraction(int(exit_ is not None and exit_[2] in measure.params["destinations"]))
+    raise AssertionError(measure.value)
+
+
+def fixed_point_range(v: Fraction, measure: Measure, scale: int) -> tuple[int, int]:
+    """The fixed-point value(s) SQL may produce: round half away from zero, ties either way."""
+    x = max(Fraction(measure.lower), min(Fraction(measure.upper), v)) * scale
+    floor = math.floor(x)
+    if abs(x - floor - Fraction(1, 2)) < Fraction(1, 10**9):
+        return floor, floor + 1
+    rounded = floor + 1 if x - floor > Fraction(1, 2) else floor
+    return rounded, rounded
+
+
+def cell_of(p: Person, dimension: Dimension, start: date, end: date) -> str | None:
+    if dimension.source == "worker.age":
+        age = (end - timedelta(days=1)).year - p.birth_year
+        for edge, cell in zip(dimension.age_edges, dimension.cells, strict=False):
+            if age < edge:
+                return cell
+        return dimension.cells[-1]
+    if dimension.source == "exit.destination":
+        exit_ = last_exit(p, start, end)
+        code = exit_[2] if exit_ else None
+    else:
+        code = {"worker.gender": p.gender, "worker.education_level": p.education,
+                "worker.target_group": p.target_group, "worker.region": p.region}[
+                    dimension.source]
+    return next((cell for cell, codes in dimension.groups.items() if code in codes), None)
+
+
+def reference(people: list[Person], catalogue: Catalogue, measure: Measure,
+              dimensions: tuple[Dimension, ...], start: date, end: date
+              ) -> dict[tuple[str, ...], tuple[int, int, int]]:
+    """Per cell: persons, and the lowest and highest fixed-point sum SQL may return."""
+    cells: dict[tuple[str, ...], tuple[int, int, int]] = {}
+    for p in people:
+        if not in_population(p, measure.population, start, end):
+            continue
+        key = tuple(cell_of(p, d, start, end) or "?" for d in dimensions)
+        lo, hi = fixed_point_range(value(p, measure, start, end), measure,
+                                   catalogue.fixed_point_scale)
+        n, s_lo, s_hi = cells.get(key, (0, 0, 0))
+        cells[key] = (n + 1, s_lo + lo, s_hi + hi)
+    return cells
+
+
+# ------------------------------------------------------------------------------------------
+# The property
+# ------------------------------------------------------------------------------------------
+
+def load(runtime: NodeRuntime, people: list[Person]) -> None:
+    with runtime.store.transaction() as conn:
+        for table in ("exits", "competence_assessments", "support_actions", "contracts",
+                      "workers"):
+            conn.execute(f"DELETE FROM {table}")
+        conn.executemany("INSERT INTO workers VALUES (?, ?, ?, ?, ?, ?)", [
+            (p.pid, p.birth_year, p.gender, p.education, p.target_group, p.region)
+            for p in people])
+        conn.executemany(
+            "INSERT INTO contracts (contract_key, pid, role, contract_type, weekly_hours, "
+            "start_date, end_date) VALUES (?, ?, 'TARGET_WORKER', 'OPEN_ENDED', ?, ?, ?)",
+            [(c.key, p.pid, c.hours, c.start.isoformat(), c.end and c.end.isoformat())
+             for p in people for c in p.contracts])
+        conn.executemany(
+            "INSERT INTO support_actions (action_key, pid, action_date, duration_min, "
+            "action_code) VALUES (?, ?, ?, ?, 'SA02')",
+            [(k, p.pid, d.isoformat(), m) for p in people for k, d, m in p.actions])
+        conn.executemany(
+            "INSERT INTO competence_assessments (assessment_key, pid, assessment_date, "
+            "competence_code, score_norm) VALUES (?, ?, ?, ?, ?)",
+            [(k, p.pid, d.isoformat(), c, s) for p in people for k, d, c, s in p.assessments])
+        conn.executemany("INSERT INTO exits VALUES (?, ?, ?, ?)",
+                         [(k, p.pid, d.isoformat(), dest)
+                          for p in people for k, d, dest in p.exits])
+
+
+def groupings(measure: Measure) -> Iterator[tuple[str, ...]]:
+    yield ()
+    applicable = [n for n, d in CAT.dimensions.items()
+                  if not d.applies_to or measure.population in d.applies_to]
+    for name in applicable:
+        yield (name,)
+    yield ("gender", "age_band")
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeRuntime]:
+    directory: Path = tmp_path_factory.mktemp("property")
+    opened = open_node(load_node_config(create_node(directory / "node")))
+    yield opened
+    opened.close()
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(people=organisation(), period=st.sampled_from(["2025", "2025-Q2", "2025-Q4", "2024"]))
+def test_compiled_sql_matches_the_per_person_reference(
+        runtime: NodeRuntime, people: list[Person], period: str) -> None:
+    load(runtime, people)
+    bounds = parse_period(period)
+    for measure in CAT.measures.values():
+        statistic = next(iter(measure.statistics))
+        for group_by in groupings(measure):
+            query = validate(QuerySpec(CAT.version, measure.name, statistic, group_by, (),
+                                       period, 1_000_000), CAT)
+            counts, sums = runtime.engine.exact_cells(query)
+            expected = reference(people, CAT, measure, query.dimensions, bounds.start,
+                                 bounds.end)
+            assert set(expected) <= set(query.cells), "a person fell outside every cell"
+            for cell, count, total in zip(query.cells, counts, sums, strict=True):
+                n, lo, hi = expected.get(cell, (0, 0, 0))
+                where = f"{measure.name} by {group_by} in {period}, cell {cell}"
+                assert count == n, where
+                assert lo <= total <= hi, where
+
+
+def test_the_reference_can_fail(runtime: NodeRuntime) -> None:
+    """A sanity check of the check: a wrong per-person value is caught (so the property is
+    not vacuous). Support hours summed per action row instead of per person would exceed the
+    clamp; the reference must disagree with such a figure."""
+    many = tuple((f"a{i}", date(2025, 3, 1), 600) for i in range(20))  # 200 h, clamped to 150
+    p = Person("p00", 1980, "F", "LOWER_SEC", "TG_DISABILITY", "BE-WAL",
+               (Contract("c", 38, date(2020, 1, 1), None),), many, (), ())
+    load(runtime, [p])
+    query = validate(QuerySpec(CAT.version, "support_hours", Statistic.SUM, (), (), "2025",
+                               1_000_000), CAT)
+    _, sums = runtime.engine.exact_cells(query)
+    measure = CAT.measures["support_hours"]
+    n, lo, hi = reference([p], CAT, measure, (), date(2025, 1, 1), date(2026, 1, 1))[()]
+    assert n == 1 and lo == hi == sums[0] == 15000
+    unclamped = sum(Fraction(m, 60) for _, _, m in many) * CAT.fixed_point_scale
+    assert not lo <= unclamped <= hi
