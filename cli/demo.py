@@ -8,12 +8,14 @@ from pathlib import Path
 
 import click
 from rich.progress import Progress
+from rich.table import Table
 
 from cli.client import AggregatorClient, Connection
 from cli.errors import EXIT, handle_errors
 from cli.federation_runner import LocalFederation, setup_node
 from cli.query_cmds import build_spec
-from cli.render import budget_table, console, nodes_line, result_table
+from cli.render import console, nodes_line, result_table
+from cli.render_federation import binding_budget
 from node.synthetic import sample_federation
 from privacy import default_catalogue
 
@@ -87,8 +89,16 @@ def _report(conn: Connection, year: int, epsilon: str) -> bool:
             out.print(result_table(result, title=f"{title} ({year}, ε={epsilon} per node)"))
             out.print(nodes_line(result) + "\n")
             incomplete |= not result.complete
-        rows = [(s.node.node_id, b.querier, b.period, b.spent_micro / 1e6,
-                 b.remaining_micro / 1e6)
-                for s in client.nodes()[2] for b in s.budget]
-    out.print(budget_table(rows, title="Privacy budget left on each node"))
+        states = client.nodes()[2]
+    table = Table(title="Privacy budget left on each node", title_justify="left")
+    for name, justify in (("node", "left"), ("organisation", "left"), ("ε left", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for state in states:
+        remaining, cap, period = binding_budget(state)
+        table.add_row(state.node.node_id, state.node.organisation,
+                      f"{remaining} of {cap} ({period})" if remaining else "–")
+    out.print(table)
+    out.print("ε left is the cap that binds first on each node: this federation's yearly cap, or "
+              "the node-wide or lifetime cap over all queriers (`koepel node budget` on a node "
+              "shows all three).")
     return incomplete

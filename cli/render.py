@@ -107,7 +107,9 @@ def result_table(result: SectorResult, *, title: str | None = None) -> Table:
     table.add_column("publishable")
     for cell in result.cells:
         interval = f"[{fmt(cell.ci_lower, display)}, {fmt(cell.ci_upper, display)}]"
-        plain = Display(display.factor, max(display.digits, 1))
+        # A share's standard error is in percentage points, not a percentage of itself.
+        plain = Display(display.factor, max(display.digits, 1),
+                        " pp" if display.unit.strip() == "%" else "")
         table.add_row(*(list(cell.key) or ["all"]), fmt(cell.estimate, display),
                       fmt(cell.standard_error, plain), interval,
                       "yes" if cell.reliable else f"[yellow]no: {escape(cell.note)}[/yellow]")

@@ -36,7 +36,7 @@ def _optional(micro: int | None) -> str | None:
 _SCOPE_NAMES = {"node": "all queriers", "lifetime": "all periods"}
 
 
-def _budget(state: NodeState, querier: str | None = None) -> tuple[str, str, str]:
+def binding_budget(state: NodeState, querier: str | None = None) -> tuple[str, str, str]:
     """(remaining, cap, period) of the cap that binds first for this federation.
 
     A node reports this federation's own cap and its node-wide and lifetime caps; the next
@@ -79,7 +79,7 @@ def nodes_table(states: Sequence[NodeState], *, federation: str,
     table.add_column("last contact", no_wrap=True)
     problems = []
     for s in states:
-        remaining, cap, period = _budget(s)
+        remaining, cap, period = binding_budget(s)
         status, problem = _status(s, catalogue_version)
         if problem:
             problems.append(f"{escape(s.node.node_id)}: {escape(problem)}")
@@ -127,7 +127,7 @@ NODES_CSV_HEADER = ("node_id", "organisation", "region", "kind", "certificate_id
 def nodes_csv(states: Sequence[NodeState], *, catalogue_version: str) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
     for s in states:
-        remaining, cap, period = _budget(s)
+        remaining, cap, period = binding_budget(s)
         rows.append((s.node.node_id, s.node.organisation, s.node.region, s.node.kind,
                      s.node.certificate_identity, str(s.node.expected_size or ""),
                      str(s.reachable).lower(), s.reason or s.budget_reason,
