@@ -1,99 +1,145 @@
-"""What mutual TLS and the gate cost a node query: plaintext vs mutual TLS, warm and cold.
+"""What mutual TLS and the gate cost one node call: plaintext against mutual TLS, warm and cold.
 
-Run from the repository root:
-    PYTHONPATH=$PWD python bench/tls_overhead.py [--rounds 200]
+Part of ``python -m bench`` (``--only tls``). One node of the bench federation (a real encrypted
+store) is served twice at the same time by real ``node.create_server`` servers on loopback: in
+plaintext (``--insecure``, the caller names itself in a header) and with mutual TLS, with
+certificates from a throw-away federation CA (``protos.tls.init_ca`` / ``issue``) in the run's
+scratch folder. Calls alternate between the two (``bench.measure.interleaved``), so both see the
+same machine:
 
-A real node (SQLCipher store with the test fixture's records) serves on loopback, once in
-plaintext and once with mutual TLS. "warm" is a Describe or a COUNT query on an open channel
-(each with a fresh query id, so each is charged and noised); "cold" opens a new channel for
-every Describe, so it includes the TCP and TLS handshakes.
+* **warm Describe** — a call on an open channel that touches no records;
+* **warm Query** — the bench's DP count (charged, noised and signed: a fresh query id each
+  time), with the reply quantum set to 0 so that the padding (``node.pacing``) does not hide
+  what TLS adds;
+* **cold Describe** — a new channel for every call: TCP and, for TLS, the handshake.
+
+The floor of each line is the same call in plaintext; the federation benchmark runs plaintext
+(``bench.federation``), and these ratios say what a deployment over mutual TLS adds per call.
 """
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import sys
-import tempfile
-import time
-from collections.abc import Callable
+import dataclasses
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import grpc
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+from bench.federation import query_spec
+from bench.measure import Row, interleaved, median
+from bench.stores import BENCH_QUERIER, NodeFolder
+from node import NodeRuntime, QueryEngine, create_server, load_node_config, open_node
+from protos import pb2, pb2_grpc
+from protos.tls import TlsFiles, channel_credentials, init_ca, issue
+from protos.wire import QUERIER_HEADER
 
-from conftest import FIXTURES, create_node  # noqa: E402
-from security_support import make_pki, node_server, query_request, reopen  # noqa: E402
+__all__ = ["run_tls"]
 
-from node import NodeRuntime, import_files  # noqa: E402
-from protos import pb2, pb2_grpc  # noqa: E402
-from protos.tls import channel_credentials  # noqa: E402
-from protos.wire import QUERIER_HEADER  # noqa: E402
-
-
-def median_ms(rounds: int, call: Callable[[int], object]) -> float:
-    times = []
-    for index in range(rounds):
-        start = time.perf_counter()
-        call(index)
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+_QUERY_EPSILON = "0.01"
 
 
-def measure(runtime: NodeRuntime, mode: str, credentials: grpc.ChannelCredentials | None,
-            rounds: int) -> tuple[float, float, float]:
-    """Median ms of a warm Describe, a warm Query and a cold (new channel) Describe."""
-    metadata = ((QUERIER_HEADER, "federation"),) if credentials is None else ()
-
-    def channel(port: int) -> grpc.Channel:
-        target = f"127.0.0.1:{port}"
-        return (grpc.insecure_channel(target) if credentials is None
-                else grpc.secure_channel(target, credentials))
-
-    with node_server(runtime, insecure=credentials is None) as port:
-        warm = channel(port)
-        stub = pb2_grpc.NodeServiceStub(warm)
-        stub.Describe(pb2.DescribeRequest(), metadata=metadata, timeout=10)
-        describe = median_ms(rounds, lambda _: stub.Describe(
-            pb2.DescribeRequest(), metadata=metadata, timeout=10))
-        query = median_ms(rounds, lambda i: stub.Query(query_request(
-            f"{mode[:5]}-{i}", epsilon="0.001"), metadata=metadata, timeout=10))
-        warm.close()
-
-        def cold(_: int) -> None:
-            fresh = channel(port)
-            pb2_grpc.NodeServiceStub(fresh).Describe(pb2.DescribeRequest(), metadata=metadata,
-                                                     timeout=10)
-            fresh.close()
-
-        return describe, query, median_ms(max(20, rounds // 5), cold)
+@dataclasses.dataclass(frozen=True)
+class _Pki:
+    node: TlsFiles
+    client: TlsFiles  # role aggregator, named after the querier node.toml knows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=200)
-    rounds = parser.parse_args().rounds
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        pki = make_pki(root)
-        path = create_node(root / "node", queriers={"federation": "20"})
-        with path.open("a") as handle:
-            handle.write("\n[limits]\nrequests_per_minute = 1000000\nburst = 1000000\n")
-        pki.node_files(root / "node", "org-test")
-        runtime = reopen(root / "node")
-        import_files(runtime.store, runtime.secret, sorted((FIXTURES / "small").glob("*.csv")))
-        print(f"{'mode':10} {'warm Describe':>14} {'warm Query':>11} {'cold Describe':>14}  "
-              f"(median ms, {rounds} rounds)")
-        try:
-            for mode, credentials in (("plaintext", None),
-                                      ("mutual TLS", channel_credentials(pki.federation))):
-                describe, query, cold = measure(runtime, mode, credentials, rounds)
-                print(f"{mode:10} {describe:14.2f} {query:11.2f} {cold:14.2f}")
-        finally:
-            runtime.close()
+def _pki(directory: Path, node_id: str) -> _Pki:
+    """A fresh federation CA, the node's certificate and the querier's client certificate."""
+    init_ca(directory / "ca")
+    return _Pki(
+        node=issue(directory / "ca", role="node", name=node_id, out=directory / "node",
+                   dns=("localhost",), ips=("127.0.0.1",)),
+        client=issue(directory / "ca", role="aggregator", name=BENCH_QUERIER,
+                     out=directory / "client", dns=("localhost",), ips=("127.0.0.1",)),
+    )
 
 
-if __name__ == "__main__":
-    main()
+@contextmanager
+def _serving(runtime: NodeRuntime, *, insecure: bool) -> Iterator[int]:
+    server, port = create_server(runtime, "127.0.0.1:0", insecure=insecure)
+    server.start()
+    try:
+        yield port
+    finally:
+        server.stop(None).wait()
+
+
+def _query(query_id: str) -> pb2.QueryRequest:
+    """The federation benchmark's DP count, as sent on the wire."""
+    return pb2.QueryRequest(query_id=query_id, spec=query_spec(_QUERY_EPSILON))
+
+
+def run_tls(folder: NodeFolder, scratch: Path, clock: Callable[[], datetime], runs: int,
+            log: Callable[[str], None]) -> list[Row]:
+    """Median ms of each call in plaintext (the floor) and over mutual TLS."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    pki = _pki(scratch / f"pki-{uuid.uuid4().hex[:8]}", folder.node_id)
+    config = dataclasses.replace(load_node_config(folder.config_path), tls=pki.node,
+                                 reply_quantum_ms=0)
+    runtime = open_node(config)
+    runtime.engine = QueryEngine(config, runtime.store, signer=runtime.signer, clock=clock)
+    credentials = channel_credentials(pki.client)
+    plain_meta = ((QUERIER_HEADER, BENCH_QUERIER),)
+    try:
+        with _serving(runtime, insecure=True) as plain_port, \
+                _serving(runtime, insecure=False) as tls_port:
+            plain_target, tls_target = f"127.0.0.1:{plain_port}", f"127.0.0.1:{tls_port}"
+            plain = grpc.insecure_channel(plain_target)
+            secure = grpc.secure_channel(tls_target, credentials)
+            try:
+                plain_stub = pb2_grpc.NodeServiceStub(plain)
+                tls_stub = pb2_grpc.NodeServiceStub(secure)
+
+                def describe(stub: pb2_grpc.NodeServiceStub,
+                             metadata: tuple[tuple[str, str], ...]) -> Callable[[], object]:
+                    return lambda: stub.Describe(pb2.DescribeRequest(), metadata=metadata,
+                                                 timeout=10)
+
+                def query(stub: pb2_grpc.NodeServiceStub,
+                          metadata: tuple[tuple[str, str], ...]) -> Callable[[], object]:
+                    return lambda: stub.Query(_query(f"tls-{uuid.uuid4().hex}"),
+                                              metadata=metadata, timeout=30)
+
+                def cold(target: str, secure_channel: bool,
+                         metadata: tuple[tuple[str, str], ...]) -> Callable[[], object]:
+                    def call() -> None:
+                        fresh = (grpc.secure_channel(target, credentials) if secure_channel
+                                 else grpc.insecure_channel(target))
+                        try:
+                            pb2_grpc.NodeServiceStub(fresh).Describe(
+                                pb2.DescribeRequest(), metadata=metadata, timeout=10)
+                        finally:
+                            fresh.close()
+                    return call
+
+                timed = {
+                    "describe": interleaved({"plain": describe(plain_stub, plain_meta),
+                                             "tls": describe(tls_stub, ())}, runs * 4),
+                    "query": interleaved({"plain": query(plain_stub, plain_meta),
+                                          "tls": query(tls_stub, ())}, runs),
+                    "cold": interleaved({"plain": cold(plain_target, False, plain_meta),
+                                         "tls": cold(tls_target, True, ())}, runs),
+                }
+            finally:
+                plain.close()
+                secure.close()
+    finally:
+        runtime.close()
+    names = {
+        "describe": "warm Describe (open channel, no records touched)",
+        "query": "warm Query (the DP count, reply quantum 0)",
+        "cold": "cold Describe (new channel each call: TCP + TLS handshake)",
+    }
+    rows = []
+    for key, samples in timed.items():
+        tls_ms, plain_ms = median(samples["tls"]) * 1000, median(samples["plain"]) * 1000
+        log(f"  {key}: mutual TLS {tls_ms:.2f} ms, plaintext {plain_ms:.2f} ms")
+        rows.append(Row("TLS", f"{names[key]}, mutual TLS", folder.node_id, tls_ms, "ms",
+                        floor=plain_ms, floor_name="same call in plaintext",
+                        samples=[s * 1000 for s in samples["tls"]],
+                        extra={"floor_samples_ms": [s * 1000 for s in samples["plain"]]}))
+    return rows

@@ -9,6 +9,11 @@ Sensitivity rests on two properties of this SQL, each tested: every population y
 person at most once (``SELECT DISTINCT`` or ``GROUP BY pid``), and each person's value is
 aggregated over all their rows, clamped to ``[lower, upper]`` and rounded to fixed point
 before the per-cell ``SUM``.
+
+Speed (DESIGN.md, Performance; measured in bench/): a value that sums one table per person is
+a correlated subquery on the population row, walking that person's rows through a ``(pid, …)``
+covering index, instead of a ``GROUP BY pid`` over the whole period and a join: the latter
+sorts millions of rows in a temporary B-tree, in memory, on every query.
 """
 
 from __future__ import annotations
@@ -48,19 +53,24 @@ POPULATIONS: dict[str, str] = {
     "self_evaluated_twice": "SELECT DISTINCT pid FROM self_evaluation_pairs",
 }
 
-# Each value is a CTE ``val(pid, v)``; persons absent from it have value 0.
-VALUES: dict[str, str] = {
-    "one": "SELECT pid, 1.0 AS v FROM pop",
+# Values computed on each population row (``pop.pid``), aggregating that person's rows only;
+# NULL (no rows) counts as 0.
+PER_PERSON: dict[str, str] = {
+    "one": "1.0",
     "fte": (
-        "SELECT pid, SUM(MIN(weekly_hours, 38.0) / 38.0 * "
-        "(julianday(MIN(COALESCE(end_date, :end), :end)) - julianday(MAX(start_date, :start)))"
-        " / :period_days) AS v "
-        f"FROM contracts WHERE {_ACTIVE_DURING} GROUP BY pid"
+        "(SELECT SUM(MIN(c.weekly_hours, 38.0) / 38.0 * "
+        "(julianday(MIN(COALESCE(c.end_date, :end), :end)) - julianday(MAX(c.start_date, :start)))"
+        " / :period_days) FROM contracts c WHERE c.pid = pop.pid "
+        "AND c.start_date < :end AND (c.end_date IS NULL OR c.end_date > :start))"
     ),
     "support_hours": (
-        "SELECT pid, SUM(duration_min) / 60.0 AS v FROM support_actions "
-        "WHERE action_date >= :start AND action_date < :end GROUP BY pid"
+        "(SELECT SUM(s.duration_min) FROM support_actions s WHERE s.pid = pop.pid "
+        "AND s.action_date >= :start AND s.action_date < :end) / 60.0"
     ),
+}
+
+# Values that need a shared CTE: a CTE ``val(pid, v)``; persons absent from it have value 0.
+VALUES: dict[str, str] = {
     "competence_gain": "SELECT pid, AVG(gain) AS v FROM competence_pairs GROUP BY pid",
     "last_exit_in": "SELECT pid, CASE WHEN destination IN ({codes}) THEN 1.0 ELSE 0.0 END AS v "
     "FROM last_exit",
@@ -149,7 +159,7 @@ def check_catalogue(catalogue: Catalogue) -> None:
     for measure in catalogue.measures.values():
         if measure.population not in POPULATIONS:
             raise CatalogueError(f"measure {measure.name!r}: unknown population")
-        if measure.value not in VALUES:
+        if measure.value not in VALUES and measure.value not in PER_PERSON:
             raise CatalogueError(f"measure {measure.name!r}: unknown value")
         if measure.value == "last_exit_in" and not measure.params.get("destinations"):
             raise CatalogueError(f"measure {measure.name!r}: needs params.destinations")
@@ -241,9 +251,6 @@ def compile_query(query: ValidatedQuery) -> CompiledQuery:
         "upper": float(measure.upper),
         "scale": catalogue.fixed_point_scale,
     })
-    value_sql = VALUES[measure.value]
-    if measure.value == "last_exit_in":
-        value_sql = value_sql.format(codes=params.add_list(measure.params["destinations"]))
     uses_exit = measure.population == "exited_during" or any(
         d.source == "exit.destination" for d in query.dimensions
     ) or any(catalogue.dimensions[n].source == "exit.destination" for n in query.filters)
@@ -255,7 +262,14 @@ def compile_query(query: ValidatedQuery) -> CompiledQuery:
     if measure.population == "self_evaluated_twice" or measure.value == "self_evaluation_change":
         ctes.append(_SHARED_CTES["self_evaluation_pairs"])
     ctes.append(f"pop AS ({POPULATIONS[measure.population]})")
-    ctes.append(f"val AS ({value_sql})")
+    value = PER_PERSON.get(measure.value)
+    join_val = ""
+    if value is None:
+        value_sql = VALUES[measure.value]
+        if measure.value == "last_exit_in":
+            value_sql = value_sql.format(codes=params.add_list(measure.params["destinations"]))
+        ctes.append(f"val AS ({value_sql})")
+        value, join_val = "val.v", "LEFT JOIN val ON val.pid = pop.pid "
 
     selected = list(query.dimensions) + [
         catalogue.dimensions[n] for n in query.filters if n not in query.spec.group_by
@@ -265,13 +279,17 @@ def compile_query(query: ValidatedQuery) -> CompiledQuery:
         f"d{i} IN ({params.add_list(query.filters[d.name])})"
         for i, d in enumerate(selected) if d.name in query.filters
     ]
-    clamped = "MAX(:lower, MIN(:upper, COALESCE(val.v, 0.0)))"
+    clamped = f"MAX(:lower, MIN(:upper, COALESCE({value}, 0.0)))"
     join_exit = "LEFT JOIN last_exit x ON x.pid = pop.pid" if uses_exit else ""
+    # ``LIMIT -1`` (no limit) keeps SQLite from flattening this per-person subquery into the
+    # outer aggregate: flattened, every reference to ``v`` would recompute the person's value
+    # (a correlated subquery over their rows), once per bin edge in a histogram's bin CASE
+    # (measured in bench/: 4.5× slower at 100k people). Unflattened, ``v`` is computed once.
     inner = (
         f"SELECT CAST(ROUND({clamped} * :scale) AS INTEGER) AS v"
         + "".join(f", {e}" for e in dim_exprs)
         + " FROM pop JOIN workers w ON w.pid = pop.pid "
-        + "LEFT JOIN val ON val.pid = pop.pid " + join_exit
+        + join_val + join_exit + " LIMIT -1"
     )
     group = [f"d{i}" for i in range(len(query.dimensions))]
     if query.spec.statistic is Statistic.HISTOGRAM:

@@ -6,7 +6,6 @@ the same pseudonym on this node, so re-importing a file updates rather than dupl
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 __all__ = ["Pseudonymiser"]
@@ -23,4 +22,6 @@ class Pseudonymiser:
     def pseudonym(self, kind: str, raw_id: str) -> str:
         """The pseudonym of ``raw_id`` within ``kind`` (person, contract, …)."""
         message = f"{kind}\x00{raw_id}".encode()
-        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()[:32]
+        # hmac.digest is the one-shot C path: the same HMAC-SHA256, several times faster than
+        # building an hmac object per id (an import computes one or two per row).
+        return hmac.digest(self._secret, message, "sha256").hex()[:32]

@@ -123,8 +123,9 @@ class QueryEngine:
         plan = plan_release(query)
         self._ledger.check(querier, caps, plan.total_micro)  # refuse before touching data
 
-        counts, sums = self.exact_cells(query)
         histogram_query = spec.statistic is Statistic.HISTOGRAM
+        # A histogram releases its histogram vector only: run its SQL once, for that.
+        counts, sums = ([], []) if histogram_query else self.exact_cells(query)
         histogram = self.exact_histogram(query) if histogram_query else []
         released = release(plan, counts, sums, histogram)
         rule = self.loss_rule

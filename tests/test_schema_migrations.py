@@ -26,8 +26,8 @@ V1_ROWS = (
     "INSERT INTO meta VALUES ('created', '2025-01-01')",
     "INSERT INTO workers VALUES ('p1', 1980, 'F', 'LOWER_SEC', 'TG_DISABILITY', 'BE-WAL')",
     "INSERT INTO workers VALUES ('p2', 1999, 'M', 'UPPER_SEC', 'TG_DISADV', 'BE-BRU')",
-    "INSERT INTO contracts VALUES ('c1', 'p1', 'TARGET_WORKER', 'OPEN_ENDED', 38, "
-    "'2020-01-01', NULL)",
+    "INSERT INTO contracts (contract_key, pid, role, contract_type, weekly_hours, start_date, "
+    "end_date) VALUES ('c1', 'p1', 'TARGET_WORKER', 'OPEN_ENDED', 38, '2020-01-01', NULL)",
     "INSERT INTO support_actions (action_key, pid, action_date, duration_min, action_code) "
     "VALUES ('a1', 'p1', '2025-02-01', 90, 'SA02')",
     "INSERT INTO competence_assessments (assessment_key, pid, assessment_date, competence_code,"

@@ -1,0 +1,130 @@
+"""Import benchmark: rows per second through ``node.import_files`` against a bare executemany.
+
+Two CSV exports of ``rows`` rows each are written from a benchmark store: a personnel register
+(``workers.csv``) and a support-action log (``support_actions.csv``) for people in that
+register. Each run imports them, in that order, into a fresh encrypted node store, the way
+``koepel node import`` does (parse, validate every cell, pseudonymise, upsert, all in one
+transaction). The floor inserts the same rows, already parsed, validated and pseudonymised by
+the importer's own reader (``node.validation.TableReader``, before the floor's clock starts),
+with one plain ``executemany`` of ``INSERT``s per table into a fresh SQLCipher store, in one
+transaction each.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.measure import Row, median
+from bench.stores import BenchStore
+from node import Store, ToolMapping, Vocabulary, create_key_file, import_files
+from node.pseudonyms import Pseudonymiser
+from node.records import TABLES
+from node.sources import open_csv
+from node.synthetic import TABLE_COLUMNS
+from node.validation import Parsed, RowError, TableReader
+
+__all__ = ["run_import", "write_csvs"]
+
+TARGET_ROWS_PER_S = 100_000
+
+
+def write_csvs(store: BenchStore, directory: Path, rows: int) -> dict[str, Path]:
+    """``workers.csv`` and ``support_actions.csv`` with ``rows`` rows each, from ``store``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(f"file:{store.plain}?mode=ro", uri=True)
+    try:
+        workers = conn.execute(
+            "SELECT pid, birth_year, gender, education_level, target_group, region FROM workers "
+            "ORDER BY pid LIMIT ?", (rows,)).fetchall()
+        if len(workers) < rows:
+            raise ValueError(f"the {store.label} store has fewer than {rows} people")
+        actions = conn.execute(
+            "WITH w AS (SELECT pid FROM workers ORDER BY pid LIMIT ?) "
+            "SELECT action_key, s.pid, action_date, duration_min, action_code "
+            "FROM support_actions s JOIN w ON w.pid = s.pid LIMIT ?", (rows, rows)).fetchall()
+        if len(actions) < rows:
+            raise ValueError(f"the {store.label} store has fewer than {rows} support actions")
+    finally:
+        conn.close()
+    paths = {}
+    for table, data in (("workers", workers), ("support_actions", actions)):
+        path = directory / f"{table}.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(TABLE_COLUMNS[table])
+            writer.writerows(data)
+        paths[table] = path
+    return paths
+
+
+def _fresh_store(directory: Path) -> tuple[Store, bytes]:
+    if directory.exists():
+        shutil.rmtree(directory)
+    key = create_key_file(directory / "keys" / "db.key")
+    secret = create_key_file(directory / "keys" / "pseudonym.key")
+    return Store.open(directory / "koepel.db", key, create=True), secret
+
+
+def _parsed(path: Path, table: str, secret: bytes) -> Parsed:
+    """The rows as the importer stores them (done before the floor's clock starts)."""
+    errors: list[RowError] = []
+    source = open_csv(path)
+    try:
+        reader = TableReader(TABLES[table], ToolMapping.identity().tables[table], source,
+                             Pseudonymiser(secret), Vocabulary(), errors, {})
+        parsed = reader.read(None)
+    finally:
+        source.close()
+    if errors:
+        raise RuntimeError(f"the benchmark's {table}.csv has {len(errors)} invalid rows")
+    return parsed
+
+
+def run_import(store: BenchStore, scratch: Path, rows: int, runs: int,
+               log: Callable[[str], None]) -> list[Row]:
+    paths = write_csvs(store, scratch / "csv", rows)
+    koepel: dict[str, list[float]] = {"workers": [], "support_actions": []}
+    floor: dict[str, list[float]] = {"workers": [], "support_actions": []}
+    for run in range(runs):
+        node_store, secret = _fresh_store(scratch / f"import-{run}")
+        try:
+            for table in ("workers", "support_actions"):
+                started = time.perf_counter()
+                summary = import_files(node_store, secret, [paths[table]])
+                koepel[table].append(time.perf_counter() - started)
+                if summary.new[table] != rows:
+                    raise RuntimeError(f"import wrote {summary.new[table]} of {rows} {table}")
+        finally:
+            node_store.close()
+        floor_store, secret = _fresh_store(scratch / f"floor-{run}")
+        try:
+            for table in ("workers", "support_actions"):
+                parsed = _parsed(paths[table], table, secret)
+                sql = (f"INSERT INTO {table} ({', '.join(parsed.columns)}) "
+                       f"VALUES ({', '.join('?' * len(parsed.columns))})")
+                started = time.perf_counter()
+                with floor_store.transaction() as conn:
+                    conn.executemany(sql, parsed.rows)
+                floor[table].append(time.perf_counter() - started)
+        finally:
+            floor_store.close()
+        shutil.rmtree(scratch / f"import-{run}")
+        shutil.rmtree(scratch / f"floor-{run}")
+    result = []
+    for table in ("workers", "support_actions"):
+        rate = rows / median(koepel[table])
+        floor_rate = rows / median(floor[table])
+        log(f"  import {table}: {rate:,.0f} rows/s (floor {floor_rate:,.0f} rows/s)")
+        result.append(Row(
+            "import", f"{table}.csv through node.import_files", f"{rows // 1000}k rows",
+            rate, "rows/s", floor=floor_rate, floor_name="executemany into SQLCipher",
+            target=f"≥ {TARGET_ROWS_PER_S:,} rows/s", meets=rate >= TARGET_ROWS_PER_S,
+            samples=[rows / s for s in koepel[table]],
+            extra={"floor_samples": [rows / s for s in floor[table]]}, higher_is_better=True,
+        ))
+    return result
