@@ -18,6 +18,7 @@ from rich.table import Table
 
 from aggregator import ReceiptBook
 from aggregator.receipts import verify_signature
+from cli.client import tls_options
 from cli.errors import EXIT, KoepelCliError, handle_errors
 from cli.render import console, dump_json
 from privacy.audit import AuditResult, Finding, LedgerExport, report_rows
@@ -115,38 +116,22 @@ NODE_OPTION = click.option("--node", "nodes", multiple=True, metavar="ADDRESS",
 IDENTITY_OPTION = click.option("--identity", default="auditor", show_default=True,
                                help="Identity presented to a plaintext demo node (with TLS the "
                                "certificate names you).")
-CERT_OPTION = click.option("--cert", type=click.Path(path_type=Path), envvar="KOEPEL_TLS_CERT",
-                           help="Your auditor certificate, for nodes over mutual TLS.")
-KEY_OPTION = click.option("--key", type=click.Path(path_type=Path), envvar="KOEPEL_TLS_KEY",
-                          help="Its private key file (mode 0600).")
-CA_OPTION = click.option("--ca", type=click.Path(path_type=Path), envvar="KOEPEL_TLS_CA",
-                         help="The federation CA certificate.")
-
-
-def _tls_files(cert: Path | None, key: Path | None, ca: Path | None) -> TlsFiles | None:
-    if cert and key and ca:
-        return TlsFiles(cert, key, ca)
-    if cert or key or ca:
-        raise KoepelCliError("--cert, --key and --ca go together", EXIT["usage"])
-    return None
 
 
 @audit.command()
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @NODE_OPTION
 @IDENTITY_OPTION
-@CERT_OPTION
-@KEY_OPTION
-@CA_OPTION
+@tls_options
 @click.option("--history", "history_path", type=click.Path(exists=True, path_type=Path),
               default=None, help="The aggregator's history file: its receipts prove that no "
               "receipted entry is missing.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors
-def verify(files: tuple[Path, ...], nodes: tuple[str, ...], identity: str, cert: Path | None,
-           key: Path | None, ca: Path | None, history_path: Path | None, as_json: bool) -> None:
+def verify(files: tuple[Path, ...], nodes: tuple[str, ...], identity: str, tls: TlsFiles | None,
+           history_path: Path | None, as_json: bool) -> None:
     """Check ledger exports (FILES) or live nodes: chain, signatures, caps, receipts."""
-    exports = _exports(files, nodes, identity, _tls_files(cert, key, ca))
+    exports = _exports(files, nodes, identity, tls)
     book = ReceiptBook(history_path) if history_path is not None else None
     try:
         results = [audit_ledger(e, book.receipts(e.node_id) if book else (), verify_signature,
@@ -173,18 +158,16 @@ def verify(files: tuple[Path, ...], nodes: tuple[str, ...], identity: str, cert:
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @NODE_OPTION
 @IDENTITY_OPTION
-@CERT_OPTION
-@KEY_OPTION
-@CA_OPTION
+@tls_options
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV instead of a table.")
 @handle_errors
-def report(files: tuple[Path, ...], nodes: tuple[str, ...], identity: str, cert: Path | None,
-           key: Path | None, ca: Path | None, as_json: bool, as_csv: bool) -> None:
+def report(files: tuple[Path, ...], nodes: tuple[str, ...], identity: str, tls: TlsFiles | None,
+           as_json: bool, as_csv: bool) -> None:
     """Spent per node, querier and period, with the caps, from FILES or live nodes."""
     if as_json and as_csv:
         raise KoepelCliError("choose one of --json and --csv", EXIT["usage"])
-    rows = [row for e in _exports(files, nodes, identity, _tls_files(cert, key, ca))
+    rows = [row for e in _exports(files, nodes, identity, tls)
             for row in report_rows(audit_ledger(e, (), verify_signature))]
     if as_json:
         dump_json(rows)

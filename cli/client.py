@@ -32,7 +32,7 @@ from protos import pb2, pb2_grpc
 from protos.tls import TlsFiles, channel_credentials
 from protos.wire import channel_options, check_loopback
 
-__all__ = ["AggregatorClient", "Connection", "NodeListing", "connection_options"]
+__all__ = ["AggregatorClient", "Connection", "NodeListing", "connection_options", "tls_options"]
 
 NodeListing = tuple[str, str, list[NodeState]]  # (federation, catalogue version, states)
 
@@ -48,26 +48,47 @@ class Connection:
     insecure: bool = False
 
 
+def tls_options(func: F) -> F:
+    """Add --cert, --key and --ca (or KOEPEL_TLS_*); pass ``tls``: the files, or None if none.
+
+    Shared by every command that dials a koepel server over mutual TLS.
+    """
+
+    @click.option("--cert", type=click.Path(path_type=Path), envvar="KOEPEL_TLS_CERT",
+                  help="Your certificate from the federation CA (or KOEPEL_TLS_CERT).")
+    @click.option("--key", type=click.Path(path_type=Path), envvar="KOEPEL_TLS_KEY",
+                  help="Its private key file, mode 0600 (or KOEPEL_TLS_KEY).")
+    @click.option("--ca", type=click.Path(path_type=Path), envvar="KOEPEL_TLS_CA",
+                  help="The federation CA certificate (or KOEPEL_TLS_CA).")
+    @wraps(func)
+    def wrapper(*args: Any, cert: Path | None, key: Path | None, ca: Path | None,
+                **kwargs: Any) -> Any:
+        if cert and key and ca:
+            tls: TlsFiles | None = TlsFiles(cert, key, ca)
+        elif cert or key or ca:
+            raise click.UsageError("--cert, --key and --ca go together")
+        else:
+            tls = None
+        return func(*args, tls=tls, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 def connection_options(func: F) -> F:
     """Add --aggregator, --cert, --key, --ca and --insecure; pass one ``conn`` argument."""
 
     @click.option("--aggregator", "address", default="127.0.0.1:7700", show_default=True,
                   envvar="KOEPEL_AGGREGATOR", help="The aggregator's address.")
-    @click.option("--cert", type=click.Path(path_type=Path), envvar="KOEPEL_TLS_CERT",
-                  help="Your operator certificate (or KOEPEL_TLS_CERT).")
-    @click.option("--key", type=click.Path(path_type=Path), envvar="KOEPEL_TLS_KEY",
-                  help="Its private key file, mode 0600 (or KOEPEL_TLS_KEY).")
-    @click.option("--ca", type=click.Path(path_type=Path), envvar="KOEPEL_TLS_CA",
-                  help="The federation CA certificate (or KOEPEL_TLS_CA).")
+    @tls_options
     @click.option("--insecure", is_flag=True,
                   help="Plaintext to an aggregator on loopback (demos and tests only).")
     @wraps(func)
-    def wrapper(*args: Any, address: str, cert: Path | None, key: Path | None,
-                ca: Path | None, insecure: bool, **kwargs: Any) -> Any:
+    def wrapper(*args: Any, address: str, tls: TlsFiles | None, insecure: bool,
+                **kwargs: Any) -> Any:
         if insecure:
             conn = Connection(address, None, insecure=True)
-        elif cert and key and ca:
-            conn = Connection(address, TlsFiles(cert, key, ca))
+        elif tls is not None:
+            conn = Connection(address, tls)
         else:
             raise click.UsageError(
                 "name your operator certificate with --cert, --key and --ca (or KOEPEL_TLS_CERT,"

@@ -6,12 +6,11 @@ SERVING, 8 when it is not or cannot be reached, 2 when the server does not know 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from cli.client import tls_options
 from cli.errors import EXIT, KoepelCliError, handle_errors
 from protos.tls import TlsFiles, channel_credentials
 from protos.wire import check_loopback
@@ -24,19 +23,15 @@ __all__ = ["health"]
 @click.option("--service", default="", show_default=True,
               help="Service to ask about, e.g. koepel.v1.NodeService; empty: the whole server.")
 @click.option("--timeout", type=click.FloatRange(0.1, 60), default=3.0, show_default=True)
-@click.option("--cert", type=click.Path(path_type=Path), envvar="KOEPEL_TLS_CERT",
-              help="A client certificate of the federation (mutual TLS servers).")
-@click.option("--key", type=click.Path(path_type=Path), envvar="KOEPEL_TLS_KEY")
-@click.option("--ca", type=click.Path(path_type=Path), envvar="KOEPEL_TLS_CA")
+@tls_options
 @handle_errors
-def health(address: str, service: str, timeout: float, cert: Path | None, key: Path | None,
-           ca: Path | None) -> None:
+def health(address: str, service: str, timeout: float, tls: TlsFiles | None) -> None:
     """Check a koepel server through the standard gRPC health service.
 
     With --cert/--key/--ca it speaks mutual TLS; without them, plaintext to loopback only.
     """
-    if cert and key and ca:
-        channel = grpc.secure_channel(address, channel_credentials(TlsFiles(cert, key, ca)))
+    if tls is not None:
+        channel = grpc.secure_channel(address, channel_credentials(tls))
     else:
         check_loopback(address)
         channel = grpc.insecure_channel(address)

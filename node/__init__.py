@@ -27,7 +27,7 @@ from node.report import LocalReport, build_report
 from node.report_html import render_html
 from node.server import NodeRuntime, create_server, open_node, serve
 from node.sharing import SharingDecisions, sharing_decisions
-from node.signing import Signer, create_signing_key, verify_signature
+from node.signing import Signer, create_signing_key
 from node.store import Store, StoreDamagedError, StoreError, WrongKeyError
 from node.transfer import TRANSFER_FORMAT, build_transfer
 from node.vocabulary import Vocabulary
@@ -95,5 +95,4 @@ __all__ = [
     "serve",
     "sharing_decisions",
     "verify_chain",
-    "verify_signature",
 ]

@@ -12,10 +12,12 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from node.compiler import check_catalogue
 from node.config import NodeConfig
 from node.dbkey import Prompt
 from node.identity import insecure_identity
 from node.keys import read_key_file
+from node.maintenance import open_store
 from node.metrics import NodeMetrics
 from node.queries import QueryEngine
 from node.servicer import NodeServicer
@@ -63,9 +65,6 @@ class NodeRuntime:
 
 def open_node(config: NodeConfig, *, prompt: Prompt | None = None) -> NodeRuntime:
     """Derive the key once and open the store (the only key handling on the request path)."""
-    from node.compiler import check_catalogue
-    from node.maintenance import open_store
-
     for served in (config.catalogue, *config.catalogues.values()):
         check_catalogue(served)
     store = open_store(config, prompt=prompt)

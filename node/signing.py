@@ -9,16 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from node.keys import KeyError_, create_key_file, read_key_file
 
-__all__ = ["Signer", "create_signing_key", "verify_signature"]
+__all__ = ["Signer", "create_signing_key"]
 
 
 class Signer:
@@ -44,12 +40,3 @@ class Signer:
 def create_signing_key(path: Path) -> bytes:
     """Create a new signing key file (0600); returns the raw public key."""
     return Signer(Ed25519PrivateKey.from_private_bytes(create_key_file(path))).public_key
-
-
-def verify_signature(public_key: bytes, payload: bytes, signature: bytes) -> bool:
-    """True when ``signature`` is ``public_key``'s Ed25519 signature of ``payload``."""
-    try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, payload)
-    except (InvalidSignature, ValueError):
-        return False
-    return True

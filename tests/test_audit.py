@@ -29,13 +29,13 @@ from aggregator import (
     ReceiptBook,
     SqliteHistory,
 )
+from aggregator.receipts import verify_signature
 from node import (
     KeyError_,
     NodeRuntime,
     import_files,
     load_node_config,
     open_node,
-    verify_signature,
 )
 from node.serde import answer_to_proto
 from privacy import PermissionDeniedError, QuerySpec, Statistic, default_catalogue

@@ -21,7 +21,8 @@ import grpc
 import pytest
 from conftest import FIXTURES, create_node
 
-from node import Store, import_files, load_node_config, open_node, read_key, verify_signature
+from aggregator.receipts import verify_signature
+from node import Store, import_files, load_node_config, open_node, read_key
 from privacy.receipts import Receipt
 from protos import pb2, pb2_grpc
 from protos.wire import QUERIER_HEADER
