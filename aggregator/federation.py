@@ -48,8 +48,8 @@ from typing import Any
 
 from aggregator.quorum import QuorumPolicy
 from privacy import Catalogue, CatalogueError, default_catalogue, load_catalogue
-from protos.ratelimit import RateLimit
-from protos.tls import TlsFiles
+from wire.ratelimit import RateLimit
+from wire.tls import TlsFiles
 
 __all__ = ["FederationConfig", "FederationError", "NodeEntry", "load_federation",
            "render_federation"]

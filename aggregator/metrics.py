@@ -35,7 +35,7 @@ from aggregator.federation import FederationConfig, NodeEntry
 from aggregator.results import SectorResult
 from aggregator.transport import NodeTransport
 from protos import pb2
-from protos.guard import Refusal
+from wire.guard import Refusal
 
 if TYPE_CHECKING:
     from aggregator.federated import Aggregator, BudgetInfo

@@ -20,11 +20,11 @@ from aggregator.receipts import ReceiptBook
 from aggregator.service import AggregatorServicer
 from aggregator.transport import GrpcTransport
 from protos import pb2, pb2_grpc
-from protos.drain import AioDrainInterceptor, Drain
-from protos.guard import AioGateInterceptor, Gate
-from protos.ratelimit import RateLimiter
-from protos.tls import CertError, PeerIdentity, TlsFiles, channel_credentials, server_credentials
-from protos.wire import check_loopback, server_options
+from wire.drain import AioDrainInterceptor, Drain
+from wire.guard import AioGateInterceptor, Gate
+from wire.limits import check_loopback, server_options
+from wire.ratelimit import RateLimiter
+from wire.tls import CertError, PeerIdentity, TlsFiles, channel_credentials, server_credentials
 
 __all__ = ["build_aggregator", "create_server", "serve"]
 

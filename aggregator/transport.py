@@ -15,7 +15,7 @@ from google.rpc import error_details_pb2, status_pb2
 
 from aggregator.federation import NodeEntry
 from protos import pb2, pb2_grpc
-from protos.wire import QUERIER_HEADER, channel_options
+from wire.limits import QUERIER_HEADER, channel_options
 
 __all__ = ["GrpcTransport", "NodeQueryError", "NodeTransport"]
 

@@ -49,7 +49,7 @@ from cli.client import AggregatorClient, Connection
 from node import load_node_config
 from privacy import parse_epsilon
 from protos import pb2, pb2_grpc
-from protos.wire import QUERIER_HEADER
+from wire.limits import QUERIER_HEADER
 
 __all__ = ["query_spec", "run_federation"]
 

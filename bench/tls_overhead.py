@@ -3,7 +3,7 @@
 Part of ``python -m bench`` (``--only tls``). One node of the bench federation (a real encrypted
 store) is served twice at the same time by real ``node.create_server`` servers on loopback: in
 plaintext (``--insecure``, the caller names itself in a header) and with mutual TLS, with
-certificates from a throw-away federation CA (``protos.tls.init_ca`` / ``issue``) in the run's
+certificates from a throw-away federation CA (``wire.tls.init_ca`` / ``issue``) in the run's
 scratch folder. Calls alternate between the two (``bench.measure.interleaved``), so both see the
 same machine:
 
@@ -33,8 +33,8 @@ from bench.measure import Row, interleaved, median
 from bench.stores import BENCH_QUERIER, NodeFolder
 from node import NodeRuntime, QueryEngine, create_server, load_node_config, open_node
 from protos import pb2, pb2_grpc
-from protos.tls import TlsFiles, channel_credentials, init_ca, issue
-from protos.wire import QUERIER_HEADER
+from wire.limits import QUERIER_HEADER
+from wire.tls import TlsFiles, channel_credentials, init_ca, issue
 
 __all__ = ["run_tls"]
 

@@ -25,8 +25,8 @@ from privacy.audit import AuditResult, Finding, LedgerExport, report_rows
 from privacy.audit import audit as audit_ledger
 from privacy.receipts import LedgerRecord
 from protos import pb2, pb2_grpc
-from protos.tls import TlsFiles, channel_credentials
-from protos.wire import QUERIER_HEADER, check_loopback
+from wire.limits import QUERIER_HEADER, check_loopback
+from wire.tls import TlsFiles, channel_credentials
 
 __all__ = ["audit", "fetch_export", "load_export"]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from cli.errors import handle_errors
-from protos.tls import ROLES, describe_certificate, init_ca, issue
+from wire.tls import ROLES, describe_certificate, init_ca, issue
 
 __all__ = ["certs"]
 

@@ -29,8 +29,8 @@ from aggregator import (
     result_from_proto,
 )
 from protos import pb2, pb2_grpc
-from protos.tls import TlsFiles, channel_credentials
-from protos.wire import channel_options, check_loopback
+from wire.limits import channel_options, check_loopback
+from wire.tls import TlsFiles, channel_credentials
 
 __all__ = ["AggregatorClient", "Connection", "NodeListing", "connection_options", "tls_options"]
 

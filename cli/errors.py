@@ -29,7 +29,7 @@ import grpc
 from aggregator import FederationError
 from node import ConfigError, ImportFailed, KeyError_, StoreDamagedError, StoreError
 from privacy import BudgetExhaustedError, CatalogueError, KoepelError
-from protos.tls import CertError
+from wire.tls import CertError
 
 __all__ = ["EXIT", "KoepelCliError", "handle_errors"]
 

@@ -38,7 +38,7 @@ from node import (
 from node.synthetic import OrgProfile, generate_organisation
 from node.synthetic_plans import generate_accompaniment
 from privacy import shipped_catalogues
-from protos.tls import CA_CERT, TlsFiles, init_ca, issue
+from wire.tls import CA_CERT, TlsFiles, init_ca, issue
 
 __all__ = ["LocalFederation", "setup_node"]
 

@@ -12,8 +12,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from cli.client import tls_options
 from cli.errors import EXIT, KoepelCliError, handle_errors
-from protos.tls import TlsFiles, channel_credentials
-from protos.wire import check_loopback
+from wire.limits import check_loopback
+from wire.tls import TlsFiles, channel_credentials
 
 __all__ = ["health"]
 

@@ -23,8 +23,8 @@ from privacy import (
     parse_epsilon,
     shipped_catalogues,
 )
-from protos.ratelimit import RateLimit
-from protos.tls import TlsFiles
+from wire.ratelimit import RateLimit
+from wire.tls import TlsFiles
 
 __all__ = ["BudgetConfig", "ConfigError", "NodeConfig", "NodeLimits", "QuerierPolicy",
            "load_node_config", "render_node_config"]

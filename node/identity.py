@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from privacy import KoepelError
-from protos.tls import PeerIdentity, peer_identity
-from protos.wire import QUERIER_HEADER
+from wire.limits import QUERIER_HEADER
+from wire.tls import PeerIdentity, peer_identity
 
 __all__ = ["QUERIER_HEADER", "UnauthenticatedError", "insecure_identity", "querier_of"]
 

@@ -35,7 +35,7 @@ from prometheus_client.registry import Collector
 from node.config import NodeConfig
 from node.queries import BudgetLine, QueryEngine
 from node.store import Store
-from protos.guard import Refusal
+from wire.guard import Refusal
 
 __all__ = [
     "LATENCY_BUCKETS",
@@ -58,7 +58,7 @@ REFUSAL_REASONS = (
     "PRIVACY_BUDGET_EXHAUSTED",
     "QUERY_ID_REUSED",
     "INTERNAL",
-    # Refused by the gate before the servicer (protos/guard.py):
+    # Refused by the gate before the servicer (wire/guard.py):
     "UNAUTHENTICATED",
     "ROLE_NOT_ALLOWED",
     "RATE_LIMITED",

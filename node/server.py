@@ -24,11 +24,11 @@ from node.servicer import NodeServicer
 from node.signing import Signer
 from node.store import Store
 from protos import pb2, pb2_grpc
-from protos.drain import Drain, DrainInterceptor
-from protos.guard import Gate, GateInterceptor
-from protos.ratelimit import RateLimiter
-from protos.tls import CertError, PeerIdentity, server_credentials
-from protos.wire import check_loopback, server_options
+from wire.drain import Drain, DrainInterceptor
+from wire.guard import Gate, GateInterceptor
+from wire.limits import check_loopback, server_options
+from wire.ratelimit import RateLimiter
+from wire.tls import CertError, PeerIdentity, server_credentials
 
 __all__ = ["MAX_MESSAGE_BYTES", "NodeRuntime", "create_server", "open_node", "serve"]
 

@@ -1,10 +1,8 @@
 """The koepel v1 wire contract: generated messages (``pb2``) and service stubs (``pb2_grpc``).
 
-Beside the contract, what both ends of the wire share (imported from their modules, so that
-importing the contract stays light): ``protos.wire`` (transport limits, loopback check),
-``protos.tls`` (federation CA, certificates, TLS credentials, peer identity),
-``protos.checks`` (structural request checks), ``protos.guard`` (the server gate),
-``protos.ratelimit`` (per-caller token buckets) and ``protos.drain`` (draining on SIGTERM).
+Only the contract lives here: the ``.proto`` file, its committed stubs and their regeneration
+(``python -m protos.generate``). What both ends of the wire share beyond the contract (TLS
+identities, the admission gate, request checks and limits, draining) lives in ``wire/``.
 """
 
 from protos.koepel.v1 import koepel_pb2 as pb2

@@ -12,7 +12,7 @@ import grpc
 
 from node import NodeRuntime, create_server, load_node_config, open_node
 from protos import pb2, pb2_grpc
-from protos.tls import TlsFiles, channel_credentials, init_ca, issue
+from wire.tls import TlsFiles, channel_credentials, init_ca, issue
 
 LOOPBACK = {"dns": ("localhost",), "ips": ("127.0.0.1",)}
 

@@ -33,9 +33,9 @@ from security_support import (
 from node import NodeRuntime, import_files
 from privacy import default_catalogue
 from protos import pb2
-from protos.checks import request_problem
-from protos.ratelimit import RateLimit, RateLimiter
-from protos.tls import channel_credentials
+from wire.checks import request_problem
+from wire.ratelimit import RateLimit, RateLimiter
+from wire.tls import channel_credentials
 
 CAT = default_catalogue()
 QUERY = "/koepel.v1.NodeService/Query"

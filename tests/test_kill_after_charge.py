@@ -25,7 +25,7 @@ from aggregator.receipts import verify_signature
 from node import Store, import_files, load_node_config, open_node, read_key
 from privacy.receipts import Receipt
 from protos import pb2, pb2_grpc
-from protos.wire import QUERIER_HEADER
+from wire.limits import QUERIER_HEADER
 
 METADATA = ((QUERIER_HEADER, "federation"),)
 

@@ -34,7 +34,7 @@ from node import NodeRuntime, create_server, import_files
 from node.metrics import REFUSAL_REASONS, NodeMetrics
 from privacy import default_catalogue
 from protos import pb2, pb2_grpc
-from protos.wire import QUERIER_HEADER
+from wire.limits import QUERIER_HEADER
 
 CAT = default_catalogue()
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]

@@ -31,7 +31,7 @@ from ops_helpers import OPS, Service, _spawn
 
 from cli.errors import EXIT
 from node import load_node_config
-from protos.tls import init_ca, issue
+from wire.tls import init_ca, issue
 
 pytestmark = pytest.mark.slow
 COMPOSE = OPS / "compose"

@@ -26,7 +26,7 @@ from conftest import write_csv
 from node import Store, load_node_config, read_key_file
 from node.maintenance import open_store
 from protos import pb2, pb2_grpc
-from protos.wire import QUERIER_HEADER
+from wire.limits import QUERIER_HEADER
 
 MARKER = f"KOEPEL-MARKER-{secrets.token_hex(6)}"
 

@@ -28,7 +28,7 @@ from ops_helpers import OPS, Service, find_tool, make_node, scrape, start_aggreg
 from cli.client import AggregatorClient, Connection
 from privacy import default_catalogue
 from protos import pb2, pb2_grpc
-from protos.wire import QUERIER_HEADER
+from wire.limits import QUERIER_HEADER
 
 pytestmark = pytest.mark.slow
 CAT = default_catalogue()

@@ -23,7 +23,7 @@ from privacy import (
     parse_epsilon,
     validate,
 )
-from protos.wire import channel_options, server_options
+from wire.limits import channel_options, server_options
 
 CAT = default_catalogue()
 

@@ -33,7 +33,7 @@ from cli.errors import EXIT
 from node import Ledger, Store, load_node_config, read_key, verify_chain
 from privacy import default_catalogue
 from protos import pb2, pb2_grpc
-from protos.wire import QUERIER_HEADER
+from wire.limits import QUERIER_HEADER
 
 pytestmark = pytest.mark.slow
 CAT = default_catalogue()

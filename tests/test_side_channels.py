@@ -20,7 +20,7 @@ from node.metrics import NodeMetrics
 from node.servicer import NodeServicer
 from privacy import KoepelError, QuerySpec, Statistic, default_catalogue, validate
 from protos import pb2
-from protos.wire import QUERIER_HEADER
+from wire.limits import QUERIER_HEADER
 
 CAT = default_catalogue()
 

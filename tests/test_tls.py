@@ -40,7 +40,8 @@ from cli.main import cli
 from node import NodeRuntime, import_files
 from node import create_server as create_node_server
 from protos import pb2, pb2_grpc
-from protos.tls import (
+from wire.limits import QUERIER_HEADER
+from wire.tls import (
     CertError,
     PeerIdentity,
     TlsFiles,
@@ -50,7 +51,6 @@ from protos.tls import (
     issue,
     server_credentials,
 )
-from protos.wire import QUERIER_HEADER
 
 
 @dataclass

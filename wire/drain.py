@@ -20,7 +20,7 @@ from typing import Any
 
 import grpc
 
-from protos.guard import rich_status
+from wire.guard import rich_status
 
 __all__ = ["AioDrainInterceptor", "Drain", "DrainInterceptor"]
 
@@ -84,7 +84,7 @@ def _passes(handler: Any, method: str) -> bool:
     return handler is None or method.startswith(_HEALTH_PREFIX) or handler.unary_unary is None
 
 
-class DrainInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
+class DrainInterceptor(grpc.ServerInterceptor):
     """The drain for a synchronous (thread-pool) server; put it before the gate."""
 
     def __init__(self, drain: Drain) -> None:
@@ -110,7 +110,7 @@ class DrainInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             response_serializer=handler.response_serializer)
 
 
-class AioDrainInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class AioDrainInterceptor(grpc.aio.ServerInterceptor):
     """The drain for a grpc.aio server; put it before the gate."""
 
     def __init__(self, drain: Drain) -> None:

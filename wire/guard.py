@@ -9,7 +9,7 @@ A server interceptor wraps each method handler so that, in this order:
    an operator cannot bypass the aggregator) — else ``PERMISSION_DENIED``;
 3. it is within its rate — else ``RESOURCE_EXHAUSTED``;
 4. the request parsed as the declared message — else ``INVALID_ARGUMENT`` (gRPC's own answer
-   to undecodable bytes would be INTERNAL) — and every field passes ``protos.checks`` — else
+   to undecodable bytes would be INTERNAL) — and every field passes ``wire.checks`` — else
    ``INVALID_ARGUMENT``.
 
 Only then does the servicer see the request; a refusal here touches no data and no budget.
@@ -30,9 +30,9 @@ from google.protobuf.message import DecodeError
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from protos.checks import request_problem
-from protos.ratelimit import RateLimiter
-from protos.tls import PeerIdentity, peer_identity
+from wire.checks import request_problem
+from wire.ratelimit import RateLimiter
+from wire.tls import PeerIdentity, peer_identity
 
 __all__ = ["ERROR_DOMAIN", "AioGateInterceptor", "Gate", "GateInterceptor", "Refusal",
            "rich_status"]
@@ -147,7 +147,7 @@ def _log_refusal(method: str, refusal: Refusal) -> None:
     log.info("refused %s: %s %s", method.rsplit("/", 1)[-1], refusal.code.name, refusal.reason)
 
 
-class GateInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
+class GateInterceptor(grpc.ServerInterceptor):
     """The gate for a synchronous (thread-pool) server."""
 
     def __init__(self, gate: Gate) -> None:
@@ -174,7 +174,7 @@ class GateInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             response_serializer=handler.response_serializer)
 
 
-class AioGateInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class AioGateInterceptor(grpc.aio.ServerInterceptor):
     """The gate for a grpc.aio server."""
 
     def __init__(self, gate: Gate) -> None:
