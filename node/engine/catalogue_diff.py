@@ -140,7 +140,7 @@ def _entries(kind: str, old: Mapping[str, Any], new: Mapping[str, Any], describe
 def diff_catalogues(old: Catalogue, new: Catalogue, *,
                     approved: Iterable[str] = ()) -> CatalogueDiff:
     """Everything ``new`` adds, removes or changes against ``old``."""
-    from node.compiler import check_catalogue
+    from node.engine.compiler import check_catalogue
 
     settings = []
     for field in ("version", "accounting", "fixed_point_scale", "mean_sum_share", "max_cells"):

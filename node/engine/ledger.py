@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from node.budget import BudgetCaps
-from node.store import Store
+from node.engine.budget import BudgetCaps
+from node.store.database import Store
 from privacy import QueryConflictError
 from privacy.receipts import GENESIS, LedgerRecord, entry_hash
 

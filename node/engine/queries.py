@@ -15,13 +15,13 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from node.answers import Answer, BudgetLine, DryRun
-from node.budget import BudgetCaps, BudgetPolicy
-from node.compiler import check_period, compile_query
 from node.config import NodeConfig
-from node.ledger import Charge, Ledger, StoredAnswer
-from node.signing import Signer
-from node.store import Store
+from node.engine.answers import Answer, BudgetLine, DryRun
+from node.engine.budget import BudgetCaps, BudgetPolicy
+from node.engine.compiler import check_period, compile_query
+from node.engine.ledger import Charge, Ledger, StoredAnswer
+from node.engine.signing import Signer
+from node.store.database import Store
 from privacy import (
     CatalogueVersionError,
     InvalidQueryError,

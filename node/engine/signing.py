@@ -12,7 +12,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from node.keys import KeyError_, create_key_file, read_key_file
+from node.store.keys import KeyError_, create_key_file, read_key_file
 
 __all__ = ["Signer", "create_signing_key"]
 

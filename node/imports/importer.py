@@ -18,13 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from node.mapping import TableMapping, ToolMapping
-from node.pseudonyms import Pseudonymiser
-from node.records import ORDER, TABLES, TableSpec
-from node.sources import SourceError, SourceTable, open_csv, open_xlsx, xlsx_sheet_names
-from node.store import Store
-from node.validation import Parsed, Progress, RowError, TableReader, stored_columns
-from node.vocabulary import Vocabulary
+from node.imports.mapping import TableMapping, ToolMapping
+from node.imports.pseudonyms import Pseudonymiser
+from node.imports.records import ORDER, TABLES, TableSpec
+from node.imports.sources import SourceError, SourceTable, open_csv, open_xlsx, xlsx_sheet_names
+from node.imports.validation import Parsed, Progress, RowError, TableReader, stored_columns
+from node.imports.vocabulary import Vocabulary
+from node.store.database import Store
 
 __all__ = [
     "TABLES",
@@ -190,7 +190,7 @@ def _plan(paths: Iterable[Path], mapping: ToolMapping,
 # ------------------------------------------------------------------------------------------
 
 def _upsert_sql(spec: TableSpec, names: tuple[str, ...]) -> str:
-    # Table and column names come from node/records.py only, never from an input file.
+    # Table and column names come from node/imports/records.py only, never from an input file.
     updates = ", ".join(f"{n} = excluded.{n}" for n in names[1:])
     placeholders = ", ".join("?" for _ in names)
     return (f"INSERT INTO {spec.table} ({', '.join(names)}) VALUES ({placeholders}) "

@@ -37,7 +37,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from node.records import TABLES
+from node.imports.records import TABLES
 
 __all__ = ["ColumnSource", "MappingError", "TableMapping", "ToolMapping", "load_mapping"]
 

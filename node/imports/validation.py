@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from node.mapping import ColumnSource, TableMapping
-from node.pseudonyms import Pseudonymiser
-from node.records import Column, Invalid, TableSpec, parse_date, raw_id, value_class
-from node.sources import SourceTable
-from node.vocabulary import Vocabulary
+from node.imports.mapping import ColumnSource, TableMapping
+from node.imports.pseudonyms import Pseudonymiser
+from node.imports.records import Column, Invalid, TableSpec, parse_date, raw_id, value_class
+from node.imports.sources import SourceTable
+from node.imports.vocabulary import Vocabulary
 
 __all__ = ["Parsed", "Progress", "RowError", "TableReader", "stored_columns"]
 

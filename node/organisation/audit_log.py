@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from node.store import Store
+from node.store.database import Store
 
 __all__ = ["AuditEntry", "audit_entries", "current_actor", "record_export"]
 

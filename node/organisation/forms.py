@@ -33,9 +33,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from node.pseudonyms import Pseudonymiser
-from node.sources import SourceError, open_csv
-from node.store import Store
+from node.imports.pseudonyms import Pseudonymiser
+from node.imports.sources import SourceError, open_csv
+from node.store.database import Store
 from privacy import InvalidQueryError, Period, parse_period
 
 __all__ = [

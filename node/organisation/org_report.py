@@ -21,10 +21,10 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from node.compiler import shared_cte
-from node.report import ReportSection
-from node.store import Store
-from node.vocabulary import FED_SUPPORT_ACTIONS
+from node.engine.compiler import shared_cte
+from node.imports.vocabulary import FED_SUPPORT_ACTIONS
+from node.organisation.sections import ReportSection
+from node.store.database import Store
 from privacy import Period
 
 __all__ = ["TENURE_BANDS", "organisational_sections", "tenure_band"]

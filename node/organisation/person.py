@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from node.pseudonyms import Pseudonymiser
-from node.records import SELF_EVALUATION_ITEMS
-from node.store import Store
-from node.vocabulary import FED_COMPETENCES, FED_SUPPORT_ACTIONS
+from node.imports.pseudonyms import Pseudonymiser
+from node.imports.records import SELF_EVALUATION_ITEMS
+from node.imports.vocabulary import FED_COMPETENCES, FED_SUPPORT_ACTIONS
+from node.store.database import Store
 
 __all__ = [
     "ChangeLine",

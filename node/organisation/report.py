@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from node.queries import QueryEngine
-from node.store import Store
+from node.engine.queries import QueryEngine
+from node.organisation.org_report import organisational_sections
+from node.organisation.sections import ReportSection, format_value
+from node.store.database import Store
 from privacy import (
     Catalogue,
     InvalidQueryError,
@@ -32,46 +34,6 @@ from privacy import (
 __all__ = ["LocalReport", "ReportSection", "build_report", "format_value"]
 
 _NOT_CHARGED = 1_000_000  # QuerySpec needs an ε; a local exact report spends none
-
-
-@dataclass(frozen=True)
-class ReportSection:
-    """One figure broken down over a dimension: a value per cell, and the total."""
-
-    name: str
-    title: str
-    unit: str
-    dimension: str | None
-    rows: tuple[tuple[str, float], ...]
-    total: float
-    persons: int  # people contributing to the total
-    note: str = ""
-    row_persons: tuple[int, ...] = ()  # people behind each row, for means and shares
-
-    def empty(self, index: int) -> bool:
-        """A mean or share over nobody: shown as "—", not as zero."""
-        return bool(self.row_persons) and self.row_persons[index] == 0 and \
-            self.unit in ("share", "mean change", "hours per person")
-
-    def to_json(self) -> dict[str, Any]:
-        data = {"title": self.title, "unit": self.unit, "by": self.dimension,
-                "cells": {cell: value for cell, value in self.rows}, "total": self.total,
-                "persons": self.persons, "note": self.note}
-        if self.row_persons:
-            data["persons_by_cell"] = {cell: n for (cell, _), n in
-                                       zip(self.rows, self.row_persons, strict=True)}
-        return data
-
-
-def format_value(section: ReportSection, value: float) -> str:
-    """A figure as people read it: shares in %, changes signed, counts whole."""
-    if section.unit == "share":
-        return f"{100 * value:.1f} %"
-    if section.unit == "mean change":
-        return f"{value:+.3f}"
-    if section.unit in ("people", "goals"):
-        return f"{value:,.0f}"
-    return f"{value:,.1f}"
 
 
 @dataclass(frozen=True)
@@ -201,7 +163,6 @@ def build_report(engine: QueryEngine, catalogue: Catalogue, *, node_id: str,
         except InvalidQueryError as exc:  # e.g. 12-month retention asked for a quarter
             skipped.append(f"{figure.name}: {exc}")
     if store is not None:
-        from node.org_report import organisational_sections
 
         destinations = catalogue.dimensions.get("exit_destination")
         sections += organisational_sections(

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from html import escape
 
-from node.report import LocalReport, ReportSection, format_value
+from node.organisation.report import LocalReport
+from node.organisation.sections import ReportSection, format_value
 
 __all__ = ["render_html"]
 

@@ -19,9 +19,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from node.person import ChangeLine, PersonRecord
-from node.records import SELF_EVALUATION_ITEMS
-from node.vocabulary import FED_COMPETENCES, FED_SUPPORT_ACTIONS
+from node.imports.records import SELF_EVALUATION_ITEMS
+from node.imports.vocabulary import FED_COMPETENCES, FED_SUPPORT_ACTIONS
+from node.organisation.person import ChangeLine, PersonRecord
 
 __all__ = ["TRANSFER_FORMAT", "build_transfer", "transfer_bytes", "transfer_counts"]
 

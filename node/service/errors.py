@@ -13,7 +13,7 @@ from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from node.identity import UnauthenticatedError
+from node.service.identity import UnauthenticatedError
 from privacy import (
     BudgetExhaustedError,
     CatalogueVersionError,

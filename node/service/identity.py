@@ -1,10 +1,10 @@
 """Who is asking: the querier identity of an incoming call.
 
 With mutual TLS (the default) the identity is the verified client certificate's: its SAN URI
-``koepel://ROLE/NAME`` and matching common name, read from gRPC's auth context, which is filled
-only after the handshake checked the certificate against the federation CA. Nothing the caller
-sends (message fields, metadata) can change it. The querier identity that node.toml's policy
-names is NAME; the role decides which methods the certificate may call (``node.server``'s gate).
+``koepel://ROLE/NAME`` and matching common name, read from gRPC's auth context, which is filled only
+after the handshake checked the certificate against the federation CA. Nothing the caller sends
+(message fields, metadata) can change it. The querier identity that node.toml's policy names is
+NAME; the role decides which methods the certificate may call (``node.service.server``'s gate).
 
 Without TLS — allowed only behind the explicit ``--insecure`` flag on loopback, for demos and
 tests — the caller names itself in the ``x-koepel-querier`` metadata header and counts as an

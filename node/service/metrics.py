@@ -33,8 +33,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from node.config import NodeConfig
-from node.queries import BudgetLine, QueryEngine
-from node.store import Store
+from node.engine.queries import BudgetLine, QueryEngine
+from node.store.database import Store
 from wire.guard import Refusal
 
 __all__ = [

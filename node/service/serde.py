@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from node.answers import Answer, BudgetLine
+from node.engine.answers import Answer, BudgetLine
 from privacy import InvalidQueryError, NoiseKind, NoisyVector, QuerySpec, Statistic, parse_epsilon
 from privacy.audit import LedgerExport
 from protos import pb2

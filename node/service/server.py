@@ -12,17 +12,17 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from node.compiler import check_catalogue
 from node.config import NodeConfig
-from node.dbkey import Prompt
-from node.identity import insecure_identity
-from node.keys import read_key_file
-from node.maintenance import open_store
-from node.metrics import NodeMetrics
-from node.queries import QueryEngine
-from node.servicer import NodeServicer
-from node.signing import Signer
-from node.store import Store
+from node.engine.compiler import check_catalogue
+from node.engine.queries import QueryEngine
+from node.engine.signing import Signer
+from node.service.identity import insecure_identity
+from node.service.metrics import NodeMetrics
+from node.service.servicer import NodeServicer
+from node.store.database import Store
+from node.store.dbkey import Prompt
+from node.store.keys import read_key_file
+from node.store.maintenance import open_store
 from protos import pb2, pb2_grpc
 from wire.drain import Drain, DrainInterceptor
 from wire.guard import Gate, GateInterceptor

@@ -9,12 +9,12 @@ from typing import Any, TypeVar
 import grpc
 
 from node.config import NodeConfig
-from node.errors import status_for
-from node.identity import querier_of
-from node.metrics import NodeMetrics, QueryObservation
-from node.pacing import ReplyPacer
-from node.queries import QueryEngine
-from node.serde import answer_to_proto, budget_to_proto, export_to_proto, spec_from_proto
+from node.engine.queries import QueryEngine
+from node.service.errors import status_for
+from node.service.identity import querier_of
+from node.service.metrics import NodeMetrics, QueryObservation
+from node.service.pacing import ReplyPacer
+from node.service.serde import answer_to_proto, budget_to_proto, export_to_proto, spec_from_proto
 from privacy import KoepelError
 from protos import pb2, pb2_grpc
 

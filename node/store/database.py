@@ -23,8 +23,8 @@ from typing import Any
 
 import sqlcipher3
 
-from node.dbkey import DatabaseKey
-from node.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from node.store.dbkey import DatabaseKey
+from node.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
 __all__ = [
     "PAGE_SIZE",

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from node.keys import DB_KEY_ENV, KeyError_, read_key
+from node.store.keys import DB_KEY_ENV, KeyError_, read_key
 
 __all__ = [
     "DB_PASSPHRASE_ENV",

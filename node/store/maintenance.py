@@ -25,16 +25,24 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
-from node.config import NodeConfig
-from node.dbkey import DB_PASSPHRASE_ENV, DatabaseKey, Prompt, database_key
-from node.keys import DB_KEY_ENV, KeyError_, read_key_file
-from node.store import Fingerprint, Store, StoreDamagedError, StoreError, WrongKeyError, fsync_path
+from node.store.database import (
+    Fingerprint,
+    Store,
+    StoreDamagedError,
+    StoreError,
+    WrongKeyError,
+    fsync_path,
+)
+from node.store.dbkey import DB_PASSPHRASE_ENV, DatabaseKey, Prompt, database_key
+from node.store.keys import DB_KEY_ENV, KeyError_, read_key_file
 
 __all__ = [
     "BackupReport",
     "RekeyReport",
     "RestoreReport",
+    "StoreSettings",
     "backup",
     "open_store",
     "pending_key_file",
@@ -44,11 +52,28 @@ __all__ = [
 ]
 
 
-def pending_key_file(config: NodeConfig) -> Path:
+class StoreSettings(Protocol):
+    """Where the database and its key are: what this room needs of node.toml.
+
+    A protocol rather than ``NodeConfig`` itself, so that the store room depends on no other
+    part of node/ (node.toml's loader builds on this room, not the other way round).
+    """
+
+    @property
+    def database(self) -> Path: ...
+
+    @property
+    def key_file(self) -> Path: ...
+
+    @property
+    def key_source(self) -> str: ...
+
+
+def pending_key_file(config: StoreSettings) -> Path:
     return config.key_file.with_name(config.key_file.name + ".new")
 
 
-def open_store(config: NodeConfig, *, key: DatabaseKey | None = None,
+def open_store(config: StoreSettings, *, key: DatabaseKey | None = None,
                prompt: Prompt | None = None, migrate: bool = True) -> Store:
     """Open the node's database with ``key``, or the key its node.toml names."""
     if key is None:
@@ -144,7 +169,7 @@ class RestoreReport:
     ledger_entries_dropped: int
 
 
-def _current_ledger(config: NodeConfig, key: DatabaseKey) -> Fingerprint | None:
+def _current_ledger(config: StoreSettings, key: DatabaseKey) -> Fingerprint | None:
     """The current database's figures, or None if it is missing or cannot be read."""
     if not config.database.exists():
         return None
@@ -160,7 +185,7 @@ def _current_ledger(config: NodeConfig, key: DatabaseKey) -> Fingerprint | None:
         current.close()
 
 
-def restore(config: NodeConfig, source: Path, source_key: DatabaseKey, key: DatabaseKey, *,
+def restore(config: StoreSettings, source: Path, source_key: DatabaseKey, key: DatabaseKey, *,
             replace: bool = False, accept_ledger_rollback: bool = False) -> RestoreReport:
     """Put the backup at ``source`` in place of the node's database, re-encrypted under ``key``.
 
@@ -256,7 +281,7 @@ def _opens_with(path: Path, key: DatabaseKey) -> bool:
     return True
 
 
-def _finish_pending(config: NodeConfig) -> RekeyReport | None:
+def _finish_pending(config: StoreSettings) -> RekeyReport | None:
     """Finish or undo a rotation that was cut short; None if there was none."""
     pending = pending_key_file(config)
     if not pending.exists():
@@ -273,7 +298,7 @@ def _finish_pending(config: NodeConfig) -> RekeyReport | None:
                      "nothing was changed")
 
 
-def rekey(config: NodeConfig, *, key: DatabaseKey | None = None, prompt: Prompt | None = None,
+def rekey(config: StoreSettings, *, key: DatabaseKey | None = None, prompt: Prompt | None = None,
           new_passphrase: str | None = None) -> RekeyReport:
     """Re-encrypt the node's database under a fresh key and verify it before switching keys.
 

@@ -188,7 +188,7 @@ _V4_ACCOMPANIMENT = (
 )
 
 # Version 5: per-person covering indexes. The compiled SQL walks each person's contracts and
-# support actions by pid (node/compiler.py); these make that walk an index range read with no
+# support actions by pid (node/engine/compiler.py); these make that walk an index range read with no
 # table lookups and no temporary B-tree (measured in bench/). They also serve what the pid-only
 # indexes served (foreign-key checks, one person's record), which they replace.
 _V5_INDEXES = (
