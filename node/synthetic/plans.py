@@ -1,10 +1,10 @@
 """Synthetic accompaniment records (plans, goals, reviews, self-evaluations) for a synthetic
 organisation, for the demo, the tests and the benchmarks.
 
-Kept apart from node/synthetic.py so that the organisation's own tables stay byte-for-byte what
-they were for a given seed: this module only *reads* a :class:`~node.synthetic.SyntheticOrg`
-and draws from its own random stream (seeded from the seed, the organisation and the year), so
-the same inputs always give the same plans.
+Kept apart from node/synthetic/generator.py so that the organisation's own tables stay byte-for-byte
+what they were for a given seed: this module only *reads* a
+:class:`~node.synthetic.generator.SyntheticOrg` and draws from its own random stream (seeded from
+the seed, the organisation and the year), so the same inputs always give the same plans.
 
 The shape follows DOMAIN.md §1.2 and §3.3 where it says anything, and is a plausible default
 [M] where it does not: most target workers have a support plan drawn up at the start of their
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from node.synthetic import SyntheticOrg
+from node.synthetic.generator import SyntheticOrg
 
 __all__ = ["ACCOMPANIMENT_COLUMNS", "SyntheticAccompaniment", "generate_accompaniment"]
 
