@@ -21,6 +21,7 @@ from aggregator.receipts import verify_signature
 from cli.client import tls_options
 from cli.errors import EXIT, KoepelCliError, handle_errors
 from cli.render import console, dump_json
+from node.store.sealing import is_sealed
 from privacy.audit import AuditResult, Finding, LedgerExport, report_rows
 from privacy.audit import audit as audit_ledger
 from privacy.receipts import LedgerRecord
@@ -34,7 +35,11 @@ __all__ = ["audit", "fetch_export", "load_export"]
 def load_export(path: Path) -> LedgerExport:
     """Read a ledger export file written by `koepel node ledger export`."""
     try:
-        return LedgerExport.from_json(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
+        if is_sealed(data):
+            raise KoepelCliError(f"{path} is sealed: open it first with `koepel decrypt "
+                                 f"{path} --identity YOUR_KEY --out PLAIN_FILE`", EXIT["usage"])
+        return LedgerExport.from_json(data.decode("utf-8"))
     except OSError as error:
         raise KoepelCliError(f"cannot read {path}: {error.strerror}", EXIT["usage"]) from None
     except ValueError as error:

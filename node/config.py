@@ -16,6 +16,7 @@ from typing import Any
 from node.imports.vocabulary import Vocabulary, VocabularyError, parse_vocabulary
 from node.policy import POLICY_KEYS, AccessPolicy, parse_access
 from node.store.dbkey import KEY_SOURCES
+from node.store.sealing import SealingError, parse_recipients
 from privacy import (
     Catalogue,
     CatalogueError,
@@ -90,6 +91,8 @@ class NodeConfig:
     # Every approved version this node can serve, by version (``catalogue`` is the newest of
     # them: the one its reports, policy checks and catalogue diffs are read against).
     catalogues: Mapping[str, Catalogue] = field(default_factory=dict)
+    # age public keys every export is sealed to unless told otherwise (``[exports]``).
+    export_recipients: tuple[str, ...] = ()
 
     def catalogue_for(self, version: str) -> Catalogue | None:
         """The approved catalogue ``version``, or None if it is not approved or not known."""
@@ -99,7 +102,7 @@ class NodeConfig:
             self.catalogue if self.catalogue.version == version else None)
 
 
-_SECTIONS = {"node", "catalogue", "queriers", "tls", "limits", "budget", "vocabulary"}
+_SECTIONS = {"node", "catalogue", "queriers", "tls", "limits", "budget", "vocabulary", "exports"}
 _NODE_KEYS = {"id", "organisation", "database", "key_file", "secret_file", "listen",
               "signing_key_file", "reply_quantum_ms", "auditors", "key_source"}
 _BUDGET_KEYS = {"period", "node_cap_epsilon", "lifetime_cap_epsilon"}
@@ -194,7 +197,20 @@ def load_node_config(path: Path) -> NodeConfig:
         key_source=key_source,
         vocabulary=vocabulary,
         catalogues=catalogues,
+        export_recipients=_export_recipients(path, raw.get("exports", {})),
     )
+
+
+def _export_recipients(path: Path, table: Mapping[str, Any]) -> tuple[str, ...]:
+    """``[exports] recipients``: age public keys that every export is sealed to by default."""
+    _check_keys(f"{path} [exports]", table, {"recipients"})
+    recipients = table.get("recipients", [])
+    if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
+        raise ConfigError(f"{path} [exports]: recipients must be a list of age public keys")
+    try:
+        return parse_recipients(recipients, where=f"{path} [exports] recipients")
+    except SealingError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _served(where: str, from_file: Catalogue | None, approved: tuple[str, ...]
