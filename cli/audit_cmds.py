@@ -178,7 +178,7 @@ def report(files: tuple[Path, ...], nodes: tuple[str, ...], identity: str, tls: 
         dump_json(rows)
         return
     columns = ["node", "querier", "period", "unit", "spent", "cap", "spent_epsilon",
-               "within_cap"]
+               "within_cap", "cap_flag"]
     if as_csv:
         writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
