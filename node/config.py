@@ -21,7 +21,6 @@ from privacy import (
     MICRO,
     Catalogue,
     CatalogueError,
-    format_micro,
     load_catalogue,
     parse_epsilon,
     shipped_catalogues,
@@ -110,11 +109,6 @@ _SECTIONS = {"node", "catalogue", "queriers", "tls", "limits", "budget", "vocabu
 _NODE_KEYS = {"id", "organisation", "database", "key_file", "secret_file", "listen",
               "signing_key_file", "reply_quantum_ms", "auditors", "key_source"}
 _BUDGET_KEYS = {"period", "node_cap_epsilon", "lifetime_cap_epsilon"}
-# Upper limits on the caps themselves: beyond them a cap protects nobody, so node.toml is
-# refused rather than a node run that only looks capped. `koepel audit report` flags caps well
-# below these (privacy.audit.CAP_THRESHOLDS_EPSILON).
-MAX_NODE_CAP_MICRO = 100 * MICRO  # ε per period, all queriers together
-MAX_LIFETIME_CAP_MICRO = 500 * MICRO  # ε over all periods
 LIFETIME_DEFAULT_PERIODS = 5  # a lifetime cap left out is five periods' node cap
 BUDGET_PERIODS = ("year", "quarter")
 MAX_REPLY_QUANTUM_MS = 120_000
@@ -200,8 +194,7 @@ def load_node_config(path: Path) -> NodeConfig:
         queriers=queriers,
         tls=_tls(path, raw.get("tls", {})),
         limits=_limits(path, raw.get("limits", {})),
-        budget=_with_default_caps(f"{path} [budget]", _budget(path, raw.get("budget", {})),
-                                  queriers),
+        budget=_with_default_caps(_budget(path, raw.get("budget", {})), queriers),
         signing_key_file=base / str(node.get("signing_key_file", "keys/signing.key")),
         reply_quantum_ms=quantum,
         auditors=tuple(auditors),
@@ -293,32 +286,28 @@ def _budget(path: Path, table: Mapping[str, Any]) -> BudgetConfig:
     if period not in BUDGET_PERIODS:
         raise ConfigError(f"{where}: period must be one of {', '.join(BUDGET_PERIODS)}")
     caps: dict[str, int | None] = {}
-    limits = {"node_cap_epsilon": MAX_NODE_CAP_MICRO,
-              "lifetime_cap_epsilon": MAX_LIFETIME_CAP_MICRO}
-    for key, limit in limits.items():
+    for key in ("node_cap_epsilon", "lifetime_cap_epsilon"):
         if key not in table:
             caps[key] = None
             continue
         try:
-            caps[key] = parse_epsilon(str(table[key]), field=key, limit=limit)
+            # No upper limit here: a high cap is the organisation's decision, and every audit
+            # flags it (privacy.audit.CAP_THRESHOLDS_EPSILON) for someone to question.
+            caps[key] = parse_epsilon(str(table[key]), field=key, limit=None)
         except Exception as exc:
             raise ConfigError(f"{where}: {exc}") from None
     return BudgetConfig(period, caps["node_cap_epsilon"], caps["lifetime_cap_epsilon"])
 
 
-def _with_default_caps(where: str, budget: BudgetConfig,
+def _with_default_caps(budget: BudgetConfig,
                        queriers: Mapping[str, QuerierPolicy]) -> BudgetConfig:
     """Fill in the node-wide and lifetime caps a node.toml leaves out (as `node init` would)."""
     node_cap = budget.node_cap_micro
     if node_cap is None:
         node_cap = sum(q.cap_micro for q in queriers.values()) or MICRO
-        if node_cap > MAX_NODE_CAP_MICRO:
-            raise ConfigError(f"{where}: the queriers' caps add up to more than "
-                              f"{format_micro(MAX_NODE_CAP_MICRO)} per period; set "
-                              "node_cap_epsilon to what the organisation accepts")
     lifetime = budget.lifetime_cap_micro
     if lifetime is None:
-        lifetime = min(node_cap * LIFETIME_DEFAULT_PERIODS, MAX_LIFETIME_CAP_MICRO)
+        lifetime = node_cap * LIFETIME_DEFAULT_PERIODS
     return BudgetConfig(budget.period, node_cap, lifetime)
 
 
