@@ -270,7 +270,7 @@ def identity_host(identity: PeerIdentity) -> str:
 
 
 def issue(ca_dir: Path, *, role: str, name: str, out: Path, dns: Sequence[str] = (),
-          ips: Sequence[str] = (), days: int = 365, now: datetime | None = None) -> TlsFiles:
+          ips: Sequence[str] = (), days: int = 90, now: datetime | None = None) -> TlsFiles:
     """Issue a certificate for ``koepel://role/name`` signed by the CA in ``ca_dir``.
 
     Writes ``out/<role>.crt``, ``out/<role>.key`` (0600) and a copy of the CA certificate as
