@@ -23,6 +23,7 @@ from aggregator.transport import GrpcTransport
 from protos import pb2, pb2_grpc
 from wire.drain import AioDrainInterceptor, Drain
 from wire.guard import AioGateInterceptor, Gate
+from wire.lifecycle import revocation_check
 from wire.limits import check_loopback, server_options
 from wire.ratelimit import RateLimiter
 from wire.tls import CertError, PeerIdentity, TlsFiles, channel_credentials, server_credentials
@@ -94,7 +95,8 @@ async def create_server(aggregator: Aggregator, address: str, *, insecure: bool,
         credentials = server_credentials(_tls(config), expect=_identity(config))
     gate = Gate(METHOD_ROLES, limiter=RateLimiter(config.operator_rate),
                 insecure_identity=(lambda _: _LOOPBACK_OPERATOR) if insecure else None,
-                on_refusal=aggregator.metrics.gate_refused)
+                on_refusal=aggregator.metrics.gate_refused,
+                revoked=None if insecure else revocation_check(_tls(config).ca))
     interceptors: list[grpc.aio.ServerInterceptor] = [AioGateInterceptor(gate)]
     if drain is not None:
         interceptors.insert(0, AioDrainInterceptor(drain))

@@ -255,8 +255,22 @@ def _load_ca(ca_dir: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey
     return cert, key
 
 
+IDENTITY_DOMAIN = "koepel.invalid"  # RFC 2606: never resolves, so it names, never routes
+
+
+def identity_host(identity: PeerIdentity) -> str:
+    """The DNS name a certificate carries for its identity: ``NAME.ROLE.koepel.invalid``.
+
+    gRPC checks a server certificate's DNS names against the name the client expects
+    (``grpc.ssl_target_name_override``), not its koepel URI. Giving every server certificate
+    this name lets the aggregator demand, in the handshake itself, the identity registered in
+    federation.toml for the node it dials, rather than anyone the CA ever certified.
+    """
+    return f"{identity.name}.{identity.role}.{IDENTITY_DOMAIN}".lower()
+
+
 def issue(ca_dir: Path, *, role: str, name: str, out: Path, dns: Sequence[str] = (),
-          ips: Sequence[str] = (), days: int = 365, now: datetime | None = None) -> TlsFiles:
+          ips: Sequence[str] = (), days: int = 90, now: datetime | None = None) -> TlsFiles:
     """Issue a certificate for ``koepel://role/name`` signed by the CA in ``ca_dir``.
 
     Writes ``out/<role>.crt``, ``out/<role>.key`` (0600) and a copy of the CA certificate as
@@ -288,6 +302,8 @@ def issue(ca_dir: Path, *, role: str, name: str, out: Path, dns: Sequence[str] =
     identity = PeerIdentity(role, name)
     key = ec.generate_private_key(ec.SECP256R1())
     sans: list[x509.GeneralName] = [x509.UniformResourceIdentifier(identity.uri)]
+    if role in ("node", "aggregator"):  # the servers: clients may demand their identity
+        sans.append(x509.DNSName(identity_host(identity)))
     sans += [x509.DNSName(host) for host in dns]
     sans += [x509.IPAddress(address) for address in addresses]
     cert = (
@@ -345,7 +361,8 @@ def describe_certificate(path: Path) -> CertInfo:
     cert = _parse_cert(_read(path, "certificate"), path)
     try:
         sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        dns = tuple(sans.get_values_for_type(x509.DNSName))
+        dns = tuple(d for d in sans.get_values_for_type(x509.DNSName)  # addresses only
+                    if not d.endswith(f".{IDENTITY_DOMAIN}"))
         ips = tuple(str(ip) for ip in sans.get_values_for_type(x509.IPAddress))
     except x509.ExtensionNotFound:
         dns, ips = (), ()

@@ -26,6 +26,7 @@ from node.store.maintenance import open_store
 from protos import pb2, pb2_grpc
 from wire.drain import Drain, DrainInterceptor
 from wire.guard import Gate, GateInterceptor
+from wire.lifecycle import revocation_check
 from wire.limits import check_loopback, server_options
 from wire.ratelimit import RateLimiter
 from wire.tls import CertError, PeerIdentity, server_credentials
@@ -96,7 +97,9 @@ def create_server(runtime: NodeRuntime, address: str, *, insecure: bool,
     metrics = metrics or NodeMetrics(runtime.config, runtime.engine, runtime.store)
     gate = Gate(METHOD_ROLES, limiter=RateLimiter(config.limits.rate),
                 insecure_identity=insecure_identity if insecure else None,
-                on_refusal=metrics.gate_refused)
+                on_refusal=metrics.gate_refused,
+                revoked=None if insecure or config.tls is None
+                else revocation_check(config.tls.ca))
     interceptors: list[grpc.ServerInterceptor] = [GateInterceptor(gate)]
     if drain is not None:
         interceptors.insert(0, DrainInterceptor(drain))
