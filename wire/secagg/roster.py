@@ -77,13 +77,9 @@ def _certificate(pem: bytes, what: str) -> x509.Certificate:
         raise RosterError(f"{what} is not a PEM certificate") from None
 
 
-def certified_key(certificate_pem: bytes, ca_pem: bytes, *, role: str, name: str | None,
-                  now: datetime | None = None) -> tuple[PeerIdentity, ec.EllipticCurvePublicKey]:
-    """Check a certificate against the federation CA and return its identity and P-256 key.
-
-    The certificate must be signed by the CA's key, be valid now (as must the CA), carry a
-    koepel identity of ``role`` (and ``name`` when given), and hold an ECDSA key.
-    """
+def _check_certificate(certificate_pem: bytes, ca_pem: bytes, role: str, name: str | None,
+                       moment: datetime) -> tuple[PeerIdentity, ec.EllipticCurvePublicKey,
+                                                  datetime, datetime]:
     ca = _certificate(ca_pem, "the CA certificate")
     cert = _certificate(certificate_pem, f"the certificate of {name or role}")
     try:
@@ -97,7 +93,6 @@ def certified_key(certificate_pem: bytes, ca_pem: bytes, *, role: str, name: str
     except (ValueError, TypeError, InvalidSignature):
         raise RosterError(f"the certificate of {name or role} was not issued by the federation "
                           "CA") from None
-    moment = now or datetime.now(UTC)
     for what, c in (("certificate", cert), ("CA certificate", ca)):
         if not c.not_valid_before_utc <= moment <= c.not_valid_after_utc:
             raise RosterError(f"the {what} of {name or role} is not valid now")
@@ -108,7 +103,26 @@ def certified_key(certificate_pem: bytes, ca_pem: bytes, *, role: str, name: str
     public = cert.public_key()
     if not isinstance(public, ec.EllipticCurvePublicKey):
         raise RosterError(f"the certificate of {identity} does not hold an ECDSA key")
+    return (identity, public, max(cert.not_valid_before_utc, ca.not_valid_before_utc),
+            min(cert.not_valid_after_utc, ca.not_valid_after_utc))
+
+
+def certified_key(certificate_pem: bytes, ca_pem: bytes, *, role: str, name: str | None,
+                  now: datetime | None = None) -> tuple[PeerIdentity, ec.EllipticCurvePublicKey]:
+    """Check a certificate against the federation CA and return its identity and P-256 key.
+
+    The certificate must be signed by the CA's key, be valid now (as must the CA), carry a
+    koepel identity of ``role`` (and ``name`` when given), and hold an ECDSA key.
+    """
+    identity, public, _, _ = _check_certificate(certificate_pem, ca_pem, role, name,
+                                                now or datetime.now(UTC))
     return identity, public
+
+
+# Entries already verified, by digest of (entry, CA), with the window in which they stay valid:
+# a node checks a 100-node roster once, not on every query. Bounded; a miss re-verifies.
+_VERIFIED: dict[bytes, tuple[ec.EllipticCurvePublicKey, datetime, datetime]] = {}
+_CACHE_LIMIT = 4096
 
 
 def verify_entry(entry: RosterEntry, ca_certificate_pem: bytes, *,
@@ -118,9 +132,14 @@ def verify_entry(entry: RosterEntry, ca_certificate_pem: bytes, *,
     Returns the node's certified signing key (the caller needs it to verify the node's
     messages); raises ``RosterError`` otherwise.
     """
+    moment = now or datetime.now(UTC)
+    digest = sha256(Roster((entry,)).to_bytes() + sha256(ca_certificate_pem))
+    hit = _VERIFIED.get(digest)
+    if hit is not None and hit[1] <= moment <= hit[2]:
+        return hit[0]
     check_node_id(entry.node_id)
-    _, public = certified_key(entry.certificate_pem, ca_certificate_pem, role="node",
-                              name=entry.node_id, now=now)
+    _, public, start, end = _check_certificate(entry.certificate_pem, ca_certificate_pem,
+                                               "node", entry.node_id, moment)
     if len(entry.x25519_public) != _X25519_BYTES:
         raise RosterError(f"the X25519 key of {entry.node_id} is not 32 bytes")
     try:
@@ -129,6 +148,9 @@ def verify_entry(entry: RosterEntry, ca_certificate_pem: bytes, *,
     except SignatureError:
         raise RosterError(f"the X25519 key of {entry.node_id} is not bound to its certificate "
                           "(bad binding signature)") from None
+    if len(_VERIFIED) >= _CACHE_LIMIT:
+        _VERIFIED.clear()
+    _VERIFIED[digest] = (public, start, end)
     return public
 
 

@@ -21,6 +21,7 @@ keys are Shamir-shared, lift this at the price of one more round.)
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from wire.secagg.errors import (
@@ -37,7 +38,7 @@ from wire.secagg.messages import MaskedInput, UnmaskReply, consistency_message, 
 from wire.secagg.params import RoundParams
 from wire.secagg.primitives import MOD, prg, verify
 from wire.secagg.roster import Roster, verify_entry
-from wire.secagg.shamir import PRIME, combine, lagrange
+from wire.secagg.shamir import PRIME, combine, consistent
 
 __all__ = ["SecAggServer"]
 
@@ -163,20 +164,29 @@ class SecAggServer:
         self._unmask[node_id] = reply
         self._replied[node_id] = (reply.body_hash.hex(), reply.signature.hex())
 
-    def _self_seed(self, owner: str, responders: list[str]) -> bytes:
-        """b_owner from the responders' shares; the shares beyond t' must agree with them."""
+    def _self_seeds(self, u2: tuple[str, ...], responders: list[str]) -> dict[str, bytes]:
+        """b_v for each survivor from the responders' shares (all of them must agree).
+
+        Surplus shares (beyond t') are checked on one random linear combination over all
+        owners: if any owner's shares are off their polynomial, so is the combination, except
+        with probability 1/p.
+        """
         t = self.params.shamir_threshold
-        points = [share_value(dict(self._unmask[r].b_shares)[owner]) for r in responders]
-        secret = combine(points[:t])
-        xs = tuple(x for x, _ in points[:t])
-        for x, y in points[t:]:
-            weights = lagrange(xs, x, PRIME)
-            if sum(w * p[1] for w, p in zip(weights, points[:t], strict=True)) % PRIME != y:
-                raise ShareError(f"the shares of {owner}'s self mask disagree: a node sent a "
-                                 "wrong share")
-        if secret >= 1 << 256:
-            raise ShareError(f"the shares of {owner}'s self mask do not rebuild a seed")
-        return secret.to_bytes(32, "big")
+        held = [dict(self._unmask[r].b_shares) for r in responders]
+        points = {v: [share_value(shares[v]) for shares in held] for v in u2}
+        if len(responders) > t:
+            weights = [secrets.randbelow(PRIME) for _ in u2]
+            mixed = [(x, sum(w * points[v][i][1] for w, v in zip(weights, u2, strict=True))
+                      % PRIME) for i, (x, _) in enumerate(points[u2[0]])]
+            if not consistent(mixed, t):
+                raise ShareError("the b-shares disagree: some node sent a wrong share")
+        seeds = {}
+        for v in u2:
+            secret = combine(points[v][:t])
+            if secret >= 1 << 256:
+                raise ShareError(f"the shares of {v}'s self mask do not rebuild a seed")
+            seeds[v] = secret.to_bytes(32, "big")
+        return seeds
 
     def finish(self) -> list[int]:
         """Unmask and decode the sum over U2 (centred); refuse it beyond ``bound``."""
@@ -197,10 +207,15 @@ class SecAggServer:
                              "removed; the round aborts")
         n = params.vector_length
         total = [0] * n
+        try:
+            self_seeds = self._self_seeds(u2, responders)
+        except ShareError:
+            self._abort()
+            raise
         for v in u2:
             for i, word in enumerate(self._masked[v].masked):
                 total[i] += word
-            for i, word in enumerate(prg(self._self_seed(v, responders), n)):
+            for i, word in enumerate(prg(self_seeds[v], n)):
                 total[i] -= word
             seeds = dict(self._unmask[v].seeds) if dropped else {}
             for d in dropped:

@@ -23,7 +23,7 @@ import secrets
 from collections.abc import Sequence
 from functools import lru_cache
 
-__all__ = ["PRIME", "SHARE_BYTES", "combine", "lagrange", "split"]
+__all__ = ["PRIME", "SHARE_BYTES", "combine", "consistent", "lagrange", "split"]
 
 PRIME = (1 << 521) - 1
 SHARE_BYTES = 66  # a field element, big-endian
@@ -71,3 +71,36 @@ def combine(points: Sequence[tuple[int, int]], *, prime: int = PRIME) -> int:
     xs = tuple(x for x, _ in points)
     weights = lagrange(xs, 0, prime)
     return sum(w * y for w, (_, y) in zip(weights, points, strict=True)) % prime
+
+
+@lru_cache(maxsize=64)
+def _dual_weights(xs: tuple[int, ...], prime: int) -> tuple[int, ...]:
+    weights = []
+    for i, xi in enumerate(xs):
+        product = 1
+        for j, xj in enumerate(xs):
+            if i != j:
+                product = product * (xi - xj) % prime
+        weights.append(pow(product, -1, prime))
+    return tuple(weights)
+
+
+def consistent(points: Sequence[tuple[int, int]], threshold: int, *, prime: int = PRIME) -> bool:
+    """Whether the m points lie on one polynomial of degree < ``threshold``.
+
+    The evaluations of such polynomials at distinct x_1..x_m form a Reed-Solomon code whose
+    dual is spanned by (λ_i x_i^j) for j < m - threshold, with λ_i = 1/Π_{k≠i}(x_i - x_k):
+    Σ_i λ_i x_i^j f(x_i) is the x^{m-1} coefficient of the interpolation of x^j f, zero
+    exactly when deg f < threshold for all those j. Costs about m·(m - threshold) small
+    multiplications, so the aggregator can check every surplus share.
+    """
+    m = len(points)
+    if m <= threshold:
+        return True
+    xs = tuple(x for x, _ in points)
+    terms = [w * y % prime for w, (_, y) in zip(_dual_weights(xs, prime), points, strict=True)]
+    for _ in range(m - threshold):
+        if sum(terms) % prime:
+            return False
+        terms = [t * x % prime for t, x in zip(terms, xs, strict=True)]
+    return True
