@@ -17,8 +17,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wire.secagg import MaskedInput, MessageError, ParamsError, ProtocolError, RoundParams
-from wire.secagg import UnmaskReply
+from wire.secagg import (
+    MaskedInput,
+    MessageError,
+    ParamsError,
+    ProtocolError,
+    RoundParams,
+    UnmaskReply,
+)
 from wire.secagg.messages import SEALED_SHARE_BYTES
 from wire.secagg.primitives import prg
 from wire.secagg.shamir import PRIME, combine, consistent, split
