@@ -28,6 +28,7 @@ from wire.secagg import (
     Roster,
     RosterError,
     RoundParams,
+    SecAggError,
     SecAggServer,
     ShareError,
     SignatureError,
@@ -36,6 +37,7 @@ from wire.secagg import (
     sign_roster,
     verify_entry,
     verify_roster,
+    verify_transcript,
 )
 from wire.secagg.primitives import sign
 from wire.tls import init_ca, issue
@@ -388,3 +390,26 @@ def test_the_transcript_is_json_and_keeps_no_vectors(fed: Federation) -> None:
     assert "masked" not in text
     with pytest.raises(ProtocolError, match="over"):
         outcome.server.finish()
+
+
+def test_an_auditor_verifies_the_transcript_and_catches_edits(fed: Federation) -> None:
+    u1 = fed.ids(K)
+    outcome = run_round(fed, fed.params(u1), {u: [1, 1, 1, 1] for u in u1},
+                        silent_round1=frozenset(u1[:1]), silent_round2=frozenset())
+    record = json.loads(json.dumps(outcome.server.transcript()))
+    assert verify_transcript(record, fed.roster, fed.ca_pem).u1 == u1
+    edits = {
+        "hidden participant": lambda r: r.update(u2=r["u2"][1:], dropped=r["dropped"] + []),
+        "edited hash": lambda r: r["round1"][u1[1]].update(y_sha256="00" * 32),
+        "invented node": lambda r: r["round1"].update({u1[0]: r["round1"][u1[1]]}),
+        "moved signature": lambda r: r["consistency"].update(
+            {u1[2]: r["consistency"][u1[3]]}),
+        "edited reply": lambda r: r["unmask"][u1[4]].update(body_sha256="11" * 32),
+        "other roster": lambda r: r["params"].update(roster_hash="22" * 32),
+    }
+    for name, edit in edits.items():
+        changed = json.loads(json.dumps(record))
+        edit(changed)
+        with pytest.raises(SecAggError):
+            verify_transcript(changed, fed.roster, fed.ca_pem)
+        assert name

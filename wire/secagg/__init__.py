@@ -24,8 +24,10 @@ This package is pure Python over ``cryptography``: node and aggregator each wrap
     reply = client_u.round2(u2, signatures, server.shares_for(u), store.claim_unmask)
     server.receive_unmask(u, reply)
     total = server.finish(); record = server.transcript()
+    verify_transcript(record, roster, ca_pem)  # an auditor, later
 """
 
+from wire.secagg.audit import verify_transcript
 from wire.secagg.client import SecAggClient, check_survivors
 from wire.secagg.errors import (
     AbortError,
@@ -76,4 +78,5 @@ __all__ = [
     "sign_roster",
     "verify_entry",
     "verify_roster",
+    "verify_transcript",
 ]

@@ -25,6 +25,8 @@ __all__ = [
     "MaskedInput",
     "UnmaskReply",
     "consistency_message",
+    "round1_message",
+    "round2_message",
     "share_plaintext",
     "share_value",
 ]
@@ -55,6 +57,18 @@ def consistency_message(query_id: bytes, u2: Sequence[str]) -> bytes:
     return Writer(b"koepel-secagg-consistency-v1").blob(query_id).texts(sorted(u2)).getvalue()
 
 
+def round1_message(query_id: bytes, node_id: str, y_hash: bytes, shares_hash: bytes) -> bytes:
+    """What a node signs in round 1 (also rebuilt by an auditor from a transcript)."""
+    return (Writer(b"koepel-secagg-round1-v1").blob(query_id).text(node_id).blob(y_hash)
+            .blob(shares_hash).getvalue())
+
+
+def round2_message(query_id: bytes, node_id: str, body_hash: bytes) -> bytes:
+    """What a node signs in round 2: the hash of its revealed shares and seeds."""
+    return (Writer(b"koepel-secagg-round2-v1").blob(query_id).text(node_id).blob(body_hash)
+            .getvalue())
+
+
 @dataclass(frozen=True)
 class MaskedInput:
     """Round 1 from ``node_id``: y_u, sealed shares of b_u by recipient, and a signature."""
@@ -82,8 +96,7 @@ class MaskedInput:
         return sha256(Writer(b"shares").pairs(self.shares).getvalue())
 
     def signed_message(self) -> bytes:
-        return (Writer(b"koepel-secagg-round1-v1").blob(self.query_id).text(self.node_id)
-                .blob(self.y_hash).blob(self.shares_hash).getvalue())
+        return round1_message(self.query_id, self.node_id, self.y_hash, self.shares_hash)
 
     def to_bytes(self) -> bytes:
         return (Writer(_MASKED_TAG).text(self.node_id).blob(self.query_id).words(self.masked)
@@ -132,8 +145,7 @@ class UnmaskReply:
         return sha256(Writer(b"unmask-body").pairs(self.b_shares).pairs(self.seeds).getvalue())
 
     def signed_message(self) -> bytes:
-        return (Writer(b"koepel-secagg-round2-v1").blob(self.query_id).text(self.node_id)
-                .blob(self.body_hash).getvalue())
+        return round2_message(self.query_id, self.node_id, self.body_hash)
 
     def to_bytes(self) -> bytes:
         return (Writer(_UNMASK_TAG).text(self.node_id).blob(self.query_id).pairs(self.b_shares)

@@ -257,7 +257,8 @@ class SecAggServer:
             "params": self.params.describe(),
             "u1": list(self.params.u1),
             "u2": u2,
-            "dropped": [v for v in self.params.u1 if v not in u2] if self._u2 else [],
+            "dropped": ([v for v in self.params.u1 if v not in u2]
+                        if self._u2 is not None else []),
             "round1": {node: {"y_sha256": y, "shares_sha256": s, "signature": sig}
                        for node, (y, s, sig) in sorted(self._received.items())},
             "consistency": {node: sig.hex() for node, sig in sorted(self._consistency.items())},
