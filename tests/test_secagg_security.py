@@ -385,7 +385,7 @@ def test_the_transcript_is_json_and_keeps_no_vectors(fed: Federation) -> None:
     record = outcome.server.transcript()
     text = json.dumps(record)
     assert record["dropped"] == [u1[0]] and record["u2"] == list(u1[1:])
-    assert set(record["round1"]) == set(u1[1:]) == set(record["unmask"])  # type: ignore[arg-type]
+    assert set(record["round1"]) == set(u1[1:]) == set(record["unmask"])
     assert outcome.server._masked == {} and outcome.server._unmask == {}
     assert "masked" not in text
     with pytest.raises(ProtocolError, match="over"):

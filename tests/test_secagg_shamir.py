@@ -66,7 +66,7 @@ def test_threshold_minus_one_shares_do_not_depend_on_the_secret() -> None:
     49 value pairs exactly once over the 49 coefficient choices, i.e. they are uniform."""
     p, xs = 7, (2, 5)
     for secret in range(p):
-        seen = Counter()
+        seen: Counter[tuple[int, ...]] = Counter()
         for a1, a2 in itertools.product(range(p), repeat=2):
             seen[tuple((secret + a1 * x + a2 * x * x) % p for x in xs)] += 1
         assert len(seen) == p * p and set(seen.values()) == {1}

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from typing import Any
 
 from wire.secagg.errors import (
     AbortError,
@@ -240,7 +241,7 @@ class SecAggServer:
         self._masked.clear()
         self._unmask.clear()
 
-    def transcript(self) -> dict[str, object]:
+    def transcript(self) -> dict[str, Any]:
         """A JSON-able record for the history; the masked vectors are dropped from memory.
 
         Each round-1 signature covers (query id, node, H(y), H(shares)) and each unmask
