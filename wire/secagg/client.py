@@ -80,7 +80,14 @@ def check_survivors(params: RoundParams, u2: Sequence[str]) -> tuple[str, ...]:
 
 
 class SecAggClient:
-    """One node in one round (see the module docstring for what it guarantees)."""
+    """One node in one round (see the module docstring for what it guarantees).
+
+    ``x25519_private_key`` is the node's long-term secure-aggregation key (its public half is
+    in the roster); ``signing_key`` is the private key of the node's TLS certificate (ECDSA
+    P-256), not the ledger's Ed25519 key. The roster entries of U1 are verified against
+    ``ca_pem`` on first use (cached per entry across clients, so a running node pays once per
+    roster); ``now`` overrides the clock for certificate validity.
+    """
 
     def __init__(self, node_id: str, x25519_private_key: X25519PrivateKey,
                  signing_key: ec.EllipticCurvePrivateKey, roster: Roster, params: RoundParams,

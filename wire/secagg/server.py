@@ -48,7 +48,12 @@ _HALF = 1 << 63
 
 class SecAggServer:
     """One round at the aggregator: receive_masked → survivors → (shares_for) →
-    receive_consistency → consistency_signatures → receive_unmask → finish → transcript."""
+    receive_consistency → consistency_signatures → receive_unmask → finish → transcript.
+
+    Not thread-safe: drive one round from one task (the aggregator's event loop). The
+    ``node_id`` passed with each message must be the sender's verified TLS identity; the
+    message's own node id is checked against it.
+    """
 
     def __init__(self, params: RoundParams, roster: Roster, ca_pem: bytes, *,
                  now: datetime | None = None) -> None:
