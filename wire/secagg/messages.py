@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from wire.secagg.codec import Reader, Writer, check_node_id
 from wire.secagg.errors import MessageError, ProtocolError
@@ -87,11 +88,11 @@ class MaskedInput:
         if any(len(sealed) != SEALED_SHARE_BYTES for _, sealed in self.shares):
             raise MessageError(f"a sealed share from {self.node_id} has the wrong length")
 
-    @property
+    @cached_property
     def y_hash(self) -> bytes:
         return sha256(Writer(b"y").words(self.masked).getvalue())
 
-    @property
+    @cached_property
     def shares_hash(self) -> bytes:
         return sha256(Writer(b"shares").pairs(self.shares).getvalue())
 
@@ -140,7 +141,7 @@ class UnmaskReply:
         if any(len(seed) != SEED_BYTES for _, seed in self.seeds):
             raise MessageError("a seed has the wrong length")
 
-    @property
+    @cached_property
     def body_hash(self) -> bytes:
         return sha256(Writer(b"unmask-body").pairs(self.b_shares).pairs(self.seeds).getvalue())
 

@@ -65,6 +65,7 @@ class SecAggServer:
         self._masked: dict[str, MaskedInput] = {}
         self._received: dict[str, tuple[str, str, str]] = {}  # H(y), H(shares), signature
         self._u2: tuple[str, ...] | None = None
+        self._inbox: dict[str, dict[str, bytes]] = {}  # recipient -> sender -> sealed share
         self._consistency: dict[str, bytes] = {}
         self._consistency_closed = False
         self._unmask: dict[str, UnmaskReply] = {}
@@ -105,6 +106,9 @@ class SecAggServer:
         """Close round 1: U2 is who sent a valid masked input. Aborts below min_survivors."""
         if self._u2 is None:
             self._u2 = tuple(sorted(self._received))
+            for sender in self._u2:
+                for recipient, sealed in self._masked[sender].shares:
+                    self._inbox.setdefault(recipient, {})[sender] = sealed
             if len(self._u2) < self.params.min_survivors:
                 self._abort()
                 raise AbortError(f"only {len(self._u2)} of {len(self.params.u1)} nodes sent "
@@ -124,7 +128,7 @@ class SecAggServer:
         self._member(node_id, u2, "U2")
         if self._outcome != "open":
             raise ProtocolError("the round is over")
-        return {sender: dict(self._masked[sender].shares)[node_id] for sender in u2}
+        return dict(self._inbox.get(node_id, {}))
 
     def receive_consistency(self, node_id: str, signature: bytes) -> None:
         u2 = self._survivors()
@@ -163,7 +167,8 @@ class SecAggServer:
             raise MessageError(f"{node_id} must send one b-share for each survivor")
         if tuple(peer for peer, _ in reply.seeds) != dropped:
             raise MessageError(f"{node_id} must send one seed for each dropped node")
-        if any(share_value(share)[0] != params.index(node_id) for _, share in reply.b_shares):
+        position = params.index(node_id).to_bytes(4, "big")
+        if any(share[:4] != position for _, share in reply.b_shares):
             raise ShareError(f"{node_id} sent shares of another position")
         verify(self._keys[node_id], reply.signature, reply.signed_message(),
                f"{node_id}'s unmask reply")
@@ -174,14 +179,14 @@ class SecAggServer:
         """b_v for each survivor from the responders' shares (all of them must agree).
 
         Surplus shares (beyond t') are checked on one random linear combination over all
-        owners: if any owner's shares are off their polynomial, so is the combination, except
-        with probability 1/p.
+        owners with random 128-bit weights: if any owner's shares are off their polynomial,
+        so is the combination, except with probability at most 2^-128 (Schwartz-Zippel).
         """
         t = self.params.shamir_threshold
         held = [dict(self._unmask[r].b_shares) for r in responders]
         points = {v: [share_value(shares[v]) for shares in held] for v in u2}
         if len(responders) > t:
-            weights = [secrets.randbelow(PRIME) for _ in u2]
+            weights = [secrets.randbits(128) for _ in u2]
             mixed = [(x, sum(w * points[v][i][1] for w, v in zip(weights, u2, strict=True))
                       % PRIME) for i, (x, _) in enumerate(points[u2[0]])]
             if not consistent(mixed, t):
@@ -245,6 +250,7 @@ class SecAggServer:
         """Drop the masked vectors and revealed secrets; hashes and signatures stay."""
         self._masked.clear()
         self._unmask.clear()
+        self._inbox.clear()
 
     def transcript(self) -> dict[str, Any]:
         """A JSON-able record for the history; the masked vectors are dropped from memory.
