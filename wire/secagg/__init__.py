@@ -12,6 +12,11 @@ Threat model: an honest-but-curious or malicious aggregator, and fewer than t' n
 with it. It still learns the sum over U2, who took part and who dropped, message sizes and
 timings. See ``client`` and ``server`` for the details, ``shamir`` for the secrecy argument.
 
+Dropouts: a node silent in round 1 is handled by its peers' seeds; nodes silent after round 1
+only need t' others to answer round 2. Both at once is the one case this variant cannot
+recover (the pair mask of a silent survivor v and a round-1 dropout d needs s_{v,d}, known only
+to v and d): the round then aborts with ``AbortError`` (see ``server``).
+
 This package is pure Python over ``cryptography``: node and aggregator each wrap one side
 (``SecAggClient``, ``SecAggServer``) and carry the messages as ``bytes`` (``to_bytes`` /
 ``from_bytes``). A round, in order::
