@@ -103,16 +103,21 @@ class SecAggServer:
                                    message.signature.hex())
 
     def survivors(self) -> tuple[str, ...]:
-        """Close round 1: U2 is who sent a valid masked input. Aborts below min_survivors."""
+        """Close round 1: U2 is who sent a valid masked input.
+
+        Aborts below min_survivors, or below t' (fewer could never unmask).
+        """
         if self._u2 is None:
             self._u2 = tuple(sorted(self._received))
             for sender in self._u2:
                 for recipient, sealed in self._masked[sender].shares:
                     self._inbox.setdefault(recipient, {})[sender] = sealed
-            if len(self._u2) < self.params.min_survivors:
+            needed = max(self.params.min_survivors, self.params.shamir_threshold)
+            if len(self._u2) < needed:
                 self._abort()
                 raise AbortError(f"only {len(self._u2)} of {len(self.params.u1)} nodes sent "
-                                 f"round 1; the round needs {self.params.min_survivors}")
+                                 f"round 1; the round needs {needed} (min_survivors, and t' "
+                                 "to unmask)")
         return self._u2
 
     def _survivors(self) -> tuple[str, ...]:
