@@ -45,6 +45,8 @@ __all__ = [
     "TlsFiles",
     "channel_credentials",
     "describe_certificate",
+    "identity_host",
+    "identity_of",
     "init_ca",
     "issue",
     "peer_identity",
@@ -341,7 +343,8 @@ def issue(ca_dir: Path, *, role: str, name: str, out: Path, dns: Sequence[str] =
 # ------------------------------------------------------------------------- reading back
 
 
-def _identity_of(cert: x509.Certificate) -> PeerIdentity | None:
+def identity_of(cert: x509.Certificate) -> PeerIdentity | None:
+    """The koepel identity a certificate names (SAN URI matching its CN), or None."""
     try:
         sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
@@ -373,7 +376,7 @@ def describe_certificate(path: Path) -> CertInfo:
     common = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     issuer = cert.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)
     return CertInfo(
-        path=path, identity=_identity_of(cert),
+        path=path, identity=identity_of(cert),
         common_name=str(common[0].value) if common else "",
         issuer=str(issuer[0].value) if issuer else "",
         not_before=cert.not_valid_before_utc, not_after=cert.not_valid_after_utc,
@@ -406,7 +409,7 @@ def _load(files: TlsFiles, expect: PeerIdentity | None,
         if moment > c.not_valid_after_utc:
             raise CertError(f"{what} {path} expired on {c.not_valid_after_utc:%Y-%m-%d}; "
                             "issue a new one")
-    identity = _identity_of(cert)
+    identity = identity_of(cert)
     if identity is None:
         raise CertError(f"{files.cert} carries no koepel identity (a SAN URI koepel://ROLE/NAME "
                         "matching its common name)")

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from wire.secagg.codec import MAX_NODES, Reader, Writer, check_node_id
 from wire.secagg.errors import MessageError, RosterError, SignatureError
 from wire.secagg.primitives import sha256, sign, verify
-from wire.tls import PeerIdentity, _identity_of
+from wire.tls import PeerIdentity, identity_of
 
 __all__ = [
     "BINDING_LABEL",
@@ -96,7 +96,7 @@ def _check_certificate(certificate_pem: bytes, ca_pem: bytes, role: str, name: s
     for what, c in (("certificate", cert), ("CA certificate", ca)):
         if not c.not_valid_before_utc <= moment <= c.not_valid_after_utc:
             raise RosterError(f"the {what} of {name or role} is not valid now")
-    identity = _identity_of(cert)
+    identity = identity_of(cert)
     if identity is None or identity.role != role or (name is not None and identity.name != name):
         raise RosterError(f"the certificate is that of {identity or 'nobody'}, not of "
                           f"koepel://{role}/{name or '*'}")
