@@ -24,7 +24,7 @@ from protos import pb2, pb2_grpc
 from wire.drain import AioDrainInterceptor, Drain
 from wire.guard import AioGateInterceptor, Gate
 from wire.lifecycle import revocation_check
-from wire.limits import check_loopback, server_options
+from wire.limits import check_loopback, server_options, write_port_file
 from wire.ratelimit import RateLimiter
 from wire.tls import CertError, PeerIdentity, TlsFiles, channel_credentials, server_credentials
 
@@ -71,12 +71,6 @@ def build_aggregator(config: FederationConfig, *, insecure: bool = False,
     return Aggregator(config, transport, SqliteHistory(config.history), metrics=metrics,
                       receipts=ReceiptBook(config.history))
 
-
-def _write_port(path: Path | None, port: int) -> None:
-    if path is not None:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(f"{port}\n")
-        tmp.replace(path)
 
 
 async def create_server(aggregator: Aggregator, address: str, *, insecure: bool,
@@ -144,9 +138,9 @@ async def serve(config: FederationConfig, address: str, *, insecure: bool,
     if endpoint is not None:
         log.info("metrics on http://%s:%d/metrics", endpoint.host, endpoint.port,
                  extra={"metrics_port": endpoint.port})
-        _write_port(metrics_port_file, endpoint.port)
+        write_port_file(metrics_port_file, endpoint.port)
         probe = asyncio.create_task(watch_nodes(aggregator, probe_interval))
-    _write_port(port_file, port)
+    write_port_file(port_file, port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
