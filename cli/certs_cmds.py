@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from cli.errors import handle_errors
+from cli.errors import EXIT, KoepelCliError, handle_errors
 from wire.tls import ROLES, describe_certificate, init_ca, issue
 
 __all__ = ["certs"]
@@ -113,3 +113,28 @@ def renew(ca_dir: Path, cert_path: Path, days: int) -> None:
     click.echo(f"renewed {cert_path} until {fresh.not_valid_after_utc:%Y-%m-%d}; restart the "
                "service that uses it (the previous one is kept as "
                f"{cert_path.name}.old)")
+
+
+@certs.command(name="certify-signing-key")
+@click.option("--ca", "ca_dir", required=True, type=click.Path(path_type=Path),
+              help="The CA folder (holding ca.crt and ca.key).")
+@click.option("--name", required=True, help="The node id the key belongs to.")
+@click.option("--public", "public_hex", required=True, metavar="HEX",
+              help="The node's Ed25519 public key, as `koepel node signing-key --show` prints.")
+@click.option("--out", "out_path", required=True, type=click.Path(path_type=Path),
+              help="The certificate file to write (tls/signing.crt in the node's folder).")
+@click.option("--days", default=365, show_default=True, type=int, help="Validity in days.")
+@handle_errors
+def certify_signing_key_(ca_dir: Path, name: str, public_hex: str, out_path: Path,
+                         days: int) -> None:
+    """Certify a node's answer-signing key, so that auditors check it against the CA."""
+    from wire.signing_certs import certify_signing_key
+
+    try:
+        public = bytes.fromhex(public_hex.strip())
+    except ValueError:
+        raise KoepelCliError("--public takes the key in hexadecimal (64 digits)",
+                             EXIT["usage"]) from None
+    certify_signing_key(ca_dir, name=name, public_key=public, out=out_path, days=days)
+    click.echo(f"certified the signing key of {name}: {out_path} (put it in the node's tls/ "
+               "folder; ledger exports carry it to auditors)")

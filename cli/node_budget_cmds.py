@@ -174,11 +174,18 @@ def export(config_path: Path, out_path: Path, encrypt_to: tuple[str, ...],
 
 @click.command(name="signing-key")
 @CONFIG_OPTION
+@click.option("--show", is_flag=True, help="Print the existing key's public half (for the "
+              "federation to certify with `koepel certs certify-signing-key`).")
 @handle_errors
-def signing_key(config_path: Path) -> None:
+def signing_key(config_path: Path, show: bool) -> None:
     """Create the node's Ed25519 signing key (for nodes created before signing existed)."""
     config = load_node_config(config_path)
     path = config.signing_key_file
+    if show:
+        from node.engine.signing import Signer
+
+        click.echo(Signer.load(path).public_key.hex())
+        return
     if path is None or path.exists():
         raise KoepelCliError(f"{path} already exists; nothing was changed", EXIT["usage"])
     public = create_signing_key(path)

@@ -87,6 +87,9 @@ class NodeConfig:
     limits: NodeLimits = field(default_factory=NodeLimits)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     signing_key_file: Path | None = None
+    # The CA's certificate for the signing key (`koepel certs certify-signing-key`); it travels
+    # with ledger exports so that auditors check the key against the CA, not on first use.
+    signing_certificate: Path | None = None
     reply_quantum_ms: int = 50
     auditors: tuple[str, ...] = ()
     key_source: str = "file"  # "file" (raw key file / KOEPEL_DB_KEY) or "passphrase"
@@ -107,7 +110,8 @@ class NodeConfig:
 
 _SECTIONS = {"node", "catalogue", "queriers", "tls", "limits", "budget", "vocabulary", "exports"}
 _NODE_KEYS = {"id", "organisation", "database", "key_file", "secret_file", "listen",
-              "signing_key_file", "reply_quantum_ms", "auditors", "key_source"}
+              "signing_key_file", "signing_certificate", "reply_quantum_ms", "auditors",
+              "key_source"}
 _BUDGET_KEYS = {"period", "node_cap_epsilon", "lifetime_cap_epsilon"}
 LIFETIME_DEFAULT_PERIODS = 5  # a lifetime cap left out is five periods' node cap
 BUDGET_PERIODS = ("year", "quarter")
@@ -196,6 +200,7 @@ def load_node_config(path: Path) -> NodeConfig:
         limits=_limits(path, raw.get("limits", {})),
         budget=_with_default_caps(_budget(path, raw.get("budget", {})), queriers),
         signing_key_file=base / str(node.get("signing_key_file", "keys/signing.key")),
+        signing_certificate=base / str(node.get("signing_certificate", "tls/signing.crt")),
         reply_quantum_ms=quantum,
         auditors=tuple(auditors),
         key_source=key_source,

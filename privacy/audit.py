@@ -22,6 +22,8 @@ An auditor holds a **ledger export** (written by the node, signed) and, optional
 ``KEY_MISMATCH``          a receipt was signed by another key than the export's
 ``OVER_CAP``              spending exceeds a cap the node states
 ``UNKNOWN_QUERIER``       (warning) charges for a querier not in the node's current policy
+``KEY_UNCERTIFIED``       (warning) the signing key is not checked against the federation CA
+``KEY_NOT_CERTIFIED``     the signing key's certificate does not verify, or is another key's
 ``CAP_UNLIMITED``         (warning) the node states no long-horizon cap
 ``CAP_HIGH``              (warning) a cap, as ε, is above ``CAP_THRESHOLDS_EPSILON``
 ========================  ============================================================
@@ -87,20 +89,24 @@ class LedgerExport:
     statement_payload: bytes
     signature: bytes
     public_key: bytes
+    signing_certificate: bytes = b""  # PEM: the CA's certificate for ``public_key``, if any
 
     @property
     def statement(self) -> LedgerStatement:
         return LedgerStatement.from_payload(self.statement_payload)
 
     def to_json(self) -> str:
-        return json.dumps({
+        raw: dict[str, Any] = {
             "format": EXPORT_FORMAT,
             "node_id": self.node_id,
             "public_key": self.public_key.hex(),
             "statement": self.statement_payload.decode("utf-8"),
             "signature": self.signature.hex(),
             "entries": [r.to_dict() for r in self.records],
-        }, indent=1, ensure_ascii=False)
+        }
+        if self.signing_certificate:
+            raw["signing_certificate"] = self.signing_certificate.decode("ascii")
+        return json.dumps(raw, indent=1, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> LedgerExport:
@@ -117,6 +123,7 @@ class LedgerExport:
                 statement_payload=str(raw["statement"]).encode("utf-8"),
                 signature=bytes.fromhex(raw["signature"]),
                 public_key=bytes.fromhex(raw["public_key"]),
+                signing_certificate=str(raw.get("signing_certificate", "")).encode("ascii"),
             )
         except (KeyError, TypeError, ValueError):
             raise ValueError("the ledger export lacks a field or has a malformed one") from None

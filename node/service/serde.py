@@ -84,6 +84,7 @@ def export_to_proto(export: LedgerExport, after_sequence: int = 0) -> pb2.Export
     return pb2.ExportLedgerResponse(
         node_id=export.node_id, public_key=export.public_key,
         statement=export.statement_payload, signature=export.signature,
+        signing_certificate=export.signing_certificate,
         entries=[
             pb2.LedgerEntry(
                 sequence=e.sequence, created_at=e.created_at, querier=e.querier,
