@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from privacy.receipts import Receipt, SignedReceipt, answer_digest
 from protos import pb2
+from wire.signing_certs import certified_signing_key
+from wire.tls import CertError
 
 __all__ = ["NodeFlag", "ReceiptBook", "ReceiptCheck", "verify_signature"]
 
@@ -97,7 +99,11 @@ def _mismatch(receipt: Receipt, node_id: str, querier: str,
 class ReceiptBook:
     """Receipts, highest heads and flags per node, in a SQLite file (the history store's)."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, ca_pem: bytes | None = None) -> None:
+        # With the federation CA, a receipt that carries a certificate for its signing key must
+        # match it (no trust on first use for certified nodes).
+        self._ca_pem = ca_pem
+        self._certified: dict[tuple[str, bytes], bytes] = {}
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA busy_timeout = 5000")
@@ -116,10 +122,27 @@ class ReceiptBook:
             receipt = signed.receipt
         except ValueError:
             return ReceiptCheck(False, "the receipt is unreadable")
-        problem = _mismatch(receipt, node_id, querier, response)
+        problem = _mismatch(receipt, node_id, querier, response) or self._certification(
+            node_id, signed.public_key, response.receipt.signing_certificate)
         if problem:
             return ReceiptCheck(False, problem)
         return ReceiptCheck(True, flags=self._record(node_id, receipt, signed))
+
+    def _certification(self, node_id: str, public_key: bytes, certificate: bytes) -> str:
+        """Why the signing key is not the one the CA certified for the node ("" when it is, or
+        when there is no certificate or CA to check against: then the key is pinned)."""
+        if self._ca_pem is None or not certificate:
+            return ""
+        certified = self._certified.get((node_id, certificate))
+        if certified is None:
+            try:
+                certified = certified_signing_key(certificate, self._ca_pem, node_id=node_id)
+            except CertError as error:
+                return f"the node's signing certificate does not hold: {error}"
+            self._certified[(node_id, certificate)] = certified
+        if certified != public_key:
+            return "the receipt is signed by another key than the one the federation CA certified"
+        return ""
 
     def _record(self, node_id: str, receipt: Receipt, signed: SignedReceipt
                 ) -> tuple[NodeFlag, ...]:

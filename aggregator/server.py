@@ -69,7 +69,8 @@ def build_aggregator(config: FederationConfig, *, insecure: bool = False,
     metrics = metrics or AggregatorMetrics(config)
     transport = MeteredTransport(GrpcTransport(config.querier_identity, credentials), metrics)
     return Aggregator(config, transport, SqliteHistory(config.history), metrics=metrics,
-                      receipts=ReceiptBook(config.history))
+                      receipts=ReceiptBook(config.history, ca_pem=None if credentials is None
+                                           else _tls(config).ca.read_bytes()))
 
 
 

@@ -13,9 +13,16 @@ from pathlib import Path
 import pytest
 from clirun import koepel
 from conftest import create_node
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from aggregator import ReceiptBook
+from node import load_node_config, open_node
+from node.service.serde import answer_to_proto
+from privacy import QuerySpec, Statistic, default_catalogue
 from wire.signing_certs import certified_signing_key, certify_signing_key
 from wire.tls import CA_CERT, CertError, init_ca
+
+CATALOGUE = default_catalogue()
 
 
 @pytest.fixture
@@ -88,3 +95,32 @@ def test_an_uncertified_key_is_a_warning_and_bad_input_is_refused(
     bad = koepel("certs", "certify-signing-key", "--ca", ca, "--name", "org-test",
                  "--public", "abcd", "--out", tmp_path / "x.crt")
     assert bad.returncode == 2 and "32 bytes" in bad.stderr and not (tmp_path / "x.crt").exists()
+
+
+def test_the_aggregator_refuses_a_receipt_signed_by_another_key_than_the_certified_one(
+        tmp_path: Path, ca: Path) -> None:
+    config = create_node(tmp_path / "n", queriers={"federation": "3"})
+    runtime = open_node(load_node_config(config))
+    try:
+        spec = QuerySpec(CATALOGUE.version, "headcount", Statistic.COUNT, ("region",), (),
+                         "2025", 100_000)
+        answer = runtime.engine.answer("federation", "q-1", spec)
+    finally:
+        runtime.close()
+    assert answer.receipt is not None
+    public = answer.receipt.public_key
+    certify_signing_key(ca, name="org-test", public_key=public, out=tmp_path / "good.crt")
+    certify_signing_key(ca, name="org-test", public_key=Ed25519PrivateKey.generate()
+                        .public_key().public_bytes_raw(), out=tmp_path / "other.crt")
+    ca_pem = (ca / CA_CERT).read_bytes()
+    outcomes = {}
+    for name, certificate in (("good", (tmp_path / "good.crt").read_bytes()),
+                              ("other key", (tmp_path / "other.crt").read_bytes()),
+                              ("none", b"")):
+        book = ReceiptBook(tmp_path / f"{name}.db", ca_pem=ca_pem)
+        check = book.check("org-test", "federation",
+                           answer_to_proto(answer, signing_certificate=certificate))
+        outcomes[name] = check.problem if not check.valid else "valid"
+        book.close()
+    assert outcomes["good"] == "valid" and outcomes["none"] == "valid"  # none: pinned as before
+    assert "another key than the one the federation CA certified" in outcomes["other key"]

@@ -39,9 +39,10 @@ def _vector(vector: NoisyVector | None, scale: int,
     )
 
 
-def answer_to_proto(answer: Answer, epsilon_of: Callable[[int], int] = lambda u: u
-                    ) -> pb2.QueryResponse:
-    """The wire answer; ``epsilon_of`` states a cost in the accounting's unit as ε."""
+def answer_to_proto(answer: Answer, epsilon_of: Callable[[int], int] = lambda u: u,
+                    signing_certificate: bytes = b"") -> pb2.QueryResponse:
+    """The wire answer; ``epsilon_of`` states a cost in the accounting's unit as ε, and
+    ``signing_certificate`` (the CA's certificate for the signing key) rides with the receipt."""
     release = answer.release
     return pb2.QueryResponse(
         query_id=answer.query_id,
@@ -62,7 +63,7 @@ def answer_to_proto(answer: Answer, epsilon_of: Callable[[int], int] = lambda u:
         catalogue_version=answer.catalogue_version,
         receipt=None if answer.receipt is None else pb2.Receipt(
             payload=answer.receipt.payload, signature=answer.receipt.signature,
-            public_key=answer.receipt.public_key),
+            public_key=answer.receipt.public_key, signing_certificate=signing_certificate),
     )
 
 

@@ -34,6 +34,10 @@ class NodeServicer(pb2_grpc.NodeServiceServicer):
         self._insecure = insecure
         self._metrics = metrics
         self._pacer = pacer or ReplyPacer(config.reply_quantum_ms / 1000)
+        certificate = config.signing_certificate
+        self._signing_certificate = (certificate.read_bytes()
+                                     if certificate is not None and certificate.is_file()
+                                     else b"")
 
     def _guard(self, context: grpc.ServicerContext, method: str, call: Callable[[], T],
                observed: QueryObservation | None = None) -> T:
@@ -77,7 +81,8 @@ class NodeServicer(pb2_grpc.NodeServiceServicer):
                 answer = self._engine.answer(querier, request.query_id,
                                              spec_from_proto(request.spec))
                 observed.answered(replayed=answer.replayed, cost_micro=answer.release.cost_micro)
-                return answer_to_proto(answer, self._engine.loss_rule.epsilon_of)
+                return answer_to_proto(answer, self._engine.loss_rule.epsilon_of,
+                                       self._signing_certificate)
 
             return self._guard(context, "Query", call, observed)
 

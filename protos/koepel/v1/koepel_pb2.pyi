@@ -99,14 +99,16 @@ class NoisyVector(_message.Message):
     def __init__(self, values: _Optional[_Iterable[int]] = ..., fixed_point_scale: _Optional[int] = ..., noise: _Optional[_Union[NoiseKind, str]] = ..., noise_scale: _Optional[float] = ..., noise_variance: _Optional[float] = ..., cost_micro_epsilon: _Optional[int] = ..., sensitivity: _Optional[int] = ..., cost_micro_units: _Optional[int] = ...) -> None: ...
 
 class Receipt(_message.Message):
-    __slots__ = ("payload", "signature", "public_key")
+    __slots__ = ("payload", "signature", "public_key", "signing_certificate")
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    SIGNING_CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
     payload: bytes
     signature: bytes
     public_key: bytes
-    def __init__(self, payload: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., public_key: _Optional[bytes] = ...) -> None: ...
+    signing_certificate: bytes
+    def __init__(self, payload: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., public_key: _Optional[bytes] = ..., signing_certificate: _Optional[bytes] = ...) -> None: ...
 
 class Cell(_message.Message):
     __slots__ = ("key",)
