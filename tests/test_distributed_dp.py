@@ -30,7 +30,7 @@ CATALOGUE_TEXT = resources.files("privacy").joinpath("catalogues/koepel-2026.1.t
 
 def _pmf(scale: float, shares: int) -> tuple[np.ndarray, int]:
     """The pmf of the sum of ``shares`` N_Z(0, scale²), and the offset of 0 in it."""
-    half = int(math.ceil(14 * scale))
+    half = math.ceil(14 * scale)
     support = np.arange(-half, half + 1)
     one = np.exp(-(support.astype(float) ** 2) / (2 * scale * scale))
     one /= one.sum()
