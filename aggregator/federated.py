@@ -32,12 +32,14 @@ from aggregator.planning import NodePlan, QueryPlan
 from aggregator.quorum import evaluate_quorum
 from aggregator.receipts import ReceiptBook
 from aggregator.results import SectorResult
+from aggregator.secure import SecureRound
 from aggregator.transport import NodeQueryError, NodeTransport
 from privacy import (
     InvalidQueryError,
     LossRule,
     QueryConflictError,
     QuerySpec,
+    ValidatedQuery,
     plan_release,
     validate,
 )
@@ -84,8 +86,10 @@ class Aggregator:
     def __init__(self, config: FederationConfig, transport: NodeTransport,
                  history: HistoryStore, *, metrics: AggregatorMetrics | None = None,
                  receipts: ReceiptBook | None = None, clock: Callable[[], str] = _utc_now,
-                 backoff_seconds: float = RetryPolicy.backoff_seconds) -> None:
+                 backoff_seconds: float = RetryPolicy.backoff_seconds,
+                 secure_round: SecureRound | None = None) -> None:
         self.config = config
+        self.secure_round = secure_round  # None: no secure aggregation (plaintext demo mode)
         self._transport = transport
         self.history = history
         self.metrics = metrics or AggregatorMetrics(config)
@@ -124,7 +128,7 @@ class Aggregator:
         return (uuid.uuid4().hex if earlier else query_id), query_id
 
     async def submit(self, spec: QuerySpec, *, deadline_seconds: float | None = None,
-                     query_id: str | None = None) -> SectorResult:
+                     query_id: str | None = None, secure: bool | None = None) -> SectorResult:
         """Ask every node; a query the catalogue refuses is refused here and costs nothing.
 
         With the ``query_id`` of a stored result, every node is asked again with that id: the
@@ -135,6 +139,8 @@ class Aggregator:
         if deadline_seconds is not None and not 0 < deadline_seconds <= MAX_DEADLINE_SECONDS:
             raise InvalidQueryError(
                 f"deadline_seconds must be in (0, {MAX_DEADLINE_SECONDS:g}]")
+        if secure if secure is not None else self.config.aggregation.mode == "secure":
+            return await self._submit_secure(validated, deadline_seconds)
         result_id, query_id = self._query_ids(spec, query_id)
         request = pb2.QueryRequest(query_id=query_id, spec=spec_to_proto(spec))
         # Logged before anything is charged: should storing the result fail, asking again with
@@ -156,6 +162,19 @@ class Aggregator:
         result = combine_replies(result_id=result_id, query_id=query_id, query=validated,
                                  replies=replies, policy=self.config.quorum, created_at=now,
                                  federation=self.config.name, rejected=rejected)
+        self.history.save(result)
+        return result
+
+    async def _submit_secure(self, query: ValidatedQuery,
+                             deadline_seconds: float | None) -> SectorResult:
+        """A secure round (``aggregator.secure``): the nodes' sum, never one node's vector."""
+        if self.secure_round is None:
+            raise InvalidQueryError("secure aggregation needs the aggregator's TLS certificate "
+                                    "(it signs the round's roster); it is not available with "
+                                    "--insecure")
+        deadline = deadline_seconds or self.config.deadline_seconds
+        result, _ = await self.secure_round.run(query, result_id=uuid.uuid4().hex,
+                                                created_at=self._clock(), deadline=deadline)
         self.history.save(result)
         return result
 

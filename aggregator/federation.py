@@ -51,8 +51,8 @@ from privacy import Catalogue, CatalogueError, default_catalogue, load_catalogue
 from wire.ratelimit import RateLimit
 from wire.tls import TlsFiles
 
-__all__ = ["FederationConfig", "FederationError", "NodeEntry", "load_federation",
-           "render_federation"]
+__all__ = ["AGGREGATION_MODES", "AggregationMode", "FederationConfig", "FederationError",
+           "NodeEntry", "load_federation", "render_federation"]
 
 MAX_DEADLINE_SECONDS = 600.0
 MAX_RETRIES = 10
@@ -92,6 +92,7 @@ class FederationConfig:
     nodes: tuple[NodeEntry, ...]
     tls: TlsFiles | None = None  # None: plaintext only (loaded configs always name files)
     operator_rate: RateLimit = field(default_factory=lambda: RateLimit(60, 20))
+    aggregation: AggregationMode = field(default_factory=lambda: AggregationMode())
 
     def deadline_for(self, node: NodeEntry, override: float | None = None) -> float:
         """A node's deadline: the query's override, else the node's own, else the default."""
@@ -100,7 +101,26 @@ class FederationConfig:
         return node.deadline_seconds or self.deadline_seconds
 
 
-_TOP = {"federation", "nodes", "tls", "limits"}
+_TOP = {"federation", "nodes", "tls", "limits", "aggregation"}
+_AGGREGATION = {"mode", "threshold", "colluders"}
+AGGREGATION_MODES = ("per_node", "secure")
+
+
+@dataclass(frozen=True)
+class AggregationMode:
+    """``[aggregation]``: per-node noise, or secure aggregation with distributed noise.
+
+    ``threshold`` (t) is how many honest nodes' noise shares the release counts on, and
+    ``colluders`` (c) how many nodes may collude with the aggregator; a secure round needs at
+    least t + c survivors. 0 for t means "every registered node but c and two that may drop".
+    """
+
+    mode: str = "per_node"
+    threshold: int = 0
+    colluders: int = 0
+
+    def honest_shares(self, nodes: int) -> int:
+        return self.threshold or max(1, nodes - self.colluders - 2)
 _TLS = {"cert", "key", "ca"}
 _LIMITS = {"requests_per_minute", "burst"}
 _FED = {"name", "querier_identity", "catalogue", "deadline_seconds", "retries", "quorum",
@@ -219,7 +239,26 @@ def load_federation(path: Path) -> FederationConfig:
         nodes=tuple(nodes),
         tls=_tls(path, raw.get("tls", {})),
         operator_rate=_rate(path, raw.get("limits", {})),
+        aggregation=_aggregation(path, raw.get("aggregation", {}), len(nodes)),
     )
+
+
+def _aggregation(path: Path, table: Mapping[str, Any], nodes: int) -> AggregationMode:
+    where = f"{path} [aggregation]"
+    _check(where, table, _AGGREGATION)
+    mode = table.get("mode", "per_node")
+    if mode not in AGGREGATION_MODES:
+        raise FederationError(f"{where}: mode must be one of {', '.join(AGGREGATION_MODES)}")
+    numbers = {}
+    for key in ("threshold", "colluders"):
+        value = table.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise FederationError(f"{where}: {key} must be a whole number ≥ 0")
+        numbers[key] = value
+    if nodes and numbers["threshold"] + numbers["colluders"] > nodes:
+        raise FederationError(f"{where}: threshold + colluders ({numbers['threshold']} + "
+                              f"{numbers['colluders']}) exceeds the {nodes} registered nodes")
+    return AggregationMode(mode, numbers["threshold"], numbers["colluders"])
 
 
 def _tls(path: Path, table: Mapping[str, Any]) -> TlsFiles:

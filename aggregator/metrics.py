@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 from wsgiref.simple_server import WSGIServer
 
 import grpc
@@ -230,6 +231,10 @@ class MeteredTransport:
 
     async def budget(self, node: NodeEntry, timeout: float) -> pb2.BudgetResponse:
         return await self._inner.budget(node, timeout)
+
+    async def secure(self, node: NodeEntry, method: str, request: object,
+                     timeout: float) -> Any:
+        return await self._inner.secure(node, method, request, timeout)  # type: ignore[attr-defined]
 
     async def close(self) -> None:
         await self._inner.close()

@@ -111,6 +111,8 @@ class SectorResult:
     receipts: tuple[NodeReceipt, ...] = field(default=(), compare=False)
     bin_edges: tuple[float, ...] = ()  # HISTOGRAM: the public bin edges
     quantiles: tuple[QuantileResult, ...] = ()  # HISTOGRAM: quartiles per group-by cell
+    aggregation: str = "per_node"  # or "secure": the aggregator saw only the sum
+    transcript: str = ""  # secure: the round's signed transcript (JSON), kept for auditors
 
     @property
     def answered(self) -> list[str]:
@@ -154,6 +156,8 @@ class SectorResult:
             bin_edges=tuple(raw.get("bin_edges", ())),
             quantiles=tuple(QuantileResult(**{**q, "key": tuple(q["key"])})
                             for q in raw.get("quantiles", ())),
+            aggregation=raw.get("aggregation", "per_node"),
+            transcript=raw.get("transcript", ""),
         )
 
 

@@ -95,6 +95,7 @@ def result_to_proto(result: SectorResult, *, include_receipts: bool = False) -> 
         answered_node_share=result.answered_node_share,
         answered_size_share=result.answered_size_share,
         federation=result.federation,
+        aggregation=result.aggregation,
         bin_edges=list(result.bin_edges),
         quantiles=[
             pb2.QuantileEstimate(key=list(q.key), probability=q.probability,
@@ -123,6 +124,7 @@ def result_from_proto(message: pb2.SectorResult) -> SectorResult:
         answered_node_share=message.answered_node_share,
         answered_size_share=message.answered_size_share,
         federation=message.federation,
+        aggregation=message.aggregation or "per_node",
         receipts=tuple(NodeReceipt(n.node_id, query_id, message.created_at, n.receipt)
                        for n in message.nodes if n.receipt),
         bin_edges=tuple(message.bin_edges),

@@ -18,6 +18,7 @@ from aggregator.history import SqliteHistory
 from aggregator.metrics import AggregatorMetrics, MeteredTransport
 from aggregator.probe import watch_nodes
 from aggregator.receipts import ReceiptBook
+from aggregator.secure import SecureRound
 from aggregator.service import AggregatorServicer
 from aggregator.transport import GrpcTransport
 from protos import pb2, pb2_grpc
@@ -68,7 +69,9 @@ def build_aggregator(config: FederationConfig, *, insecure: bool = False,
         credentials = channel_credentials(_tls(config), expect=_identity(config))
     metrics = metrics or AggregatorMetrics(config)
     transport = MeteredTransport(GrpcTransport(config.querier_identity, credentials), metrics)
+    secure = None if credentials is None else SecureRound(config, transport, _tls(config))
     return Aggregator(config, transport, SqliteHistory(config.history), metrics=metrics,
+                      secure_round=secure,
                       receipts=ReceiptBook(config.history, ca_pem=None if credentials is None
                                            else _tls(config).ca.read_bytes()))
 

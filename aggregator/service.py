@@ -66,8 +66,12 @@ class AggregatorServicer(pb2_grpc.AggregatorServiceServicer):
             async def call() -> pb2.SubmitQueryResponse:
                 spec = spec_from_proto(request.spec)
                 deadline = request.deadline_seconds if request.deadline_seconds > 0 else None
+                if request.aggregation not in ("", "secure", "per_node"):
+                    raise InvalidQueryError("aggregation must be secure or per_node")
+                secure = {"": None, "secure": True, "per_node": False}[request.aggregation]
                 result = await self._aggregator.submit(spec, deadline_seconds=deadline,
-                                                       query_id=request.query_id or None)
+                                                       query_id=request.query_id or None,
+                                                       secure=secure)
                 observed.result(result)
                 log.info("result %s: %d of %d nodes answered", result.result_id,
                          len(result.answered), len(result.nodes),

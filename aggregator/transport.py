@@ -134,6 +134,11 @@ class GrpcTransport:
     async def budget(self, node: NodeEntry, timeout: float) -> pb2.BudgetResponse:
         return await self._call(node, "Budget", pb2.BudgetRequest(), timeout)
 
+    async def secure(self, node: NodeEntry, method: str, request: object,
+                     timeout: float) -> Any:
+        """One secure-aggregation call (``SecureEnrol``, ``SecureMask``, …) to ``node``."""
+        return await self._call(node, method, request, timeout)
+
     async def close(self) -> None:
         for channel, _ in self._stubs.values():
             await channel.close()

@@ -113,9 +113,9 @@ class AggregatorClient:
         self._timeout = timeout
 
     def submit(self, spec: pb2.QuerySpec, deadline_seconds: float = 0.0,
-               query_id: str = "") -> SectorResult:
+               query_id: str = "", aggregation: str = "") -> SectorResult:
         request = pb2.SubmitQueryRequest(spec=spec, deadline_seconds=deadline_seconds,
-                                         query_id=query_id)
+                                         query_id=query_id, aggregation=aggregation)
         return result_from_proto(self._stub.SubmitQuery(request, timeout=self._timeout).result)
 
     def plan(self, spec: pb2.QuerySpec) -> QueryPlan:

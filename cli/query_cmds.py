@@ -133,14 +133,18 @@ def _query_spec(measure: str | None, statistic: str, group_by: tuple[str, ...],
               help="The idempotency key sent to the nodes (default: a new one). Re-using an "
                    "earlier query's id (e.g. from the aggregator's log) for the same query "
                    "returns the nodes' stored answers at no extra cost.")
+@click.option("--secure/--per-node", "secure", default=None,
+              help="Secure aggregation (the aggregator sees only the nodes' sum, with about one "
+                   "central noise; needs a zCDP catalogue) or per-node noise. Default: "
+                   "federation.toml's [aggregation] mode.")
 @OUTPUT_OPTIONS
 @AGGREGATOR_OPTION
 @handle_errors
 def query(measure: str | None, statistic: str, group_by: tuple[str, ...],
           filters: tuple[str, ...], period: str | None, epsilon: str | None,
           catalogue_version: str | None, deadline: float, dry_run: bool,
-          resume_id: str | None, query_id: str, as_json: bool, as_csv: bool,
-          conn: Connection) -> None:
+          resume_id: str | None, query_id: str, secure: bool | None, as_json: bool,
+          as_csv: bool, conn: Connection) -> None:
     """Ask the federation for a DP sector figure of MEASURE.
 
     Exit code 7 when every node refused for lack of budget (nothing was spent), 9 when the
@@ -176,7 +180,8 @@ def query(measure: str | None, statistic: str, group_by: tuple[str, ...],
                     out.print("[yellow]The result would be INCOMPLETE: "
                               + "; ".join(plan.incomplete_reasons) + "[/yellow]")
             return
-        result = client.submit(spec, deadline, query_id)
+        aggregation = "" if secure is None else ("secure" if secure else "per_node")
+        result = client.submit(spec, deadline, query_id, aggregation)
     show_result(result, output)
     _exit_for(result, say=output == "table")
 

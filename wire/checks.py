@@ -125,11 +125,36 @@ def _none(request: Any) -> str | None:
     return None
 
 
+def _round_id(request: Any) -> str | None:
+    if not _QUERY_ID.fullmatch(request.query_id):
+        return "query_id must be 1–64 characters of letters, digits, . _ : -"
+    return None
+
+
+def _secure_mask(request: pb2.SecureMaskRequest) -> str | None:
+    if not request.HasField("spec"):
+        return "spec is required"
+    if not (request.params and request.roster and request.roster_signature
+            and request.aggregator_certificate):
+        return "params, roster, roster_signature and aggregator_certificate are required"
+    return _round_id(request) or _spec_problem(request.spec)
+
+
+def _survivors(request: Any) -> str | None:
+    if len(request.survivors) > 1000 or len(set(request.survivors)) != len(request.survivors):
+        return "survivors must be at most 1000 distinct node ids"
+    return _round_id(request)
+
+
 _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "/koepel.v1.NodeService/Describe": _none,
     "/koepel.v1.NodeService/Query": _query,
     "/koepel.v1.NodeService/Budget": _none,
     "/koepel.v1.NodeService/ExportLedger": _export,
+    "/koepel.v1.NodeService/SecureEnrol": _none,
+    "/koepel.v1.NodeService/SecureMask": _secure_mask,
+    "/koepel.v1.NodeService/SecureConsistency": _survivors,
+    "/koepel.v1.NodeService/SecureUnmask": _survivors,
     "/koepel.v1.AggregatorService/SubmitQuery": _submit,
     "/koepel.v1.AggregatorService/ListNodes": _none,
     "/koepel.v1.AggregatorService/History": _history,

@@ -31,6 +31,7 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from wire.checks import request_problem
+from wire.limits import MAX_REQUEST_BYTES, request_limit
 from wire.ratelimit import RateLimiter
 from wire.tls import PeerIdentity, peer_identity
 
@@ -132,6 +133,10 @@ class Gate:
                                f"rate limit of {self._limiter.limit.per_minute:g} requests per "
                                f"minute exceeded for {identity}; retry in {wait:.1f} s",
                                {"retry_after_seconds": f"{wait:.3f}"})
+        if request is _TOO_LARGE:
+            return Refusal(grpc.StatusCode.RESOURCE_EXHAUSTED, "REQUEST_TOO_LARGE",
+                           f"the request is larger than {method.rsplit('/', 1)[-1]} accepts "
+                           f"({request_limit(method) // 1024} KiB)")
         if request is _UNDECODABLE:
             return Refusal(grpc.StatusCode.INVALID_ARGUMENT, "MALFORMED_REQUEST",
                            "the request is not a valid koepel.v1 message for this method")
@@ -141,11 +146,21 @@ class Gate:
         return None
 
 
-def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+class _TooLarge:
+    """Stands in for a request larger than its method allows (never parsed)."""
+
+
+_TOO_LARGE = _TooLarge()
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None,
+              max_bytes: int = MAX_REQUEST_BYTES) -> Callable[[bytes], Any] | None:
     if deserializer is None:
         return None
 
     def parse(data: bytes) -> Any:
+        if len(data) > max_bytes:  # checked before parsing: a large message costs no parse
+            return _TOO_LARGE
         try:
             return deserializer(data)
         except (DecodeError, ValueError, RuntimeError):
@@ -181,7 +196,8 @@ class GateInterceptor(grpc.ServerInterceptor):
             return behaviour(request, context)
 
         return grpc.unary_unary_rpc_method_handler(
-            guarded, request_deserializer=_tolerant(handler.request_deserializer),
+            guarded, request_deserializer=_tolerant(handler.request_deserializer,
+                                                    request_limit(method)),
             response_serializer=handler.response_serializer)
 
 
@@ -208,5 +224,6 @@ class AioGateInterceptor(grpc.aio.ServerInterceptor):
             return await behaviour(request, context)
 
         return grpc.unary_unary_rpc_method_handler(
-            guarded, request_deserializer=_tolerant(handler.request_deserializer),
+            guarded, request_deserializer=_tolerant(handler.request_deserializer,
+                                                    request_limit(method)),
             response_serializer=handler.response_serializer)

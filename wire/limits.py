@@ -10,8 +10,8 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-__all__ = ["MAX_METADATA_BYTES", "QUERIER_HEADER", "channel_options", "check_loopback",
-           "server_options", "write_port_file"]
+__all__ = ["MAX_METADATA_BYTES", "MAX_REQUEST_BYTES", "QUERIER_HEADER", "channel_options",
+           "check_loopback", "request_limit", "server_options", "write_port_file"]
 
 # Demo/test mode only (plaintext on loopback): the caller names itself in this metadata header.
 # With mutual TLS the identity comes from the verified client certificate instead, and this
@@ -55,6 +55,21 @@ def channel_options(*, max_receive_bytes: int) -> list[tuple[str, int]]:
         ("grpc.keepalive_permit_without_calls", 0),
         ("grpc.http2.max_pings_without_data", 2),
     ]
+
+
+MAX_REQUEST_BYTES = 64 * 1024  # a query is a few hundred bytes: anything larger is refused
+# Secure aggregation carries the round's roster (≈0.8 KB a node) and the sealed shares addressed
+# to one node (≈0.1 KB a node): up to 500 organisations, a few hundred KiB.
+_LARGER_REQUESTS = {
+    "/koepel.v1.NodeService/SecureMask": 2 << 20,
+    "/koepel.v1.NodeService/SecureConsistency": 256 * 1024,
+    "/koepel.v1.NodeService/SecureUnmask": 2 << 20,
+}
+
+
+def request_limit(method: str) -> int:
+    """The largest request ``method`` accepts, in bytes (checked by the gate before parsing)."""
+    return _LARGER_REQUESTS.get(method, MAX_REQUEST_BYTES)
 
 
 def check_loopback(address: str) -> None:

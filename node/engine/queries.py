@@ -105,6 +105,13 @@ class QueryEngine:
             lines=tuple(self._lines(querier, caps)),
         )
 
+    def admit(self, querier: str, spec: QuerySpec) -> tuple[ValidatedQuery, BudgetCaps]:
+        """The validated query and ``querier``'s caps, or the refusal (before any data)."""
+        caps = self._policy.caps(querier)
+        query = self._validate(spec)
+        self._config.queriers[querier].access.check(querier, query)  # the node's own policy
+        return query, caps
+
     def answer(self, querier: str, query_id: str, spec: QuerySpec) -> Answer:
         """Answer ``spec`` for ``querier``, charging its budget exactly once per query id."""
         if not _QUERY_ID.match(query_id):

@@ -13,6 +13,7 @@ from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from node.engine.secure import SecureRefused
 from node.service.identity import UnauthenticatedError
 from privacy import (
     BudgetExhaustedError,
@@ -35,6 +36,7 @@ _CODES: tuple[tuple[type[KoepelError], grpc.StatusCode], ...] = (
     (CatalogueVersionError, grpc.StatusCode.FAILED_PRECONDITION),
     (BudgetExhaustedError, grpc.StatusCode.FAILED_PRECONDITION),
     (QueryConflictError, grpc.StatusCode.ALREADY_EXISTS),
+    (SecureRefused, grpc.StatusCode.FAILED_PRECONDITION),
 )
 
 

@@ -15,6 +15,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from node.config import NodeConfig
 from node.engine.compiler import check_catalogue
 from node.engine.queries import QueryEngine
+from node.engine.secure import SecureRounds
 from node.engine.signing import Signer
 from node.service.identity import insecure_identity
 from node.service.metrics import NodeMetrics
@@ -35,7 +36,7 @@ __all__ = ["MAX_MESSAGE_BYTES", "NodeRuntime", "create_server", "open_node", "se
 
 log = logging.getLogger("koepel.node")
 
-MAX_MESSAGE_BYTES = 64 * 1024  # a query is a few hundred bytes; refuse anything larger
+MAX_MESSAGE_BYTES = 4 << 20  # a secure round's roster: ~0.8 KB a node, 500 nodes (checks: wire)
 SERVICE_NAME = pb2.DESCRIPTOR.services_by_name["NodeService"].full_name
 _AGGREGATOR = frozenset({"aggregator"})
 _READERS = frozenset({"aggregator", "auditor"})
@@ -46,6 +47,10 @@ METHOD_ROLES = {
     f"/{SERVICE_NAME}/Query": _AGGREGATOR,
     f"/{SERVICE_NAME}/Budget": _READERS,
     f"/{SERVICE_NAME}/ExportLedger": _READERS,
+    f"/{SERVICE_NAME}/SecureEnrol": _AGGREGATOR,
+    f"/{SERVICE_NAME}/SecureMask": _AGGREGATOR,
+    f"/{SERVICE_NAME}/SecureConsistency": _AGGREGATOR,
+    f"/{SERVICE_NAME}/SecureUnmask": _AGGREGATOR,
 }
 
 
@@ -111,7 +116,9 @@ def create_server(runtime: NodeRuntime, address: str, *, insecure: bool,
         maximum_concurrent_rpcs=config.limits.max_concurrent_rpcs,
     )
     pb2_grpc.add_NodeServiceServicer_to_server(
-        NodeServicer(runtime.config, runtime.engine, insecure=insecure, metrics=metrics), server
+        NodeServicer(runtime.config, runtime.engine, insecure=insecure, metrics=metrics,
+                     secure=None if insecure or config.tls is None
+                     else SecureRounds(runtime.config, runtime.engine, runtime.store)), server
     )
     health_servicer = health_servicer or health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -10,6 +10,7 @@ import grpc
 
 from node.config import NodeConfig
 from node.engine.queries import QueryEngine
+from node.engine.secure import SecureRefused, SecureRounds
 from node.service.errors import status_for
 from node.service.identity import querier_of
 from node.service.metrics import NodeMetrics, QueryObservation
@@ -28,8 +29,10 @@ SOFTWARE_VERSION = "koepel 0.1.0"
 
 class NodeServicer(pb2_grpc.NodeServiceServicer):
     def __init__(self, config: NodeConfig, engine: QueryEngine, *, insecure: bool,
-                 metrics: NodeMetrics, pacer: ReplyPacer | None = None) -> None:
+                 metrics: NodeMetrics, pacer: ReplyPacer | None = None,
+                 secure: SecureRounds | None = None) -> None:
         self._config = config
+        self._secure = secure  # None: secure aggregation is not served (plaintext demo mode)
         self._engine = engine
         self._insecure = insecure
         self._metrics = metrics
@@ -102,3 +105,54 @@ class NodeServicer(pb2_grpc.NodeServiceServicer):
             return export_to_proto(export, max(0, request.after_sequence))
 
         return self._guard(context, "ExportLedger", call)
+
+    def _rounds(self) -> SecureRounds:
+        if self._secure is None:
+            raise SecureRefused("this node serves secure aggregation only over mutual TLS")
+        return self._secure
+
+    def SecureEnrol(self, request: pb2.SecureEnrolRequest, context: Any
+                    ) -> pb2.SecureEnrolResponse:
+        def call() -> pb2.SecureEnrolResponse:
+            querier_of(context, insecure=self._insecure)
+            return pb2.SecureEnrolResponse(roster_entry=self._rounds().enrol())
+
+        return self._guard(context, "SecureEnrol", call)
+
+    def SecureMask(self, request: pb2.SecureMaskRequest, context: Any
+                   ) -> pb2.SecureMaskResponse:
+        # Round 1 reads the records, so it is paced like a query (timing side channel).
+        with self._pacer.paced():
+            def call() -> pb2.SecureMaskResponse:
+                querier = querier_of(context, insecure=self._insecure)
+                masked, cost, local, replayed = self._rounds().mask(
+                    querier, request.query_id, spec_from_proto(request.spec),
+                    params=request.params, roster=request.roster,
+                    roster_signature=request.roster_signature,
+                    aggregator_certificate=request.aggregator_certificate,
+                    honest_shares=request.honest_shares)
+                return pb2.SecureMaskResponse(
+                    masked_input=masked, cost_micro_units=cost,
+                    cost_micro_epsilon=self._engine.loss_rule.epsilon_of(cost),
+                    local_micro_units=local, replayed=replayed)
+
+            return self._guard(context, "SecureMask", call)
+
+    def SecureConsistency(self, request: pb2.SecureConsistencyRequest, context: Any
+                          ) -> pb2.SecureConsistencyResponse:
+        def call() -> pb2.SecureConsistencyResponse:
+            querier = querier_of(context, insecure=self._insecure)
+            return pb2.SecureConsistencyResponse(signature=self._rounds().consistency(
+                querier, request.query_id, list(request.survivors)))
+
+        return self._guard(context, "SecureConsistency", call)
+
+    def SecureUnmask(self, request: pb2.SecureUnmaskRequest, context: Any
+                     ) -> pb2.SecureUnmaskResponse:
+        def call() -> pb2.SecureUnmaskResponse:
+            querier = querier_of(context, insecure=self._insecure)
+            return pb2.SecureUnmaskResponse(unmask_reply=self._rounds().unmask(
+                querier, request.query_id, list(request.survivors),
+                dict(request.consistency_signatures), dict(request.shares)))
+
+        return self._guard(context, "SecureUnmask", call)

@@ -200,5 +200,20 @@ _V5_INDEXES = (
         ON support_actions(pid, action_date, duration_min)""",
 )
 
-MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3_LEDGER, _V4_ACCOMPANIMENT, _V5_INDEXES)
+# Version 6: secure aggregation. A node reveals its unmasking secrets for a round at most once
+# (a second unmask would let an aggregator see one node's vector): the claim is a row here,
+# written before the reply leaves, so it holds across restarts. Append-only, like the ledger.
+_V6_SECURE_AGGREGATION = (
+    """CREATE TABLE secagg_unmask (
+        round_id TEXT PRIMARY KEY,
+        claimed_at TEXT NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TRIGGER secagg_unmask_no_update BEFORE UPDATE ON secagg_unmask
+        BEGIN SELECT RAISE(ABORT, 'unmask claims are append-only'); END""",
+    """CREATE TRIGGER secagg_unmask_no_delete BEFORE DELETE ON secagg_unmask
+        BEGIN SELECT RAISE(ABORT, 'unmask claims are append-only'); END""",
+)
+
+MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3_LEDGER, _V4_ACCOMPANIMENT, _V5_INDEXES,
+                                       _V6_SECURE_AGGREGATION)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -116,6 +116,94 @@ class Cell(_message.Message):
     key: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, key: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class SecureEnrolRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SecureEnrolResponse(_message.Message):
+    __slots__ = ("roster_entry",)
+    ROSTER_ENTRY_FIELD_NUMBER: _ClassVar[int]
+    roster_entry: bytes
+    def __init__(self, roster_entry: _Optional[bytes] = ...) -> None: ...
+
+class SecureMaskRequest(_message.Message):
+    __slots__ = ("query_id", "spec", "params", "roster", "roster_signature", "aggregator_certificate", "honest_shares")
+    QUERY_ID_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    ROSTER_FIELD_NUMBER: _ClassVar[int]
+    ROSTER_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    AGGREGATOR_CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
+    HONEST_SHARES_FIELD_NUMBER: _ClassVar[int]
+    query_id: str
+    spec: QuerySpec
+    params: bytes
+    roster: bytes
+    roster_signature: bytes
+    aggregator_certificate: bytes
+    honest_shares: int
+    def __init__(self, query_id: _Optional[str] = ..., spec: _Optional[_Union[QuerySpec, _Mapping]] = ..., params: _Optional[bytes] = ..., roster: _Optional[bytes] = ..., roster_signature: _Optional[bytes] = ..., aggregator_certificate: _Optional[bytes] = ..., honest_shares: _Optional[int] = ...) -> None: ...
+
+class SecureMaskResponse(_message.Message):
+    __slots__ = ("masked_input", "cost_micro_units", "cost_micro_epsilon", "local_micro_units", "replayed")
+    MASKED_INPUT_FIELD_NUMBER: _ClassVar[int]
+    COST_MICRO_UNITS_FIELD_NUMBER: _ClassVar[int]
+    COST_MICRO_EPSILON_FIELD_NUMBER: _ClassVar[int]
+    LOCAL_MICRO_UNITS_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    masked_input: bytes
+    cost_micro_units: int
+    cost_micro_epsilon: int
+    local_micro_units: int
+    replayed: bool
+    def __init__(self, masked_input: _Optional[bytes] = ..., cost_micro_units: _Optional[int] = ..., cost_micro_epsilon: _Optional[int] = ..., local_micro_units: _Optional[int] = ..., replayed: _Optional[bool] = ...) -> None: ...
+
+class SecureConsistencyRequest(_message.Message):
+    __slots__ = ("query_id", "survivors")
+    QUERY_ID_FIELD_NUMBER: _ClassVar[int]
+    SURVIVORS_FIELD_NUMBER: _ClassVar[int]
+    query_id: str
+    survivors: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, query_id: _Optional[str] = ..., survivors: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SecureConsistencyResponse(_message.Message):
+    __slots__ = ("signature",)
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    signature: bytes
+    def __init__(self, signature: _Optional[bytes] = ...) -> None: ...
+
+class SecureUnmaskRequest(_message.Message):
+    __slots__ = ("query_id", "survivors", "consistency_signatures", "shares")
+    class ConsistencySignaturesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: bytes
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[bytes] = ...) -> None: ...
+    class SharesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: bytes
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[bytes] = ...) -> None: ...
+    QUERY_ID_FIELD_NUMBER: _ClassVar[int]
+    SURVIVORS_FIELD_NUMBER: _ClassVar[int]
+    CONSISTENCY_SIGNATURES_FIELD_NUMBER: _ClassVar[int]
+    SHARES_FIELD_NUMBER: _ClassVar[int]
+    query_id: str
+    survivors: _containers.RepeatedScalarFieldContainer[str]
+    consistency_signatures: _containers.ScalarMap[str, bytes]
+    shares: _containers.ScalarMap[str, bytes]
+    def __init__(self, query_id: _Optional[str] = ..., survivors: _Optional[_Iterable[str]] = ..., consistency_signatures: _Optional[_Mapping[str, bytes]] = ..., shares: _Optional[_Mapping[str, bytes]] = ...) -> None: ...
+
+class SecureUnmaskResponse(_message.Message):
+    __slots__ = ("unmask_reply",)
+    UNMASK_REPLY_FIELD_NUMBER: _ClassVar[int]
+    unmask_reply: bytes
+    def __init__(self, unmask_reply: _Optional[bytes] = ...) -> None: ...
+
 class DescribeRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
@@ -263,14 +351,16 @@ class ExportLedgerResponse(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., entries: _Optional[_Iterable[_Union[LedgerEntry, _Mapping]]] = ..., public_key: _Optional[bytes] = ..., statement: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., signing_certificate: _Optional[bytes] = ...) -> None: ...
 
 class SubmitQueryRequest(_message.Message):
-    __slots__ = ("spec", "deadline_seconds", "query_id")
+    __slots__ = ("spec", "deadline_seconds", "query_id", "aggregation")
     SPEC_FIELD_NUMBER: _ClassVar[int]
     DEADLINE_SECONDS_FIELD_NUMBER: _ClassVar[int]
     QUERY_ID_FIELD_NUMBER: _ClassVar[int]
+    AGGREGATION_FIELD_NUMBER: _ClassVar[int]
     spec: QuerySpec
     deadline_seconds: float
     query_id: str
-    def __init__(self, spec: _Optional[_Union[QuerySpec, _Mapping]] = ..., deadline_seconds: _Optional[float] = ..., query_id: _Optional[str] = ...) -> None: ...
+    aggregation: str
+    def __init__(self, spec: _Optional[_Union[QuerySpec, _Mapping]] = ..., deadline_seconds: _Optional[float] = ..., query_id: _Optional[str] = ..., aggregation: _Optional[str] = ...) -> None: ...
 
 class NodeStatus(_message.Message):
     __slots__ = ("node_id", "outcome", "reason", "cost_micro_epsilon", "attempts", "replayed", "catalogue_version", "elapsed_seconds", "receipt")
@@ -337,7 +427,7 @@ class QuantileEstimate(_message.Message):
     def __init__(self, key: _Optional[_Iterable[str]] = ..., probability: _Optional[float] = ..., estimate: _Optional[float] = ..., ci_lower: _Optional[float] = ..., ci_upper: _Optional[float] = ...) -> None: ...
 
 class SectorResult(_message.Message):
-    __slots__ = ("result_id", "created_at", "spec", "group_by", "cells", "nodes", "complete", "query_id", "incomplete_reasons", "answered_node_share", "answered_size_share", "federation", "bin_edges", "quantiles")
+    __slots__ = ("result_id", "created_at", "spec", "group_by", "cells", "nodes", "complete", "query_id", "incomplete_reasons", "answered_node_share", "answered_size_share", "federation", "bin_edges", "quantiles", "aggregation")
     RESULT_ID_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
@@ -352,6 +442,7 @@ class SectorResult(_message.Message):
     FEDERATION_FIELD_NUMBER: _ClassVar[int]
     BIN_EDGES_FIELD_NUMBER: _ClassVar[int]
     QUANTILES_FIELD_NUMBER: _ClassVar[int]
+    AGGREGATION_FIELD_NUMBER: _ClassVar[int]
     result_id: str
     created_at: str
     spec: QuerySpec
@@ -366,7 +457,8 @@ class SectorResult(_message.Message):
     federation: str
     bin_edges: _containers.RepeatedScalarFieldContainer[float]
     quantiles: _containers.RepeatedCompositeFieldContainer[QuantileEstimate]
-    def __init__(self, result_id: _Optional[str] = ..., created_at: _Optional[str] = ..., spec: _Optional[_Union[QuerySpec, _Mapping]] = ..., group_by: _Optional[_Iterable[str]] = ..., cells: _Optional[_Iterable[_Union[SectorCell, _Mapping]]] = ..., nodes: _Optional[_Iterable[_Union[NodeStatus, _Mapping]]] = ..., complete: _Optional[bool] = ..., query_id: _Optional[str] = ..., incomplete_reasons: _Optional[_Iterable[str]] = ..., answered_node_share: _Optional[float] = ..., answered_size_share: _Optional[float] = ..., federation: _Optional[str] = ..., bin_edges: _Optional[_Iterable[float]] = ..., quantiles: _Optional[_Iterable[_Union[QuantileEstimate, _Mapping]]] = ...) -> None: ...
+    aggregation: str
+    def __init__(self, result_id: _Optional[str] = ..., created_at: _Optional[str] = ..., spec: _Optional[_Union[QuerySpec, _Mapping]] = ..., group_by: _Optional[_Iterable[str]] = ..., cells: _Optional[_Iterable[_Union[SectorCell, _Mapping]]] = ..., nodes: _Optional[_Iterable[_Union[NodeStatus, _Mapping]]] = ..., complete: _Optional[bool] = ..., query_id: _Optional[str] = ..., incomplete_reasons: _Optional[_Iterable[str]] = ..., answered_node_share: _Optional[float] = ..., answered_size_share: _Optional[float] = ..., federation: _Optional[str] = ..., bin_edges: _Optional[_Iterable[float]] = ..., quantiles: _Optional[_Iterable[_Union[QuantileEstimate, _Mapping]]] = ..., aggregation: _Optional[str] = ...) -> None: ...
 
 class SubmitQueryResponse(_message.Message):
     __slots__ = ("result",)

@@ -56,6 +56,26 @@ class NodeServiceStub:
                 request_serializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.ExportLedgerRequest.SerializeToString,
                 response_deserializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.ExportLedgerResponse.FromString,
                 _registered_method=True)
+        self.SecureEnrol = channel.unary_unary(
+                '/koepel.v1.NodeService/SecureEnrol',
+                request_serializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureEnrolRequest.SerializeToString,
+                response_deserializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureEnrolResponse.FromString,
+                _registered_method=True)
+        self.SecureMask = channel.unary_unary(
+                '/koepel.v1.NodeService/SecureMask',
+                request_serializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureMaskRequest.SerializeToString,
+                response_deserializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureMaskResponse.FromString,
+                _registered_method=True)
+        self.SecureConsistency = channel.unary_unary(
+                '/koepel.v1.NodeService/SecureConsistency',
+                request_serializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureConsistencyRequest.SerializeToString,
+                response_deserializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureConsistencyResponse.FromString,
+                _registered_method=True)
+        self.SecureUnmask = channel.unary_unary(
+                '/koepel.v1.NodeService/SecureUnmask',
+                request_serializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureUnmaskRequest.SerializeToString,
+                response_deserializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureUnmaskResponse.FromString,
+                _registered_method=True)
 
 
 class NodeServiceServicer:
@@ -87,6 +107,31 @@ class NodeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SecureEnrol(self, request, context):
+        """Secure aggregation (docs/secure-aggregation.md): the aggregator learns only the sum.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SecureMask(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SecureConsistency(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SecureUnmask(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NodeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -109,6 +154,26 @@ def add_NodeServiceServicer_to_server(servicer, server):
                     servicer.ExportLedger,
                     request_deserializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.ExportLedgerRequest.FromString,
                     response_serializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.ExportLedgerResponse.SerializeToString,
+            ),
+            'SecureEnrol': grpc.unary_unary_rpc_method_handler(
+                    servicer.SecureEnrol,
+                    request_deserializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureEnrolRequest.FromString,
+                    response_serializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureEnrolResponse.SerializeToString,
+            ),
+            'SecureMask': grpc.unary_unary_rpc_method_handler(
+                    servicer.SecureMask,
+                    request_deserializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureMaskRequest.FromString,
+                    response_serializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureMaskResponse.SerializeToString,
+            ),
+            'SecureConsistency': grpc.unary_unary_rpc_method_handler(
+                    servicer.SecureConsistency,
+                    request_deserializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureConsistencyRequest.FromString,
+                    response_serializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureConsistencyResponse.SerializeToString,
+            ),
+            'SecureUnmask': grpc.unary_unary_rpc_method_handler(
+                    servicer.SecureUnmask,
+                    request_deserializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureUnmaskRequest.FromString,
+                    response_serializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureUnmaskResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -221,6 +286,114 @@ class NodeService:
             '/koepel.v1.NodeService/ExportLedger',
             protos_dot_koepel_dot_v1_dot_koepel__pb2.ExportLedgerRequest.SerializeToString,
             protos_dot_koepel_dot_v1_dot_koepel__pb2.ExportLedgerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SecureEnrol(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/koepel.v1.NodeService/SecureEnrol',
+            protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureEnrolRequest.SerializeToString,
+            protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureEnrolResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SecureMask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/koepel.v1.NodeService/SecureMask',
+            protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureMaskRequest.SerializeToString,
+            protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureMaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SecureConsistency(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/koepel.v1.NodeService/SecureConsistency',
+            protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureConsistencyRequest.SerializeToString,
+            protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureConsistencyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SecureUnmask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/koepel.v1.NodeService/SecureUnmask',
+            protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureUnmaskRequest.SerializeToString,
+            protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureUnmaskResponse.FromString,
             options,
             channel_credentials,
             insecure,

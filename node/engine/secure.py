@@ -1,0 +1,258 @@
+"""The node's side of secure aggregation: charge, add a noise share, mask; then unmask once.
+
+A round (docs/secure-aggregation.md) asks each node for its exact cell vectors, refined to fixed
+point, with one discrete-Gaussian *share* of noise added (``privacy.distributed``) and masked
+(``wire.secagg``), so that the aggregator learns only the sum over the nodes. Here:
+
+* **Round 1 (mask).** The query is checked against the catalogue, the node's policy and its
+  caps exactly as a plain query, before the data is read. The central ρ of the release (KLS
+  Prop. 14 for ``t`` honest shares) is charged in the ledger, durably, in the same transaction
+  that stores the round-1 message; only then does the message leave. A retried round 1 with the
+  same query id returns the stored message and costs nothing more (no new noise, no new mask);
+  the same id with another query or round is refused.
+* **Consistency.** The node signs the survivor set it is shown, so that the aggregator cannot
+  show different sets to different nodes (each node checks every signature in the next step).
+* **Round 2 (unmask).** At most once per round, also across restarts (``secagg_unmask`` in the
+  store, claimed before the reply leaves): b-shares for survivors, pairwise seeds for dropped
+  nodes, never both for one node (``wire.secagg`` checks it structurally).
+
+Round state between the steps lives in memory only (rebuilt from the stored round-1 message if
+needed is not possible: a node that restarted between rounds is a silent survivor, which the
+protocol tolerates as long as enough others answer; its charge stays).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+from node.config import NodeConfig
+from node.engine.ledger import Charge
+from node.engine.queries import QueryEngine
+from node.store.database import Store
+from node.store.keys import create_key_file, read_key_file
+from privacy import (
+    Accounting,
+    InvalidQueryError,
+    PermissionDeniedError,
+    QueryConflictError,
+    QuerySpec,
+    Statistic,
+)
+from privacy.distributed import SharePlan, draw_share, plan_shares
+from privacy.errors import KoepelError
+from privacy.mechanisms import plan_release
+from wire.secagg import (
+    Roster,
+    RoundParams,
+    SecAggClient,
+    SecAggError,
+    make_entry,
+    verify_roster,
+)
+
+__all__ = ["SECURE_MECHANISM", "SecureRefused", "SecureRounds", "round_vector"]
+
+SECURE_MECHANISM = "secagg_discrete_gaussian"
+_KEPT_ROUNDS = 64  # rounds whose state a node keeps in memory between round 1 and round 2
+
+
+class SecureRefused(KoepelError):
+    """A secure-aggregation message this node will not act on (the reason says why)."""
+
+    code = "SECURE_ROUND_REFUSED"
+
+
+def round_vector(statistic: Statistic, counts: Sequence[int], sums: Sequence[int],
+                 histogram: Sequence[int]) -> list[list[int]]:
+    """The exact vectors a statistic releases, in the release plan's order."""
+    if statistic is Statistic.COUNT:
+        return [list(counts)]
+    if statistic is Statistic.SUM:
+        return [list(sums)]
+    if statistic is Statistic.MEAN:
+        return [list(sums), list(counts)]
+    return [list(histogram)]
+
+
+@dataclass
+class _Round:
+    client: SecAggClient
+    querier: str
+
+
+class SecureRounds:
+    """One node's secure-aggregation rounds over its engine, store and long-term keys."""
+
+    def __init__(self, config: NodeConfig, engine: QueryEngine, store: Store) -> None:
+        if config.tls is None:
+            raise SecureRefused("secure aggregation needs the node's TLS certificate")
+        self._config = config
+        self._engine = engine
+        self._store = store
+        self._ca_pem = config.tls.ca.read_bytes()
+        self._certificate_pem = config.tls.cert.read_bytes()
+        key = load_pem_private_key(config.tls.key.read_bytes(), password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise SecureRefused("the node's TLS key is not an ECDSA key")
+        self._signing_key = key
+        self._x25519 = X25519PrivateKey.from_private_bytes(_x25519_secret(config))
+        self._rounds: OrderedDict[str, _Round] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def enrol(self) -> bytes:
+        """This node's roster entry (as a one-entry roster): certificate and X25519 key, bound
+        by a signature with the certificate's key."""
+        entry = make_entry(self._config.node_id, self._certificate_pem, self._x25519,
+                           self._signing_key)
+        return Roster.build([entry]).to_bytes()
+
+    def mask(self, querier: str, query_id: str, spec: QuerySpec, *, params: bytes,
+             roster: bytes, roster_signature: bytes, aggregator_certificate: bytes,
+             honest_shares: int) -> tuple[bytes, int, int, bool]:
+        """Round 1: (masked input, ρ charged µ, local exposure µ, replayed)."""
+        query, caps = self._engine.admit(querier, spec)
+        if query.catalogue.accounting is not Accounting.ZCDP:
+            raise InvalidQueryError(
+                "secure aggregation adds Gaussian noise shares, which are never pure ε-DP: "
+                "this catalogue version uses pure ε accounting; ask with a zCDP catalogue")
+        try:
+            round_params = RoundParams.from_bytes(params)
+            the_roster = Roster.from_bytes(roster)
+            verify_roster(the_roster, roster_signature, aggregator_certificate, self._ca_pem)
+        except SecAggError as error:
+            raise SecureRefused(f"the round's roster or parameters do not hold: {error}"
+                                ) from None
+        if not 1 <= honest_shares <= len(round_params.u1):
+            raise InvalidQueryError("honest_shares must be between 1 and the number of nodes")
+        release_plan = plan_release(query)
+        lengths = [len(query.cells) * (max(1, len(query.measure.bins) - 1)
+                                        if spec.statistic is Statistic.HISTOGRAM else 1)
+                   for _ in release_plan.vectors]
+        shares = plan_shares(release_plan, honest_shares=honest_shares, dimensions=lengths)
+        if sum(lengths) != round_params.vector_length:
+            raise SecureRefused("the round's vector length does not match the query")
+        digest = _round_digest(spec, params, honest_shares)
+        cost = sum(s.rho_micro for s in shares)
+        local = sum(s.local_rho_micro for s in shares)
+        ledger = self._engine.ledger
+        stored = ledger.stored_answer(querier, query_id)
+        if stored is not None:
+            if stored.query_digest != digest:
+                raise QueryConflictError("this query id was already used for a different "
+                                         "query or round; use a new id")
+            return bytes.fromhex(json.loads(stored.answer)["masked_input"]), cost, local, True
+        ledger.check(querier, caps, cost)  # refuse before touching the data
+        exact = self._engine.exact_cells(query) if spec.statistic is not Statistic.HISTOGRAM \
+            else ([], [])
+        histogram = (self._engine.exact_histogram(query)
+                     if spec.statistic is Statistic.HISTOGRAM else [])
+        vectors = round_vector(spec.statistic, exact[0], exact[1], histogram)
+        noisy: list[int] = []
+        for values, share in zip(vectors, shares, strict=True):
+            noisy += draw_share(values, share)
+        client = SecAggClient(self._config.node_id, self._x25519, self._signing_key,
+                              the_roster, round_params, self._ca_pem)
+        try:
+            masked = client.round1(noisy).to_bytes()
+        except SecAggError as error:
+            raise SecureRefused(f"round 1 refused: {error}") from None
+        committed = ledger.commit(
+            Charge(querier=querier, query_id=query_id, query_digest=digest,
+                   mechanism=f"{SECURE_MECHANISM}:{spec.statistic.value}", cost_micro=cost,
+                   budget_period=caps.period, catalogue_version=query.catalogue.version,
+                   answer=json.dumps({"masked_input": masked.hex()}),
+                   unit=self._engine.loss_rule.unit.value,
+                   noise=_noise_note(shares, round_params, local)),
+            caps)
+        if not committed.written:  # a concurrent retry won: its message is the one that stands
+            return (bytes.fromhex(json.loads(committed.stored.answer)["masked_input"]), cost,
+                    local, True)
+        self._keep(query_id, _Round(client, querier))
+        return masked, cost, local, False
+
+    def consistency(self, querier: str, query_id: str, survivors: Sequence[str]) -> bytes:
+        """Sign the survivor set this node is shown."""
+        round_ = self._round(querier, query_id)
+        try:
+            return round_.client.consistency(list(survivors))
+        except SecAggError as error:
+            raise SecureRefused(f"the survivor set is refused: {error}") from None
+
+    def unmask(self, querier: str, query_id: str, survivors: Sequence[str],
+               signatures: Mapping[str, bytes], shares: Mapping[str, bytes]) -> bytes:
+        """Round 2, at most once per round (claimed in the store before the reply leaves)."""
+        round_ = self._round(querier, query_id)
+        try:
+            reply = round_.client.round2(list(survivors), dict(signatures), dict(shares),
+                                         self._claim)
+        except SecAggError as error:
+            raise SecureRefused(f"unmasking refused: {error}") from None
+        return reply.to_bytes()
+
+    def _claim(self, round_id: bytes) -> bool:
+        """Record the one unmask of ``round_id``; False if it was already claimed."""
+        key = round_id.hex()
+        with self._store.transaction() as conn:
+            if conn.execute("SELECT 1 FROM secagg_unmask WHERE round_id = ?",
+                            (key,)).fetchone() is not None:
+                return False
+            conn.execute("INSERT INTO secagg_unmask (round_id, claimed_at) VALUES (?, ?)",
+                         (key, datetime.now(UTC).isoformat(timespec="seconds")))
+        return True
+
+    def _keep(self, query_id: str, round_: _Round) -> None:
+        with self._lock:
+            self._rounds[query_id] = round_
+            while len(self._rounds) > _KEPT_ROUNDS:
+                self._rounds.popitem(last=False)
+
+    def _round(self, querier: str, query_id: str) -> _Round:
+        with self._lock:
+            round_ = self._rounds.get(query_id)
+        if round_ is None:
+            raise SecureRefused("this node holds no round-1 state for that query id (it never "
+                                "took part, or it restarted since): it stays silent")
+        if round_.querier != querier:
+            raise PermissionDeniedError("this round belongs to another querier")
+        return round_
+
+
+def _round_digest(spec: QuerySpec, params: bytes, honest_shares: int) -> str:
+    """The ledger's digest of a secure round: the query, the round and its noise threshold."""
+    hasher = hashlib.sha256(b"koepel-secagg-round-v1\x00")
+    hasher.update(spec.digest().encode())
+    hasher.update(hashlib.sha256(params).digest())
+    hasher.update(honest_shares.to_bytes(4, "big"))
+    return hasher.hexdigest()
+
+
+def _noise_note(shares: Sequence[SharePlan], params: RoundParams, local_micro: int) -> str:
+    """What the ledger says of the noise: protocol, t, c, σ per share, refinement, exposure."""
+    colluders = params.min_survivors - shares[0].honest_shares
+    scales = ",".join(f"{s.share_scale:.6g}" for s in shares)
+    refinements = ",".join(str(s.refinement) for s in shares)
+    return (f"secagg-ddg t={shares[0].honest_shares} c={colluders} n={len(params.u1)} "
+            f"sigma_share={scales} refinement={refinements} local_rho_micro={local_micro}")
+
+
+def _x25519_secret(config: NodeConfig) -> bytes:
+    """The node's long-term X25519 secret (keys/secagg.key, 0600), created on first use.
+
+    Distinct from the database key, the pseudonym secret and the signing key: it only agrees
+    pairwise mask seeds and share-encryption keys with the other nodes.
+    """
+    path = Path(config.key_file).with_name("secagg.key")
+    if not path.exists():
+        return create_key_file(path)
+    return read_key_file(path)
