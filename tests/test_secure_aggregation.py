@@ -1,0 +1,205 @@
+"""Secure aggregation through the node's and the aggregator's own logic, without a server.
+
+Real SQLCipher stores with imported records, real certificates from a federation CA, real
+masking (wire.secagg) and real OpenDP shares (privacy.distributed); the transport hands each
+message to the node's SecureRounds exactly as the gRPC servicer would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FIXTURES, create_node
+from secure_support import ZCDP_VERSION, serve_zcdp, write_zcdp_catalogue
+from security_support import LOOPBACK
+
+from aggregator import FederationConfig, NodeEntry, QuorumPolicy
+from aggregator.federation import AggregationMode
+from aggregator.secure import SecureRound
+from node import NodeRuntime, import_files, load_node_config, open_node
+from node.engine.secure import SecureRefused, SecureRounds
+from privacy import QuerySpec, Statistic, load_catalogue, validate
+from privacy.mechanisms import plan_release
+from protos import pb2
+from wire.tls import TlsFiles, init_ca, issue
+
+K = 5
+
+
+@dataclass
+class Federation:
+    root: Path
+    runtimes: dict[str, NodeRuntime]
+    rounds: dict[str, SecureRounds]
+    config: FederationConfig
+    tls: TlsFiles
+
+
+class Dispatch:
+    """A transport that hands each secure call to the node's SecureRounds, as the servicer does;
+    ``silent`` nodes stop answering from ``silent_from`` on (a crash between the rounds)."""
+
+    def __init__(self, rounds: dict[str, SecureRounds], silent: set[str] = frozenset(),
+                 silent_from: str = "SecureConsistency") -> None:
+        self.rounds, self.silent, self.silent_from = rounds, set(silent), silent_from
+        self.dead: set[str] = set()
+        self.calls: list[tuple[str, str]] = []
+        self.unmasks: dict[str, Any] = {}  # the last unmask request each node got
+
+    async def secure(self, node: NodeEntry, method: str, request: Any, timeout: float) -> Any:
+        if method == self.silent_from:
+            self.dead |= self.silent
+        if node.node_id in self.dead:
+            raise TimeoutError
+        self.calls.append((node.node_id, method))
+        r = self.rounds[node.node_id]
+        if method == "SecureEnrol":
+            return pb2.SecureEnrolResponse(roster_entry=r.enrol())
+        if method == "SecureMask":
+            masked, cost, local, replayed = r.mask(
+                "federation", request.query_id, _spec(request.spec), params=request.params,
+                roster=request.roster, roster_signature=request.roster_signature,
+                aggregator_certificate=request.aggregator_certificate,
+                honest_shares=request.honest_shares)
+            return pb2.SecureMaskResponse(masked_input=masked, cost_micro_units=cost,
+                                          cost_micro_epsilon=cost, local_micro_units=local,
+                                          replayed=replayed)
+        if method == "SecureConsistency":
+            return pb2.SecureConsistencyResponse(signature=r.consistency(
+                "federation", request.query_id, list(request.survivors)))
+        self.unmasks[node.node_id] = request
+        return pb2.SecureUnmaskResponse(unmask_reply=r.unmask(
+            "federation", request.query_id, list(request.survivors),
+            dict(request.consistency_signatures), dict(request.shares)))
+
+
+def _spec(message: pb2.QuerySpec) -> QuerySpec:
+    from wire.spec import spec_from_proto
+    return spec_from_proto(message)
+
+
+@pytest.fixture(scope="module")
+def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
+    root = tmp_path_factory.mktemp("secure")
+    init_ca(root / "ca")
+    catalogue = write_zcdp_catalogue(root / "zcdp.toml")
+    runtimes, rounds, entries = {}, {}, []
+    files = sorted((FIXTURES / "small").glob("*.csv"))
+    for i in range(K):
+        node_id = f"org-{i}"
+        path = create_node(root / node_id, node_id=node_id, queriers={"federation": "20"},
+                           node_cap="100", lifetime_cap="500")
+        serve_zcdp(path, catalogue)
+        issue(root / "ca", role="node", name=node_id, out=root / node_id / "tls", **LOOPBACK)
+        runtime = open_node(load_node_config(path))
+        import_files(runtime.store, runtime.secret, files)
+        runtimes[node_id] = runtime
+        rounds[node_id] = SecureRounds(runtime.config, runtime.engine, runtime.store)
+        entries.append(NodeEntry(node_id, "127.0.0.1:1", node_id))
+    tls = issue(root / "ca", role="aggregator", name="federation", out=root / "agg", **LOOPBACK)
+    config = FederationConfig(
+        path=root / "federation.toml", name="t", querier_identity="federation",
+        catalogue=load_catalogue(catalogue), deadline_seconds=10, retries=0,
+        quorum=QuorumPolicy(0.5, 0.0), history=root / "h.db", listen="127.0.0.1:0",
+        nodes=tuple(entries), tls=tls, aggregation=AggregationMode("secure", 3, 1))
+    yield Federation(root, runtimes, rounds, config, tls)
+    for runtime in runtimes.values():
+        runtime.close()
+
+
+def _query(fed: Federation, statistic: Statistic = Statistic.COUNT, epsilon: int = 1_000_000):
+    measure = "headcount" if statistic is Statistic.COUNT else "support_hours"
+    spec = QuerySpec(ZCDP_VERSION, measure, statistic, ("gender",), (), "2025", epsilon)
+    return validate(spec, fed.config.catalogue)
+
+
+def _run(fed: Federation, transport: Dispatch, query: Any):
+    round_ = SecureRound(fed.config, transport, fed.tls)
+    return asyncio.run(round_.run(query, result_id="r", created_at="now", deadline=5))
+
+
+def test_the_sector_figure_is_the_sum_with_about_one_central_noise(
+        federation: Federation) -> None:
+    fed = federation
+    query = _query(fed)
+    exact = [0] * len(query.cells)
+    for runtime in fed.runtimes.values():
+        counts, _ = runtime.engine.exact_cells(query)
+        exact = [a + b for a, b in zip(exact, counts, strict=True)]
+    before = {n: len(r.engine.ledger.entries()) for n, r in fed.runtimes.items()}
+    result, transcript = _run(fed, Dispatch(fed.rounds), query)
+    assert result.aggregation == "secure" and len(result.answered) == K
+    rho = plan_release(query).vectors[0].budget_micro / 1e6
+    central = 1 / math.sqrt(2 * rho)  # one trusted curator's discrete Gaussian at that ρ
+    for cell, truth in zip(result.cells, exact, strict=True):
+        # 5.5 SEs: a correct release fails with probability < 4e-8 per cell.
+        assert abs(cell.estimate - truth) <= 5.5 * cell.standard_error
+        # K shares calibrated for t = 3 honest ones: √(K/t) × central, not √K × central.
+        assert cell.standard_error == pytest.approx(central * math.sqrt(K / 3), rel=0.01)
+    for node_id, runtime in fed.runtimes.items():
+        [entry] = runtime.engine.ledger.entries()[before[node_id]:]
+        assert entry.mechanism == "secagg_discrete_gaussian:count" and entry.cost_micro > 0
+        assert "secagg-ddg t=3 c=1" in entry.noise
+    assert transcript["u2"] == sorted(fed.runtimes)
+
+
+def test_nodes_silent_after_round_one_are_recovered_and_still_charged(
+        federation: Federation) -> None:
+    fed = federation
+    query = _query(fed, Statistic.MEAN)
+    result, _ = _run(fed, Dispatch(fed.rounds, {"org-3", "org-4"}), query)
+    assert len(result.answered) == K  # U2: their masked vectors are in the sum
+    # Every cell's sum and count were unmasked (a mean's noisy count may still be ≤ 0 in an
+    # empty category, which leaves that ratio without an estimate, as documented).
+    assert all(math.isfinite(c.count_estimate) and math.isfinite(c.sum_estimate)
+               for c in result.cells)
+
+
+def test_below_t_plus_c_survivors_nothing_is_released_and_charges_stay(
+        federation: Federation) -> None:
+    fed = federation
+    query = _query(fed)
+    before = {n: len(r.engine.ledger.entries()) for n, r in fed.runtimes.items()}
+    dying = Dispatch(fed.rounds, {"org-0", "org-1"}, silent_from="SecureMask")
+    result, _ = _run(fed, dying, query)
+    assert result.cells == () and not result.complete
+    assert "aborted" in result.incomplete_reasons[0]
+    charged = {n for n, r in fed.runtimes.items() if len(r.engine.ledger.entries()) > before[n]}
+    assert charged == {"org-2", "org-3", "org-4"}  # the survivors' round-1 charges stay
+
+
+def test_a_second_unmask_is_refused_also_after_a_restart(federation: Federation) -> None:
+    fed = federation
+    transport = Dispatch(fed.rounds)
+    _run(fed, transport, _query(fed))
+    request = transport.unmasks["org-0"]
+    again = dict(survivors=list(request.survivors),
+                 signatures=dict(request.consistency_signatures), shares=dict(request.shares))
+    with pytest.raises(SecureRefused, match="unmask"):  # the very same, valid request
+        fed.rounds["org-0"].unmask("federation", request.query_id, again["survivors"],
+                                   again["signatures"], again["shares"])
+    node = fed.runtimes["org-0"]
+    restarted = SecureRounds(node.config, node.engine, node.store)  # a restarted node
+    assert restarted._claim(bytes.fromhex(request.query_id)) is False  # the claim persisted
+    with pytest.raises(SecureRefused, match="no round-1 state"):
+        restarted.unmask("federation", request.query_id, again["survivors"],
+                         again["signatures"], again["shares"])
+
+
+def test_a_pure_epsilon_catalogue_is_refused_at_no_cost(federation: Federation,
+                                                        tmp_path: Path) -> None:
+    fed = federation
+    node = fed.runtimes["org-0"]
+    before = len(node.engine.ledger.entries())
+    pure = replace(_query(fed).spec, catalogue_version="2026.1")
+    with pytest.raises(Exception, match=r"pure|approved"):
+        fed.rounds["org-0"].mask("federation", "x" * 32, pure, params=b"", roster=b"",
+                                 roster_signature=b"", aggregator_certificate=b"",
+                                 honest_shares=3)
+    assert len(node.engine.ledger.entries()) == before
