@@ -1,0 +1,117 @@
+"""Secure aggregation end to end: 10 node processes over mutual TLS, two killed between rounds.
+
+The nodes are real `koepel node serve` processes with their own SQLCipher stores, answering
+over mutual TLS with certificates from the federation CA. The aggregator's logic runs in this
+process over its real gRPC transport, so that the test can kill two nodes (SIGKILL) exactly
+between round 1 and the consistency round. The result must be the sum over all ten nodes
+(the two killed ones took part in round 1: their vectors are in the sum, their masks recovered
+from the others' shares), with the standard error the round states, and every node charged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from secure_support import ZCDP_VERSION, serve_zcdp, write_zcdp_catalogue
+
+from aggregator import build_aggregator, load_federation
+from aggregator.federation import NodeEntry
+from cli.federation_runner import LocalFederation, setup_node
+from node import load_node_config, open_node
+from node.synthetic import OrgProfile
+from privacy import QuerySpec, Statistic, load_catalogue, validate
+from privacy.mechanisms import plan_release
+
+pytestmark = pytest.mark.slow
+
+PROFILES = [OrgProfile(f"org-{i:02d}", f"Atelier {i}", "MAATWERKBEDRIJF", "BE-VLG", 40 + 7 * i)
+            for i in range(10)]
+KILLED = ("org-03", "org-07")
+
+
+@pytest.fixture(scope="module")
+def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalFederation]:
+    root = tmp_path_factory.mktemp("secure-e2e")
+    catalogue = write_zcdp_catalogue(root / "zcdp.toml")
+    for index, profile in enumerate(PROFILES):
+        setup_node(root / profile.org_id, profile, seed=700 + index, year=2025,
+                   cap_epsilon="5")
+        serve_zcdp(root / profile.org_id / "node.toml", catalogue)
+    with LocalFederation(root) as fed:
+        for profile in PROFILES:
+            fed.add_node(profile.org_id)
+        fed.start(deadline_seconds=10.0)
+        text = (root / "federation.toml").read_text()
+        text = re.sub(r"(?m)^\[federation\]$", f'[federation]\ncatalogue = "{catalogue}"', text)
+        text += '\n[aggregation]\nmode = "secure"\nthreshold = 6\ncolluders = 1\n'
+        (root / "federation.toml").write_text(text)
+        yield fed
+
+
+class KillBetweenRounds:
+    """The aggregator's real transport; SIGKILLs two node processes once round 1 is over."""
+
+    def __init__(self, inner: Any, fed: LocalFederation) -> None:
+        self._inner, self._fed, self.killed = inner, fed, False
+
+    async def secure(self, node: NodeEntry, method: str, request: object, timeout: float) -> Any:
+        if method == "SecureConsistency" and not self.killed:
+            self.killed = True
+            for name in KILLED:
+                self._fed.stop_process(name, kill=True)
+        return await self._inner.secure(node, method, request, timeout)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def test_ten_processes_two_killed_between_the_rounds(federation: LocalFederation) -> None:
+    config = load_federation(federation.root / "federation.toml")
+    catalogue = load_catalogue(federation.root / "zcdp.toml")
+    spec = QuerySpec(ZCDP_VERSION, "headcount", Statistic.COUNT, ("gender",), (), "2025",
+                     1_000_000)
+    query = validate(spec, catalogue)
+    exact = [0] * len(query.cells)
+    for profile in PROFILES:  # the truth, read from each store while its node serves
+        runtime = open_node(load_node_config(federation.root / profile.org_id / "node.toml"))
+        try:
+            counts, _ = runtime.engine.exact_cells(query)
+        finally:
+            runtime.close()
+        exact = [a + b for a, b in zip(exact, counts, strict=True)]
+
+    async def scenario() -> Any:
+        aggregator = build_aggregator(config)
+        assert aggregator.secure_round is not None
+        killer = KillBetweenRounds(aggregator.secure_round._transport, federation)
+        aggregator.secure_round._transport = killer
+        try:
+            return await aggregator.submit(spec), killer.killed
+        finally:
+            await aggregator.close()
+
+    result, killed = asyncio.run(scenario())
+    assert killed and result.aggregation == "secure"
+    assert sorted(result.answered) == [p.org_id for p in PROFILES]  # U2: all ten sent round 1
+    rho = plan_release(query).vectors[0].budget_micro / 1e6
+    expected_se = math.sqrt(10 / 6) / math.sqrt(2 * rho)  # 10 shares calibrated for t = 6
+    for cell, truth in zip(result.cells, exact, strict=True):
+        assert cell.standard_error == pytest.approx(expected_se, rel=0.01)
+        # 5.5 SEs: a correct release fails with probability < 4e-8 per cell (4 cells).
+        assert abs(cell.estimate - truth) <= 5.5 * cell.standard_error
+    assert all(n.cost_micro > 0 for n in result.nodes)  # every node charged in round 1
+    for profile in PROFILES:
+        if profile.org_id in KILLED:
+            continue
+        runtime = open_node(load_node_config(federation.root / profile.org_id / "node.toml"))
+        try:
+            [entry] = runtime.engine.ledger.entries()
+        finally:
+            runtime.close()
+        assert entry.mechanism == "secagg_discrete_gaussian:count"
+        assert "t=6 c=1 n=10" in entry.noise
