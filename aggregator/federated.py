@@ -43,6 +43,7 @@ from privacy import (
     plan_release,
     validate,
 )
+from privacy.distributed import expected_standard_errors
 from protos import pb2
 from wire.spec import spec_to_proto
 
@@ -274,7 +275,17 @@ class Aggregator:
                                  [n.node_id for n in nodes
                                   if n.expected is NodeOutcome.ANSWERED])
         return QueryPlan(cost, len(validated.cells), nodes, status.complete, status.reasons,
-                         rule=rule)
+                         rule=rule, expected_se=self._expected_se(validated))
+
+    def _expected_se(self, query: ValidatedQuery) -> dict[str, float]:
+        """Expected standard error of one summed cell under each mode (first vector)."""
+        vector = plan_release(query).vectors[0]
+        nodes = max(1, len(self.config.nodes))
+        unit = query.catalogue.fixed_point_scale if vector.role.value == "sum" else 1
+        return expected_standard_errors(
+            vector.sensitivity, vector.budget_micro, accounting=query.catalogue.accounting,
+            nodes=nodes, honest_shares=self.config.aggregation.honest_shares(nodes),
+            fixed_point_scale=unit)
 
     # ------------------------------------------------------------------ history
 

@@ -15,7 +15,7 @@ people (:meth:`QueryPlan.epsilon`, :meth:`QueryPlan.describe`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from aggregator.fanout import NodeOutcome
@@ -48,6 +48,8 @@ class QueryPlan:
     complete_expected: bool
     incomplete_reasons: tuple[str, ...] = ()
     rule: LossRule = field(default_factory=lambda: LossRule(Accounting.PURE))
+    # Expected standard error of one summed cell per mode ("per_node", "secure", "central").
+    expected_se: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def total_micro(self) -> int:

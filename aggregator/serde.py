@@ -7,6 +7,7 @@ mirrors ``node.service.serde`` on purpose: node and aggregator meet only through
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -147,6 +148,9 @@ def plan_to_proto(plan: QueryPlan) -> pb2.PlanQueryResponse:
         cells=plan.cells,
         complete_expected=plan.complete_expected,
         incomplete_reasons=list(plan.incomplete_reasons),
+        expected_se_per_node=plan.expected_se.get("per_node", math.nan),
+        expected_se_secure=plan.expected_se.get("secure", math.nan),
+        expected_se_central=plan.expected_se.get("central", math.nan),
         accounting=plan.rule.accounting.value,
         delta="" if plan.rule.delta is None else str(plan.rule.delta),
     )
@@ -173,6 +177,9 @@ def plan_from_proto(message: pb2.PlanQueryResponse) -> QueryPlan:
         complete_expected=message.complete_expected,
         incomplete_reasons=tuple(message.incomplete_reasons),
         rule=_rule(message.accounting, message.delta),
+        expected_se={mode: value for mode, value in (
+            ("per_node", message.expected_se_per_node), ("secure", message.expected_se_secure),
+            ("central", message.expected_se_central)) if math.isfinite(value) and value > 0},
     )
 
 

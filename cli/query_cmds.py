@@ -6,6 +6,7 @@ Thin: parse, ask the aggregator's service, render. Human tables by default, ``--
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -94,6 +95,9 @@ def show_result(result: SectorResult, output: str, *, receipts: bool = False,
     if result.quantiles:
         out.print(quantile_table(result, title="Quartiles from the summed histograms"))
     out.print(nodes_line(result))
+    if result.aggregation == "secure":
+        out.print("Secure aggregation: the aggregator saw only the sum over the nodes; its noise "
+                  "is the nodes' shares of one central noise.")
     if receipts or any(n.outcome is not NodeOutcome.ANSWERED for n in result.nodes):
         out.print(node_reports_table(result, title=f"Nodes for result {result.result_id}"))
     if receipts:
@@ -176,6 +180,15 @@ def query(measure: str | None, statistic: str, group_by: tuple[str, ...],
                 out.print(f"{plan.cells} cells; {answering} of {len(plan.nodes)} nodes would "
                           f"answer, spending at most {plan.describe(plan.cost_micro)} each "
                           f"(ε={format_micro(plan.total_epsilon_micro)} over the federation).")
+                se = plan.expected_se
+                if se and math.isfinite(se.get("per_node", math.nan)):
+                    secure_se = se.get("secure", math.nan)
+                    out.print(f"Expected standard error of one cell: {se['per_node']:.3g} with "
+                              "per-node noise; "
+                              + (f"{secure_se:.3g} with secure aggregation (--secure)"
+                                 if math.isfinite(secure_se) else
+                                 "secure aggregation needs a zCDP catalogue")
+                              + f"; one trusted curator: {se['central']:.3g}.")
                 if not plan.complete_expected:
                     out.print("[yellow]The result would be INCOMPLETE: "
                               + "; ".join(plan.incomplete_reasons) + "[/yellow]")

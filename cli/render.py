@@ -169,6 +169,7 @@ def result_json(result: SectorResult, *, receipts: bool = False) -> dict[str, An
         "query_id": result.query_id,
         "created_at": result.created_at,
         "federation": result.federation,
+        "aggregation": result.aggregation,
         "catalogue_version": result.spec.catalogue_version,
         "measure": result.spec.measure,
         "statistic": result.spec.statistic.value,

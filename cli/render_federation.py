@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -167,6 +168,8 @@ def plan_json(plan: QueryPlan) -> dict[str, Any]:
         "cells": plan.cells,
         "complete_expected": plan.complete_expected,
         "incomplete_reasons": list(plan.incomplete_reasons),
+        "expected_standard_error": {mode: (value if math.isfinite(value) else None)
+                                    for mode, value in plan.expected_se.items()},
         "nodes": [
             {"node_id": n.node_id, "expected": n.expected.value, "reason": n.reason,
              "cost_epsilon": _eps(plan.epsilon(n.cost_micro)),

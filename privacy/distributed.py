@@ -51,7 +51,12 @@ from privacy.catalogue import Accounting
 from privacy.combine import NodeVector
 from privacy.errors import InvalidQueryError
 from privacy.intervals import NoiseShape
-from privacy.mechanisms import ReleasePlan, VectorRole, discrete_gaussian_variance
+from privacy.mechanisms import (
+    ReleasePlan,
+    VectorRole,
+    discrete_gaussian_variance,
+    discrete_laplace_variance,
+)
 
 __all__ = [
     "MIN_SHARE_SCALE",
@@ -201,15 +206,20 @@ def survivor_vectors(summed: Sequence[int], plan: SharePlan, fixed_point_scale: 
     return [first, *([zero] * (survivors - 1))]
 
 
-def expected_standard_errors(sensitivity: int, budget_micro: int, *, nodes: int,
-                             honest_shares: int, fixed_point_scale: int = 1
+def expected_standard_errors(sensitivity: int, budget_micro: int, *, accounting: Accounting,
+                             nodes: int, honest_shares: int, fixed_point_scale: int = 1
                              ) -> dict[str, float]:
     """Expected standard error of one summed cell, in the measure's unit, under each mode.
 
-    ``per_node``: every node releases its own discrete Gaussian at the full budget, K of them
-    add up; ``secure``: K survivors' shares calibrated for ``honest_shares``; ``central``: one
-    trusted curator's discrete Gaussian (the floor both are compared with).
+    ``per_node``: every node releases its own noise at the full budget and K of them add up;
+    ``secure``: K shares calibrated for ``honest_shares`` (NaN under pure ε, where secure
+    aggregation is not offered); ``central``: one trusted curator's noise, the floor.
     """
+    if accounting is Accounting.PURE:
+        scale = sensitivity / (budget_micro / 1_000_000)
+        one = math.sqrt(discrete_laplace_variance(scale))
+        return {"per_node": math.sqrt(nodes) * one / fixed_point_scale, "secure": math.nan,
+                "central": one / fixed_point_scale}
     rho = budget_micro / 1_000_000
     central_scale = sensitivity / math.sqrt(2.0 * rho)
     per_node = math.sqrt(nodes * discrete_gaussian_variance(central_scale))

@@ -14,7 +14,7 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from privacy import QuerySpec, Statistic, ValidatedQuery, parse_catalogue, validate
+from privacy import Accounting, QuerySpec, Statistic, ValidatedQuery, parse_catalogue, validate
 from privacy.distributed import (
     MIN_SHARE_SCALE,
     central_rho,
@@ -134,7 +134,8 @@ def test_survivor_vectors_carry_one_noise_term_per_share() -> None:
 
 def test_secure_error_is_close_to_central_and_far_below_per_node_noise() -> None:
     for nodes, honest in ((10, 8), (100, 98)):
-        errors = expected_standard_errors(1, 17_200, nodes=nodes, honest_shares=honest)
+        errors = expected_standard_errors(1, 17_200, accounting=Accounting.ZCDP, nodes=nodes,
+                                          honest_shares=honest)
         assert errors["secure"] <= 1.15 * errors["central"]
         assert errors["per_node"] == pytest.approx(
             math.sqrt(nodes * discrete_gaussian_variance(errors["central"])), rel=1e-9)

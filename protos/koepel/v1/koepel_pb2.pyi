@@ -553,7 +553,7 @@ class NodePlan(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., expected: _Optional[_Union[NodeOutcome, str]] = ..., reason: _Optional[str] = ..., cost_micro_units: _Optional[int] = ..., budget_known: _Optional[bool] = ..., remaining_micro_units: _Optional[int] = ..., remaining_after_micro_units: _Optional[int] = ..., period: _Optional[str] = ...) -> None: ...
 
 class PlanQueryResponse(_message.Message):
-    __slots__ = ("nodes", "cost_micro_units", "cells", "complete_expected", "incomplete_reasons", "accounting", "delta")
+    __slots__ = ("nodes", "cost_micro_units", "cells", "complete_expected", "incomplete_reasons", "accounting", "delta", "expected_se_per_node", "expected_se_secure", "expected_se_central")
     NODES_FIELD_NUMBER: _ClassVar[int]
     COST_MICRO_UNITS_FIELD_NUMBER: _ClassVar[int]
     CELLS_FIELD_NUMBER: _ClassVar[int]
@@ -561,6 +561,9 @@ class PlanQueryResponse(_message.Message):
     INCOMPLETE_REASONS_FIELD_NUMBER: _ClassVar[int]
     ACCOUNTING_FIELD_NUMBER: _ClassVar[int]
     DELTA_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_SE_PER_NODE_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_SE_SECURE_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_SE_CENTRAL_FIELD_NUMBER: _ClassVar[int]
     nodes: _containers.RepeatedCompositeFieldContainer[NodePlan]
     cost_micro_units: int
     cells: int
@@ -568,4 +571,7 @@ class PlanQueryResponse(_message.Message):
     incomplete_reasons: _containers.RepeatedScalarFieldContainer[str]
     accounting: str
     delta: str
-    def __init__(self, nodes: _Optional[_Iterable[_Union[NodePlan, _Mapping]]] = ..., cost_micro_units: _Optional[int] = ..., cells: _Optional[int] = ..., complete_expected: _Optional[bool] = ..., incomplete_reasons: _Optional[_Iterable[str]] = ..., accounting: _Optional[str] = ..., delta: _Optional[str] = ...) -> None: ...
+    expected_se_per_node: float
+    expected_se_secure: float
+    expected_se_central: float
+    def __init__(self, nodes: _Optional[_Iterable[_Union[NodePlan, _Mapping]]] = ..., cost_micro_units: _Optional[int] = ..., cells: _Optional[int] = ..., complete_expected: _Optional[bool] = ..., incomplete_reasons: _Optional[_Iterable[str]] = ..., accounting: _Optional[str] = ..., delta: _Optional[str] = ..., expected_se_per_node: _Optional[float] = ..., expected_se_secure: _Optional[float] = ..., expected_se_central: _Optional[float] = ...) -> None: ...
