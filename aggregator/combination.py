@@ -29,10 +29,10 @@ from privacy import (
     Statistic,
     ValidatedQuery,
     combine_vectors,
+    publishable,
     quantile,
     ratio,
-    ratio_reliable,
-    reliability_note,
+    ratio_publishable,
 )
 from protos import pb2
 
@@ -100,7 +100,7 @@ def _combine_total(query: ValidatedQuery, responses: Sequence[pb2.QueryResponse]
     name = "count" if query.spec.statistic is Statistic.COUNT else "sum"
     feasible = feasible_range(query)
     totals = combine_vectors(_vectors(responses, name), len(query.cells))
-    return Combined(tuple(_cell(key, e, feasible, e.reliable, reliability_note(e))
+    return Combined(tuple(_cell(key, e, feasible, *publishable(e))
                           for key, e in zip(query.cells, totals, strict=True)))
 
 
@@ -112,8 +112,7 @@ def _combine_mean(query: ValidatedQuery, responses: Sequence[pb2.QueryResponse])
     cells = []
     for key, s, c in zip(query.cells, sums, counts, strict=True):
         r = ratio(s, c)
-        cells.append(_cell(key, r, feasible, ratio_reliable(s, c, r), reliability_note(r, c),
-                           s.value, c.value))
+        cells.append(_cell(key, r, feasible, *ratio_publishable(s, c, r), s.value, c.value))
     return Combined(tuple(cells))
 
 
@@ -133,7 +132,7 @@ def _combine_histogram(query: ValidatedQuery,
     quantiles: list[QuantileResult] = []
     for i, key in enumerate(query.cells):
         per_bin = totals[i * n_bins:(i + 1) * n_bins]
-        cells.extend(_cell((*key, label), e, feasible, e.reliable, reliability_note(e))
+        cells.extend(_cell((*key, label), e, feasible, *publishable(e))
                      for label, e in zip(labels, per_bin, strict=True))
         for p in QUARTILES:
             if not responses:

@@ -47,6 +47,7 @@ from privacy import (
     NoiseShape,
     NoiseTerm,
     QuerySpec,
+    Release,
     Statistic,
     ValidatedQuery,
     default_catalogue,
@@ -189,3 +190,107 @@ def test_federated_intervals_cover_the_truth_95_percent_of_the_time(scenario: Sc
         below, above = noise_interval([NoiseTerm(shape, s) for s in scales], lattice=1.0)
         exact = _exact_count_coverage(scales, int(below), int(above), shape)
         assert 0.95 <= exact <= 0.963, f"exact coverage {exact:.4f}"
+
+
+# ------------------------------------------------------------------ issue 17: honest figures
+#
+# A skewed, zero-inflated synthetic federation: 16 organisations of 15 to 3,000 people in three
+# regions; per region a share of people had no support at all (26%, 10%, 45%), the others a
+# log-normal number of hours (median 16–29 h) whose tail passes the catalogue's 150 h bound.
+
+FEDERATION_SEED = 17
+REGION_ZEROS = (0.26, 0.10, 0.45)
+N_REGIONS = len(REGION_ZEROS)
+QUARTILES = (0.25, 0.5, 0.75)
+
+
+@cache
+def skewed_federation() -> tuple[tuple[np.ndarray, ...], ...]:
+    """Per organisation, per region: every person's support hours (unclamped, 2 decimals)."""
+    rng = np.random.default_rng(FEDERATION_SEED)
+    orgs = []
+    for size in np.geomspace(15, 3000, 16).round().astype(int):
+        region = rng.choice(N_REGIONS, size=size, p=rng.dirichlet([2.0] * N_REGIONS))
+        per_region = []
+        for r, zeros in enumerate(REGION_ZEROS):
+            n = int((region == r).sum())
+            hours = np.round(rng.lognormal(2.8 + 0.3 * r, 1.1, size=n), 2)
+            per_region.append(np.where(rng.random(n) < zeros, 0.0, hours))
+        orgs.append(tuple(per_region))
+    return tuple(orgs)
+
+
+def true_quantile(values: np.ndarray, probability: float) -> float:
+    """The smallest x with at least a share ``probability`` of the values at or below it."""
+    ordered = np.sort(values)
+    return float(ordered[math.ceil(probability * len(ordered) - 1e-9) - 1])
+
+
+def _bin_counts(values: np.ndarray, edges: Sequence[float]) -> list[int]:
+    """Persons per public bin of their clamped value (the last bin holds the upper bound)."""
+    clamped = np.clip(values, edges[0], edges[-1])
+    index = np.minimum(np.searchsorted(edges, clamped, side="right") - 1, len(edges) - 2)
+    return np.bincount(index, minlength=len(edges) - 1).tolist()
+
+
+def _replies(query: ValidatedQuery, released: Sequence[Release]) -> list[NodeReply]:
+    replies = []
+    for index, one in enumerate(released):
+        answer = Answer("coverage", f"node-{index}", query.cells, one,
+                        float(query.measure.lower), float(query.measure.upper),
+                        query.catalogue.version, bins=query.measure.bin_labels,
+                        bin_edges=tuple(float(e) for e in query.measure.bins))
+        replies.append(NodeReply(NodeEntry(f"node-{index}", "127.0.0.1:1", "test"),
+                                 NodeOutcome.ANSWERED, "", answer_to_proto(answer)))
+    return replies
+
+
+def run_quartiles(epsilon: str, repetitions: int) -> dict[float, np.ndarray]:
+    """Release the federation's support-hours histogram by region ``repetitions`` times.
+
+    One query of ``repetitions × 3`` cells (each cell one region, its noise drawn afresh), each
+    node releasing through the real mechanism and wire code, combined by ``combine_replies``.
+    Returns, per quartile, whether each interval held the true quartile of the persons'
+    clamped hours (the quartile of the unclamped hours wherever it is below 150 h).
+    """
+    federation = skewed_federation()
+    spec = QuerySpec(default_catalogue().version, "support_hours", Statistic.HISTOGRAM, (), (),
+                     "2025", parse_epsilon(epsilon))
+    query = dataclasses.replace(validate(spec, default_catalogue()),
+                                cells=tuple((str(i),) for i in range(repetitions * N_REGIONS)))
+    edges = [float(e) for e in query.measure.bins]
+    plan = plan_release(query)
+    released = []
+    for org in federation:
+        per_region = [_bin_counts(values, edges) for values in org]
+        vector = [c for i in range(len(query.cells)) for c in per_region[i % N_REGIONS]]
+        released.append(release(plan, [], [], vector))
+    result = combine_replies(result_id="coverage", query_id="coverage", query=query,
+                             replies=_replies(query, released), policy=QuorumPolicy(),
+                             created_at="now")
+    pooled = [np.clip(np.concatenate([org[r] for org in federation]), edges[0], edges[-1])
+              for r in range(N_REGIONS)]
+    truths = {(r, p): true_quantile(pooled[r], p) for r in range(N_REGIONS) for p in QUARTILES}
+    covered: dict[float, list[bool]] = {p: [] for p in QUARTILES}
+    for q in result.quantiles:
+        truth = truths[(int(q.key[0]) % N_REGIONS, q.probability)]
+        covered[q.probability].append(q.ci_lower <= truth <= q.ci_upper)
+    return {p: np.array(v) for p, v in covered.items()}
+
+
+@pytest.mark.parametrize("epsilon", ["0.1", "0.5", "1"])
+def test_quartile_intervals_hold_the_true_quartile(epsilon: str) -> None:
+    """Quartile intervals cover the true quartile (not the binned one) ≥ 93% of the time.
+
+    The federation above has a first quartile of exactly 0 h in two regions (26% and 45% had no
+    support), the case the old interval (noise only, uniform within a bin) missed.
+    False-failure probability: the interval's coverage is at least 95% by construction
+    (``privacy.quantile``: union bound over the bin edges) and measured at 98.9–100% per
+    quartile (docs/aggregation.md); each quartile's 3,000 intervals (1,000 repetitions × 3
+    regions, independent noise) fall below 93% with probability at most
+    exp(-3,000·KL(0.93‖0.95)) = exp(-11) ≈ 1.3e-5 even at the proven 95%, and below 1e-40 at
+    the measured ≥ 98.9%; 9 quartile series in all.
+    """
+    covered = run_quartiles(epsilon, 1_000)
+    for p, hits in covered.items():
+        assert hits.mean() >= 0.93, f"quartile {p}: coverage {hits.mean():.4f}"

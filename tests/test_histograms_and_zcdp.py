@@ -274,20 +274,27 @@ def test_zcdp_node_charges_rho_and_composes_by_adding_it(zsmall: NodeRuntime) ->
 def test_quantile_interpolates_within_the_bin_and_is_exact_without_noise() -> None:
     bins = [Estimate(10, 0.0), Estimate(30, 0.0), Estimate(60, 0.0)]
     median = quantile(bins, [0.0, 10.0, 20.0, 40.0], 0.5)
-    # 100 persons; the 50th falls 10/30 of the way into [10, 20).
-    assert median.value == pytest.approx(10 + 10 * (50 - 10) / 30)
-    assert median.lower == median.upper == median.value
+    # 100 persons; the 50th is the 10th of the 60 in [20, 40]: read 10/60 of the way in.
+    assert median.value == pytest.approx(20 + 20 * (50 - 40) / 60)
+    # Issue 17: without noise the interval is that bin, not a point: a histogram does not say
+    # where inside its bin the median lies.
+    assert (median.lower, median.upper) == (20.0, 40.0)
     assert quantile(bins, [0.0, 10.0, 20.0, 40.0], 0.05).value == pytest.approx(5.0)
 
 
 def test_quantile_interval_widens_with_noise_and_ignores_negative_counts() -> None:
-    quiet = quantile([Estimate(100, 1.0), Estimate(100, 1.0)], [0.0, 1.0, 2.0], 0.5)
-    noisy = quantile([Estimate(100, 400.0), Estimate(100, 400.0), Estimate(-5, 400.0)],
-                     [0.0, 1.0, 2.0, 3.0], 0.5)
-    assert quiet.value == pytest.approx(1.0)
+    edges = [0.0, 1.0, 2.0, 3.0, 4.0]
+    quiet = quantile([Estimate(100, 1.0), Estimate(150, 1.0), Estimate(100, 1.0),
+                      Estimate(50, 1.0)], edges, 0.5)
+    noisy = quantile([Estimate(100, 4000.0), Estimate(150, 4000.0), Estimate(100, 4000.0),
+                      Estimate(50, 4000.0)], edges, 0.5)
+    assert (quiet.lower, quiet.upper) == (1.0, 2.0)  # the 200th of 400 lies in [1, 2)
     assert quiet.lower < quiet.value < quiet.upper
-    assert noisy.value == pytest.approx(1.0)
+    assert noisy.lower <= 1.0 and noisy.upper >= 2.0
     assert noisy.upper - noisy.lower > quiet.upper - quiet.lower
+    ignored = quantile([Estimate(100, 1.0), Estimate(100, 1.0), Estimate(-5, 1.0)],
+                       [0.0, 1.0, 2.0, 3.0], 0.5)
+    assert ignored.value == pytest.approx(1.0)
     empty = quantile([Estimate(-3, 1.0), Estimate(0, 1.0)], [0.0, 1.0, 2.0], 0.5)
     assert math.isnan(empty.value)
     with pytest.raises(ValueError):
