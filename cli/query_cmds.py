@@ -21,6 +21,7 @@ from cli.render import (
     history_table,
     node_reports_table,
     nodes_line,
+    publishable_summary,
     quantile_table,
     result_csv,
     result_json,
@@ -91,6 +92,9 @@ def show_result(result: SectorResult, output: str, *, receipts: bool = False,
         return
     out = console()
     out.print(result_table(result, title=title))
+    summary = publishable_summary(result)
+    if summary:
+        out.print(summary)
     if result.quantiles:
         out.print(quantile_table(result, title="Quartiles from the summed histograms"))
     out.print(nodes_line(result))

@@ -33,6 +33,7 @@ __all__ = [
     "history_table",
     "node_reports_table",
     "nodes_line",
+    "publishable_summary",
     "quantile_table",
     "result_csv",
     "result_json",
@@ -117,12 +118,18 @@ def result_table(result: SectorResult, *, title: str | None = None) -> Table:
     return table
 
 
+QUANTILE_METHOD = ("bin resolution: each 95% interval is a union of whole bins and holds the "
+                   "true quartile wherever it lies inside its bin; the estimate is read off "
+                   "within a bin (persons spread evenly), not finer")
+
+
 def quantile_table(result: SectorResult, *, title: str, digits: int = 2) -> Table:
-    """One row per group-by cell and quantile, with the 95% interval from the noise."""
-    table = Table(title=title, title_justify="left")
+    """One row per group-by cell and quantile, with its 95% interval over whole bins."""
+    table = Table(title=title, title_justify="left", caption=QUANTILE_METHOD,
+                  caption_justify="left")
     for name in [g for g in result.group_by if g != "bin"] or ["total"]:
         table.add_column(name)
-    for name in ("quantile", "estimate", "95% interval"):
+    for name in ("quantile", "estimate (bin resolution)", "95% interval (whole bins)"):
         table.add_column(name, justify="right")
     display = Display(digits=digits)
     for q in result.quantiles:
@@ -130,6 +137,23 @@ def quantile_table(result: SectorResult, *, title: str, digits: int = 2) -> Tabl
         table.add_row(*(list(q.key) or ["all"]), f"{q.probability:g}",
                       fmt(q.estimate, display), interval)
     return table
+
+
+def publishable_summary(result: SectorResult) -> str:
+    """One line counting the cells not published, and those without any estimate and why.
+
+    A ratio whose noisy denominator is not positive has no estimate at all; it is counted here
+    so that it is never lost from sight ("" when every cell is publishable).
+    """
+    flagged = [c for c in result.cells if not c.reliable]
+    if not flagged:
+        return ""
+    missing = [c for c in flagged if not math.isfinite(c.estimate)]
+    text = f"{len(flagged)} of {len(result.cells)} cells too uncertain to publish"
+    if missing:
+        reasons = sorted({c.note.removeprefix("no estimate: ") for c in missing})
+        text += f"; {len(missing)} without an estimate ({'; '.join(reasons)})"
+    return text
 
 
 def nodes_line(result: SectorResult) -> str:
@@ -190,9 +214,11 @@ def result_json(result: SectorResult, *, receipts: bool = False) -> dict[str, An
             for c in result.cells
         ],
         **({"bin_edges": list(result.bin_edges),
+            "quantile_method": QUANTILE_METHOD,
             "quantiles": [{"key": list(q.key), "probability": q.probability,
                            "estimate": _num(q.estimate),
-                           "ci95": [_num(q.ci_lower), _num(q.ci_upper)]}
+                           "ci95": [_num(q.ci_lower), _num(q.ci_upper)],
+                           "resolution": "bin"}
                           for q in result.quantiles]} if result.quantiles else {}),
         "nodes": [
             {"node_id": n.node_id, "outcome": n.outcome.value, "reason": n.reason,
