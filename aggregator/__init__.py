@@ -1,8 +1,9 @@
 """koepel aggregator: asks a federation's nodes and combines DP answers into sector figures."""
 
+from aggregator.budgets import BudgetInfo
 from aggregator.combination import COMBINERS, Combined, combine_replies, feasible_range
 from aggregator.fanout import NodeOutcome, NodeReply, RetryPolicy, fan_out
-from aggregator.federated import Aggregator, BudgetInfo, NodeState
+from aggregator.federated import Aggregator, NodeState
 from aggregator.federation import (
     FederationConfig,
     FederationError,

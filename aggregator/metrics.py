@@ -10,13 +10,11 @@ one), so tests can run several aggregators in one process.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 from wsgiref.simple_server import WSGIServer
 
 import grpc
@@ -30,6 +28,7 @@ from prometheus_client import (
     start_http_server,
 )
 
+from aggregator.budgets import BudgetInfo
 from aggregator.fanout import NodeOutcome, NodeReply
 from aggregator.federation import FederationConfig, NodeEntry
 from aggregator.results import SectorResult
@@ -37,16 +36,12 @@ from aggregator.transport import NodeTransport
 from protos import pb2
 from wire.guard import Refusal
 
-if TYPE_CHECKING:
-    from aggregator.federated import Aggregator, BudgetInfo
-
 __all__ = [
     "SUBMIT_OUTCOMES",
     "AggregatorMetrics",
     "MeteredTransport",
     "MetricsEndpoint",
     "SubmitObservation",
-    "watch_nodes",
 ]
 
 log = logging.getLogger("koepel.aggregator")
@@ -238,21 +233,3 @@ class MeteredTransport:
 
     async def close(self) -> None:
         await self._inner.close()
-
-
-async def watch_nodes(aggregator: Aggregator, interval: float) -> None:
-    """Probe every node now and then every ``interval`` seconds, until cancelled.
-
-    Query traffic alone would notice a dead node only when someone asks a question; the
-    probe (Describe and Budget, both free of privacy cost) keeps ``node_up`` and the nodes'
-    reported budgets current for alerts.
-    """
-    while True:
-        try:
-            states = await aggregator.node_states(timeout=min(interval, 5.0))
-        except Exception as error:  # a probe must never take the aggregator down
-            log.warning("node probe failed", extra={"error_type": type(error).__name__})
-        else:
-            for state in states:
-                aggregator.metrics.node_probed(state.node, state.reachable, state.budget)
-        await asyncio.sleep(interval)

@@ -1,8 +1,8 @@
 """Conversions between wire messages and the aggregator's domain types (and nothing else).
 
 Every ``x_to_proto`` has its ``x_from_proto`` (round-trip tests in tests/test_aggregator_serde.py)
-so that the command line renders domain objects, never generated messages. The query spec's
-parsing mirrors ``node.serde`` on purpose: node and aggregator meet only through ``protos/``.
+so that the command line renders domain objects, never generated messages. The query spec's parsing
+mirrors ``node.service.serde`` on purpose: node and aggregator meet only through ``protos/``.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
+from aggregator.budgets import BudgetInfo, budget_info
 from aggregator.fanout import NodeOutcome
-from aggregator.federated import BudgetInfo, NodeState, budget_info
+from aggregator.federated import NodeState
 from aggregator.federation import NodeEntry
 from aggregator.planning import NodePlan, QueryPlan
 from aggregator.results import (

@@ -15,7 +15,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from aggregator.federated import Aggregator
 from aggregator.federation import FederationConfig
 from aggregator.history import SqliteHistory
-from aggregator.metrics import AggregatorMetrics, MeteredTransport, watch_nodes
+from aggregator.metrics import AggregatorMetrics, MeteredTransport
+from aggregator.probe import watch_nodes
 from aggregator.receipts import ReceiptBook
 from aggregator.service import AggregatorServicer
 from aggregator.transport import GrpcTransport

@@ -1,7 +1,7 @@
 """The query spec on the wire, as the aggregator reads and writes it.
 
-Mirrors ``node.serde`` on purpose: node and aggregator meet only through ``protos/`` and may not
-import each other.
+Mirrors ``node.service.serde`` on purpose: node and aggregator meet only through ``protos/`` and may
+not import each other.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """Accuracy benchmark: RMSE of federated counts and means against theory and central DP.
 
-For K nodes of the sampled federation, each node's exact cells are computed once by its own
-engine (``QueryEngine.exact_cells`` on its encrypted store). Every repetition then does what a
-federated query does with those cells: each node draws its release through OpenDP
-(``privacy.release`` with the plan of the query at that ε) and serialises it as it would on the
-wire (``node.serde.answer_to_proto``); the aggregator's ``combine_replies`` turns the K replies
-into sector figures. Network and ledger are left out: they cannot change a figure, and
-thousands of charged queries would only slow the benchmark down.
+For K nodes of the sampled federation, each node's exact cells are computed once by its own engine
+(``QueryEngine.exact_cells`` on its encrypted store). Every repetition then does what a federated
+query does with those cells: each node draws its release through OpenDP (``privacy.release`` with
+the plan of the query at that ε) and serialises it as it would on the wire
+(``node.service.serde.answer_to_proto``); the aggregator's ``combine_replies`` turns the K replies
+into sector figures. Network and ledger are left out: they cannot change a figure, and thousands of
+charged queries would only slow the benchmark down.
 
 Compared against:
 
@@ -31,8 +31,8 @@ from aggregator import NodeEntry, NodeOutcome, NodeReply, QuorumPolicy, combine_
 from bench.measure import Row
 from bench.stores import REFERENCE_YEAR, NodeFolder
 from node import load_node_config, open_node
-from node.queries import Answer
-from node.serde import answer_to_proto
+from node.engine.queries import Answer
+from node.service.serde import answer_to_proto
 from privacy import (
     QuerySpec,
     Release,

@@ -16,7 +16,7 @@ so their work adds up instead of running in parallel as it would on N machines. 
 the aggregator process's ``VmHWM``.
 
 Every node pads each Query reply to a multiple of node.toml's ``reply_quantum_ms`` (50 ms by
-default; a timing side-channel defence, see ``node.pacing``). The whole sweep therefore runs
+default; a timing side-channel defence, see ``node.service.pacing``). The whole sweep therefore runs
 twice: with the node folders' own quantum (what a deployment sees) and with the quantum set to
 0 (what the fan-out itself costs, the fair comparison with the floor, which is never padded).
 

@@ -1,13 +1,12 @@
 """Import benchmark: rows per second through ``node.import_files`` against a bare executemany.
 
 Two CSV exports of ``rows`` rows each are written from a benchmark store: a personnel register
-(``workers.csv``) and a support-action log (``support_actions.csv``) for people in that
-register. Each run imports them, in that order, into a fresh encrypted node store, the way
-``koepel node import`` does (parse, validate every cell, pseudonymise, upsert, all in one
-transaction). The floor inserts the same rows, already parsed, validated and pseudonymised by
-the importer's own reader (``node.validation.TableReader``, before the floor's clock starts),
-with one plain ``executemany`` of ``INSERT``s per table into a fresh SQLCipher store, in one
-transaction each.
+(``workers.csv``) and a support-action log (``support_actions.csv``) for people in that register.
+Each run imports them, in that order, into a fresh encrypted node store, the way ``koepel node
+import`` does (parse, validate every cell, pseudonymise, upsert, all in one transaction). The floor
+inserts the same rows, already parsed, validated and pseudonymised by the importer's own reader
+(``node.imports.validation.TableReader``, before the floor's clock starts), with one plain
+``executemany`` of ``INSERT``s per table into a fresh SQLCipher store, in one transaction each.
 """
 
 from __future__ import annotations
@@ -22,11 +21,11 @@ from pathlib import Path
 from bench.measure import Row, median
 from bench.stores import BenchStore
 from node import Store, ToolMapping, Vocabulary, create_key_file, import_files
-from node.pseudonyms import Pseudonymiser
-from node.records import TABLES
-from node.sources import open_csv
-from node.synthetic import TABLE_COLUMNS
-from node.validation import Parsed, RowError, TableReader
+from node.imports.pseudonyms import Pseudonymiser
+from node.imports.records import TABLES
+from node.imports.sources import open_csv
+from node.imports.validation import Parsed, RowError, TableReader
+from node.synthetic.generator import TABLE_COLUMNS
 
 __all__ = ["run_import", "write_csvs"]
 

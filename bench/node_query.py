@@ -5,7 +5,7 @@ For each store size and query this measures, on warm connections:
 * **DP answer** — ``QueryEngine.answer`` as the servicer calls it: validate, budget pre-check,
   the compiled per-person SQL on SQLCipher, the OpenDP release, the durable ledger commit;
 * **SQL on SQLCipher** — the compiled SQL alone on the node's connection (``exact_cells``);
-* **floor** — the very same SQL and parameters (``node.compiler.compile_query``) run by the
+* **floor** — the very same SQL and parameters (``node.engine.compiler.compile_query``) run by the
   standard library's ``sqlite3`` on the unencrypted copy, with SQLite's default settings.
 
 Also the cold start (``open_node``: read node.toml and the key files, open and key the store,
@@ -28,7 +28,7 @@ from datetime import datetime
 from bench.measure import Row, interleaved, median, repeat
 from bench.stores import BENCH_QUERIER, REFERENCE_YEAR, BenchStore
 from node import NodeRuntime, QueryEngine, load_node_config, open_node
-from node.compiler import compile_query
+from node.engine.compiler import compile_query
 from privacy import (
     QuerySpec,
     Statistic,

@@ -27,12 +27,12 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from conftest import create_node  # noqa: E402
 
 from node import import_files, load_node_config, open_node  # noqa: E402
-from node.forms import build_forms  # noqa: E402
-from node.person import person_record  # noqa: E402
-from node.report import build_report  # noqa: E402
-from node.report_html import render_html  # noqa: E402
-from node.synthetic import REGION_OF_ORG_TYPE, OrgProfile, generate_organisation  # noqa: E402
-from node.synthetic_plans import generate_accompaniment  # noqa: E402
+from node.organisation.forms import build_forms  # noqa: E402
+from node.organisation.person import person_record  # noqa: E402
+from node.organisation.report import build_report  # noqa: E402
+from node.organisation.report_html import render_html  # noqa: E402
+from node.synthetic.generator import REGION_OF_ORG_TYPE, OrgProfile, generate_organisation  # noqa: E402
+from node.synthetic.plans import generate_accompaniment  # noqa: E402
 from privacy import QuerySpec, Statistic, ValidatedQuery, default_catalogue, validate  # noqa: E402
 
 NEW_MEASURES = ("plan_coverage", "plan_reviewed", "retention_12m", "self_evaluation_change")

@@ -2,12 +2,12 @@
 
 Every benchmark needs the same data twice: in the node's encrypted SQLCipher file and in a plain
 SQLite file (the floor). Going through ``node.import_files`` for millions of rows would take
-minutes, so stores are bulk-loaded: synthetic organisations (``node.synthetic``) are generated
-in worker processes, their rows converted to exactly the values and types the importer stores
-(pseudonymous 32-hex keys, integer birth years and minutes, real hours and scores, NULL open
+minutes, so stores are bulk-loaded: synthetic organisations (``node.synthetic.generator``) are
+generated in worker processes, their rows converted to exactly the values and types the importer
+stores (pseudonymous 32-hex keys, integer birth years and minutes, real hours and scores, NULL open
 end dates), inserted into a plain SQLite file created from the node's own migrations, and the
-encrypted copy is made with ``sqlcipher_export`` under a fresh raw key. Both files therefore
-hold the same rows, the same schema and the same indexes.
+encrypted copy is made with ``sqlcipher_export`` under a fresh raw key. Both files therefore hold
+the same rows, the same schema and the same indexes.
 
 Stores above ``TILE_BASE`` people are tiled from the ``TILE_BASE`` store (each tile a copy
 under fresh pseudonyms) rather than generated, and keep one in ``tiles`` of the support actions
@@ -35,10 +35,10 @@ from typing import Any
 
 import sqlcipher3
 
-import node.synthetic as synthetic
+import node.synthetic.generator as synthetic
 from node import create_key_file, create_signing_key, read_key_file, render_node_config
-from node.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
-from node.synthetic import OrgProfile, generate_organisation, sample_federation
+from node.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from node.synthetic.generator import OrgProfile, generate_organisation, sample_federation
 from privacy import default_catalogue
 
 __all__ = [
@@ -99,7 +99,8 @@ def _fingerprint() -> str:
     for migration in MIGRATIONS:
         for statement in migration:
             digest.update(statement.encode())
-    digest.update(Path(synthetic.__file__).read_bytes())
+    for source in sorted(Path(synthetic.__file__).parent.glob("*.py")):  # the whole room
+        digest.update(source.read_bytes())
     return digest.hexdigest()[:12]
 
 

@@ -9,7 +9,7 @@ same machine:
 
 * **warm Describe** — a call on an open channel that touches no records;
 * **warm Query** — the bench's DP count (charged, noised and signed: a fresh query id each
-  time), with the reply quantum set to 0 so that the padding (``node.pacing``) does not hide
+  time), with the reply quantum set to 0 so that the padding (``node.service.pacing``) does not hide
   what TLS adds;
 * **cold Describe** — a new channel for every call: TCP and, for TLS, the handshake.
 

@@ -16,7 +16,7 @@ from cli.federation_runner import LocalFederation, setup_node
 from cli.query_cmds import build_spec
 from cli.render import console, nodes_line, result_table
 from cli.render_federation import binding_budget
-from node.synthetic import sample_federation
+from node.synthetic.generator import sample_federation
 from privacy import default_catalogue
 
 __all__ = ["demo"]

@@ -35,8 +35,8 @@ from node import (
     open_node,
     render_node_config,
 )
-from node.synthetic import OrgProfile, generate_organisation
-from node.synthetic_plans import generate_accompaniment
+from node.synthetic.generator import OrgProfile, generate_organisation
+from node.synthetic.plans import generate_accompaniment
 from privacy import shipped_catalogues
 from wire.tls import CA_CERT, TlsFiles, init_ca, issue
 

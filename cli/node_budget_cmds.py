@@ -13,16 +13,13 @@ import click
 from rich.table import Table
 
 from cli.errors import EXIT, KoepelCliError, handle_errors
+from cli.node_options import CONFIG_OPTION
 from cli.render import console, dump_json
 from node import BudgetLine, create_signing_key, load_node_config, open_node
 from privacy import QuerySpec, Statistic, format_micro, parse_epsilon
 
 __all__ = ["dry_run", "ledger", "node_budget", "signing_key"]
 
-CONFIG_OPTION = click.option(
-    "--config", "config_path", type=click.Path(path_type=Path), default=Path("node.toml"),
-    show_default=True, help="The node's configuration file.",
-)
 _SCOPES = {"querier": "querier", "node": "all queriers", "lifetime": "all periods"}
 
 

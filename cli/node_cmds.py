@@ -8,6 +8,7 @@ import click
 
 from cli.errors import EXIT, KoepelCliError, handle_errors
 from cli.logs import setup_logging
+from cli.node_options import CONFIG_OPTION, ask_new_passphrase, ask_secret
 from cli.render import console, dump_json
 from cli.service_options import metrics_address, service_options
 from node import (
@@ -20,32 +21,15 @@ from node import (
     render_node_config,
     serve,
 )
-from node.dbkey import check_passphrase
 from privacy import format_micro, parse_epsilon, shipped_catalogues
 
 __all__ = ["node"]
 
-CONFIG_OPTION = click.option(
-    "--config", "config_path", type=click.Path(path_type=Path), default=Path("node.toml"),
-    show_default=True, help="The node's configuration file.",
-)
 
 
 @click.group()
 def node() -> None:
     """Run an organisation's node: its encrypted records and its DP query service."""
-
-
-def ask_secret(label: str) -> str:
-    """Ask for a passphrase on the terminal (hidden), never from the command line."""
-    return str(click.prompt(label, hide_input=True, err=True))
-
-
-def ask_new_passphrase(label: str = "New database passphrase") -> str:
-    """Ask twice for a new passphrase and refuse it if it is too weak."""
-    text = str(click.prompt(label, hide_input=True, confirmation_prompt=True, err=True))
-    check_passphrase(text)
-    return text
 
 
 @node.command()
@@ -138,8 +122,8 @@ def serve_(config_path: Path, insecure: bool, listen: str | None, port_file: Pat
 def synth(directory: Path, org_type: str, people: int, seed: int, year: int) -> None:
     """Write a synthetic organisation's CSV exports (for trying koepel out; not real people),
     accompaniment records (plans, goals, reviews, self-evaluations) included."""
-    from node.synthetic import ORG_TYPES, OrgProfile, generate_organisation
-    from node.synthetic_plans import generate_accompaniment
+    from node.synthetic.generator import ORG_TYPES, OrgProfile, generate_organisation
+    from node.synthetic.plans import generate_accompaniment
 
     if org_type not in ORG_TYPES:
         raise KoepelCliError(f"--type must be one of {', '.join(ORG_TYPES)}", EXIT["usage"])
@@ -184,7 +168,8 @@ def report(config_path: Path, period: str, as_json: bool, html_path: Path | None
     from rich.markup import escape
     from rich.table import Table
 
-    from node.report import build_report, format_value
+    from node.organisation.report import build_report
+    from node.organisation.sections import format_value
 
     config = load_node_config(config_path)
     runtime = open_node(config, prompt=ask_secret)
@@ -197,8 +182,8 @@ def report(config_path: Path, period: str, as_json: bool, html_path: Path | None
     if html_path is not None:
         from datetime import UTC, datetime
 
-        from node.private_files import ExportExists, write_private
-        from node.report_html import render_html
+        from node.organisation.report_html import render_html
+        from node.store.private_files import ExportExists, write_private
 
         page = render_html(local, generated_at=datetime.now(UTC).isoformat(timespec="minutes"))
         try:
@@ -250,7 +235,7 @@ def diff(config_path: Path, new_path: Path, as_json: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from node.catalogue_diff import diff_catalogues
+    from node.engine.catalogue_diff import diff_catalogues
     from privacy import load_catalogue
 
     config = load_node_config(config_path)

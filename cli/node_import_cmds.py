@@ -11,10 +11,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cli.errors import EXIT, KoepelCliError, handle_errors
+from cli.node_options import ask_secret
 from cli.render import console, dump_json
 from node import import_files, load_node_config, open_node
-from node.importer import ImportFailed, ImportSummary
-from node.mapping import load_mapping
+from node.imports.importer import ImportFailed, ImportSummary
+from node.imports.mapping import load_mapping
 
 __all__ = ["PROGRESS_THRESHOLD", "import_cmd"]
 
@@ -86,8 +87,6 @@ def import_cmd(config_path: Path, files: tuple[Path, ...], mapping_path: Path | 
     workbook has one worksheet per table, with koepel's column names. Optional columns
     (contracts.subsidy_scheme, competence_assessments.assessor and .context) may be left out.
     """
-    from cli.node_cmds import ask_secret
-
     config = load_node_config(config_path)
     mapping = load_mapping(mapping_path) if mapping_path is not None else None
     runtime = open_node(config, prompt=ask_secret)

@@ -7,24 +7,19 @@ from pathlib import Path
 import click
 
 from cli.errors import EXIT, KoepelCliError, handle_errors
+from cli.node_options import CONFIG_OPTION, ask_new_passphrase, ask_secret
 from cli.render import dump_json
 from node import DatabaseKey, load_node_config
-from node.dbkey import database_key
-from node.keys import read_key_file
-from node.maintenance import backup, open_store, rekey, restore
-from node.store import Fingerprint
+from node.store.database import Fingerprint
+from node.store.dbkey import database_key
+from node.store.keys import read_key_file
+from node.store.maintenance import backup, open_store, rekey, restore
 
 __all__ = ["backup_cmd", "check_cmd", "rekey_cmd", "restore_cmd"]
 
-CONFIG_OPTION = click.option(
-    "--config", "config_path", type=click.Path(path_type=Path), default=Path("node.toml"),
-    show_default=True, help="The node's configuration file.",
-)
 
 
 def _ask(label: str) -> str:
-    from cli.node_cmds import ask_secret
-
     return ask_secret(label)
 
 
@@ -125,8 +120,6 @@ def restore_cmd(config_path: Path, source: Path, replace: bool, accept_ledger_ro
 @handle_errors
 def rekey_cmd(config_path: Path) -> None:
     """Rotate the database key: re-encrypt every page, verify, then switch key files."""
-    from cli.node_cmds import ask_new_passphrase
-
     config = load_node_config(config_path)
     if config.key_source == "passphrase":
         current = database_key(config.key_source, config.key_file, prompt=_ask)

@@ -18,16 +18,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli.errors import EXIT, KoepelCliError, handle_errors
+from cli.node_options import CONFIG_OPTION, ask_secret
 from cli.render import console, dump_json
 from node import NodeConfig, load_node_config, open_node
-from node.private_files import ExportExists
+from node.store.private_files import ExportExists
 
 __all__ = ["ORG_COMMANDS"]
 
-CONFIG_OPTION = click.option(
-    "--config", "config_path", type=click.Path(path_type=Path), default=Path("node.toml"),
-    show_default=True, help="The node's configuration file.",
-)
 PERSONAL_DATA = ("keep them on the organisation's systems, hand them over only through a "
                  "secure channel, and delete them when they are no longer needed")
 
@@ -41,14 +38,12 @@ def _raw_id(person_id: str) -> str:
 
 
 def _open(config_path: Path) -> tuple[NodeConfig, Any]:
-    from cli.node_cmds import ask_secret
-
     config = load_node_config(config_path)
     return config, open_node(config, prompt=ask_secret)
 
 
 def _resolve(runtime: Any, person_id: str) -> str:
-    from node.person import PersonNotFound, resolve
+    from node.organisation.person import PersonNotFound, resolve
 
     try:
         return resolve(runtime.store, runtime.secret, _raw_id(person_id))
@@ -86,7 +81,7 @@ def person_cmd(config_path: Path, person_id: str, as_json: bool) -> None:
     standard input). It is turned into the node's pseudonym in memory and never stored.
     Local only: nothing is noised, charged or sent.
     """
-    from node.person import person_record
+    from node.organisation.person import person_record
 
     _, runtime = _open(config_path)
     try:
@@ -185,10 +180,15 @@ def transfer_cmd(config_path: Path, person_id: str, out_path: Path, actor: str |
 
     The format is described in docs/transfer-format.md. ID as for `koepel node person`.
     """
-    from node.audit_log import current_actor, record_export
-    from node.person import person_record
-    from node.private_files import write_private
-    from node.transfer import TRANSFER_FORMAT, build_transfer, transfer_bytes, transfer_counts
+    from node.organisation.audit_log import current_actor, record_export
+    from node.organisation.person import person_record
+    from node.organisation.transfer import (
+        TRANSFER_FORMAT,
+        build_transfer,
+        transfer_bytes,
+        transfer_counts,
+    )
+    from node.store.private_files import write_private
 
     if len(recipient) > 100:
         raise KoepelCliError("--recipient takes a short name of a service (100 characters "
@@ -242,10 +242,10 @@ def forms_cmd(config_path: Path, period: str, out_dir: Path, xlsx: bool,
     and their contracts) and Annexe 2 (quarterly global FTE against the reference level, for
     "maintien de l'effectif"). Exact and identity-level: written locally (0600), never sent.
     """
-    from node.audit_log import current_actor, record_export
-    from node.forms import build_forms, forms_csv, forms_xlsx, read_id_list, reidentify
-    from node.private_files import write_private
-    from node.sources import SourceError
+    from node.imports.sources import SourceError
+    from node.organisation.audit_log import current_actor, record_export
+    from node.organisation.forms import build_forms, forms_csv, forms_xlsx, read_id_list, reidentify
+    from node.store.private_files import write_private
 
     config, runtime = _open(config_path)
     written: list[Path] = []
@@ -327,7 +327,7 @@ def policy_group() -> None:
 def policy_show(config_path: Path, as_json: bool) -> None:
     """Per querier: its budget, the ε it may ask per query, and per catalogue measure and
     dimension whether it is shared. Reads node.toml only (no database, no key)."""
-    from node.sharing import sharing_decisions
+    from node.organisation.sharing import sharing_decisions
 
     config = load_node_config(config_path)
     decisions = sharing_decisions(config)
@@ -368,7 +368,7 @@ def policy_show(config_path: Path, as_json: bool) -> None:
 @handle_errors
 def audit_log_cmd(config_path: Path, as_json: bool) -> None:
     """The identity-level exports made from this node (transfers, forms): who, when, what."""
-    from node.audit_log import audit_entries
+    from node.organisation.audit_log import audit_entries
 
     _, runtime = _open(config_path)
     try:

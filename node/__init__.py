@@ -6,31 +6,31 @@ engine is usable without a server), and serve it over gRPC; and the organisation
 the audit log of identity-level exports, the sharing decisions).
 """
 
-from node.answers import DryRun
-from node.audit_log import AuditEntry, audit_entries, record_export
-from node.budget import BudgetCaps, BudgetPolicy
-from node.catalogue_diff import CatalogueDiff, diff_catalogues
 from node.config import ConfigError, NodeConfig, NodeLimits, load_node_config, render_node_config
-from node.dbkey import DatabaseKey, database_key
-from node.forms import EiForms, build_forms
-from node.importer import ImportFailed, ImportSummary, import_files
-from node.keys import KeyError_, create_key_file, read_key, read_key_file
-from node.ledger import Ledger, LedgerEntry, LedgerUnitError, verify_chain
-from node.maintenance import backup, open_store, rekey, restore
-from node.mapping import MappingError, ToolMapping, load_mapping
-from node.metrics import NodeMetrics
-from node.pacing import ReplyPacer
-from node.person import PersonNotFound, PersonRecord, person_record
+from node.engine.answers import DryRun
+from node.engine.budget import BudgetCaps, BudgetPolicy
+from node.engine.catalogue_diff import CatalogueDiff, diff_catalogues
+from node.engine.ledger import Ledger, LedgerEntry, LedgerUnitError, verify_chain
+from node.engine.queries import Answer, BudgetLine, QueryEngine
+from node.engine.signing import Signer, create_signing_key
+from node.imports.importer import ImportFailed, ImportSummary, import_files
+from node.imports.mapping import MappingError, ToolMapping, load_mapping
+from node.imports.vocabulary import Vocabulary
+from node.organisation.audit_log import AuditEntry, audit_entries, record_export
+from node.organisation.forms import EiForms, build_forms
+from node.organisation.person import PersonNotFound, PersonRecord, person_record
+from node.organisation.report import LocalReport, build_report
+from node.organisation.report_html import render_html
+from node.organisation.sharing import SharingDecisions, sharing_decisions
+from node.organisation.transfer import TRANSFER_FORMAT, build_transfer
 from node.policy import AccessPolicy
-from node.queries import Answer, BudgetLine, QueryEngine
-from node.report import LocalReport, build_report
-from node.report_html import render_html
-from node.server import NodeRuntime, create_server, open_node, serve
-from node.sharing import SharingDecisions, sharing_decisions
-from node.signing import Signer, create_signing_key
-from node.store import Store, StoreDamagedError, StoreError, WrongKeyError
-from node.transfer import TRANSFER_FORMAT, build_transfer
-from node.vocabulary import Vocabulary
+from node.service.metrics import NodeMetrics
+from node.service.pacing import ReplyPacer
+from node.service.server import NodeRuntime, create_server, open_node, serve
+from node.store.database import Store, StoreDamagedError, StoreError, WrongKeyError
+from node.store.dbkey import DatabaseKey, database_key
+from node.store.keys import KeyError_, create_key_file, read_key, read_key_file
+from node.store.maintenance import backup, open_store, rekey, restore
 
 __all__ = [
     "TRANSFER_FORMAT",

@@ -13,9 +13,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from node.dbkey import KEY_SOURCES
+from node.imports.vocabulary import Vocabulary, VocabularyError, parse_vocabulary
 from node.policy import POLICY_KEYS, AccessPolicy, parse_access
-from node.vocabulary import Vocabulary, VocabularyError, parse_vocabulary
+from node.store.dbkey import KEY_SOURCES
 from privacy import (
     Catalogue,
     CatalogueError,

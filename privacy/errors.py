@@ -1,9 +1,9 @@
 """Domain errors with stable codes.
 
-Every error that may reach a querier carries a stable machine-readable ``code`` and a public
-message built only from the request and the catalogue, never from records. The gRPC boundary
-maps each class to a status code in one place (``node.errors``); anything else becomes INTERNAL
-with a generic text.
+Every error that may reach a querier carries a stable machine-readable ``code`` and a public message
+built only from the request and the catalogue, never from records. The gRPC boundary maps each class
+to a status code in one place (``node.service.errors``); anything else becomes INTERNAL with a
+generic text.
 """
 
 from __future__ import annotations

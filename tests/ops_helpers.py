@@ -20,7 +20,7 @@ import pytest
 
 from aggregator import NodeEntry, render_federation
 from cli.federation_runner import setup_node
-from node.synthetic import OrgProfile
+from node.synthetic.generator import OrgProfile
 
 ROOT = Path(__file__).resolve().parent.parent
 OPS = ROOT / "ops"

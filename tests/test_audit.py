@@ -37,7 +37,7 @@ from node import (
     load_node_config,
     open_node,
 )
-from node.serde import answer_to_proto
+from node.service.serde import answer_to_proto
 from privacy import PermissionDeniedError, QuerySpec, Statistic, default_catalogue
 from privacy.audit import LedgerExport, audit, report_rows
 from privacy.receipts import GENESIS, LedgerRecord, Receipt, SignedReceipt, entry_hash

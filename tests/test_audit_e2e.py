@@ -15,7 +15,7 @@ import pytest
 
 from cli.federation_runner import LocalFederation, setup_node
 from node import load_node_config, open_node
-from node.synthetic import OrgProfile
+from node.synthetic.generator import OrgProfile
 
 PROFILES = [
     OrgProfile("org-a", "Atelier A", "ETA_WAL", "BE-WAL", 60),

@@ -28,7 +28,7 @@ from node import (
     open_node,
     read_key,
 )
-from node.signing import Signer
+from node.engine.signing import Signer
 from privacy import (
     BudgetExhaustedError,
     PermissionDeniedError,

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from node import NodeRuntime, load_node_config, open_node
-from node.records import DESTINATIONS, EDUCATION, GENDERS, REGIONS, TARGET_GROUPS
+from node.imports.records import DESTINATIONS, EDUCATION, GENDERS, REGIONS, TARGET_GROUPS
 from privacy import (
     Catalogue,
     Dimension,

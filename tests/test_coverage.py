@@ -1,14 +1,14 @@
 """Empirical coverage of the federated 95% intervals, with real OpenDP noise.
 
-Each scenario is one federated query over N cells (30,000 for counts and sums, 10,000 for
-means and rates, whose intervals are computed cell by cell). Every node knows its exact per-cell
-values (a few patterns, repeated), releases them through the real mechanism
-(``privacy.release`` with the plan ``privacy.plan_release`` makes for a real catalogue query),
-serialises its answer with the node's own wire code (``node.serde.answer_to_proto``), and the
-aggregator combines the answers (``aggregator.combine_replies``: sums, ratios, exact noise
-intervals, clipping). The noise of every cell is drawn independently, so the N cells are N
-independent repetitions of the federated query. We count how often the published (clipped)
-95% interval and the raw one contain the true value; both must lie in [93%, 97%].
+Each scenario is one federated query over N cells (30,000 for counts and sums, 10,000 for means and
+rates, whose intervals are computed cell by cell). Every node knows its exact per-cell values (a few
+patterns, repeated), releases them through the real mechanism (``privacy.release`` with the plan
+``privacy.plan_release`` makes for a real catalogue query), serialises its answer with the node's
+own wire code (``node.service.serde.answer_to_proto``), and the aggregator combines the answers
+(``aggregator.combine_replies``: sums, ratios, exact noise intervals, clipping). The noise of every
+cell is drawn independently, so the N cells are N independent repetitions of the federated query. We
+count how often the published (clipped) 95% interval and the raw one contain the true value; both
+must lie in [93%, 97%].
 
 The zCDP scenarios run the same with a zCDP copy of the catalogue: the nodes then release
 discrete Gaussian noise, whose interval is computed exactly on the lattice in the same way.
@@ -40,8 +40,8 @@ import numpy as np
 import pytest
 
 from aggregator import NodeEntry, NodeOutcome, NodeReply, QuorumPolicy, combine_replies
-from node.queries import Answer
-from node.serde import answer_to_proto
+from node.engine.queries import Answer
+from node.service.serde import answer_to_proto
 from privacy import (
     Catalogue,
     NoiseShape,

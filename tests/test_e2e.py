@@ -19,7 +19,7 @@ import pytest
 
 from cli.federation_runner import LocalFederation, setup_node
 from node import load_node_config, open_node
-from node.synthetic import OrgProfile
+from node.synthetic.generator import OrgProfile
 from privacy import QuerySpec, Statistic, default_catalogue, validate
 
 CAT = default_catalogue()

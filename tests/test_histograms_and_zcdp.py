@@ -18,7 +18,7 @@ from conftest import FIXTURES, create_node
 
 from aggregator import Aggregator, FederationConfig, NodeEntry, QuorumPolicy, SqliteHistory
 from node import NodeRuntime, import_files, load_node_config, open_node
-from node.serde import answer_to_proto
+from node.service.serde import answer_to_proto
 from privacy import (
     Accounting,
     CatalogueError,

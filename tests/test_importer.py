@@ -14,8 +14,8 @@ from conftest import FIXTURES, create_node, write_csv
 from openpyxl import Workbook
 
 from node import ImportFailed, NodeRuntime, Vocabulary, import_files
-from node.mapping import MappingError, load_mapping
-from node.vocabulary import parse_vocabulary
+from node.imports.mapping import MappingError, load_mapping
+from node.imports.vocabulary import parse_vocabulary
 
 SECRET = "Dupont-Marie-85.07.30-123.45"  # looks like what must never reach an error message
 

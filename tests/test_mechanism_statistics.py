@@ -25,7 +25,7 @@ import pytest
 from conftest import FIXTURES
 
 from node import NodeRuntime, import_files
-from node.synthetic import OrgProfile, generate_organisation
+from node.synthetic.generator import OrgProfile, generate_organisation
 from privacy import (
     Catalogue,
     NoiseKind,

@@ -28,10 +28,11 @@ from aggregator import (
     SqliteHistory,
 )
 from aggregator import create_server as create_aggregator_server
-from aggregator.metrics import AggregatorMetrics, MeteredTransport, watch_nodes
+from aggregator.metrics import AggregatorMetrics, MeteredTransport
+from aggregator.probe import watch_nodes
 from cli.logs import setup_logging
 from node import NodeRuntime, create_server, import_files
-from node.metrics import REFUSAL_REASONS, NodeMetrics
+from node.service.metrics import REFUSAL_REASONS, NodeMetrics
 from privacy import default_catalogue
 from protos import pb2, pb2_grpc
 from wire.limits import QUERIER_HEADER

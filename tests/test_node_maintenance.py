@@ -20,7 +20,7 @@ from node import (
     open_node,
     read_key_file,
 )
-from node.maintenance import backup, open_store, pending_key_file, rekey, restore, verify_copy
+from node.store.maintenance import backup, open_store, pending_key_file, rekey, restore, verify_copy
 from privacy import QuerySpec, Statistic, default_catalogue
 
 CAT = default_catalogue()

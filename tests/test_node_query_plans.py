@@ -17,9 +17,9 @@ from pathlib import Path
 import sqlcipher3
 
 from node import NodeRuntime, Store, create_key_file
-from node.compiler import compile_query
-from node.pseudonyms import Pseudonymiser
-from node.schema import MIGRATIONS, SCHEMA_VERSION
+from node.engine.compiler import compile_query
+from node.imports.pseudonyms import Pseudonymiser
+from node.store.schema import MIGRATIONS, SCHEMA_VERSION
 from privacy import QuerySpec, Statistic, default_catalogue, validate
 
 CAT = default_catalogue()

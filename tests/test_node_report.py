@@ -10,8 +10,8 @@ from clirun import koepel
 from conftest import FIXTURES, create_node
 
 from node import NodeRuntime, import_files, load_node_config, open_node
-from node.catalogue_diff import diff_catalogues
-from node.report import build_report
+from node.engine.catalogue_diff import diff_catalogues
+from node.organisation.report import build_report
 from privacy import default_catalogue, load_catalogue, shipped_catalogue
 
 CAT = default_catalogue()

@@ -34,7 +34,7 @@ from aggregator import BudgetInfo, load_federation
 from aggregator.metrics import AggregatorMetrics
 from cli.main import cli
 from node import load_node_config, open_node
-from node.metrics import NodeMetrics
+from node.service.metrics import NodeMetrics
 
 PROM = OPS / "prometheus"
 COMPOSE = OPS / "compose"

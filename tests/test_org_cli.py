@@ -144,7 +144,7 @@ def test_policy_show_lists_each_querier_and_measure(config: Path) -> None:
 
 
 def test_a_refusal_by_choice_is_reported_as_not_shared(config: Path) -> None:
-    from node.errors import status_for
+    from node.service.errors import status_for
     from privacy import NotSharedError, QuerySpec, Statistic
 
     runtime = open_node(load_node_config(config))

@@ -22,7 +22,7 @@ from clirun import koepel
 
 from cli.federation_runner import LocalFederation, setup_node
 from node import load_node_config, open_node
-from node.synthetic import OrgProfile
+from node.synthetic.generator import OrgProfile
 from privacy import QuerySpec, Statistic, default_catalogue, validate
 
 CAT = default_catalogue()

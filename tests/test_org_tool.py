@@ -18,14 +18,14 @@ from conftest import FIXTURES, write_csv
 from openpyxl import load_workbook
 
 from node import ImportFailed, NodeRuntime, import_files
-from node.audit_log import audit_entries, record_export
-from node.forms import build_forms, forms_csv, forms_xlsx, read_id_list, reidentify
-from node.org_report import tenure_band
-from node.person import PersonNotFound, person_record, resolve
-from node.private_files import ExportExists, write_private
-from node.report import build_report
-from node.report_html import render_html
-from node.transfer import build_transfer, transfer_bytes
+from node.organisation.audit_log import audit_entries, record_export
+from node.organisation.forms import build_forms, forms_csv, forms_xlsx, read_id_list, reidentify
+from node.organisation.org_report import tenure_band
+from node.organisation.person import PersonNotFound, person_record, resolve
+from node.organisation.report import build_report
+from node.organisation.report_html import render_html
+from node.organisation.transfer import build_transfer, transfer_bytes
+from node.store.private_files import ExportExists, write_private
 from privacy import InvalidQueryError, default_catalogue
 
 CAT = default_catalogue()
@@ -188,7 +188,7 @@ def test_transfer_document_follows_its_schema_and_holds_the_record(org: NodeRunt
 
 def test_the_schema_enumerations_are_the_importers() -> None:
     """The documented schema cannot drift from what the importer accepts."""
-    from node import records
+    from node.imports import records
 
     schema = json.loads((DOCS / "transfer-format.schema.json").read_text())
     props = schema["properties"]
@@ -363,7 +363,7 @@ def test_a_questionnaire_tool_export_maps_onto_self_evaluations(
     by a column-mapping file; plans in the same workbook."""
     from openpyxl import Workbook
 
-    from node.mapping import load_mapping
+    from node.imports.mapping import load_mapping
 
     runtime = node_factory("xlsx")
     import_files(runtime.store, runtime.secret, sorted((FIXTURES / "small").glob("*.csv")))

@@ -24,7 +24,7 @@ from clirun import koepel
 from conftest import write_csv
 
 from node import Store, load_node_config, read_key_file
-from node.maintenance import open_store
+from node.store.maintenance import open_store
 from protos import pb2, pb2_grpc
 from wire.limits import QUERIER_HEADER
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import sqlcipher3
 
-import node.store as store_module
+import node.store.database as store_module
 from node import Store
-from node.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from node.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
 HISTORY = Path(__file__).parent / "schema_history"
 

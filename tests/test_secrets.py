@@ -25,8 +25,8 @@ import pytest
 
 from cli.federation_runner import LocalFederation, setup_node
 from node import import_files, load_node_config, open_node
-from node.pseudonyms import Pseudonymiser
-from node.synthetic import OrgProfile
+from node.imports.pseudonyms import Pseudonymiser
+from node.synthetic.generator import OrgProfile
 
 PROFILES = [
     OrgProfile("org-s1", "Secret Workshop One", "ETA_WAL", "BE-WAL", 60),

@@ -16,8 +16,8 @@ import pytest
 from conftest import FIXTURES
 
 from node import NodeRuntime, ReplyPacer, import_files
-from node.metrics import NodeMetrics
-from node.servicer import NodeServicer
+from node.service.metrics import NodeMetrics
+from node.service.servicer import NodeServicer
 from privacy import KoepelError, QuerySpec, Statistic, default_catalogue, validate
 from protos import pb2
 from wire.limits import QUERIER_HEADER

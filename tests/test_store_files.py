@@ -26,8 +26,8 @@ from node import (
     database_key,
     import_files,
 )
-from node.schema import APPLICATION_ID, SCHEMA_VERSION
-from node.store import PAGE_SIZE
+from node.store.database import PAGE_SIZE
+from node.store.schema import APPLICATION_ID, SCHEMA_VERSION
 
 SQLCIPHER4_DEFAULTS = {
     "kdf_iter": "256000",

@@ -1,4 +1,4 @@
-"""Tests for the synthetic-organisation generator (node/synthetic.py).
+"""Tests for the synthetic-organisation generator (node/synthetic/generator.py).
 
 The allowed values below are written out from DOMAIN.md §1.2 on purpose instead of being
 imported from the module: if the generator's vocabularies drift from the domain notes, these
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from node.synthetic import (
+from node.synthetic.generator import (
     ORG_TYPES,
     OrgProfile,
     SyntheticOrg,

@@ -10,9 +10,9 @@ from datetime import date
 from pathlib import Path
 
 from node import NodeRuntime, import_files
-from node.records import GOAL_DOMAINS, GOAL_STATUSES, SELF_EVALUATION_ITEMS
-from node.synthetic import OrgProfile, generate_organisation
-from node.synthetic_plans import ACCOMPANIMENT_COLUMNS, generate_accompaniment
+from node.imports.records import GOAL_DOMAINS, GOAL_STATUSES, SELF_EVALUATION_ITEMS
+from node.synthetic.generator import OrgProfile, generate_organisation
+from node.synthetic.plans import ACCOMPANIMENT_COLUMNS, generate_accompaniment
 
 EI = OrgProfile("org-ei", "Insertion", "EI_WAL", "BE-WAL", 200)
 ETA = OrgProfile("org-eta", "Atelier", "ETA_WAL", "BE-WAL", 200)

@@ -1,0 +1,99 @@
+"""The node's gRPC servicer: convert, call the query engine, convert back. Nothing more."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import grpc
+
+from node.config import NodeConfig
+from node.engine.queries import QueryEngine
+from node.service.errors import status_for
+from node.service.identity import querier_of
+from node.service.metrics import NodeMetrics, QueryObservation
+from node.service.pacing import ReplyPacer
+from node.service.serde import answer_to_proto, budget_to_proto, export_to_proto, spec_from_proto
+from privacy import KoepelError
+from protos import pb2, pb2_grpc
+
+__all__ = ["NodeServicer"]
+
+log = logging.getLogger("koepel.node")
+T = TypeVar("T")
+
+SOFTWARE_VERSION = "koepel 0.1.0"
+
+
+class NodeServicer(pb2_grpc.NodeServiceServicer):
+    def __init__(self, config: NodeConfig, engine: QueryEngine, *, insecure: bool,
+                 metrics: NodeMetrics, pacer: ReplyPacer | None = None) -> None:
+        self._config = config
+        self._engine = engine
+        self._insecure = insecure
+        self._metrics = metrics
+        self._pacer = pacer or ReplyPacer(config.reply_quantum_ms / 1000)
+
+    def _guard(self, context: grpc.ServicerContext, method: str, call: Callable[[], T],
+               observed: QueryObservation | None = None) -> T:
+        """Run ``call``; turn domain errors into their status and anything else into INTERNAL."""
+        try:
+            result = call()
+        except KoepelError as error:
+            status = status_for(error)
+            if observed is not None:
+                observed.refused(error.code)
+            else:
+                log.info("refused %s: %s", method, error.code, extra={"reason": error.code})
+        except Exception as error:  # never leak internals to the caller
+            status = status_for(error)
+            log.error("internal error in %s: %s", method, type(error).__name__,
+                      extra={"error_type": type(error).__name__})
+        else:
+            self._metrics.request(method, "OK")
+            return result
+        self._metrics.request(method, status.code.name)
+        context.abort_with_status(status)
+        raise AssertionError("unreachable")  # abort_with_status raises
+
+    def Describe(self, request: pb2.DescribeRequest, context: Any) -> pb2.DescribeResponse:
+        def call() -> pb2.DescribeResponse:
+            querier_of(context, insecure=self._insecure)
+            return pb2.DescribeResponse(
+                node_id=self._config.node_id,
+                organisation=self._config.organisation,
+                catalogue_versions=list(self._config.approved_versions),
+                software_version=SOFTWARE_VERSION,
+            )
+
+        return self._guard(context, "Describe", call)
+
+    def Query(self, request: pb2.QueryRequest, context: Any) -> pb2.QueryResponse:
+        # Answers and refusals alike leave on a quantum boundary (timing side channel).
+        with self._pacer.paced(), self._metrics.observe_query(request.query_id) as observed:
+            def call() -> pb2.QueryResponse:
+                observed.querier = querier = querier_of(context, insecure=self._insecure)
+                answer = self._engine.answer(querier, request.query_id,
+                                             spec_from_proto(request.spec))
+                observed.answered(replayed=answer.replayed, cost_micro=answer.release.cost_micro)
+                return answer_to_proto(answer, self._engine.loss_rule.epsilon_of)
+
+            return self._guard(context, "Query", call, observed)
+
+    def Budget(self, request: pb2.BudgetRequest, context: Any) -> pb2.BudgetResponse:
+        def call() -> pb2.BudgetResponse:
+            querier = querier_of(context, insecure=self._insecure)
+            return budget_to_proto(self._engine.budget(querier))
+
+        return self._guard(context, "Budget", call)
+
+    def ExportLedger(
+        self, request: pb2.ExportLedgerRequest, context: Any
+    ) -> pb2.ExportLedgerResponse:
+        def call() -> pb2.ExportLedgerResponse:
+            caller = querier_of(context, insecure=self._insecure)
+            export = self._engine.export_ledger(caller)  # queriers and auditors only
+            return export_to_proto(export, max(0, request.after_sequence))
+
+        return self._guard(context, "ExportLedger", call)

@@ -1,0 +1,204 @@
+"""The node's record schema and its forward-only migrations.
+
+The schema follows what the sector's own tools hold (DESIGN.md, "The node's records"). Every
+person is stored under a pseudonymous id (an HMAC of the organisation's own id); raw ids are
+never written. Migrations run in order, each in its own transaction, and ``PRAGMA user_version``
+records how far a database has come.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION"]
+
+# The SQLite header's application id for koepel databases ("KOEP"), set from version 2 on.
+APPLICATION_ID = 0x4B4F4550
+
+# A migration is frozen once released: never edit one, add the next. tests/schema_history holds
+# the schema each version produced, and the tests check every older version migrates forward.
+
+_V1 = (
+    """CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID""",
+    """CREATE TABLE workers (
+        pid TEXT PRIMARY KEY,
+        birth_year INTEGER NOT NULL,
+        gender TEXT NOT NULL,
+        education_level TEXT NOT NULL,
+        target_group TEXT NOT NULL,
+        region TEXT NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE contracts (
+        contract_key TEXT PRIMARY KEY,
+        pid TEXT NOT NULL REFERENCES workers(pid),
+        role TEXT NOT NULL,
+        contract_type TEXT NOT NULL,
+        weekly_hours REAL NOT NULL,
+        start_date TEXT NOT NULL,
+        end_date TEXT
+    )""",
+    # Covering index for the period-overlap scans of every population and of FTE.
+    """CREATE INDEX contracts_by_period
+        ON contracts(start_date, end_date, pid, weekly_hours)""",
+    """CREATE INDEX contracts_by_pid ON contracts(pid)""",
+    """CREATE TABLE support_actions (
+        action_key TEXT PRIMARY KEY,
+        pid TEXT NOT NULL REFERENCES workers(pid),
+        action_date TEXT NOT NULL,
+        duration_min INTEGER NOT NULL,
+        action_code TEXT NOT NULL
+    )""",
+    """CREATE INDEX support_actions_by_date
+        ON support_actions(action_date, pid, duration_min)""",
+    """CREATE TABLE competence_assessments (
+        assessment_key TEXT PRIMARY KEY,
+        pid TEXT NOT NULL REFERENCES workers(pid),
+        assessment_date TEXT NOT NULL,
+        competence_code TEXT NOT NULL,
+        score_norm REAL NOT NULL
+    )""",
+    """CREATE INDEX competence_assessments_by_date
+        ON competence_assessments(assessment_date, pid, competence_code, score_norm)""",
+    """CREATE TABLE exits (
+        exit_key TEXT PRIMARY KEY,
+        pid TEXT NOT NULL REFERENCES workers(pid),
+        exit_date TEXT NOT NULL,
+        destination TEXT NOT NULL
+    )""",
+    """CREATE INDEX exits_by_date ON exits(exit_date, pid, destination)""",
+    # The privacy ledger: append-only, hash-chained; one row per charged answer.
+    """CREATE TABLE ledger (
+        seq INTEGER PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        querier TEXT NOT NULL,
+        query_id TEXT NOT NULL,
+        query_digest TEXT NOT NULL,
+        mechanism TEXT NOT NULL,
+        cost_micro INTEGER NOT NULL CHECK (cost_micro >= 0),
+        budget_period TEXT NOT NULL,
+        catalogue_version TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        entry_hash TEXT NOT NULL
+    )""",
+    """CREATE INDEX ledger_by_querier ON ledger(querier, budget_period, cost_micro)""",
+    """CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+        BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END""",
+    """CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+        BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END""",
+    # Released answers, kept so that a retried query id gets the same answer at no cost.
+    """CREATE TABLE answers (
+        querier TEXT NOT NULL,
+        query_id TEXT NOT NULL,
+        query_digest TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        ledger_seq INTEGER NOT NULL REFERENCES ledger(seq),
+        PRIMARY KEY (querier, query_id)
+    ) WITHOUT ROWID""",
+)
+
+# Version 2: organisation-defined support-action kinds and competences. Each row keeps the
+# organisation's own code next to the federation vocabulary code it was mapped to (node.toml
+# [vocabulary]) and the version of that mapping; ``vocabulary_map`` records every mapping
+# version an import used, so a figure can always be traced back to the codes it came from.
+_V2 = (
+    f"PRAGMA application_id = {APPLICATION_ID:d}",
+    "ALTER TABLE support_actions ADD COLUMN local_code TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE support_actions ADD COLUMN mapping_version TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE competence_assessments ADD COLUMN local_code TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE competence_assessments ADD COLUMN mapping_version TEXT NOT NULL DEFAULT ''",
+    # Rows imported before version 2 carried federation codes only: they are their own local
+    # code, under the identity mapping.
+    "UPDATE support_actions SET local_code = action_code, mapping_version = 'identity'",
+    "UPDATE competence_assessments SET local_code = competence_code, "
+    "mapping_version = 'identity'",
+    """CREATE TABLE vocabulary_map (
+        kind TEXT NOT NULL CHECK (kind IN ('support_action', 'competence')),
+        local_code TEXT NOT NULL,
+        fed_code TEXT NOT NULL,
+        mapping_version TEXT NOT NULL,
+        first_used TEXT NOT NULL,
+        PRIMARY KEY (kind, local_code, mapping_version)
+    ) WITHOUT ROWID""",
+)
+
+# Version 3: the ledger states each entry's unit (ε or ρ: the catalogue's accounting) and the
+# noise of each released vector; the node-wide cap sums a period's charges through an index.
+_V3_LEDGER = (
+    """ALTER TABLE ledger ADD COLUMN unit TEXT NOT NULL DEFAULT ''""",
+    """ALTER TABLE ledger ADD COLUMN noise TEXT NOT NULL DEFAULT ''""",
+    """CREATE INDEX ledger_by_period ON ledger(budget_period, cost_micro)""",
+)
+
+# Version 4: the accompaniment records (DOMAIN.md §1.2): support plans with their goals and
+# reviews, self-evaluation questionnaires, who assessed a competence and when in the trajectory,
+# the subsidy scheme of a contract (for the Walloon EI forms), and the node-local audit log of
+# identity-level exports (a person's transfer record, the regional forms): who, when, what —
+# never a record value.
+_V4_ACCOMPANIMENT = (
+    """CREATE TABLE support_plans (
+        plan_key TEXT PRIMARY KEY,
+        pid TEXT NOT NULL REFERENCES workers(pid),
+        start_date TEXT NOT NULL,
+        end_date TEXT
+    )""",
+    # Covering index for the plan populations (a plan active in the period, per person).
+    """CREATE INDEX support_plans_by_period ON support_plans(start_date, end_date, pid)""",
+    """CREATE INDEX support_plans_by_pid ON support_plans(pid)""",
+    """CREATE TABLE plan_goals (
+        goal_key TEXT PRIMARY KEY,
+        plan_key TEXT NOT NULL REFERENCES support_plans(plan_key),
+        domain TEXT NOT NULL,
+        status TEXT NOT NULL
+    )""",
+    """CREATE INDEX plan_goals_by_plan ON plan_goals(plan_key, domain, status)""",
+    """CREATE TABLE plan_reviews (
+        review_key TEXT PRIMARY KEY,
+        plan_key TEXT NOT NULL REFERENCES support_plans(plan_key),
+        review_date TEXT NOT NULL
+    )""",
+    """CREATE INDEX plan_reviews_by_date ON plan_reviews(review_date, plan_key)""",
+    """CREATE INDEX plan_reviews_by_plan ON plan_reviews(plan_key)""",
+    """CREATE TABLE self_evaluations (
+        evaluation_key TEXT PRIMARY KEY,
+        pid TEXT NOT NULL REFERENCES workers(pid),
+        evaluation_date TEXT NOT NULL,
+        item_code TEXT NOT NULL,
+        score_norm REAL NOT NULL
+    )""",
+    """CREATE INDEX self_evaluations_by_date
+        ON self_evaluations(evaluation_date, pid, item_code, score_norm)""",
+    # One person's record (`koepel node person`, transfers) reads by person, not by date.
+    """CREATE INDEX support_actions_by_pid ON support_actions(pid)""",
+    """CREATE INDEX competence_assessments_by_pid ON competence_assessments(pid)""",
+    "ALTER TABLE competence_assessments ADD COLUMN assessor TEXT NOT NULL DEFAULT 'UNKNOWN'",
+    "ALTER TABLE competence_assessments ADD COLUMN context TEXT NOT NULL DEFAULT 'UNKNOWN'",
+    "ALTER TABLE contracts ADD COLUMN subsidy_scheme TEXT",
+    """CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        detail TEXT NOT NULL
+    )""",
+    """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+    """CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+)
+
+# Version 5: per-person covering indexes. The compiled SQL walks each person's contracts and
+# support actions by pid (node/engine/compiler.py); these make that walk an index range read with no
+# table lookups and no temporary B-tree (measured in bench/). They also serve what the pid-only
+# indexes served (foreign-key checks, one person's record), which they replace.
+_V5_INDEXES = (
+    """CREATE INDEX contracts_by_pid_period
+        ON contracts(pid, start_date, end_date, weekly_hours)""",
+    """DROP INDEX contracts_by_pid""",
+    """DROP INDEX support_actions_by_pid""",
+    """CREATE INDEX support_actions_by_pid
+        ON support_actions(pid, action_date, duration_min)""",
+)
+
+MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3_LEDGER, _V4_ACCOMPANIMENT, _V5_INDEXES)
+SCHEMA_VERSION = len(MIGRATIONS)
