@@ -402,3 +402,59 @@ def test_publishable_flag_rarely_publishes_a_cell_that_is_too_uncertain(
     assert outcome.old_rule[uncertain].mean() > rate
     # Cells that are clearly precise enough are still published most of the time.
     assert outcome.published[outcome.true_rse <= 0.1].mean() >= 0.9
+
+
+def run_clamped(epsilon: str, repetitions: int
+                ) -> tuple[np.ndarray, np.ndarray, list[tuple[float, str]]]:
+    """Mean support hours by region of the skewed federation, ``repetitions`` times over.
+
+    Each node counts, per cell, the people above the 150 h bound (as its SQL does) and releases
+    that count beside the mean's sum and count (catalogue 2026.2, ``clamped_share``). Returns
+    the true clamped share per cell, whether the published share interval held it, and the
+    cells' published shares with their clamp notes.
+    """
+    federation = skewed_federation()
+    catalogue = default_catalogue()
+    spec = QuerySpec(catalogue.version, "support_hours", Statistic.MEAN, (), (), "2025",
+                     parse_epsilon(epsilon))
+    query = dataclasses.replace(validate(spec, catalogue),
+                                cells=tuple((str(i),) for i in range(repetitions * N_REGIONS)))
+    upper = float(query.measure.upper)
+    scale = catalogue.fixed_point_scale
+    plan = plan_release(query)
+    released = []
+    for org in federation:
+        counts = [len(v) for v in org]
+        sums = [int(np.round(np.minimum(v, upper) * scale).sum()) for v in org]
+        clamped = [int((v > upper).sum()) for v in org]
+        cells = range(len(query.cells))
+        released.append(release(plan, [counts[i % N_REGIONS] for i in cells],
+                                 [sums[i % N_REGIONS] for i in cells], (),
+                                 [clamped[i % N_REGIONS] for i in cells]))
+    result = combine_replies(result_id="coverage", query_id="coverage", query=query,
+                             replies=_replies(query, released), policy=QuorumPolicy(),
+                             created_at="now")
+    shares = [float(np.mean(np.concatenate([org[r] for org in federation]) > upper))
+              for r in range(N_REGIONS)]
+    truths = np.array([shares[i % N_REGIONS] for i in range(len(result.cells))])
+    covered = np.array([c.clamped_share_lower <= t <= c.clamped_share_upper
+                        for c, t in zip(result.cells, truths, strict=True)])
+    return truths, covered, [(c.clamped_share, c.clamp_note) for c in result.cells]
+
+
+def test_clamped_share_is_released_and_its_interval_holds_the_truth() -> None:
+    """The share of people above the bound is published with an interval that covers it.
+
+    The share is the ratio of the summed noisy clamped count to the summed noisy count (exact
+    noise interval of the delta method's linearisation, clipped to [0, 1]). Its true shares
+    here are 1.9–4.7%, so clipping at 0 changes nothing; measured 94.9% in 6,000 cells and
+    in 60,000 (docs/aggregation.md). Over 6,000 cells (2,000 repetitions × 3 regions,
+    independent noise) coverage falls below 93% with probability ≤ exp(-6,000·KL(0.93‖0.949))
+    ≈ 2e-9.
+    A note appears exactly where the published share is at least 5%.
+    """
+    truths, covered, published = run_clamped("1", 2_000)
+    assert np.all(truths > 0.01)  # the federation really has people above 150 h
+    assert covered.mean() >= 0.93, f"clamped-share coverage {covered.mean():.4f}"
+    assert all(bool(note) == (share >= 0.05) for share, note in published)
+    assert any(note for _, note in published)  # noise takes some cells over 5%
