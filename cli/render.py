@@ -26,6 +26,7 @@ from privacy import QuerySpec, Statistic, format_micro, shipped_catalogues
 __all__ = [
     "Display",
     "budget_table",
+    "clamp_notes",
     "console",
     "display_of",
     "dump_json",
@@ -139,6 +140,17 @@ def quantile_table(result: SectorResult, *, title: str, digits: int = 2) -> Tabl
     return table
 
 
+def clamp_notes(result: SectorResult) -> list[str]:
+    """One line per group-by cell whose figure is moved by clamping (histogram bins share one)."""
+    seen: dict[tuple[str, ...], str] = {}
+    histogram = bool(result.bin_edges)
+    for c in result.cells:
+        key = c.key[:-1] if histogram else c.key
+        if c.clamp_note and key not in seen:
+            seen[key] = c.clamp_note
+    return [f"{' · '.join(key) or 'all'}: {note}" for key, note in seen.items()]
+
+
 def publishable_summary(result: SectorResult) -> str:
     """One line counting the cells not published, and those without any estimate and why.
 
@@ -210,7 +222,10 @@ def result_json(result: SectorResult, *, receipts: bool = False) -> dict[str, An
              "ci95": [_num(c.ci_lower), _num(c.ci_upper)], "reliable": c.reliable,
              "note": c.note, "raw_estimate": _num(c.raw_estimate),
              "raw_ci95": [_num(c.raw_ci_lower), _num(c.raw_ci_upper)],
-             "sum_estimate": _num(c.sum_estimate), "count_estimate": _num(c.count_estimate)}
+             "sum_estimate": _num(c.sum_estimate), "count_estimate": _num(c.count_estimate),
+             "clamped_share": _num(c.clamped_share),
+             "clamped_share_ci95": [_num(c.clamped_share_lower), _num(c.clamped_share_upper)],
+             "clamp_note": c.clamp_note}
             for c in result.cells
         ],
         **({"bin_edges": list(result.bin_edges),

@@ -152,6 +152,12 @@ def _figure(number: int, figure: ReportFigure) -> str:
                    + escape("; ".join(result.incomplete_reasons))
                    + ". This figure covers only the organisations that answered and is not a "
                      "sector total.</p>")
+    width = len(result.group_by) - (1 if result.bin_edges else 0)  # one note per cell, not bin
+    notes = {c.key[:width]: c.clamp_note for c in result.cells if c.clamp_note}
+    if notes:  # clamping at the measure's bounds moved these figures: say so (issue 17)
+        warning += ("<p class=warn><strong>Clamped:</strong> "
+                    + "; ".join(escape(" · ".join(k) + ": " + n) for k, n in notes.items())
+                    + "</p>")
     return (f'<section class=figure id="{escape(indicator.key)}">'
             f"<h2>{number}. {escape(indicator.title)}</h2>"
             f"<p>{escape(indicator.explanation)}</p>{warning}"
