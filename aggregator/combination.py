@@ -178,7 +178,8 @@ def _combine_histogram(query: ValidatedQuery,
     """Sum the nodes' histograms bin by bin; read each cell's quartiles off the summed bins.
 
     Cells are (group-by key…, bin label), bins varying fastest, as the nodes release them. The
-    quartiles' intervals account for the noise only; the bins' width bounds their resolution.
+    quartiles' intervals are unions of whole bins (``privacy.quantile``), open above when they
+    reach the top bin of a measure whose values may lie beyond its upper bound.
     """
     labels = query.measure.bin_labels
     edges = [float(e) for e in query.measure.bins]
@@ -186,6 +187,7 @@ def _combine_histogram(query: ValidatedQuery,
     feasible = feasible_range(query)
     totals = combine_vectors(_vectors(responses, "histogram"), len(query.cells) * n_bins)
     clamped = _clamped_counts(query, responses)
+    open_above = clamped is not None
     cells: list[CellResult] = []
     quantiles: list[QuantileResult] = []
     for i, key in enumerate(query.cells):
@@ -198,7 +200,10 @@ def _combine_histogram(query: ValidatedQuery,
                 quantiles.append(QuantileResult(key, p, math.nan, math.nan, math.nan))
                 continue
             q = quantile(per_bin, edges, p)
-            quantiles.append(QuantileResult(key, p, q.value, q.lower, q.upper))
+            # Where people lie beyond the top bound (the catalogue counts them), a quartile in
+            # the top bin may be above it: the interval is then open above.
+            upper = math.inf if open_above and q.upper >= edges[-1] else q.upper
+            quantiles.append(QuantileResult(key, p, q.value, q.lower, upper))
     return Combined(tuple(cells), tuple(quantiles))
 
 

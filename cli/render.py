@@ -120,8 +120,9 @@ def result_table(result: SectorResult, *, title: str | None = None) -> Table:
 
 
 QUANTILE_METHOD = ("bin resolution: each 95% interval is a union of whole bins and holds the "
-                   "true quartile wherever it lies inside its bin; the estimate is read off "
-                   "within a bin (persons spread evenly), not finer")
+                   "true quartile wherever it lies inside its bin (open above, ∞, where people "
+                   "beyond the top bound were counted in the top bin); the estimate is read "
+                   "off within a bin (persons spread evenly), not finer")
 
 
 def quantile_table(result: SectorResult, *, title: str, digits: int = 2) -> Table:
@@ -134,7 +135,8 @@ def quantile_table(result: SectorResult, *, title: str, digits: int = 2) -> Tabl
         table.add_column(name, justify="right")
     display = Display(digits=digits)
     for q in result.quantiles:
-        interval = f"[{fmt(q.ci_lower, display)}, {fmt(q.ci_upper, display)}]"
+        high = "∞)" if q.ci_upper == math.inf else f"{fmt(q.ci_upper, display)}]"
+        interval = f"[{fmt(q.ci_lower, display)}, {high}"
         table.add_row(*(list(q.key) or ["all"]), f"{q.probability:g}",
                       fmt(q.estimate, display), interval)
     return table
@@ -233,6 +235,7 @@ def result_json(result: SectorResult, *, receipts: bool = False) -> dict[str, An
             "quantiles": [{"key": list(q.key), "probability": q.probability,
                            "estimate": _num(q.estimate),
                            "ci95": [_num(q.ci_lower), _num(q.ci_upper)],
+                           "open_above": q.ci_upper == math.inf,
                            "resolution": "bin"}
                           for q in result.quantiles]} if result.quantiles else {}),
         "nodes": [

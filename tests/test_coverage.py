@@ -50,6 +50,7 @@ from privacy import (
     Release,
     Statistic,
     ValidatedQuery,
+    VectorRole,
     default_catalogue,
     noise_interval,
     parse_catalogue,
@@ -250,8 +251,9 @@ def run_quartiles(epsilon: str, repetitions: int) -> dict[float, np.ndarray]:
 
     One query of ``repetitions × 3`` cells (each cell one region, its noise drawn afresh), each
     node releasing through the real mechanism and wire code, combined by ``combine_replies``.
-    Returns, per quartile, whether each interval held the true quartile of the persons'
-    clamped hours (the quartile of the unclamped hours wherever it is below 150 h).
+    Returns, per quartile, whether each interval held the true quartile of the persons' own,
+    unclamped hours (an interval reaching the top bin of a measure with clamped people is open
+    above: the quartile may lie beyond 150 h).
     """
     federation = skewed_federation()
     spec = QuerySpec(default_catalogue().version, "support_hours", Statistic.HISTOGRAM, (), (),
@@ -263,13 +265,14 @@ def run_quartiles(epsilon: str, repetitions: int) -> dict[float, np.ndarray]:
     released = []
     for org in federation:
         per_region = [_bin_counts(values, edges) for values in org]
-        vector = [c for i in range(len(query.cells)) for c in per_region[i % N_REGIONS]]
-        released.append(release(plan, [], [], vector))
+        beyond = [int(((values < edges[0]) | (values > edges[-1])).sum()) for values in org]
+        cells = range(len(query.cells))
+        vector = [c for i in cells for c in per_region[i % N_REGIONS]]
+        released.append(release(plan, [], [], vector, [beyond[i % N_REGIONS] for i in cells]))
     result = combine_replies(result_id="coverage", query_id="coverage", query=query,
                              replies=_replies(query, released), policy=QuorumPolicy(),
                              created_at="now")
-    pooled = [np.clip(np.concatenate([org[r] for org in federation]), edges[0], edges[-1])
-              for r in range(N_REGIONS)]
+    pooled = [np.concatenate([org[r] for org in federation]) for r in range(N_REGIONS)]
     truths = {(r, p): true_quantile(pooled[r], p) for r in range(N_REGIONS) for p in QUARTILES}
     covered: dict[float, list[bool]] = {p: [] for p in QUARTILES}
     for q in result.quantiles:
@@ -349,7 +352,9 @@ def run_publishable(scenario: PublishScenario, seed: int = 17) -> PublishOutcome
         sums = np.round(counts * scenario.per_person * rng.gamma(2.0, 0.5, counts.shape) * scale)
         sums = np.minimum(sums, counts * 150 * scale).astype(int)
     plan = plan_release(query)
-    released = [release(plan, c.tolist(), s.tolist()) for c, s in zip(counts, sums, strict=True)]
+    wants = plan.share(VectorRole.CLAMPED) is not None  # support hours: counted, not measured
+    released = [release(plan, c.tolist(), s.tolist(), (), [0] * len(c) if wants else None)
+                for c, s in zip(counts, sums, strict=True)]
     result = combine_replies(result_id="coverage", query_id="coverage", query=query,
                              replies=_replies(query, released), policy=QuorumPolicy(),
                              created_at="now")

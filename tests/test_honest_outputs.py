@@ -84,3 +84,17 @@ def test_quartiles_are_shown_at_bin_resolution() -> None:
     assert all(q["resolution"] == "bin" for q in data["quantiles"])
     assert "union of whole bins" in data["quantile_method"]
     assert clamp_notes(dataclasses.replace(result, cells=())) == []
+
+
+def test_a_quartile_in_the_top_bin_of_a_clamped_measure_is_open_above() -> None:
+    # Most people in [100, 150], which also holds everyone above 150 h: the third quartile
+    # may be anywhere from 100 h up.
+    bins = [10, 10, 10, 10, 10, 10, 10, 330] * 3
+    result = _combine(Statistic.HISTOGRAM, histogram=_vector(bins, 1.0),
+                      clamped=_vector([200, 200, 200], 1.0))
+    third = result.quantiles[2]
+    assert (third.probability, third.ci_lower, third.ci_upper) == (0.75, 100.0, math.inf)
+    data = result_json(result)
+    assert data["quantiles"][2]["open_above"] is True
+    assert data["quantiles"][2]["ci95"] == [100.0, None]
+    assert SectorResult.from_json(result.to_json()).quantiles[2].ci_upper == math.inf
