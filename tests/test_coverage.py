@@ -288,11 +288,11 @@ def test_quartile_intervals_hold_the_true_quartile(epsilon: str) -> None:
     The federation above has a first quartile of exactly 0 h in two regions (26% and 45% had no
     support), the case the old interval (noise only, uniform within a bin) missed.
     False-failure probability: the interval's coverage is at least 95% by construction
-    (``privacy.quantile``: union bound over the bin edges) and measured at 98.9–100% per
-    quartile (docs/aggregation.md); each quartile's 3,000 intervals (1,000 repetitions × 3
-    regions, independent noise) fall below 93% with probability at most
-    exp(-3,000·KL(0.93‖0.95)) = exp(-11) ≈ 1.3e-5 even at the proven 95%, and below 1e-40 at
-    the measured ≥ 98.9%; 9 quartile series in all.
+    (``privacy.quantile``: union bound over the bin edges) and measured at 99.6–100% per
+    quartile against the unclamped truth (docs/aggregation.md); each quartile's 3,000 intervals
+    (1,000 repetitions × 3 regions, independent noise) fall below 93% with probability at most
+    exp(-3,000·KL(0.93‖0.95)) = exp(-11) ≈ 1.3e-5 even at the proven 95%, and below 1e-100 at
+    the measured ≥ 99.6%; 9 quartile series in all.
     """
     covered = run_quartiles(epsilon, 1_000)
     for p, hits in covered.items():
@@ -392,9 +392,9 @@ def test_publishable_flag_rarely_publishes_a_cell_that_is_too_uncertain(
     The rule (``privacy.publishable``) bounds the false-publish rate of every single cell by
     about 2.5% for counts and sums of a non-negative measure (only the interval's far side
     counts) and by 2.5% + 1.25% for ratios; cells further from the threshold are published
-    less often still. Measured over these scenarios' uncertain cells (two seeds): 0–0.2%
-    (near the threshold, true RSE 25–35%: 0–0.7%; docs/aggregation.md). Each scenario has at least
-    2,000 such cells (asserted) with independent noise, so with a rate of at most 1%,
+    less often still. Measured over these scenarios' uncertain cells (four runs): 0–0.3%
+    (near the threshold, true RSE 25–35%: 0–1.0%; docs/aggregation.md). Each scenario has at
+    least 2,000 such cells (asserted) with independent noise, so with a rate of at most 1%,
     P(measured > 5%) ≤ exp(-2,000·KL(0.05‖0.01)) ≈ exp(-82); 4 scenarios.
     The old rule (SE over the noisy estimate) published 6.5–10% of these cells: it is computed
     beside for the record, and must publish more of them than the new one.
