@@ -141,7 +141,10 @@ def run_scenario(scenario: Scenario, n_cells: int) -> tuple[np.ndarray, np.ndarr
     for index, node in enumerate(scenario.nodes):
         counts = [node[i % patterns][0] for i in range(n_cells)]
         sums = [node[i % patterns][1] for i in range(n_cells)]
-        released = release(plan, counts, sums)
+        # Support hours (catalogue 2026.2) also release a clamped count; these patterns hold
+        # no one beyond the bounds.
+        clamped = [0] * n_cells if plan.share(VectorRole.CLAMPED) else None
+        released = release(plan, counts, sums, (), clamped)
         if released.count is not None:
             scales.append(released.count.scale)
         answer = Answer("coverage", f"node-{index}", query.cells, released,
