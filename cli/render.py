@@ -259,7 +259,7 @@ def result_json(result: SectorResult, *, receipts: bool = False) -> dict[str, An
 RESULT_CSV_HEADER = ("result_id", "created_at", "measure", "statistic", "period", "epsilon",
                      "group_by", "key", "estimate", "standard_error", "ci95_lower",
                      "ci95_upper", "reliable", "note", "raw_estimate", "raw_ci95_lower",
-                     "raw_ci95_upper", "complete")
+                     "raw_ci95_upper", "complete", "clamped_share", "clamp_note")
 
 
 def _csv_num(value: float) -> str:
@@ -277,7 +277,8 @@ def result_csv(results: Iterable[SectorResult]) -> list[tuple[str, ...]]:
                          _csv_num(c.standard_error), _csv_num(c.ci_lower),
                          _csv_num(c.ci_upper), str(c.reliable).lower(), c.note,
                          _csv_num(c.raw_estimate), _csv_num(c.raw_ci_lower),
-                         _csv_num(c.raw_ci_upper), str(r.complete).lower()))
+                         _csv_num(c.raw_ci_upper), str(r.complete).lower(),
+                         _csv_num(c.clamped_share), c.clamp_note))
     return rows
 
 
