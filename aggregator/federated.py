@@ -32,7 +32,6 @@ from aggregator.planning import NodePlan, QueryPlan
 from aggregator.quorum import evaluate_quorum
 from aggregator.receipts import ReceiptBook
 from aggregator.results import SectorResult
-from aggregator.spec import spec_to_proto
 from aggregator.transport import NodeQueryError, NodeTransport
 from privacy import (
     InvalidQueryError,
@@ -43,6 +42,7 @@ from privacy import (
     validate,
 )
 from protos import pb2
+from wire.spec import spec_to_proto
 
 __all__ = ["Aggregator", "NodeState"]
 

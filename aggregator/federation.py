@@ -20,8 +20,8 @@ Example::
     id = "ei-liege-01"
     address = "10.0.0.7:7701"
     organisation = "Insertion Liège"
-    certificate_identity = "ei-liege-01.atout-ei.be"  # carried and shown (not compared with
-                                                      # the node's certificate yet)
+    certificate_identity = "ei-liege-01.atout-ei.be"  # the certificate name the node must
+                                                      # present (default: its id)
     region = "BE-WAL"
     kind = "EI_WAL"
     expected_size = 140                # people, for the size quorum

@@ -22,9 +22,9 @@ from aggregator.results import (
     QuantileResult,
     SectorResult,
 )
-from aggregator.spec import spec_from_proto, spec_to_proto
 from privacy import Accounting, LossRule
 from protos import pb2
+from wire.spec import spec_from_proto, spec_to_proto
 
 __all__ = [
     "node_states_from_proto",

@@ -23,7 +23,8 @@ from aggregator.transport import GrpcTransport
 from protos import pb2, pb2_grpc
 from wire.drain import AioDrainInterceptor, Drain
 from wire.guard import AioGateInterceptor, Gate
-from wire.limits import check_loopback, server_options
+from wire.lifecycle import revocation_check
+from wire.limits import check_loopback, server_options, write_port_file
 from wire.ratelimit import RateLimiter
 from wire.tls import CertError, PeerIdentity, TlsFiles, channel_credentials, server_credentials
 
@@ -71,12 +72,6 @@ def build_aggregator(config: FederationConfig, *, insecure: bool = False,
                       receipts=ReceiptBook(config.history))
 
 
-def _write_port(path: Path | None, port: int) -> None:
-    if path is not None:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(f"{port}\n")
-        tmp.replace(path)
-
 
 async def create_server(aggregator: Aggregator, address: str, *, insecure: bool,
                         drain: Drain | None = None,
@@ -94,7 +89,8 @@ async def create_server(aggregator: Aggregator, address: str, *, insecure: bool,
         credentials = server_credentials(_tls(config), expect=_identity(config))
     gate = Gate(METHOD_ROLES, limiter=RateLimiter(config.operator_rate),
                 insecure_identity=(lambda _: _LOOPBACK_OPERATOR) if insecure else None,
-                on_refusal=aggregator.metrics.gate_refused)
+                on_refusal=aggregator.metrics.gate_refused,
+                revoked=None if insecure else revocation_check(_tls(config).ca))
     interceptors: list[grpc.aio.ServerInterceptor] = [AioGateInterceptor(gate)]
     if drain is not None:
         interceptors.insert(0, AioDrainInterceptor(drain))
@@ -142,9 +138,9 @@ async def serve(config: FederationConfig, address: str, *, insecure: bool,
     if endpoint is not None:
         log.info("metrics on http://%s:%d/metrics", endpoint.host, endpoint.port,
                  extra={"metrics_port": endpoint.port})
-        _write_port(metrics_port_file, endpoint.port)
+        write_port_file(metrics_port_file, endpoint.port)
         probe = asyncio.create_task(watch_nodes(aggregator, probe_interval))
-    _write_port(port_file, port)
+    write_port_file(port_file, port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

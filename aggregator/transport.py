@@ -16,10 +16,13 @@ from google.rpc import error_details_pb2, status_pb2
 from aggregator.federation import NodeEntry
 from protos import pb2, pb2_grpc
 from wire.limits import QUERIER_HEADER, channel_options
+from wire.tls import PeerIdentity, identity_host
 
 __all__ = ["GrpcTransport", "NodeQueryError", "NodeTransport"]
 
 _DETAILS_KEY = "grpc-status-details-bin"
+# What gRPC's TLS says when a server's certificate does not carry the name we demanded.
+_IDENTITY_REFUSED = "Hostname Verification Check failed"
 # gRPC's default reconnect back-off grows to 120 s: a node that was down for a while would then
 # look unreachable for up to two minutes after it is back. A federation's nodes restart (updates,
 # reboots), so the aggregator tries again within a few seconds.
@@ -54,6 +57,11 @@ class NodeTransport(Protocol):
     async def close(self) -> None: ...
 
 
+def expected_identity(node: NodeEntry) -> str:
+    """The certificate name a node must present: its registered identity, else its id."""
+    return node.certificate_identity or node.node_id
+
+
 def _error_info(error: grpc.aio.AioRpcError) -> tuple[str, dict[str, str]]:
     """The machine-readable reason and metadata of a node's refusal (its ErrorInfo detail)."""
     for key, value in error.trailing_metadata() or ():
@@ -86,7 +94,11 @@ class GrpcTransport:
     def _stub(self, node: NodeEntry) -> pb2_grpc.NodeServiceStub:
         entry = self._stubs.get(node.node_id)
         if entry is None:
-            options = [*channel_options(max_receive_bytes=16 << 20), *_CHANNEL_OPTIONS]
+            options: list[tuple[str, str | int]] = [
+                *channel_options(max_receive_bytes=16 << 20), *_CHANNEL_OPTIONS]
+            if self._credentials:  # the handshake itself demands the registered identity
+                options.append(("grpc.ssl_target_name_override",
+                                identity_host(PeerIdentity("node", expected_identity(node)))))
             channel = (grpc.aio.secure_channel(node.address, self._credentials, options=options)
                        if self._credentials else
                        grpc.aio.insecure_channel(node.address, options=options))
@@ -101,6 +113,13 @@ class GrpcTransport:
                 request, timeout=timeout, metadata=self._metadata
             )
         except grpc.aio.AioRpcError as error:
+            if _IDENTITY_REFUSED in (error.details() or ""):
+                raise NodeQueryError(
+                    node.node_id, grpc.StatusCode.PERMISSION_DENIED, "IDENTITY_MISMATCH",
+                    f"the server at {node.address} does not present the certificate of "
+                    f"{expected_identity(node)!r} registered for {node.node_id} in "
+                    "federation.toml (certificate_identity); check the address and the "
+                    "registration", {}) from None
             reason, metadata = _error_info(error)
             raise NodeQueryError(node.node_id, error.code(), reason, error.details() or "",
                                  metadata) from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -21,12 +22,14 @@ from aggregator.receipts import verify_signature
 from cli.client import tls_options
 from cli.errors import EXIT, KoepelCliError, handle_errors
 from cli.render import console, dump_json
+from node.store.sealing import is_sealed
 from privacy.audit import AuditResult, Finding, LedgerExport, report_rows
 from privacy.audit import audit as audit_ledger
 from privacy.receipts import LedgerRecord
 from protos import pb2, pb2_grpc
 from wire.limits import QUERIER_HEADER, check_loopback
-from wire.tls import TlsFiles, channel_credentials
+from wire.signing_certs import certified_signing_key
+from wire.tls import CertError, TlsFiles, channel_credentials
 
 __all__ = ["audit", "fetch_export", "load_export"]
 
@@ -34,7 +37,11 @@ __all__ = ["audit", "fetch_export", "load_export"]
 def load_export(path: Path) -> LedgerExport:
     """Read a ledger export file written by `koepel node ledger export`."""
     try:
-        return LedgerExport.from_json(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
+        if is_sealed(data):
+            raise KoepelCliError(f"{path} is sealed: open it first with `koepel decrypt "
+                                 f"{path} --identity YOUR_KEY --out PLAIN_FILE`", EXIT["usage"])
+        return LedgerExport.from_json(data.decode("utf-8"))
     except OSError as error:
         raise KoepelCliError(f"cannot read {path}: {error.strerror}", EXIT["usage"]) from None
     except ValueError as error:
@@ -67,7 +74,7 @@ def fetch_export(address: str, identity: str, tls: TlsFiles | None = None,
             entry_hash=e.entry_hash, unit=e.unit, noise=e.noise)
         for e in response.entries)
     return LedgerExport(response.node_id, records, response.statement, response.signature,
-                        response.public_key)
+                        response.public_key, response.signing_certificate)
 
 
 def _exports(files: tuple[Path, ...], nodes: tuple[str, ...], identity: str,
@@ -83,6 +90,29 @@ def _flags(book: ReceiptBook | None, node_id: str) -> list[Finding]:
         return []
     return [Finding(f.kind, f"seen by the aggregator at {f.at}: {f.detail}")
             for f in book.flags(node_id)]
+
+
+def _key_findings(export: LedgerExport, ca_pem: bytes | None) -> list[Finding]:
+    """Whether the key that signed the export is the one the federation CA certified."""
+    if ca_pem is None:
+        return []
+    if not export.signing_certificate:
+        return [Finding("KEY_UNCERTIFIED", "the export carries no certificate for the node's "
+                        "signing key: ask the federation to certify it (`koepel certs "
+                        "certify-signing-key`)", severity="warning")]
+    try:
+        when = datetime.fromisoformat(export.statement.exported_at)
+    except ValueError:
+        when = None
+    try:
+        certified = certified_signing_key(export.signing_certificate, ca_pem,
+                                          node_id=export.node_id, at=when)
+    except CertError as error:
+        return [Finding("KEY_NOT_CERTIFIED", str(error))]
+    if certified != export.public_key:
+        return [Finding("KEY_NOT_CERTIFIED", "the federation CA certified another key than "
+                        "the one that signed this export")]
+    return []
 
 
 def _findings_table(result: AuditResult) -> Table:
@@ -126,16 +156,24 @@ IDENTITY_OPTION = click.option("--identity", default="auditor", show_default=Tru
 @click.option("--history", "history_path", type=click.Path(exists=True, path_type=Path),
               default=None, help="The aggregator's history file: its receipts prove that no "
               "receipted entry is missing.")
+@click.option("--federation-ca", "federation_ca", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The federation CA certificate that must certify each node's signing key "
+                   "(default: --ca when given).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors
 def verify(files: tuple[Path, ...], nodes: tuple[str, ...], identity: str, tls: TlsFiles | None,
-           history_path: Path | None, as_json: bool) -> None:
-    """Check ledger exports (FILES) or live nodes: chain, signatures, caps, receipts."""
+           history_path: Path | None, federation_ca: Path | None, as_json: bool) -> None:
+    """Check ledger exports (FILES) or live nodes: chain, signatures, signing keys against the
+    federation CA, caps, receipts."""
     exports = _exports(files, nodes, identity, tls)
+    ca_path = federation_ca or (tls.ca if tls is not None else None)
+    ca_pem = ca_path.read_bytes() if ca_path is not None else None
     book = ReceiptBook(history_path) if history_path is not None else None
     try:
         results = [audit_ledger(e, book.receipts(e.node_id) if book else (), verify_signature,
-                         _flags(book, e.node_id)) for e in exports]
+                                _flags(book, e.node_id) + _key_findings(e, ca_pem))
+                   for e in exports]
     finally:
         if book is not None:
             book.close()
@@ -148,6 +186,9 @@ def verify(files: tuple[Path, ...], nodes: tuple[str, ...], identity: str, tls: 
                         else ", no receipts given (rollbacks cannot be detected)")
             verdict = "[green]no problems[/green]" if result.ok else "[red]PROBLEMS[/red]"
             out.print(f"{result.node_id}: {result.entries} entries{receipts}: {verdict}")
+            if ca_pem is None:
+                out.print("  signing key not checked against the federation CA (give "
+                          "--federation-ca ca.crt)")
             if result.findings:
                 out.print(_findings_table(result))
     if not all(r.ok for r in results):
@@ -173,7 +214,7 @@ def report(files: tuple[Path, ...], nodes: tuple[str, ...], identity: str, tls: 
         dump_json(rows)
         return
     columns = ["node", "querier", "period", "unit", "spent", "cap", "spent_epsilon",
-               "within_cap"]
+               "within_cap", "cap_flag"]
     if as_csv:
         writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
         writer.writeheader()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from cli.errors import handle_errors
+from cli.errors import EXIT, KoepelCliError, handle_errors
 from wire.tls import ROLES, describe_certificate, init_ca, issue
 
 __all__ = ["certs"]
@@ -46,7 +46,8 @@ def init_ca_(directory: Path, name: str, days: int) -> None:
               help="Folder to write ROLE.crt, ROLE.key (0600) and ca.crt into.")
 @click.option("--dns", multiple=True, help="DNS name clients dial (servers). Repeatable.")
 @click.option("--ip", "ips", multiple=True, help="IP address clients dial (servers). Repeatable.")
-@click.option("--days", default=365, show_default=True, type=int, help="Validity in days.")
+@click.option("--days", default=90, show_default=True, type=int,
+              help="Validity in days (short by default: renew with `koepel certs renew`).")
 @handle_errors
 def issue_(ca_dir: Path, role: str, name: str, out: Path, dns: tuple[str, ...],
            ips: tuple[str, ...], days: int) -> None:
@@ -76,3 +77,64 @@ def show(path: Path, as_json: bool) -> None:
         return
     for key, value in fields.items():
         click.echo(f"{key:12} {value}")
+
+
+@certs.command()
+@click.option("--ca", "ca_dir", required=True, type=click.Path(path_type=Path),
+              help="The CA folder (holding ca.crt and ca.key).")
+@click.argument("cert_path", metavar="CERT", type=click.Path(exists=True, dir_okay=False,
+                                                             path_type=Path))
+@handle_errors
+def revoke(ca_dir: Path, cert_path: Path) -> None:
+    """Revoke CERT: add it to the CA's revocation list (CA/ca.crl).
+
+    Copy ca.crl beside ca.crt on every node and on the aggregator: each re-reads it within a
+    second and refuses the revoked certificate on its next call, without a restart.
+    """
+    from wire.lifecycle import revoke as revoke_certificate
+
+    path = revoke_certificate(ca_dir, cert_path)
+    click.echo(f"revoked {cert_path}; the revocation list is {path}: copy it beside ca.crt on "
+               "every node and on the aggregator")
+
+
+@certs.command()
+@click.option("--ca", "ca_dir", required=True, type=click.Path(path_type=Path),
+              help="The CA folder (holding ca.crt and ca.key).")
+@click.argument("cert_path", metavar="CERT", type=click.Path(exists=True, dir_okay=False,
+                                                             path_type=Path))
+@click.option("--days", default=90, show_default=True, type=int, help="New validity in days.")
+@handle_errors
+def renew(ca_dir: Path, cert_path: Path, days: int) -> None:
+    """Re-sign CERT for another period: same key, identity and addresses (old kept as .old)."""
+    from wire.lifecycle import renew as renew_certificate
+
+    fresh = renew_certificate(ca_dir, cert_path, days=days)
+    click.echo(f"renewed {cert_path} until {fresh.not_valid_after_utc:%Y-%m-%d}; restart the "
+               "service that uses it (the previous one is kept as "
+               f"{cert_path.name}.old)")
+
+
+@certs.command(name="certify-signing-key")
+@click.option("--ca", "ca_dir", required=True, type=click.Path(path_type=Path),
+              help="The CA folder (holding ca.crt and ca.key).")
+@click.option("--name", required=True, help="The node id the key belongs to.")
+@click.option("--public", "public_hex", required=True, metavar="HEX",
+              help="The node's Ed25519 public key, as `koepel node signing-key --show` prints.")
+@click.option("--out", "out_path", required=True, type=click.Path(path_type=Path),
+              help="The certificate file to write (tls/signing.crt in the node's folder).")
+@click.option("--days", default=365, show_default=True, type=int, help="Validity in days.")
+@handle_errors
+def certify_signing_key_(ca_dir: Path, name: str, public_hex: str, out_path: Path,
+                         days: int) -> None:
+    """Certify a node's answer-signing key, so that auditors check it against the CA."""
+    from wire.signing_certs import certify_signing_key
+
+    try:
+        public = bytes.fromhex(public_hex.strip())
+    except ValueError:
+        raise KoepelCliError("--public takes the key in hexadecimal (64 digits)",
+                             EXIT["usage"]) from None
+    certify_signing_key(ca_dir, name=name, public_key=public, out=out_path, days=days)
+    click.echo(f"certified the signing key of {name}: {out_path} (put it in the node's tls/ "
+               "folder; ledger exports carry it to auditors)")

@@ -27,6 +27,7 @@ from pathlib import Path
 from aggregator import NodeEntry, render_federation
 from cli.client import Connection
 from node import (
+    Signer,
     Store,
     create_key_file,
     create_signing_key,
@@ -38,6 +39,7 @@ from node import (
 from node.synthetic.generator import OrgProfile, generate_organisation
 from node.synthetic.plans import generate_accompaniment
 from privacy import shipped_catalogues
+from wire.signing_certs import certify_signing_key
 from wire.tls import CA_CERT, TlsFiles, init_ca, issue
 
 __all__ = ["LocalFederation", "setup_node"]
@@ -128,6 +130,10 @@ class LocalFederation:
             if not (self.root / node_id / "tls" / "node.crt").exists():
                 issue(self.ca_dir, role="node", name=node_id, out=self.root / node_id / "tls",
                       dns=("localhost",), ips=("127.0.0.1",))
+            signing = self.root / node_id / "tls" / "signing.crt"
+            if not signing.exists():  # the answer-signing key, certified: no trust on first use
+                public = Signer.load(self.root / node_id / "keys" / "signing.key").public_key
+                certify_signing_key(self.ca_dir, name=node_id, public_key=public, out=signing)
         if not (self.root / "tls" / "aggregator.crt").exists():
             issue(self.ca_dir, role="aggregator", name=FEDERATION_IDENTITY,
                   out=self.root / "tls", dns=("localhost",), ips=("127.0.0.1",))

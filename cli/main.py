@@ -14,6 +14,7 @@ from cli.node_cmds import node
 from cli.org_cmds import ORG_COMMANDS
 from cli.query_cmds import history, nodes, query
 from cli.report_cmds import report
+from cli.seal_cmds import decrypt, keygen
 
 __all__ = ["cli", "main"]
 
@@ -36,6 +37,8 @@ cli.add_command(demo)
 cli.add_command(certs)
 cli.add_command(health)
 cli.add_command(audit)
+cli.add_command(keygen)
+cli.add_command(decrypt)
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ import click
 from rich.table import Table
 
 from cli.errors import EXIT, KoepelCliError, handle_errors
-from cli.node_options import CONFIG_OPTION
+from cli.node_options import CONFIG_OPTION, export_options, export_sealing
 from cli.render import console, dump_json
 from node import BudgetLine, create_signing_key, load_node_config, open_node
 from privacy import QuerySpec, Statistic, format_micro, parse_epsilon
@@ -141,32 +141,51 @@ def ledger() -> None:
 @CONFIG_OPTION
 @click.option("--out", "out_path", type=click.Path(path_type=Path), required=True,
               help="File to write (refused if it exists).")
+@export_options
 @handle_errors
-def export(config_path: Path, out_path: Path) -> None:
+def export(config_path: Path, out_path: Path, encrypt_to: tuple[str, ...],
+           plaintext: bool) -> None:
     """Write the whole ledger with a signed statement of its head and caps, for auditors.
 
     The export holds querier identities, query digests and costs; no record of any person.
     """
+    from node.store.private_files import ExportExists, write_private
+
+    config = load_node_config(config_path)
+    sealing = export_sealing("the ledger export", config.export_recipients, encrypt_to,
+                             plaintext)
+    out_path = sealing.path_for(out_path)
     if out_path.exists():
         raise KoepelCliError(f"{out_path} exists; name a new file", EXIT["usage"])
-    runtime = open_node(load_node_config(config_path))
+    runtime = open_node(config)
     try:
         exported = runtime.engine.export_ledger()
     finally:
         runtime.close()
-    out_path.write_text(exported.to_json() + "\n", encoding="utf-8")
+    try:
+        write_private(out_path, sealing.payload((exported.to_json() + "\n").encode("utf-8")))
+    except ExportExists as exc:
+        raise KoepelCliError(str(exc), EXIT["usage"]) from None
     head = exported.statement
     click.echo(f"exported {len(exported.records)} ledger entries of {exported.node_id} "
-               f"(head {head.head_sequence} {head.head_hash[:16]}…) to {out_path}")
+               f"(head {head.head_sequence} {head.head_hash[:16]}…) to {out_path} "
+               f"({sealing.describe()})")
 
 
 @click.command(name="signing-key")
 @CONFIG_OPTION
+@click.option("--show", is_flag=True, help="Print the existing key's public half (for the "
+              "federation to certify with `koepel certs certify-signing-key`).")
 @handle_errors
-def signing_key(config_path: Path) -> None:
+def signing_key(config_path: Path, show: bool) -> None:
     """Create the node's Ed25519 signing key (for nodes created before signing existed)."""
     config = load_node_config(config_path)
     path = config.signing_key_file
+    if show:
+        from node.engine.signing import Signer
+
+        click.echo(Signer.load(path).public_key.hex())
+        return
     if path is None or path.exists():
         raise KoepelCliError(f"{path} already exists; nothing was changed", EXIT["usage"])
     public = create_signing_key(path)

@@ -8,7 +8,13 @@ import click
 
 from cli.errors import EXIT, KoepelCliError, handle_errors
 from cli.logs import setup_logging
-from cli.node_options import CONFIG_OPTION, ask_new_passphrase, ask_secret
+from cli.node_options import (
+    CONFIG_OPTION,
+    ask_new_passphrase,
+    ask_secret,
+    export_options,
+    export_sealing,
+)
 from cli.render import console, dump_json
 from cli.service_options import metrics_address, service_options
 from node import (
@@ -155,9 +161,11 @@ _register()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--html", "html_path", default=None, type=click.Path(path_type=Path),
               help="Also write the report as a self-contained, printable HTML page with charts "
-                   "(a new file, readable by you only).")
+                   "(a new file, readable by you only; sealed like every export).")
+@export_options
 @handle_errors
-def report(config_path: Path, period: str, as_json: bool, html_path: Path | None) -> None:
+def report(config_path: Path, period: str, as_json: bool, html_path: Path | None,
+           encrypt_to: tuple[str, ...], plaintext: bool) -> None:
     """The organisation's own exact figures: headcount, FTE, exits, support hours, and the
     accompaniment figures (plans and reviews, competence progression by kind of support and
     by target group, retention, self-evaluation, exits by destination and tenure).
@@ -172,6 +180,8 @@ def report(config_path: Path, period: str, as_json: bool, html_path: Path | None
     from node.organisation.sections import format_value
 
     config = load_node_config(config_path)
+    sealing = (export_sealing("the HTML report", config.export_recipients, encrypt_to,
+                              plaintext) if html_path is not None else None)
     runtime = open_node(config, prompt=ask_secret)
     try:
         local = build_report(runtime.engine, config.catalogue, node_id=config.node_id,
@@ -179,18 +189,19 @@ def report(config_path: Path, period: str, as_json: bool, html_path: Path | None
                              store=runtime.store)
     finally:
         runtime.close()
-    if html_path is not None:
+    if html_path is not None and sealing is not None:
         from datetime import UTC, datetime
 
         from node.organisation.report_html import render_html
         from node.store.private_files import ExportExists, write_private
 
         page = render_html(local, generated_at=datetime.now(UTC).isoformat(timespec="minutes"))
+        html_path = sealing.path_for(html_path)
         try:
-            write_private(html_path, page.encode("utf-8"))
+            write_private(html_path, sealing.payload(page.encode("utf-8")))
         except ExportExists as exc:
             raise KoepelCliError(str(exc), EXIT["usage"]) from None
-        click.echo(f"wrote {html_path}", err=as_json)
+        click.echo(f"wrote {html_path} ({sealing.describe()})", err=as_json)
     if as_json:
         dump_json(local.to_json())
         return

@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli.errors import EXIT, KoepelCliError, handle_errors
-from cli.node_options import CONFIG_OPTION, ask_secret
+from cli.node_options import CONFIG_OPTION, ask_secret, export_options, export_sealing
 from cli.render import console, dump_json
 from node import NodeConfig, load_node_config, open_node
 from node.store.private_files import ExportExists
@@ -172,9 +172,10 @@ def _support_table(lines: list[Any]) -> Table:
               help="Who makes the export, for the audit log (default: your login name).")
 @click.option("--recipient", default="", help="The service it goes to, for the audit log "
               "(e.g. \"FOREM Charleroi\"; no personal details).")
+@export_options
 @handle_errors
 def transfer_cmd(config_path: Path, person_id: str, out_path: Path, actor: str | None,
-                 recipient: str) -> None:
+                 recipient: str, encrypt_to: tuple[str, ...], plaintext: bool) -> None:
     """Export one person's accompaniment record (koepel-transfer/1 JSON) for a public
     employment service's counsellor, at the person's request, and log it in the audit log.
 
@@ -193,28 +194,33 @@ def transfer_cmd(config_path: Path, person_id: str, out_path: Path, actor: str |
     if len(recipient) > 100:
         raise KoepelCliError("--recipient takes a short name of a service (100 characters "
                              "at most)", EXIT["usage"])
-    config, runtime = _open(config_path)
+    config = load_node_config(config_path)
+    sealing = export_sealing("the transfer record", config.export_recipients, encrypt_to,
+                             plaintext)
+    out_path = sealing.path_for(out_path)
+    runtime = open_node(config, prompt=ask_secret)
     try:
         raw = _raw_id(person_id)
         pid = _resolve(runtime, raw)
         document = build_transfer(person_record(runtime.store, pid), node_id=config.node_id,
                                   organisation=config.organisation, person_reference=raw)
         try:
-            digest = write_private(out_path, transfer_bytes(document))
+            digest = write_private(out_path, sealing.payload(transfer_bytes(document)))
         except ExportExists as exc:
             raise KoepelCliError(str(exc), EXIT["usage"]) from None
         try:
             entry = record_export(runtime.store, actor=actor or current_actor(),
                                   action="transfer_export", subject=pid, detail={
                                       "format": TRANSFER_FORMAT, "sha256": digest,
-                                      "recipient": recipient,
+                                      "recipient": recipient, "encryption": sealing.mode,
                                       "entries": transfer_counts(document)})
         except BaseException:
             out_path.unlink(missing_ok=True)  # never an export the audit log does not know
             raise
     finally:
         runtime.close()
-    click.echo(f"wrote {out_path} ({TRANSFER_FORMAT}); audit log entry {entry.sequence}")
+    click.echo(f"wrote {out_path} ({TRANSFER_FORMAT}, {sealing.describe()}); audit log entry "
+               f"{entry.sequence}")
     click.echo(f"warning: {out_path} contains personal data; {PERSONAL_DATA}", err=True)
 
 
@@ -235,9 +241,11 @@ def transfer_cmd(config_path: Path, person_id: str, out_path: Path, actor: str |
 @click.option("--by", "actor", default=None,
               help="Who makes the export, for the audit log (default: your login name).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON too.")
+@export_options
 @handle_errors
 def forms_cmd(config_path: Path, period: str, out_dir: Path, xlsx: bool,
-              ids_path: Path | None, actor: str | None, as_json: bool) -> None:
+              ids_path: Path | None, actor: str | None, as_json: bool,
+              encrypt_to: tuple[str, ...], plaintext: bool) -> None:
     """The Walloon insertion-enterprise forms for a year: Annexe 1 (subsidised TD/TGD workers
     and their contracts) and Annexe 2 (quarterly global FTE against the reference level, for
     "maintien de l'effectif"). Exact and identity-level: written locally (0600), never sent.
@@ -247,7 +255,9 @@ def forms_cmd(config_path: Path, period: str, out_dir: Path, xlsx: bool,
     from node.organisation.forms import build_forms, forms_csv, forms_xlsx, read_id_list, reidentify
     from node.store.private_files import write_private
 
-    config, runtime = _open(config_path)
+    config = load_node_config(config_path)
+    sealing = export_sealing("the forms", config.export_recipients, encrypt_to, plaintext)
+    runtime = open_node(config, prompt=ask_secret)
     written: list[Path] = []
     try:
         ids = None
@@ -261,6 +271,8 @@ def forms_cmd(config_path: Path, period: str, out_dir: Path, xlsx: bool,
         files = forms_csv(forms)
         if xlsx:
             files[f"annexes-{forms.year}.xlsx"] = forms_xlsx(forms)
+        files = {sealing.path_for(Path(name)).name: sealing.payload(data)
+                 for name, data in files.items()}
         out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         existing = [name for name in files if (out_dir / name).exists()]
         if existing:
@@ -275,6 +287,7 @@ def forms_cmd(config_path: Path, period: str, out_dir: Path, xlsx: bool,
                           subject="*", detail={"year": forms.year, "people": forms.people,
                                                "annex1_rows": len(forms.annex1),
                                                "reidentified": ids is not None,
+                                               "encryption": sealing.mode,
                                                "files": digests})
         except ExportExists as exc:
             raise KoepelCliError(str(exc), EXIT["usage"]) from None

@@ -16,7 +16,9 @@ from typing import Any
 from node.imports.vocabulary import Vocabulary, VocabularyError, parse_vocabulary
 from node.policy import POLICY_KEYS, AccessPolicy, parse_access
 from node.store.dbkey import KEY_SOURCES
+from node.store.sealing import SealingError, parse_recipients
 from privacy import (
+    MICRO,
     Catalogue,
     CatalogueError,
     load_catalogue,
@@ -59,7 +61,9 @@ class BudgetConfig:
 
     ``node_cap_micro`` bounds all queriers together in one period (queriers may collude: the
     people in the records bear the sum); ``lifetime_cap_micro`` bounds all periods together
-    (long-tenured workers appear year after year); ``None`` means no long-horizon cap.
+    (long-tenured workers appear year after year). A node.toml that leaves them out gets the
+    defaults ``koepel node init`` writes (the sum of the queriers' caps; five times the node
+    cap), so every loaded node has both; ``None`` survives only in hand-built test configs.
     """
 
     period: str = "year"
@@ -83,6 +87,9 @@ class NodeConfig:
     limits: NodeLimits = field(default_factory=NodeLimits)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     signing_key_file: Path | None = None
+    # The CA's certificate for the signing key (`koepel certs certify-signing-key`); it travels
+    # with ledger exports so that auditors check the key against the CA, not on first use.
+    signing_certificate: Path | None = None
     reply_quantum_ms: int = 50
     auditors: tuple[str, ...] = ()
     key_source: str = "file"  # "file" (raw key file / KOEPEL_DB_KEY) or "passphrase"
@@ -90,6 +97,8 @@ class NodeConfig:
     # Every approved version this node can serve, by version (``catalogue`` is the newest of
     # them: the one its reports, policy checks and catalogue diffs are read against).
     catalogues: Mapping[str, Catalogue] = field(default_factory=dict)
+    # age public keys every export is sealed to unless told otherwise (``[exports]``).
+    export_recipients: tuple[str, ...] = ()
 
     def catalogue_for(self, version: str) -> Catalogue | None:
         """The approved catalogue ``version``, or None if it is not approved or not known."""
@@ -99,10 +108,12 @@ class NodeConfig:
             self.catalogue if self.catalogue.version == version else None)
 
 
-_SECTIONS = {"node", "catalogue", "queriers", "tls", "limits", "budget", "vocabulary"}
+_SECTIONS = {"node", "catalogue", "queriers", "tls", "limits", "budget", "vocabulary", "exports"}
 _NODE_KEYS = {"id", "organisation", "database", "key_file", "secret_file", "listen",
-              "signing_key_file", "reply_quantum_ms", "auditors", "key_source"}
+              "signing_key_file", "signing_certificate", "reply_quantum_ms", "auditors",
+              "key_source"}
 _BUDGET_KEYS = {"period", "node_cap_epsilon", "lifetime_cap_epsilon"}
+LIFETIME_DEFAULT_PERIODS = 5  # a lifetime cap left out is five periods' node cap
 BUDGET_PERIODS = ("year", "quarter")
 MAX_REPLY_QUANTUM_MS = 120_000
 _CATALOGUE_KEYS = {"path", "approved"}
@@ -187,14 +198,28 @@ def load_node_config(path: Path) -> NodeConfig:
         queriers=queriers,
         tls=_tls(path, raw.get("tls", {})),
         limits=_limits(path, raw.get("limits", {})),
-        budget=_budget(path, raw.get("budget", {})),
+        budget=_with_default_caps(_budget(path, raw.get("budget", {})), queriers),
         signing_key_file=base / str(node.get("signing_key_file", "keys/signing.key")),
+        signing_certificate=base / str(node.get("signing_certificate", "tls/signing.crt")),
         reply_quantum_ms=quantum,
         auditors=tuple(auditors),
         key_source=key_source,
         vocabulary=vocabulary,
         catalogues=catalogues,
+        export_recipients=_export_recipients(path, raw.get("exports", {})),
     )
+
+
+def _export_recipients(path: Path, table: Mapping[str, Any]) -> tuple[str, ...]:
+    """``[exports] recipients``: age public keys that every export is sealed to by default."""
+    _check_keys(f"{path} [exports]", table, {"recipients"})
+    recipients = table.get("recipients", [])
+    if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
+        raise ConfigError(f"{path} [exports]: recipients must be a list of age public keys")
+    try:
+        return parse_recipients(recipients, where=f"{path} [exports] recipients")
+    except SealingError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _served(where: str, from_file: Catalogue | None, approved: tuple[str, ...]
@@ -271,10 +296,24 @@ def _budget(path: Path, table: Mapping[str, Any]) -> BudgetConfig:
             caps[key] = None
             continue
         try:
+            # No upper limit here: a high cap is the organisation's decision, and every audit
+            # flags it (privacy.audit.CAP_THRESHOLDS_EPSILON) for someone to question.
             caps[key] = parse_epsilon(str(table[key]), field=key, limit=None)
         except Exception as exc:
             raise ConfigError(f"{where}: {exc}") from None
     return BudgetConfig(period, caps["node_cap_epsilon"], caps["lifetime_cap_epsilon"])
+
+
+def _with_default_caps(budget: BudgetConfig,
+                       queriers: Mapping[str, QuerierPolicy]) -> BudgetConfig:
+    """Fill in the node-wide and lifetime caps a node.toml leaves out (as `node init` would)."""
+    node_cap = budget.node_cap_micro
+    if node_cap is None:
+        node_cap = sum(q.cap_micro for q in queriers.values()) or MICRO
+    lifetime = budget.lifetime_cap_micro
+    if lifetime is None:
+        lifetime = node_cap * LIFETIME_DEFAULT_PERIODS
+    return BudgetConfig(budget.period, node_cap, lifetime)
 
 
 def render_node_config(

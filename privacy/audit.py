@@ -22,7 +22,14 @@ An auditor holds a **ledger export** (written by the node, signed) and, optional
 ``KEY_MISMATCH``          a receipt was signed by another key than the export's
 ``OVER_CAP``              spending exceeds a cap the node states
 ``UNKNOWN_QUERIER``       (warning) charges for a querier not in the node's current policy
+``KEY_UNCERTIFIED``       (warning) the signing key is not checked against the federation CA
+``KEY_NOT_CERTIFIED``     the signing key's certificate does not verify, or is another key's
+``CAP_UNLIMITED``         (warning) the node states no long-horizon cap
+``CAP_HIGH``              (warning) a cap, as ε, is above ``CAP_THRESHOLDS_EPSILON``
 ========================  ============================================================
+
+The thresholds are not limits the node enforces (node.toml has its own hard limits); they are
+where an auditor should ask the organisation why: a yearly ε above them protects little.
 
 What this proves, and what it does not, is in docs/privacy.md. Signature checking is injected
 (``Verifier``): this package never imports a cryptography library or sees a key.
@@ -49,11 +56,17 @@ __all__ = [
     "Totals",
     "Verifier",
     "audit",
+    "cap_flag",
+    "cap_policy_findings",
     "chain_findings",
     "totals_of",
 ]
 
 EXPORT_FORMAT = "koepel-ledger-export/1"
+# Where a cap stops looking like a privacy guarantee, in ε (µε): one querier in one period,
+# all queriers together in one period, all periods together. Documented in docs/privacy.md.
+CAP_THRESHOLDS_EPSILON: Mapping[str, int] = {
+    "querier": 5_000_000, "node": 10_000_000, "lifetime": 50_000_000}
 Verifier = Callable[[bytes, bytes, bytes], bool]  # (public key, payload, signature) -> valid
 
 
@@ -76,20 +89,24 @@ class LedgerExport:
     statement_payload: bytes
     signature: bytes
     public_key: bytes
+    signing_certificate: bytes = b""  # PEM: the CA's certificate for ``public_key``, if any
 
     @property
     def statement(self) -> LedgerStatement:
         return LedgerStatement.from_payload(self.statement_payload)
 
     def to_json(self) -> str:
-        return json.dumps({
+        raw: dict[str, Any] = {
             "format": EXPORT_FORMAT,
             "node_id": self.node_id,
             "public_key": self.public_key.hex(),
             "statement": self.statement_payload.decode("utf-8"),
             "signature": self.signature.hex(),
             "entries": [r.to_dict() for r in self.records],
-        }, indent=1, ensure_ascii=False)
+        }
+        if self.signing_certificate:
+            raw["signing_certificate"] = self.signing_certificate.decode("ascii")
+        return json.dumps(raw, indent=1, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> LedgerExport:
@@ -106,6 +123,7 @@ class LedgerExport:
                 statement_payload=str(raw["statement"]).encode("utf-8"),
                 signature=bytes.fromhex(raw["signature"]),
                 public_key=bytes.fromhex(raw["public_key"]),
+                signing_certificate=str(raw.get("signing_certificate", "")).encode("ascii"),
             )
         except (KeyError, TypeError, ValueError):
             raise ValueError("the ledger export lacks a field or has a malformed one") from None
@@ -255,6 +273,39 @@ def _cap_findings(totals: Totals, statement: LedgerStatement) -> list[Finding]:
         findings.append(Finding("OVER_CAP", f"all periods together: {format_micro(totals.overall)}"
                                 f" {unit}, over the long-horizon cap of "
                                 f"{format_micro(statement.lifetime_cap)}"))
+    return findings + cap_policy_findings(statement)
+
+
+def cap_flag(statement: LedgerStatement, scope: str, cap: int | None) -> str:
+    """``unlimited``, ``above threshold`` or ``""`` for one cap (in the statement's unit)."""
+    if cap is None:
+        return "unlimited"
+    return "above threshold" if epsilon_of(statement, cap) > CAP_THRESHOLDS_EPSILON[scope] else ""
+
+
+def cap_policy_findings(statement: LedgerStatement) -> list[Finding]:
+    """Warnings on the caps themselves: none at all over the long run, or very high ones.
+
+    They do not fail an audit (the node kept to what it states); they make a cap that protects
+    little stand out in every audit rather than hide in a number.
+    """
+    scoped: list[tuple[str, str, int | None]] = [("querier", f"querier {querier}", cap)
+              for querier, cap in sorted(statement.querier_caps.items())]
+    scoped += [("node", "the node-wide cap", statement.node_cap),
+               ("lifetime", "the long-horizon cap", statement.lifetime_cap)]
+    findings = []
+    for scope, name, cap in scoped:
+        flag = cap_flag(statement, scope, cap)
+        if flag == "unlimited":
+            findings.append(Finding("CAP_UNLIMITED", "the node states no long-horizon cap: "
+                                    "all periods together may spend without limit",
+                                    severity="warning"))
+        elif flag:
+            assert cap is not None
+            findings.append(Finding(
+                "CAP_HIGH", f"{name} is ε {format_micro(epsilon_of(statement, cap))}, above the "
+                f"threshold of {format_micro(CAP_THRESHOLDS_EPSILON[scope])} an auditor should "
+                "question", severity="warning"))
     return findings
 
 
@@ -328,12 +379,14 @@ def report_rows(result: AuditResult) -> list[dict[str, Any]]:
     statement = result.statement
     unit = statement.unit if statement else "epsilon"
 
-    def row(querier: str, period: str, spent: int, cap: int | None) -> dict[str, Any]:
+    def row(querier: str, period: str, spent: int, cap: int | None,
+            scope: str = "querier") -> dict[str, Any]:
         as_epsilon = epsilon_of(statement, spent) if statement else spent
         return {"node": result.node_id, "querier": querier, "period": period, "unit": unit,
                 "spent": format_micro(spent), "cap": None if cap is None else format_micro(cap),
                 "spent_epsilon": format_micro(as_epsilon),
-                "within_cap": cap is None or spent <= cap}
+                "within_cap": cap is None or spent <= cap,
+                "cap_flag": cap_flag(statement, scope, cap) if statement else ""}
 
     for (querier, period), spent in sorted(result.totals.per_querier.items(),
                                            key=lambda kv: (kv[0][1], kv[0][0])):
@@ -341,7 +394,7 @@ def report_rows(result: AuditResult) -> list[dict[str, Any]]:
         rows.append(row(querier, period, spent, cap))
     for period, spent in sorted(result.totals.per_period.items()):
         rows.append(row("(all queriers)", period, spent, statement.node_cap if statement
-                        else None))
+                        else None, "node"))
     rows.append(row("(all queriers)", "(all periods)", result.totals.overall,
-                    statement.lifetime_cap if statement else None))
+                    statement.lifetime_cap if statement else None, "lifetime"))
     return rows

@@ -25,7 +25,6 @@ from aggregator import (
     QuorumPolicy,
     SectorResult,
 )
-from aggregator.spec import spec_from_proto
 from privacy import (
     BudgetExhaustedError,
     QuerySpec,
@@ -35,6 +34,7 @@ from privacy import (
     validate,
 )
 from protos import pb2
+from wire.spec import spec_from_proto
 
 CATALOGUE = default_catalogue()
 

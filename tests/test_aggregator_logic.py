@@ -27,7 +27,6 @@ from aggregator import (
     plan_from_proto,
     plan_to_proto,
 )
-from aggregator.spec import spec_to_proto
 from privacy import (
     CatalogueVersionError,
     InvalidQueryError,
@@ -42,6 +41,7 @@ from privacy import (
 )
 from protos import pb2
 from tests.fake_nodes import FakeNode, FakeTransport, Step, entry, federation_config
+from wire.spec import spec_to_proto
 
 CATALOGUE = default_catalogue()
 COST = 500_000

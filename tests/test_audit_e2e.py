@@ -49,7 +49,7 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalFedera
 def export(federation: LocalFederation, node_id: str, name: str) -> Path:
     out = federation.root / f"{name}.json"
     done = koepel("node", "ledger", "export", "--config",
-                  str(federation.root / node_id / "node.toml"), "--out", str(out))
+                  str(federation.root / node_id / "node.toml"), "--out", str(out), "--plaintext")
     assert done.returncode == 0, done.stderr
     assert "exported 2 ledger entries" in done.stdout
     return out

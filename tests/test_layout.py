@@ -32,7 +32,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
 MAY_IMPORT_PACKAGE: dict[str, frozenset[str]] = {
     "privacy": frozenset({"privacy"}),
     "protos": frozenset({"protos"}),
-    "wire": frozenset({"wire", "protos"}),
+    "wire": frozenset({"wire", "protos", "privacy"}),
     "node": frozenset({"node", "privacy", "protos", "wire"}),
     "aggregator": frozenset({"aggregator", "privacy", "protos", "wire"}),
     "cli": frozenset(PACKAGES),

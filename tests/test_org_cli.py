@@ -57,7 +57,7 @@ def test_person_view_table_json_and_stdin(config: Path) -> None:
 
 def test_transfer_writes_a_private_file_and_an_audit_line(config: Path, tmp_path: Path) -> None:
     out = tmp_path / "p2.json"
-    done = koepel("node", "transfer", "--config", config, "P2", "--out", out,
+    done = koepel("node", "transfer", "--config", config, "P2", "--out", out, "--plaintext",
                   "--recipient", "FOREM Charleroi", "--by", "coach-anna")
     assert done.returncode == 0, done.stderr
     assert out.stat().st_mode & 0o777 == 0o600
@@ -77,10 +77,11 @@ def test_transfer_writes_a_private_file_and_an_audit_line(config: Path, tmp_path
     for value in ("P2", "2025-07-02", "REGULAR_EMPLOYEE", "TG_DISADV", "TRANSITION", "0.8",
                   "SA07", "2002"):
         assert value not in line, value  # no record value in the log line
-    again = koepel("node", "transfer", "--config", config, "P2", "--out", out)
+    again = koepel("node", "transfer", "--config", config, "P2", "--out", out, "--plaintext")
     assert again.returncode == 2 and "already exists" in again.stderr
     assert len(audit_rows(config)) == 1  # a refused export is not logged
-    unknown = koepel("node", "transfer", "--config", config, "P42", "--out", tmp_path / "x")
+    unknown = koepel("node", "transfer", "--config", config, "P42", "--out", tmp_path / "x",
+                     "--plaintext")
     assert unknown.returncode == 2 and not (tmp_path / "x").exists()
 
 
@@ -88,7 +89,7 @@ def test_forms_csv_and_xlsx_with_reidentification(config: Path, tmp_path: Path) 
     out = tmp_path / "forms"
     ids = FIXTURES / "small" / "workers.csv"
     done = koepel("node", "forms", "--config", config, "--period", "2025", "--out", out,
-                  "--xlsx", "--ids", ids, "--by", "hr-team")
+                  "--xlsx", "--ids", ids, "--by", "hr-team", "--plaintext")
     assert done.returncode == 0, done.stderr
     assert "contain personal data" in done.stderr
     assert "maintien de l'effectif 2025" in done.stdout and "3.08 FTE" in done.stdout
@@ -101,17 +102,19 @@ def test_forms_csv_and_xlsx_with_reidentification(config: Path, tmp_path: Path) 
     [entry] = audit_rows(config)
     assert entry["action"] == "forms_export" and entry["subject"] == "*"
     assert entry["detail"]["people"] == 2 and entry["detail"]["reidentified"] is True  # type: ignore[index]
-    again = koepel("node", "forms", "--config", config, "--period", "2025", "--out", out)
+    again = koepel("node", "forms", "--config", config, "--period", "2025", "--out", out,
+                   "--plaintext")
     assert again.returncode == 2 and "already exists" in again.stderr
     assert len(audit_rows(config)) == 1
     quarter = koepel("node", "forms", "--config", config, "--period", "2025-Q2", "--out",
-                     tmp_path / "q")
+                     tmp_path / "q", "--plaintext")
     assert quarter.returncode == 6 and "yearly" in quarter.stderr
 
 
 def test_report_html_and_json(config: Path, tmp_path: Path) -> None:
     page = tmp_path / "report.html"
-    done = koepel("node", "report", "--config", config, "--period", "2025", "--html", page)
+    done = koepel("node", "report", "--config", config, "--period", "2025", "--html", page,
+                  "--plaintext")
     assert done.returncode == 0, done.stderr
     assert "Competence progression by kind of support" in done.stdout
     assert "REGULAR_JOB/<1y" in done.stdout and "75.0 %" in done.stdout

@@ -78,7 +78,8 @@ def test_the_html_report_and_the_forms_of_an_imported_organisation(
         federation: LocalFederation, tmp_path: Path) -> None:
     config = federation.root / "org-a" / "node.toml"
     page = tmp_path / "report.html"
-    done = koepel("node", "report", "--config", config, "--period", "2025", "--html", page)
+    done = koepel("node", "report", "--config", config, "--period", "2025", "--html", page,
+                  "--plaintext")
     assert done.returncode == 0, done.stderr
     html = page.read_text()
     for title in ("Share of people reached who have a support plan",
@@ -87,11 +88,20 @@ def test_the_html_report_and_the_forms_of_an_imported_organisation(
         assert title in html
     assert html.count("<svg") >= 15 and "<script" not in html
     forms = tmp_path / "forms"
+    key = tmp_path / "administration.key"
+    made = koepel("keygen", "--out", key)
+    assert made.returncode == 0, made.stderr
+    recipient = made.stdout.split()[-1]
     done = koepel("node", "forms", "--config", config, "--period", "2025", "--out", forms,
-                  "--xlsx")
+                  "--xlsx", "--encrypt-to", recipient)
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in forms.iterdir()) == [
-        "annexe1-2025.csv", "annexe2-2025.csv", "annexes-2025.xlsx"]
+        "annexe1-2025.csv.age", "annexe2-2025.csv.age", "annexes-2025.xlsx.age"]
+    for name in ("annexe1-2025.csv", "annexe2-2025.csv"):  # sealed: opened by the recipient
+        opened = koepel("decrypt", forms / f"{name}.age", "--identity", key,
+                        "--out", tmp_path / name)
+        assert opened.returncode == 0, opened.stderr
+    forms = tmp_path
     annex1 = (forms / "annexe1-2025.csv").read_text("utf-8-sig").splitlines()
     assert len(annex1) > 20 and {line.split(",")[2] for line in annex1[1:]} <= {"TD", "TGD"}
     quarters = (forms / "annexe2-2025.csv").read_text("utf-8-sig").splitlines()[1:]

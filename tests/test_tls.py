@@ -36,6 +36,8 @@ from security_support import (
 )
 
 from aggregator import build_aggregator, create_server, load_federation, render_federation
+from aggregator.federation import NodeEntry
+from aggregator.transport import GrpcTransport, NodeQueryError
 from cli.main import cli
 from node import NodeRuntime, import_files
 from node import create_server as create_node_server
@@ -223,6 +225,35 @@ def test_client_refuses_a_server_certificate_for_another_address(
     finally:
         runtime.close()
     assert error.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
+
+
+def test_the_aggregator_demands_the_registered_identity_in_the_handshake(
+        tls_node: TlsNode) -> None:
+    """A node registered as X at an address where another certified node answers is refused
+    before anything is sent (before: any certificate from the federation CA was accepted)."""
+    address = f"127.0.0.1:{tls_node.port}"
+    entries_before = tls_node.entries()
+
+    async def describe(entry: NodeEntry) -> str:
+        transport = GrpcTransport("federation", channel_credentials(tls_node.pki.federation))
+        try:
+            reply = await transport.describe(entry, timeout=10)
+            return reply.node_id
+        except NodeQueryError as error:
+            assert error.code == grpc.StatusCode.PERMISSION_DENIED
+            assert address in error.message and "federation.toml" in error.message
+            return error.reason
+        finally:
+            await transport.close()
+
+    assert asyncio.run(describe(NodeEntry("org-test", address, "T"))) == "org-test"
+    assert asyncio.run(describe(NodeEntry("org-y", address, "T", certificate_identity="org-test"))
+                       ) == "org-test"
+    assert asyncio.run(describe(NodeEntry("org-other", address, "T"))) == "IDENTITY_MISMATCH"
+    assert asyncio.run(describe(NodeEntry("org-test", address, "T",
+                                          certificate_identity="org-elsewhere"))
+                       ) == "IDENTITY_MISMATCH"
+    assert tls_node.entries() == entries_before
 
 
 # ------------------------------------------------------------------------- refusing to start

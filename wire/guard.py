@@ -78,14 +78,18 @@ class Gate:
     ``roles`` maps each full method name to the certificate roles allowed to call it; a method
     missing from it is refused. ``insecure_identity`` is set only for a plaintext loopback server
     and turns the call's metadata into an identity (or None); under TLS it is None and identity
-    comes from the certificate alone, whatever the metadata says.
+    comes from the certificate alone, whatever the metadata says. ``revoked`` (under TLS) tells
+    whether the caller's certificate is on the federation CA's revocation list
+    (``wire.lifecycle``): checked first, on every call.
     """
 
     def __init__(self, roles: Mapping[str, frozenset[str]], *, limiter: RateLimiter | None,
                  insecure_identity: Callable[[Sequence[tuple[str, Any]]],
                                              PeerIdentity | None] | None = None,
-                 on_refusal: Callable[[str, str, Refusal], None] | None = None) -> None:
+                 on_refusal: Callable[[str, str, Refusal], None] | None = None,
+                 revoked: Callable[[Any], bool] | None = None) -> None:
         self._roles = roles
+        self._revoked = revoked  # (auth context) -> whether the peer's certificate is revoked
         self._limiter = limiter
         self._insecure_identity = insecure_identity
         self._on_refusal = on_refusal  # (method, identity name or "", refusal): for metrics
@@ -98,7 +102,14 @@ class Gate:
     def admit(self, method: str, request: Any, context: Any) -> Refusal | None:
         """The refusal for this call, or None to let the servicer have it."""
         identity = self.identify(context)
-        refusal = self._decide(method, request, identity)
+        if identity is not None and self._revoked is not None \
+                and self._revoked(context.auth_context()):
+            refusal: Refusal | None = Refusal(
+                grpc.StatusCode.UNAUTHENTICATED, "CERTIFICATE_REVOKED",
+                f"the certificate of {identity} was revoked by the federation CA; ask the "
+                "federation for a new one")
+        else:
+            refusal = self._decide(method, request, identity)
         if refusal is not None and self._on_refusal is not None:
             self._on_refusal(method, identity.name if identity else "", refusal)
         return refusal

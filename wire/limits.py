@@ -8,9 +8,10 @@ keepalive policy is one pair of numbers, not two guesses.
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
 __all__ = ["MAX_METADATA_BYTES", "QUERIER_HEADER", "channel_options", "check_loopback",
-           "server_options"]
+           "server_options", "write_port_file"]
 
 # Demo/test mode only (plaintext on loopback): the caller names itself in this metadata header.
 # With mutual TLS the identity comes from the verified client certificate instead, and this
@@ -67,3 +68,15 @@ def check_loopback(address: str) -> None:
     except ValueError:
         pass
     raise ValueError(f"--insecure serves plaintext and is allowed on loopback only, not {host}")
+
+
+def write_port_file(path: Path | None, port: int) -> None:
+    """Write the port a server got (``--port-file``), atomically: readers never see half of it.
+
+    A server asked for port 0 learns its port only once bound; supervisors and tests read it
+    from this file, so it appears whole or not at all.
+    """
+    if path is not None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(f"{port}\n")
+        tmp.replace(path)

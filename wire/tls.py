@@ -45,6 +45,8 @@ __all__ = [
     "TlsFiles",
     "channel_credentials",
     "describe_certificate",
+    "identity_host",
+    "identity_of",
     "init_ca",
     "issue",
     "peer_identity",
@@ -255,8 +257,22 @@ def _load_ca(ca_dir: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey
     return cert, key
 
 
+IDENTITY_DOMAIN = "koepel.invalid"  # RFC 2606: never resolves, so it names, never routes
+
+
+def identity_host(identity: PeerIdentity) -> str:
+    """The DNS name a certificate carries for its identity: ``NAME.ROLE.koepel.invalid``.
+
+    gRPC checks a server certificate's DNS names against the name the client expects
+    (``grpc.ssl_target_name_override``), not its koepel URI. Giving every server certificate
+    this name lets the aggregator demand, in the handshake itself, the identity registered in
+    federation.toml for the node it dials, rather than anyone the CA ever certified.
+    """
+    return f"{identity.name}.{identity.role}.{IDENTITY_DOMAIN}".lower()
+
+
 def issue(ca_dir: Path, *, role: str, name: str, out: Path, dns: Sequence[str] = (),
-          ips: Sequence[str] = (), days: int = 365, now: datetime | None = None) -> TlsFiles:
+          ips: Sequence[str] = (), days: int = 90, now: datetime | None = None) -> TlsFiles:
     """Issue a certificate for ``koepel://role/name`` signed by the CA in ``ca_dir``.
 
     Writes ``out/<role>.crt``, ``out/<role>.key`` (0600) and a copy of the CA certificate as
@@ -288,6 +304,8 @@ def issue(ca_dir: Path, *, role: str, name: str, out: Path, dns: Sequence[str] =
     identity = PeerIdentity(role, name)
     key = ec.generate_private_key(ec.SECP256R1())
     sans: list[x509.GeneralName] = [x509.UniformResourceIdentifier(identity.uri)]
+    if role in ("node", "aggregator"):  # the servers: clients may demand their identity
+        sans.append(x509.DNSName(identity_host(identity)))
     sans += [x509.DNSName(host) for host in dns]
     sans += [x509.IPAddress(address) for address in addresses]
     cert = (
@@ -325,7 +343,8 @@ def issue(ca_dir: Path, *, role: str, name: str, out: Path, dns: Sequence[str] =
 # ------------------------------------------------------------------------- reading back
 
 
-def _identity_of(cert: x509.Certificate) -> PeerIdentity | None:
+def identity_of(cert: x509.Certificate) -> PeerIdentity | None:
+    """The koepel identity a certificate names (SAN URI matching its CN), or None."""
     try:
         sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
@@ -345,7 +364,8 @@ def describe_certificate(path: Path) -> CertInfo:
     cert = _parse_cert(_read(path, "certificate"), path)
     try:
         sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        dns = tuple(sans.get_values_for_type(x509.DNSName))
+        dns = tuple(d for d in sans.get_values_for_type(x509.DNSName)  # addresses only
+                    if not d.endswith(f".{IDENTITY_DOMAIN}"))
         ips = tuple(str(ip) for ip in sans.get_values_for_type(x509.IPAddress))
     except x509.ExtensionNotFound:
         dns, ips = (), ()
@@ -356,7 +376,7 @@ def describe_certificate(path: Path) -> CertInfo:
     common = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     issuer = cert.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)
     return CertInfo(
-        path=path, identity=_identity_of(cert),
+        path=path, identity=identity_of(cert),
         common_name=str(common[0].value) if common else "",
         issuer=str(issuer[0].value) if issuer else "",
         not_before=cert.not_valid_before_utc, not_after=cert.not_valid_after_utc,
@@ -389,7 +409,7 @@ def _load(files: TlsFiles, expect: PeerIdentity | None,
         if moment > c.not_valid_after_utc:
             raise CertError(f"{what} {path} expired on {c.not_valid_after_utc:%Y-%m-%d}; "
                             "issue a new one")
-    identity = _identity_of(cert)
+    identity = identity_of(cert)
     if identity is None:
         raise CertError(f"{files.cert} carries no koepel identity (a SAN URI koepel://ROLE/NAME "
                         "matching its common name)")

@@ -325,5 +325,8 @@ class QueryEngine:
                           "lifetime": policy.lifetime_cap_epsilon},
         )
         payload = statement.to_payload()
+        certificate = self._config.signing_certificate
         return LedgerExport(self._config.node_id, records, payload, self._signer.sign(payload),
-                            self._signer.public_key)
+                            self._signer.public_key,
+                            certificate.read_bytes() if certificate and certificate.is_file()
+                            else b"")

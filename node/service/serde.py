@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from node.engine.answers import Answer, BudgetLine
-from privacy import InvalidQueryError, NoiseKind, NoisyVector, QuerySpec, Statistic, parse_epsilon
+from privacy import NoiseKind, NoisyVector
 from privacy.audit import LedgerExport
 from protos import pb2
+from wire.spec import spec_from_proto  # the one wire reading, shared with the aggregator
 
 __all__ = [
     "answer_to_proto",
@@ -16,30 +17,10 @@ __all__ = [
     "spec_from_proto",
 ]
 
-_STATISTICS = {
-    pb2.STATISTIC_COUNT: Statistic.COUNT,
-    pb2.STATISTIC_SUM: Statistic.SUM,
-    pb2.STATISTIC_MEAN: Statistic.MEAN,
-    pb2.STATISTIC_HISTOGRAM: Statistic.HISTOGRAM,
-}
 _NOISE = {NoiseKind.DISCRETE_LAPLACE: pb2.NOISE_KIND_DISCRETE_LAPLACE,
           NoiseKind.DISCRETE_GAUSSIAN: pb2.NOISE_KIND_DISCRETE_GAUSSIAN}
 
 
-def spec_from_proto(message: pb2.QuerySpec) -> QuerySpec:
-    """Parse a wire query; malformed fields raise :class:`InvalidQueryError`."""
-    statistic = _STATISTICS.get(message.statistic)
-    if statistic is None:
-        raise InvalidQueryError("statistic must be COUNT, SUM, MEAN or HISTOGRAM")
-    return QuerySpec(
-        catalogue_version=message.catalogue_version,
-        measure=message.measure,
-        statistic=statistic,
-        group_by=tuple(message.group_by),
-        filters=tuple((f.dimension, tuple(f.values)) for f in message.filters),
-        period=message.period,
-        epsilon_micro=parse_epsilon(message.epsilon),
-    )
 
 
 def _vector(vector: NoisyVector | None, scale: int,
@@ -104,6 +85,7 @@ def export_to_proto(export: LedgerExport, after_sequence: int = 0) -> pb2.Export
     return pb2.ExportLedgerResponse(
         node_id=export.node_id, public_key=export.public_key,
         statement=export.statement_payload, signature=export.signature,
+        signing_certificate=export.signing_certificate,
         entries=[
             pb2.LedgerEntry(
                 sequence=e.sequence, created_at=e.created_at, querier=e.querier,

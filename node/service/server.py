@@ -26,7 +26,8 @@ from node.store.maintenance import open_store
 from protos import pb2, pb2_grpc
 from wire.drain import Drain, DrainInterceptor
 from wire.guard import Gate, GateInterceptor
-from wire.limits import check_loopback, server_options
+from wire.lifecycle import revocation_check
+from wire.limits import check_loopback, server_options, write_port_file
 from wire.ratelimit import RateLimiter
 from wire.tls import CertError, PeerIdentity, server_credentials
 
@@ -96,7 +97,9 @@ def create_server(runtime: NodeRuntime, address: str, *, insecure: bool,
     metrics = metrics or NodeMetrics(runtime.config, runtime.engine, runtime.store)
     gate = Gate(METHOD_ROLES, limiter=RateLimiter(config.limits.rate),
                 insecure_identity=insecure_identity if insecure else None,
-                on_refusal=metrics.gate_refused)
+                on_refusal=metrics.gate_refused,
+                revoked=None if insecure or config.tls is None
+                else revocation_check(config.tls.ca))
     interceptors: list[grpc.ServerInterceptor] = [GateInterceptor(gate)]
     if drain is not None:
         interceptors.insert(0, DrainInterceptor(drain))
@@ -123,12 +126,6 @@ def create_server(runtime: NodeRuntime, address: str, *, insecure: bool,
     return server, port
 
 
-def _write_port(path: Path | None, port: int) -> None:
-    if path is not None:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(f"{port}\n")
-        tmp.replace(path)
-
 
 def serve(runtime: NodeRuntime, address: str, *, insecure: bool,
           port_file: Path | None = None, grace_seconds: float = 5.0,
@@ -152,8 +149,8 @@ def serve(runtime: NodeRuntime, address: str, *, insecure: bool,
     if endpoint is not None:
         log.info("metrics on http://%s:%d/metrics", endpoint.host, endpoint.port,
                  extra={"metrics_port": endpoint.port})
-        _write_port(metrics_port_file, endpoint.port)
-    _write_port(port_file, port)
+        write_port_file(metrics_port_file, endpoint.port)
+    write_port_file(port_file, port)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

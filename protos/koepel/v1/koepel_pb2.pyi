@@ -247,18 +247,20 @@ class LedgerEntry(_message.Message):
     def __init__(self, sequence: _Optional[int] = ..., created_at: _Optional[str] = ..., querier: _Optional[str] = ..., query_id: _Optional[str] = ..., query_digest: _Optional[str] = ..., mechanism: _Optional[str] = ..., cost_micro_epsilon: _Optional[int] = ..., budget_period: _Optional[str] = ..., catalogue_version: _Optional[str] = ..., previous_hash: _Optional[str] = ..., entry_hash: _Optional[str] = ..., unit: _Optional[str] = ..., noise: _Optional[str] = ...) -> None: ...
 
 class ExportLedgerResponse(_message.Message):
-    __slots__ = ("node_id", "entries", "public_key", "statement", "signature")
+    __slots__ = ("node_id", "entries", "public_key", "statement", "signature", "signing_certificate")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
     STATEMENT_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    SIGNING_CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     entries: _containers.RepeatedCompositeFieldContainer[LedgerEntry]
     public_key: bytes
     statement: bytes
     signature: bytes
-    def __init__(self, node_id: _Optional[str] = ..., entries: _Optional[_Iterable[_Union[LedgerEntry, _Mapping]]] = ..., public_key: _Optional[bytes] = ..., statement: _Optional[bytes] = ..., signature: _Optional[bytes] = ...) -> None: ...
+    signing_certificate: bytes
+    def __init__(self, node_id: _Optional[str] = ..., entries: _Optional[_Iterable[_Union[LedgerEntry, _Mapping]]] = ..., public_key: _Optional[bytes] = ..., statement: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., signing_certificate: _Optional[bytes] = ...) -> None: ...
 
 class SubmitQueryRequest(_message.Message):
     __slots__ = ("spec", "deadline_seconds", "query_id")

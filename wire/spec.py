@@ -1,7 +1,7 @@
-"""The query spec on the wire, as the aggregator reads and writes it.
+"""A query spec on the wire: one reading and one writing of ``pb2.QuerySpec``, for both ends.
 
-Mirrors ``node.service.serde`` on purpose: node and aggregator meet only through ``protos/`` and may
-not import each other.
+The node parses what the aggregator writes; both must agree to the letter, so there is one copy
+(it used to be written twice, once in each package, when they had nowhere to share it).
 """
 
 from __future__ import annotations

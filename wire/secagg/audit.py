@@ -1,0 +1,92 @@
+"""Checking a secure-aggregation transcript after the fact, with nothing but the roster and CA.
+
+The aggregator keeps ``SecAggServer.transcript()`` in its history. An auditor (``koepel audit
+verify``) can then confirm, without trusting the aggregator: that the round referred to this
+roster; that every node counted in U2 signed its masked input for this query id (so the
+aggregator neither invented a participant nor dropped one that it later unmasked); that every
+consistency signature covers the very U2 recorded; that every unmask reply is signed by its
+node; and that U1, U2 and the dropped set fit together. It cannot check the sum itself (no one
+but the aggregator saw the masked vectors, and they are gone): it checks who vouched for what.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from wire.secagg.errors import MessageError, SignatureError
+from wire.secagg.messages import consistency_message, round1_message, round2_message
+from wire.secagg.params import RoundParams
+from wire.secagg.primitives import verify
+from wire.secagg.roster import Roster, verify_entry
+
+__all__ = ["verify_transcript"]
+
+
+def _hex(value: object, what: str) -> bytes:
+    try:
+        return bytes.fromhex(str(value))
+    except ValueError:
+        raise MessageError(f"{what} is not hex") from None
+
+
+def _mapping(record: Mapping[str, object], key: str) -> Mapping[str, object]:
+    value = record.get(key)
+    if not isinstance(value, Mapping):
+        raise MessageError(f"the transcript has no {key} section")
+    return value
+
+
+def verify_transcript(record: Mapping[str, object], roster: Roster, ca_certificate_pem: bytes,
+                      *, now: datetime | None = None) -> RoundParams:
+    """Raise ``SecAggError`` unless every signature and set in ``record`` checks out.
+
+    ``now`` is the moment at which certificates must have been valid (the round's time, from
+    the history entry); returns the round's parameters.
+    """
+    described = _mapping(record, "params")
+    if not isinstance(described.get("u1"), list):
+        raise MessageError("the transcript's U1 is not a list")
+    try:
+        params = RoundParams(
+            _hex(described["query_id"], "query_id"), _hex(described["roster_hash"], "hash"),
+            tuple(described["u1"]),  # type: ignore[arg-type]
+            described["shamir_threshold"], described["min_survivors"],  # type: ignore[arg-type]
+            described["vector_length"], described["bound"])  # type: ignore[arg-type]
+    except (KeyError, TypeError) as exc:
+        raise MessageError(f"the transcript's parameters are incomplete: {exc}") from None
+    if params.roster_hash != roster.roster_hash:
+        raise MessageError("the transcript refers to another roster")
+    keys = {u: verify_entry(roster.entry(u), ca_certificate_pem, now=now) for u in params.u1}
+    round1, consistency = _mapping(record, "round1"), _mapping(record, "consistency")
+    unmask = _mapping(record, "unmask")
+    u2 = record.get("u2")
+    if not isinstance(u2, list) or u2 != sorted(round1) or not set(u2) <= set(params.u1):
+        raise MessageError("U2 is not exactly the nodes of U1 that sent round 1")
+    dropped = record.get("dropped")
+    if dropped != [u for u in params.u1 if u not in u2] and (u2 or dropped != []):
+        raise MessageError("the dropped set is not U1 minus U2")
+    if not set(consistency) <= set(u2) or not set(unmask) <= set(u2):
+        raise MessageError("signatures from nodes outside U2")
+    qid = params.query_id
+    for node, entry in round1.items():
+        if not isinstance(entry, Mapping):
+            raise MessageError(f"the round-1 record of {node} is malformed")
+        message = round1_message(qid, node, _hex(entry.get("y_sha256"), "y hash"),
+                                 _hex(entry.get("shares_sha256"), "shares hash"))
+        verify(keys[node], _hex(entry.get("signature"), "signature"), message,
+               f"{node}'s masked input")
+    agreed = consistency_message(qid, u2)
+    for node, signature in consistency.items():
+        try:
+            verify(keys[node], _hex(signature, "signature"), agreed, node)
+        except SignatureError:
+            raise SignatureError(f"{node}'s consistency signature is not over the recorded "
+                                 "U2") from None
+    for node, entry in unmask.items():
+        if not isinstance(entry, Mapping):
+            raise MessageError(f"the unmask record of {node} is malformed")
+        verify(keys[node], _hex(entry.get("signature"), "signature"),
+               round2_message(qid, node, _hex(entry.get("body_sha256"), "body hash")),
+               f"{node}'s unmask reply")
+    return params
