@@ -24,32 +24,19 @@ _sym_db = _symbol_database.Default()
 
 
 
-<<<<<<< HEAD
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dprotos/koepel/v1/koepel.proto\x12\tkoepel.v1\"+\n\x06\x46ilter\x12\x11\n\tdimension\x18\x01 \x01(\t\x12\x0e\n\x06values\x18\x02 \x03(\t\"\xb7\x01\n\tQuerySpec\x12\x19\n\x11\x63\x61talogue_version\x18\x01 \x01(\t\x12\x0f\n\x07measure\x18\x02 \x01(\t\x12\'\n\tstatistic\x18\x03 \x01(\x0e\x32\x14.koepel.v1.Statistic\x12\x10\n\x08group_by\x18\x04 \x03(\t\x12\"\n\x07\x66ilters\x18\x05 \x03(\x0b\x32\x11.koepel.v1.Filter\x12\x0e\n\x06period\x18\x06 \x01(\t\x12\x0f\n\x07\x65psilon\x18\x07 \x01(\t\"\xd5\x01\n\x0bNoisyVector\x12\x0e\n\x06values\x18\x01 \x03(\x03\x12\x19\n\x11\x66ixed_point_scale\x18\x02 \x01(\x03\x12#\n\x05noise\x18\x03 \x01(\x0e\x32\x14.koepel.v1.NoiseKind\x12\x13\n\x0bnoise_scale\x18\x04 \x01(\x01\x12\x16\n\x0enoise_variance\x18\x05 \x01(\x01\x12\x1a\n\x12\x63ost_micro_epsilon\x18\x06 \x01(\x03\x12\x13\n\x0bsensitivity\x18\x07 \x01(\x03\x12\x18\n\x10\x63ost_micro_units\x18\x08 \x01(\x03\"^\n\x07Receipt\x12\x0f\n\x07payload\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12\x12\n\npublic_key\x18\x03 \x01(\x0c\x12\x1b\n\x13signing_certificate\x18\x04 \x01(\x0c\"\x13\n\x04\x43\x65ll\x12\x0b\n\x03key\x18\x01 \x03(\t\"\x11\n\x0f\x44\x65scribeRequest\"o\n\x10\x44\x65scribeResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x14\n\x0corganisation\x18\x02 \x01(\t\x12\x1a\n\x12\x63\x61talogue_versions\x18\x03 \x03(\t\x12\x18\n\x10software_version\x18\x04 \x01(\t\"D\n\x0cQueryRequest\x12\x10\n\x08query_id\x18\x01 \x01(\t\x12\"\n\x04spec\x18\x02 \x01(\x0b\x32\x14.koepel.v1.QuerySpec\"\xbf\x03\n\rQueryResponse\x12\x10\n\x08query_id\x18\x01 \x01(\t\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x1e\n\x05\x63\x65lls\x18\x03 \x03(\x0b\x32\x0f.koepel.v1.Cell\x12#\n\x03sum\x18\x04 \x01(\x0b\x32\x16.koepel.v1.NoisyVector\x12%\n\x05\x63ount\x18\x05 \x01(\x0b\x32\x16.koepel.v1.NoisyVector\x12\x13\n\x0b\x63lamp_lower\x18\x06 \x01(\x01\x12\x13\n\x0b\x63lamp_upper\x18\x07 \x01(\x01\x12\x1a\n\x12\x63ost_micro_epsilon\x18\x08 \x01(\x03\x12\x10\n\x08replayed\x18\t \x01(\x08\x12\x19\n\x11\x63\x61talogue_version\x18\n \x01(\t\x12)\n\thistogram\x18\x14 \x01(\x0b\x32\x16.koepel.v1.NoisyVector\x12\x0c\n\x04\x62ins\x18\x15 \x03(\t\x12\x11\n\tbin_edges\x18\x16 \x03(\x01\x12\x12\n\naccounting\x18\x17 \x01(\t\x12\r\n\x05\x64\x65lta\x18\x18 \x01(\t\x12\x18\n\x10\x63ost_micro_units\x18\x19 \x01(\x03\x12#\n\x07receipt\x18\x1a \x01(\x0b\x32\x12.koepel.v1.Receipt\"\x0f\n\rBudgetRequest\"\xd7\x01\n\nBudgetLine\x12\x0f\n\x07querier\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\t\x12\x19\n\x11\x63\x61p_micro_epsilon\x18\x03 \x01(\x03\x12\x1b\n\x13spent_micro_epsilon\x18\x04 \x01(\x03\x12\r\n\x05scope\x18\x05 \x01(\t\x12\x0c\n\x04unit\x18\x06 \x01(\t\x12\x17\n\x0f\x63\x61p_micro_units\x18\x07 \x01(\x03\x12\x19\n\x11spent_micro_units\x18\x08 \x01(\x03\x12\x1f\n\x17remaining_micro_epsilon\x18\t \x01(\x03\"6\n\x0e\x42udgetResponse\x12$\n\x05lines\x18\x01 \x03(\x0b\x32\x15.koepel.v1.BudgetLine\"-\n\x13\x45xportLedgerRequest\x12\x16\n\x0e\x61\x66ter_sequence\x18\x01 \x01(\x03\"\x95\x02\n\x0bLedgerEntry\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x12\n\ncreated_at\x18\x02 \x01(\t\x12\x0f\n\x07querier\x18\x03 \x01(\t\x12\x10\n\x08query_id\x18\x04 \x01(\t\x12\x14\n\x0cquery_digest\x18\x05 \x01(\t\x12\x11\n\tmechanism\x18\x06 \x01(\t\x12\x1a\n\x12\x63ost_micro_epsilon\x18\x07 \x01(\x03\x12\x15\n\rbudget_period\x18\x08 \x01(\t\x12\x19\n\x11\x63\x61talogue_version\x18\t \x01(\t\x12\x15\n\rprevious_hash\x18\n \x01(\t\x12\x12\n\nentry_hash\x18\x0b \x01(\t\x12\x0c\n\x04unit\x18\x0c \x01(\t\x12\r\n\x05noise\x18\r \x01(\t\"\xa7\x01\n\x14\x45xportLedgerResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\'\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\x16.koepel.v1.LedgerEntry\x12\x12\n\npublic_key\x18\x03 \x01(\x0c\x12\x11\n\tstatement\x18\x04 \x01(\x0c\x12\x11\n\tsignature\x18\x05 \x01(\x0c\x12\x1b\n\x13signing_certificate\x18\x06 \x01(\x0c\"d\n\x12SubmitQueryRequest\x12\"\n\x04spec\x18\x01 \x01(\x0b\x32\x14.koepel.v1.QuerySpec\x12\x18\n\x10\x64\x65\x61\x64line_seconds\x18\x02 \x01(\x01\x12\x10\n\x08query_id\x18\x03 \x01(\t\"\xdb\x01\n\nNodeStatus\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\'\n\x07outcome\x18\x02 \x01(\x0e\x32\x16.koepel.v1.NodeOutcome\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x1a\n\x12\x63ost_micro_epsilon\x18\x04 \x01(\x03\x12\x10\n\x08\x61ttempts\x18\x05 \x01(\x05\x12\x10\n\x08replayed\x18\x06 \x01(\x08\x12\x19\n\x11\x63\x61talogue_version\x18\x07 \x01(\t\x12\x17\n\x0f\x65lapsed_seconds\x18\x08 \x01(\x01\x12\x0f\n\x07receipt\x18\t \x01(\x0c\"\xf7\x01\n\nSectorCell\x12\x0b\n\x03key\x18\x01 \x03(\t\x12\x10\n\x08\x65stimate\x18\x02 \x01(\x01\x12\x16\n\x0estandard_error\x18\x03 \x01(\x01\x12\x10\n\x08\x63i_lower\x18\x04 \x01(\x01\x12\x10\n\x08\x63i_upper\x18\x05 \x01(\x01\x12\x10\n\x08reliable\x18\x06 \x01(\x08\x12\x14\n\x0csum_estimate\x18\x07 \x01(\x01\x12\x16\n\x0e\x63ount_estimate\x18\x08 \x01(\x01\x12\x0c\n\x04note\x18\t \x01(\t\x12\x14\n\x0craw_estimate\x18\n \x01(\x01\x12\x14\n\x0craw_ci_lower\x18\x0b \x01(\x01\x12\x14\n\x0craw_ci_upper\x18\x0c \x01(\x01\"j\n\x10QuantileEstimate\x12\x0b\n\x03key\x18\x01 \x03(\t\x12\x13\n\x0bprobability\x18\x02 \x01(\x01\x12\x10\n\x08\x65stimate\x18\x03 \x01(\x01\x12\x10\n\x08\x63i_lower\x18\x04 \x01(\x01\x12\x10\n\x08\x63i_upper\x18\x05 \x01(\x01\"\x88\x03\n\x0cSectorResult\x12\x11\n\tresult_id\x18\x01 \x01(\t\x12\x12\n\ncreated_at\x18\x02 \x01(\t\x12\"\n\x04spec\x18\x03 \x01(\x0b\x32\x14.koepel.v1.QuerySpec\x12\x10\n\x08group_by\x18\x04 \x03(\t\x12$\n\x05\x63\x65lls\x18\x05 \x03(\x0b\x32\x15.koepel.v1.SectorCell\x12$\n\x05nodes\x18\x06 \x03(\x0b\x32\x15.koepel.v1.NodeStatus\x12\x10\n\x08\x63omplete\x18\x07 \x01(\x08\x12\x10\n\x08query_id\x18\x08 \x01(\t\x12\x1a\n\x12incomplete_reasons\x18\t \x03(\t\x12\x1b\n\x13\x61nswered_node_share\x18\n \x01(\x01\x12\x1b\n\x13\x61nswered_size_share\x18\x0b \x01(\x01\x12\x12\n\nfederation\x18\x0c \x01(\t\x12\x11\n\tbin_edges\x18\x14 \x03(\x01\x12.\n\tquantiles\x18\x15 \x03(\x0b\x32\x1b.koepel.v1.QuantileEstimate\">\n\x13SubmitQueryResponse\x12\'\n\x06result\x18\x01 \x01(\x0b\x32\x17.koepel.v1.SectorResult\"\x12\n\x10ListNodesRequest\"\xab\x02\n\x08NodeInfo\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x14\n\x0corganisation\x18\x03 \x01(\t\x12\x11\n\treachable\x18\x04 \x01(\x08\x12\x1a\n\x12\x63\x61talogue_versions\x18\x05 \x03(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12%\n\x06\x62udget\x18\x07 \x03(\x0b\x32\x15.koepel.v1.BudgetLine\x12\x1c\n\x14\x63\x65rtificate_identity\x18\x08 \x01(\t\x12\x0e\n\x06region\x18\t \x01(\t\x12\x0c\n\x04kind\x18\n \x01(\t\x12\x15\n\rexpected_size\x18\x0b \x01(\x03\x12\x14\n\x0clast_contact\x18\x0c \x01(\t\x12\x18\n\x10software_version\x18\r \x01(\t\"f\n\x11ListNodesResponse\x12\"\n\x05nodes\x18\x01 \x03(\x0b\x32\x13.koepel.v1.NodeInfo\x12\x12\n\nfederation\x18\x02 \x01(\t\x12\x19\n\x11\x63\x61talogue_version\x18\x03 \x01(\t\"L\n\x0eHistoryRequest\x12\x11\n\tresult_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x18\n\x10include_receipts\x18\x03 \x01(\x08\";\n\x0fHistoryResponse\x12(\n\x07results\x18\x01 \x03(\x0b\x32\x17.koepel.v1.SectorResult\"6\n\x10PlanQueryRequest\x12\"\n\x04spec\x18\x01 \x01(\x0b\x32\x14.koepel.v1.QuerySpec\"\xd9\x01\n\x08NodePlan\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12(\n\x08\x65xpected\x18\x02 \x01(\x0e\x32\x16.koepel.v1.NodeOutcome\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x18\n\x10\x63ost_micro_units\x18\x04 \x01(\x03\x12\x14\n\x0c\x62udget_known\x18\x05 \x01(\x08\x12\x1d\n\x15remaining_micro_units\x18\x06 \x01(\x03\x12#\n\x1bremaining_after_micro_units\x18\x07 \x01(\x03\x12\x0e\n\x06period\x18\x08 \x01(\t\"\xba\x01\n\x11PlanQueryResponse\x12\"\n\x05nodes\x18\x01 \x03(\x0b\x32\x13.koepel.v1.NodePlan\x12\x18\n\x10\x63ost_micro_units\x18\x02 \x01(\x03\x12\r\n\x05\x63\x65lls\x18\x03 \x01(\x03\x12\x19\n\x11\x63omplete_expected\x18\x04 \x01(\x08\x12\x1a\n\x12incomplete_reasons\x18\x05 \x03(\t\x12\x12\n\naccounting\x18\x06 \x01(\t\x12\r\n\x05\x64\x65lta\x18\x07 \x01(\t*{\n\tStatistic\x12\x19\n\x15STATISTIC_UNSPECIFIED\x10\x00\x12\x13\n\x0fSTATISTIC_COUNT\x10\x01\x12\x11\n\rSTATISTIC_SUM\x10\x02\x12\x12\n\x0eSTATISTIC_MEAN\x10\x03\x12\x17\n\x13STATISTIC_HISTOGRAM\x10\x04*j\n\tNoiseKind\x12\x1a\n\x16NOISE_KIND_UNSPECIFIED\x10\x00\x12\x1f\n\x1bNOISE_KIND_DISCRETE_LAPLACE\x10\x01\x12 \n\x1cNOISE_KIND_DISCRETE_GAUSSIAN\x10\x02*\xb8\x02\n\x0bNodeOutcome\x12\x1c\n\x18NODE_OUTCOME_UNSPECIFIED\x10\x00\x12\x19\n\x15NODE_OUTCOME_ANSWERED\x10\x01\x12\x1c\n\x18NODE_OUTCOME_UNAVAILABLE\x10\x02\x12\"\n\x1eNODE_OUTCOME_DEADLINE_EXCEEDED\x10\x03\x12!\n\x1dNODE_OUTCOME_BUDGET_EXHAUSTED\x10\x04\x12\x18\n\x14NODE_OUTCOME_REFUSED\x10\x05\x12\x18\n\x14NODE_OUTCOME_INVALID\x10\x06\x12\x16\n\x12NODE_OUTCOME_ERROR\x10\x07\x12\"\n\x1eNODE_OUTCOME_CATALOGUE_VERSION\x10\x08\x12\x1b\n\x17NODE_OUTCOME_NOT_SHARED\x10\t2\x9e\x02\n\x0bNodeService\x12\x43\n\x08\x44\x65scribe\x12\x1a.koepel.v1.DescribeRequest\x1a\x1b.koepel.v1.DescribeResponse\x12:\n\x05Query\x12\x17.koepel.v1.QueryRequest\x1a\x18.koepel.v1.QueryResponse\x12=\n\x06\x42udget\x12\x18.koepel.v1.BudgetRequest\x1a\x19.koepel.v1.BudgetResponse\x12O\n\x0c\x45xportLedger\x12\x1e.koepel.v1.ExportLedgerRequest\x1a\x1f.koepel.v1.ExportLedgerResponse2\xb3\x02\n\x11\x41ggregatorService\x12L\n\x0bSubmitQuery\x12\x1d.koepel.v1.SubmitQueryRequest\x1a\x1e.koepel.v1.SubmitQueryResponse\x12\x46\n\tListNodes\x12\x1b.koepel.v1.ListNodesRequest\x1a\x1c.koepel.v1.ListNodesResponse\x12@\n\x07History\x12\x19.koepel.v1.HistoryRequest\x1a\x1a.koepel.v1.HistoryResponse\x12\x46\n\tPlanQuery\x12\x1b.koepel.v1.PlanQueryRequest\x1a\x1c.koepel.v1.PlanQueryResponseb\x06proto3')
-=======
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dprotos/koepel/v1/koepel.proto\x12\tkoepel.v1\"+\n\x06\x46ilter\x12\x11\n\tdimension\x18\x01 \x01(\t\x12\x0e\n\x06values\x18\x02 \x03(\t\"\xb7\x01\n\tQuerySpec\x12\x19\n\x11\x63\x61talogue_version\x18\x01 \x01(\t\x12\x0f\n\x07measure\x18\x02 \x01(\t\x12\'\n\tstatistic\x18\x03 \x01(\x0e\x32\x14.koepel.v1.Statistic\x12\x10\n\x08group_by\x18\x04 \x03(\t\x12\"\n\x07\x66ilters\x18\x05 \x03(\x0b\x32\x11.koepel.v1.Filter\x12\x0e\n\x06period\x18\x06 \x01(\t\x12\x0f\n\x07\x65psilon\x18\x07 \x01(\t\"\xd5\x01\n\x0bNoisyVector\x12\x0e\n\x06values\x18\x01 \x03(\x03\x12\x19\n\x11\x66ixed_point_scale\x18\x02 \x01(\x03\x12#\n\x05noise\x18\x03 \x01(\x0e\x32\x14.koepel.v1.NoiseKind\x12\x13\n\x0bnoise_scale\x18\x04 \x01(\x01\x12\x16\n\x0enoise_variance\x18\x05 \x01(\x01\x12\x1a\n\x12\x63ost_micro_epsilon\x18\x06 \x01(\x03\x12\x13\n\x0bsensitivity\x18\x07 \x01(\x03\x12\x18\n\x10\x63ost_micro_units\x18\x08 \x01(\x03\"A\n\x07Receipt\x12\x0f\n\x07payload\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12\x12\n\npublic_key\x18\x03 \x01(\x0c\"\x13\n\x04\x43\x65ll\x12\x0b\n\x03key\x18\x01 \x03(\t\"\x11\n\x0f\x44\x65scribeRequest\"o\n\x10\x44\x65scribeResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x14\n\x0corganisation\x18\x02 \x01(\t\x12\x1a\n\x12\x63\x61talogue_versions\x18\x03 \x03(\t\x12\x18\n\x10software_version\x18\x04 \x01(\t\"D\n\x0cQueryRequest\x12\x10\n\x08query_id\x18\x01 \x01(\t\x12\"\n\x04spec\x18\x02 \x01(\x0b\x32\x14.koepel.v1.QuerySpec\"\xe8\x03\n\rQueryResponse\x12\x10\n\x08query_id\x18\x01 \x01(\t\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x1e\n\x05\x63\x65lls\x18\x03 \x03(\x0b\x32\x0f.koepel.v1.Cell\x12#\n\x03sum\x18\x04 \x01(\x0b\x32\x16.koepel.v1.NoisyVector\x12%\n\x05\x63ount\x18\x05 \x01(\x0b\x32\x16.koepel.v1.NoisyVector\x12\x13\n\x0b\x63lamp_lower\x18\x06 \x01(\x01\x12\x13\n\x0b\x63lamp_upper\x18\x07 \x01(\x01\x12\x1a\n\x12\x63ost_micro_epsilon\x18\x08 \x01(\x03\x12\x10\n\x08replayed\x18\t \x01(\x08\x12\x19\n\x11\x63\x61talogue_version\x18\n \x01(\t\x12)\n\thistogram\x18\x14 \x01(\x0b\x32\x16.koepel.v1.NoisyVector\x12\x0c\n\x04\x62ins\x18\x15 \x03(\t\x12\x11\n\tbin_edges\x18\x16 \x03(\x01\x12\x12\n\naccounting\x18\x17 \x01(\t\x12\r\n\x05\x64\x65lta\x18\x18 \x01(\t\x12\x18\n\x10\x63ost_micro_units\x18\x19 \x01(\x03\x12#\n\x07receipt\x18\x1a \x01(\x0b\x32\x12.koepel.v1.Receipt\x12\'\n\x07\x63lamped\x18\x1b \x01(\x0b\x32\x16.koepel.v1.NoisyVector\"\x0f\n\rBudgetRequest\"\xd7\x01\n\nBudgetLine\x12\x0f\n\x07querier\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\t\x12\x19\n\x11\x63\x61p_micro_epsilon\x18\x03 \x01(\x03\x12\x1b\n\x13spent_micro_epsilon\x18\x04 \x01(\x03\x12\r\n\x05scope\x18\x05 \x01(\t\x12\x0c\n\x04unit\x18\x06 \x01(\t\x12\x17\n\x0f\x63\x61p_micro_units\x18\x07 \x01(\x03\x12\x19\n\x11spent_micro_units\x18\x08 \x01(\x03\x12\x1f\n\x17remaining_micro_epsilon\x18\t \x01(\x03\"6\n\x0e\x42udgetResponse\x12$\n\x05lines\x18\x01 \x03(\x0b\x32\x15.koepel.v1.BudgetLine\"-\n\x13\x45xportLedgerRequest\x12\x16\n\x0e\x61\x66ter_sequence\x18\x01 \x01(\x03\"\x95\x02\n\x0bLedgerEntry\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x12\n\ncreated_at\x18\x02 \x01(\t\x12\x0f\n\x07querier\x18\x03 \x01(\t\x12\x10\n\x08query_id\x18\x04 \x01(\t\x12\x14\n\x0cquery_digest\x18\x05 \x01(\t\x12\x11\n\tmechanism\x18\x06 \x01(\t\x12\x1a\n\x12\x63ost_micro_epsilon\x18\x07 \x01(\x03\x12\x15\n\rbudget_period\x18\x08 \x01(\t\x12\x19\n\x11\x63\x61talogue_version\x18\t \x01(\t\x12\x15\n\rprevious_hash\x18\n \x01(\t\x12\x12\n\nentry_hash\x18\x0b \x01(\t\x12\x0c\n\x04unit\x18\x0c \x01(\t\x12\r\n\x05noise\x18\r \x01(\t\"\xa7\x01\n\x14\x45xportLedgerResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\'\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\x16.koepel.v1.LedgerEntry\x12\x12\n\npublic_key\x18\x03 \x01(\x0c\x12\x11\n\tstatement\x18\x04 \x01(\x0c\x12\x11\n\tsignature\x18\x05 \x01(\x0c\x12\x1b\n\x13signing_certificate\x18\x06 \x01(\x0c\"d\n\x12SubmitQueryRequest\x12\"\n\x04spec\x18\x01 \x01(\x0b\x32\x14.koepel.v1.QuerySpec\x12\x18\n\x10\x64\x65\x61\x64line_seconds\x18\x02 \x01(\x01\x12\x10\n\x08query_id\x18\x03 \x01(\t\"\xdb\x01\n\nNodeStatus\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\'\n\x07outcome\x18\x02 \x01(\x0e\x32\x16.koepel.v1.NodeOutcome\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x1a\n\x12\x63ost_micro_epsilon\x18\x04 \x01(\x03\x12\x10\n\x08\x61ttempts\x18\x05 \x01(\x05\x12\x10\n\x08replayed\x18\x06 \x01(\x08\x12\x19\n\x11\x63\x61talogue_version\x18\x07 \x01(\t\x12\x17\n\x0f\x65lapsed_seconds\x18\x08 \x01(\x01\x12\x0f\n\x07receipt\x18\t \x01(\x0c\"\xdc\x02\n\nSectorCell\x12\x0b\n\x03key\x18\x01 \x03(\t\x12\x10\n\x08\x65stimate\x18\x02 \x01(\x01\x12\x16\n\x0estandard_error\x18\x03 \x01(\x01\x12\x10\n\x08\x63i_lower\x18\x04 \x01(\x01\x12\x10\n\x08\x63i_upper\x18\x05 \x01(\x01\x12\x10\n\x08reliable\x18\x06 \x01(\x08\x12\x14\n\x0csum_estimate\x18\x07 \x01(\x01\x12\x16\n\x0e\x63ount_estimate\x18\x08 \x01(\x01\x12\x0c\n\x04note\x18\t \x01(\t\x12\x14\n\x0craw_estimate\x18\n \x01(\x01\x12\x14\n\x0craw_ci_lower\x18\x0b \x01(\x01\x12\x14\n\x0craw_ci_upper\x18\x0c \x01(\x01\x12\x15\n\rclamped_share\x18\r \x01(\x01\x12\x1b\n\x13\x63lamped_share_lower\x18\x0e \x01(\x01\x12\x1b\n\x13\x63lamped_share_upper\x18\x0f \x01(\x01\x12\x12\n\nclamp_note\x18\x10 \x01(\t\"j\n\x10QuantileEstimate\x12\x0b\n\x03key\x18\x01 \x03(\t\x12\x13\n\x0bprobability\x18\x02 \x01(\x01\x12\x10\n\x08\x65stimate\x18\x03 \x01(\x01\x12\x10\n\x08\x63i_lower\x18\x04 \x01(\x01\x12\x10\n\x08\x63i_upper\x18\x05 \x01(\x01\"\x88\x03\n\x0cSectorResult\x12\x11\n\tresult_id\x18\x01 \x01(\t\x12\x12\n\ncreated_at\x18\x02 \x01(\t\x12\"\n\x04spec\x18\x03 \x01(\x0b\x32\x14.koepel.v1.QuerySpec\x12\x10\n\x08group_by\x18\x04 \x03(\t\x12$\n\x05\x63\x65lls\x18\x05 \x03(\x0b\x32\x15.koepel.v1.SectorCell\x12$\n\x05nodes\x18\x06 \x03(\x0b\x32\x15.koepel.v1.NodeStatus\x12\x10\n\x08\x63omplete\x18\x07 \x01(\x08\x12\x10\n\x08query_id\x18\x08 \x01(\t\x12\x1a\n\x12incomplete_reasons\x18\t \x03(\t\x12\x1b\n\x13\x61nswered_node_share\x18\n \x01(\x01\x12\x1b\n\x13\x61nswered_size_share\x18\x0b \x01(\x01\x12\x12\n\nfederation\x18\x0c \x01(\t\x12\x11\n\tbin_edges\x18\x14 \x03(\x01\x12.\n\tquantiles\x18\x15 \x03(\x0b\x32\x1b.koepel.v1.QuantileEstimate\">\n\x13SubmitQueryResponse\x12\'\n\x06result\x18\x01 \x01(\x0b\x32\x17.koepel.v1.SectorResult\"\x12\n\x10ListNodesRequest\"\xab\x02\n\x08NodeInfo\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x14\n\x0corganisation\x18\x03 \x01(\t\x12\x11\n\treachable\x18\x04 \x01(\x08\x12\x1a\n\x12\x63\x61talogue_versions\x18\x05 \x03(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12%\n\x06\x62udget\x18\x07 \x03(\x0b\x32\x15.koepel.v1.BudgetLine\x12\x1c\n\x14\x63\x65rtificate_identity\x18\x08 \x01(\t\x12\x0e\n\x06region\x18\t \x01(\t\x12\x0c\n\x04kind\x18\n \x01(\t\x12\x15\n\rexpected_size\x18\x0b \x01(\x03\x12\x14\n\x0clast_contact\x18\x0c \x01(\t\x12\x18\n\x10software_version\x18\r \x01(\t\"f\n\x11ListNodesResponse\x12\"\n\x05nodes\x18\x01 \x03(\x0b\x32\x13.koepel.v1.NodeInfo\x12\x12\n\nfederation\x18\x02 \x01(\t\x12\x19\n\x11\x63\x61talogue_version\x18\x03 \x01(\t\"L\n\x0eHistoryRequest\x12\x11\n\tresult_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x18\n\x10include_receipts\x18\x03 \x01(\x08\";\n\x0fHistoryResponse\x12(\n\x07results\x18\x01 \x03(\x0b\x32\x17.koepel.v1.SectorResult\"6\n\x10PlanQueryRequest\x12\"\n\x04spec\x18\x01 \x01(\x0b\x32\x14.koepel.v1.QuerySpec\"\xd9\x01\n\x08NodePlan\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12(\n\x08\x65xpected\x18\x02 \x01(\x0e\x32\x16.koepel.v1.NodeOutcome\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x18\n\x10\x63ost_micro_units\x18\x04 \x01(\x03\x12\x14\n\x0c\x62udget_known\x18\x05 \x01(\x08\x12\x1d\n\x15remaining_micro_units\x18\x06 \x01(\x03\x12#\n\x1bremaining_after_micro_units\x18\x07 \x01(\x03\x12\x0e\n\x06period\x18\x08 \x01(\t\"\xba\x01\n\x11PlanQueryResponse\x12\"\n\x05nodes\x18\x01 \x03(\x0b\x32\x13.koepel.v1.NodePlan\x12\x18\n\x10\x63ost_micro_units\x18\x02 \x01(\x03\x12\r\n\x05\x63\x65lls\x18\x03 \x01(\x03\x12\x19\n\x11\x63omplete_expected\x18\x04 \x01(\x08\x12\x1a\n\x12incomplete_reasons\x18\x05 \x03(\t\x12\x12\n\naccounting\x18\x06 \x01(\t\x12\r\n\x05\x64\x65lta\x18\x07 \x01(\t*{\n\tStatistic\x12\x19\n\x15STATISTIC_UNSPECIFIED\x10\x00\x12\x13\n\x0fSTATISTIC_COUNT\x10\x01\x12\x11\n\rSTATISTIC_SUM\x10\x02\x12\x12\n\x0eSTATISTIC_MEAN\x10\x03\x12\x17\n\x13STATISTIC_HISTOGRAM\x10\x04*j\n\tNoiseKind\x12\x1a\n\x16NOISE_KIND_UNSPECIFIED\x10\x00\x12\x1f\n\x1bNOISE_KIND_DISCRETE_LAPLACE\x10\x01\x12 \n\x1cNOISE_KIND_DISCRETE_GAUSSIAN\x10\x02*\xb8\x02\n\x0bNodeOutcome\x12\x1c\n\x18NODE_OUTCOME_UNSPECIFIED\x10\x00\x12\x19\n\x15NODE_OUTCOME_ANSWERED\x10\x01\x12\x1c\n\x18NODE_OUTCOME_UNAVAILABLE\x10\x02\x12\"\n\x1eNODE_OUTCOME_DEADLINE_EXCEEDED\x10\x03\x12!\n\x1dNODE_OUTCOME_BUDGET_EXHAUSTED\x10\x04\x12\x18\n\x14NODE_OUTCOME_REFUSED\x10\x05\x12\x18\n\x14NODE_OUTCOME_INVALID\x10\x06\x12\x16\n\x12NODE_OUTCOME_ERROR\x10\x07\x12\"\n\x1eNODE_OUTCOME_CATALOGUE_VERSION\x10\x08\x12\x1b\n\x17NODE_OUTCOME_NOT_SHARED\x10\t2\x9e\x02\n\x0bNodeService\x12\x43\n\x08\x44\x65scribe\x12\x1a.koepel.v1.DescribeRequest\x1a\x1b.koepel.v1.DescribeResponse\x12:\n\x05Query\x12\x17.koepel.v1.QueryRequest\x1a\x18.koepel.v1.QueryResponse\x12=\n\x06\x42udget\x12\x18.koepel.v1.BudgetRequest\x1a\x19.koepel.v1.BudgetResponse\x12O\n\x0c\x45xportLedger\x12\x1e.koepel.v1.ExportLedgerRequest\x1a\x1f.koepel.v1.ExportLedgerResponse2\xb3\x02\n\x11\x41ggregatorService\x12L\n\x0bSubmitQuery\x12\x1d.koepel.v1.SubmitQueryRequest\x1a\x1e.koepel.v1.SubmitQueryResponse\x12\x46\n\tListNodes\x12\x1b.koepel.v1.ListNodesRequest\x1a\x1c.koepel.v1.ListNodesResponse\x12@\n\x07History\x12\x19.koepel.v1.HistoryRequest\x1a\x1a.koepel.v1.HistoryResponse\x12\x46\n\tPlanQuery\x12\x1b.koepel.v1.PlanQueryRequest\x1a\x1c.koepel.v1.PlanQueryResponseb\x06proto3')
->>>>>>> honest
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dprotos/koepel/v1/koepel.proto\x12\tkoepel.v1\"+\n\x06\x46ilter\x12\x11\n\tdimension\x18\x01 \x01(\t\x12\x0e\n\x06values\x18\x02 \x03(\t\"\xb7\x01\n\tQuerySpec\x12\x19\n\x11\x63\x61talogue_version\x18\x01 \x01(\t\x12\x0f\n\x07measure\x18\x02 \x01(\t\x12\'\n\tstatistic\x18\x03 \x01(\x0e\x32\x14.koepel.v1.Statistic\x12\x10\n\x08group_by\x18\x04 \x03(\t\x12\"\n\x07\x66ilters\x18\x05 \x03(\x0b\x32\x11.koepel.v1.Filter\x12\x0e\n\x06period\x18\x06 \x01(\t\x12\x0f\n\x07\x65psilon\x18\x07 \x01(\t\"\xd5\x01\n\x0bNoisyVector\x12\x0e\n\x06values\x18\x01 \x03(\x03\x12\x19\n\x11\x66ixed_point_scale\x18\x02 \x01(\x03\x12#\n\x05noise\x18\x03 \x01(\x0e\x32\x14.koepel.v1.NoiseKind\x12\x13\n\x0bnoise_scale\x18\x04 \x01(\x01\x12\x16\n\x0enoise_variance\x18\x05 \x01(\x01\x12\x1a\n\x12\x63ost_micro_epsilon\x18\x06 \x01(\x03\x12\x13\n\x0bsensitivity\x18\x07 \x01(\x03\x12\x18\n\x10\x63ost_micro_units\x18\x08 \x01(\x03\"^\n\x07Receipt\x12\x0f\n\x07payload\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12\x12\n\npublic_key\x18\x03 \x01(\x0c\x12\x1b\n\x13signing_certificate\x18\x04 \x01(\x0c\"\x13\n\x04\x43\x65ll\x12\x0b\n\x03key\x18\x01 \x03(\t\"\x11\n\x0f\x44\x65scribeRequest\"o\n\x10\x44\x65scribeResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x14\n\x0corganisation\x18\x02 \x01(\t\x12\x1a\n\x12\x63\x61talogue_versions\x18\x03 \x03(\t\x12\x18\n\x10software_version\x18\x04 \x01(\t\"D\n\x0cQueryRequest\x12\x10\n\x08query_id\x18\x01 \x01(\t\x12\"\n\x04spec\x18\x02 \x01(\x0b\x32\x14.koepel.v1.QuerySpec\"\xe8\x03\n\rQueryResponse\x12\x10\n\x08query_id\x18\x01 \x01(\t\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x1e\n\x05\x63\x65lls\x18\x03 \x03(\x0b\x32\x0f.koepel.v1.Cell\x12#\n\x03sum\x18\x04 \x01(\x0b\x32\x16.koepel.v1.NoisyVector\x12%\n\x05\x63ount\x18\x05 \x01(\x0b\x32\x16.koepel.v1.NoisyVector\x12\x13\n\x0b\x63lamp_lower\x18\x06 \x01(\x01\x12\x13\n\x0b\x63lamp_upper\x18\x07 \x01(\x01\x12\x1a\n\x12\x63ost_micro_epsilon\x18\x08 \x01(\x03\x12\x10\n\x08replayed\x18\t \x01(\x08\x12\x19\n\x11\x63\x61talogue_version\x18\n \x01(\t\x12)\n\thistogram\x18\x14 \x01(\x0b\x32\x16.koepel.v1.NoisyVector\x12\x0c\n\x04\x62ins\x18\x15 \x03(\t\x12\x11\n\tbin_edges\x18\x16 \x03(\x01\x12\x12\n\naccounting\x18\x17 \x01(\t\x12\r\n\x05\x64\x65lta\x18\x18 \x01(\t\x12\x18\n\x10\x63ost_micro_units\x18\x19 \x01(\x03\x12#\n\x07receipt\x18\x1a \x01(\x0b\x32\x12.koepel.v1.Receipt\x12\'\n\x07\x63lamped\x18\x1b \x01(\x0b\x32\x16.koepel.v1.NoisyVector\"\x0f\n\rBudgetRequest\"\xd7\x01\n\nBudgetLine\x12\x0f\n\x07querier\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\t\x12\x19\n\x11\x63\x61p_micro_epsilon\x18\x03 \x01(\x03\x12\x1b\n\x13spent_micro_epsilon\x18\x04 \x01(\x03\x12\r\n\x05scope\x18\x05 \x01(\t\x12\x0c\n\x04unit\x18\x06 \x01(\t\x12\x17\n\x0f\x63\x61p_micro_units\x18\x07 \x01(\x03\x12\x19\n\x11spent_micro_units\x18\x08 \x01(\x03\x12\x1f\n\x17remaining_micro_epsilon\x18\t \x01(\x03\"6\n\x0e\x42udgetResponse\x12$\n\x05lines\x18\x01 \x03(\x0b\x32\x15.koepel.v1.BudgetLine\"-\n\x13\x45xportLedgerRequest\x12\x16\n\x0e\x61\x66ter_sequence\x18\x01 \x01(\x03\"\x95\x02\n\x0bLedgerEntry\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x12\n\ncreated_at\x18\x02 \x01(\t\x12\x0f\n\x07querier\x18\x03 \x01(\t\x12\x10\n\x08query_id\x18\x04 \x01(\t\x12\x14\n\x0cquery_digest\x18\x05 \x01(\t\x12\x11\n\tmechanism\x18\x06 \x01(\t\x12\x1a\n\x12\x63ost_micro_epsilon\x18\x07 \x01(\x03\x12\x15\n\rbudget_period\x18\x08 \x01(\t\x12\x19\n\x11\x63\x61talogue_version\x18\t \x01(\t\x12\x15\n\rprevious_hash\x18\n \x01(\t\x12\x12\n\nentry_hash\x18\x0b \x01(\t\x12\x0c\n\x04unit\x18\x0c \x01(\t\x12\r\n\x05noise\x18\r \x01(\t\"\xa7\x01\n\x14\x45xportLedgerResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\'\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\x16.koepel.v1.LedgerEntry\x12\x12\n\npublic_key\x18\x03 \x01(\x0c\x12\x11\n\tstatement\x18\x04 \x01(\x0c\x12\x11\n\tsignature\x18\x05 \x01(\x0c\x12\x1b\n\x13signing_certificate\x18\x06 \x01(\x0c\"d\n\x12SubmitQueryRequest\x12\"\n\x04spec\x18\x01 \x01(\x0b\x32\x14.koepel.v1.QuerySpec\x12\x18\n\x10\x64\x65\x61\x64line_seconds\x18\x02 \x01(\x01\x12\x10\n\x08query_id\x18\x03 \x01(\t\"\xdb\x01\n\nNodeStatus\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\'\n\x07outcome\x18\x02 \x01(\x0e\x32\x16.koepel.v1.NodeOutcome\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x1a\n\x12\x63ost_micro_epsilon\x18\x04 \x01(\x03\x12\x10\n\x08\x61ttempts\x18\x05 \x01(\x05\x12\x10\n\x08replayed\x18\x06 \x01(\x08\x12\x19\n\x11\x63\x61talogue_version\x18\x07 \x01(\t\x12\x17\n\x0f\x65lapsed_seconds\x18\x08 \x01(\x01\x12\x0f\n\x07receipt\x18\t \x01(\x0c\"\xdc\x02\n\nSectorCell\x12\x0b\n\x03key\x18\x01 \x03(\t\x12\x10\n\x08\x65stimate\x18\x02 \x01(\x01\x12\x16\n\x0estandard_error\x18\x03 \x01(\x01\x12\x10\n\x08\x63i_lower\x18\x04 \x01(\x01\x12\x10\n\x08\x63i_upper\x18\x05 \x01(\x01\x12\x10\n\x08reliable\x18\x06 \x01(\x08\x12\x14\n\x0csum_estimate\x18\x07 \x01(\x01\x12\x16\n\x0e\x63ount_estimate\x18\x08 \x01(\x01\x12\x0c\n\x04note\x18\t \x01(\t\x12\x14\n\x0craw_estimate\x18\n \x01(\x01\x12\x14\n\x0craw_ci_lower\x18\x0b \x01(\x01\x12\x14\n\x0craw_ci_upper\x18\x0c \x01(\x01\x12\x15\n\rclamped_share\x18\r \x01(\x01\x12\x1b\n\x13\x63lamped_share_lower\x18\x0e \x01(\x01\x12\x1b\n\x13\x63lamped_share_upper\x18\x0f \x01(\x01\x12\x12\n\nclamp_note\x18\x10 \x01(\t\"j\n\x10QuantileEstimate\x12\x0b\n\x03key\x18\x01 \x03(\t\x12\x13\n\x0bprobability\x18\x02 \x01(\x01\x12\x10\n\x08\x65stimate\x18\x03 \x01(\x01\x12\x10\n\x08\x63i_lower\x18\x04 \x01(\x01\x12\x10\n\x08\x63i_upper\x18\x05 \x01(\x01\"\x88\x03\n\x0cSectorResult\x12\x11\n\tresult_id\x18\x01 \x01(\t\x12\x12\n\ncreated_at\x18\x02 \x01(\t\x12\"\n\x04spec\x18\x03 \x01(\x0b\x32\x14.koepel.v1.QuerySpec\x12\x10\n\x08group_by\x18\x04 \x03(\t\x12$\n\x05\x63\x65lls\x18\x05 \x03(\x0b\x32\x15.koepel.v1.SectorCell\x12$\n\x05nodes\x18\x06 \x03(\x0b\x32\x15.koepel.v1.NodeStatus\x12\x10\n\x08\x63omplete\x18\x07 \x01(\x08\x12\x10\n\x08query_id\x18\x08 \x01(\t\x12\x1a\n\x12incomplete_reasons\x18\t \x03(\t\x12\x1b\n\x13\x61nswered_node_share\x18\n \x01(\x01\x12\x1b\n\x13\x61nswered_size_share\x18\x0b \x01(\x01\x12\x12\n\nfederation\x18\x0c \x01(\t\x12\x11\n\tbin_edges\x18\x14 \x03(\x01\x12.\n\tquantiles\x18\x15 \x03(\x0b\x32\x1b.koepel.v1.QuantileEstimate\">\n\x13SubmitQueryResponse\x12\'\n\x06result\x18\x01 \x01(\x0b\x32\x17.koepel.v1.SectorResult\"\x12\n\x10ListNodesRequest\"\xab\x02\n\x08NodeInfo\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x14\n\x0corganisation\x18\x03 \x01(\t\x12\x11\n\treachable\x18\x04 \x01(\x08\x12\x1a\n\x12\x63\x61talogue_versions\x18\x05 \x03(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12%\n\x06\x62udget\x18\x07 \x03(\x0b\x32\x15.koepel.v1.BudgetLine\x12\x1c\n\x14\x63\x65rtificate_identity\x18\x08 \x01(\t\x12\x0e\n\x06region\x18\t \x01(\t\x12\x0c\n\x04kind\x18\n \x01(\t\x12\x15\n\rexpected_size\x18\x0b \x01(\x03\x12\x14\n\x0clast_contact\x18\x0c \x01(\t\x12\x18\n\x10software_version\x18\r \x01(\t\"f\n\x11ListNodesResponse\x12\"\n\x05nodes\x18\x01 \x03(\x0b\x32\x13.koepel.v1.NodeInfo\x12\x12\n\nfederation\x18\x02 \x01(\t\x12\x19\n\x11\x63\x61talogue_version\x18\x03 \x01(\t\"L\n\x0eHistoryRequest\x12\x11\n\tresult_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x18\n\x10include_receipts\x18\x03 \x01(\x08\";\n\x0fHistoryResponse\x12(\n\x07results\x18\x01 \x03(\x0b\x32\x17.koepel.v1.SectorResult\"6\n\x10PlanQueryRequest\x12\"\n\x04spec\x18\x01 \x01(\x0b\x32\x14.koepel.v1.QuerySpec\"\xd9\x01\n\x08NodePlan\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12(\n\x08\x65xpected\x18\x02 \x01(\x0e\x32\x16.koepel.v1.NodeOutcome\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x18\n\x10\x63ost_micro_units\x18\x04 \x01(\x03\x12\x14\n\x0c\x62udget_known\x18\x05 \x01(\x08\x12\x1d\n\x15remaining_micro_units\x18\x06 \x01(\x03\x12#\n\x1bremaining_after_micro_units\x18\x07 \x01(\x03\x12\x0e\n\x06period\x18\x08 \x01(\t\"\xba\x01\n\x11PlanQueryResponse\x12\"\n\x05nodes\x18\x01 \x03(\x0b\x32\x13.koepel.v1.NodePlan\x12\x18\n\x10\x63ost_micro_units\x18\x02 \x01(\x03\x12\r\n\x05\x63\x65lls\x18\x03 \x01(\x03\x12\x19\n\x11\x63omplete_expected\x18\x04 \x01(\x08\x12\x1a\n\x12incomplete_reasons\x18\x05 \x03(\t\x12\x12\n\naccounting\x18\x06 \x01(\t\x12\r\n\x05\x64\x65lta\x18\x07 \x01(\t*{\n\tStatistic\x12\x19\n\x15STATISTIC_UNSPECIFIED\x10\x00\x12\x13\n\x0fSTATISTIC_COUNT\x10\x01\x12\x11\n\rSTATISTIC_SUM\x10\x02\x12\x12\n\x0eSTATISTIC_MEAN\x10\x03\x12\x17\n\x13STATISTIC_HISTOGRAM\x10\x04*j\n\tNoiseKind\x12\x1a\n\x16NOISE_KIND_UNSPECIFIED\x10\x00\x12\x1f\n\x1bNOISE_KIND_DISCRETE_LAPLACE\x10\x01\x12 \n\x1cNOISE_KIND_DISCRETE_GAUSSIAN\x10\x02*\xb8\x02\n\x0bNodeOutcome\x12\x1c\n\x18NODE_OUTCOME_UNSPECIFIED\x10\x00\x12\x19\n\x15NODE_OUTCOME_ANSWERED\x10\x01\x12\x1c\n\x18NODE_OUTCOME_UNAVAILABLE\x10\x02\x12\"\n\x1eNODE_OUTCOME_DEADLINE_EXCEEDED\x10\x03\x12!\n\x1dNODE_OUTCOME_BUDGET_EXHAUSTED\x10\x04\x12\x18\n\x14NODE_OUTCOME_REFUSED\x10\x05\x12\x18\n\x14NODE_OUTCOME_INVALID\x10\x06\x12\x16\n\x12NODE_OUTCOME_ERROR\x10\x07\x12\"\n\x1eNODE_OUTCOME_CATALOGUE_VERSION\x10\x08\x12\x1b\n\x17NODE_OUTCOME_NOT_SHARED\x10\t2\x9e\x02\n\x0bNodeService\x12\x43\n\x08\x44\x65scribe\x12\x1a.koepel.v1.DescribeRequest\x1a\x1b.koepel.v1.DescribeResponse\x12:\n\x05Query\x12\x17.koepel.v1.QueryRequest\x1a\x18.koepel.v1.QueryResponse\x12=\n\x06\x42udget\x12\x18.koepel.v1.BudgetRequest\x1a\x19.koepel.v1.BudgetResponse\x12O\n\x0c\x45xportLedger\x12\x1e.koepel.v1.ExportLedgerRequest\x1a\x1f.koepel.v1.ExportLedgerResponse2\xb3\x02\n\x11\x41ggregatorService\x12L\n\x0bSubmitQuery\x12\x1d.koepel.v1.SubmitQueryRequest\x1a\x1e.koepel.v1.SubmitQueryResponse\x12\x46\n\tListNodes\x12\x1b.koepel.v1.ListNodesRequest\x1a\x1c.koepel.v1.ListNodesResponse\x12@\n\x07History\x12\x19.koepel.v1.HistoryRequest\x1a\x1a.koepel.v1.HistoryResponse\x12\x46\n\tPlanQuery\x12\x1b.koepel.v1.PlanQueryRequest\x1a\x1c.koepel.v1.PlanQueryResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'protos.koepel.v1.koepel_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-<<<<<<< HEAD
-  _globals['_STATISTIC']._serialized_start=4219
-  _globals['_STATISTIC']._serialized_end=4342
-  _globals['_NOISEKIND']._serialized_start=4344
-  _globals['_NOISEKIND']._serialized_end=4450
-  _globals['_NODEOUTCOME']._serialized_start=4453
-  _globals['_NODEOUTCOME']._serialized_end=4765
-=======
-  _globals['_STATISTIC']._serialized_start=4332
-  _globals['_STATISTIC']._serialized_end=4455
-  _globals['_NOISEKIND']._serialized_start=4457
-  _globals['_NOISEKIND']._serialized_end=4563
-  _globals['_NODEOUTCOME']._serialized_start=4566
-  _globals['_NODEOUTCOME']._serialized_end=4878
->>>>>>> honest
+  _globals['_STATISTIC']._serialized_start=4361
+  _globals['_STATISTIC']._serialized_end=4484
+  _globals['_NOISEKIND']._serialized_start=4486
+  _globals['_NOISEKIND']._serialized_end=4592
+  _globals['_NODEOUTCOME']._serialized_start=4595
+  _globals['_NODEOUTCOME']._serialized_end=4907
   _globals['_FILTER']._serialized_start=44
   _globals['_FILTER']._serialized_end=87
   _globals['_QUERYSPEC']._serialized_start=90
@@ -57,7 +44,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_NOISYVECTOR']._serialized_start=276
   _globals['_NOISYVECTOR']._serialized_end=489
   _globals['_RECEIPT']._serialized_start=491
-<<<<<<< HEAD
   _globals['_RECEIPT']._serialized_end=585
   _globals['_CELL']._serialized_start=587
   _globals['_CELL']._serialized_end=606
@@ -68,106 +54,49 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_QUERYREQUEST']._serialized_start=740
   _globals['_QUERYREQUEST']._serialized_end=808
   _globals['_QUERYRESPONSE']._serialized_start=811
-  _globals['_QUERYRESPONSE']._serialized_end=1258
-  _globals['_BUDGETREQUEST']._serialized_start=1260
-  _globals['_BUDGETREQUEST']._serialized_end=1275
-  _globals['_BUDGETLINE']._serialized_start=1278
-  _globals['_BUDGETLINE']._serialized_end=1493
-  _globals['_BUDGETRESPONSE']._serialized_start=1495
-  _globals['_BUDGETRESPONSE']._serialized_end=1549
-  _globals['_EXPORTLEDGERREQUEST']._serialized_start=1551
-  _globals['_EXPORTLEDGERREQUEST']._serialized_end=1596
-  _globals['_LEDGERENTRY']._serialized_start=1599
-  _globals['_LEDGERENTRY']._serialized_end=1876
-  _globals['_EXPORTLEDGERRESPONSE']._serialized_start=1879
-  _globals['_EXPORTLEDGERRESPONSE']._serialized_end=2046
-  _globals['_SUBMITQUERYREQUEST']._serialized_start=2048
-  _globals['_SUBMITQUERYREQUEST']._serialized_end=2148
-  _globals['_NODESTATUS']._serialized_start=2151
-  _globals['_NODESTATUS']._serialized_end=2370
-  _globals['_SECTORCELL']._serialized_start=2373
-  _globals['_SECTORCELL']._serialized_end=2620
-  _globals['_QUANTILEESTIMATE']._serialized_start=2622
-  _globals['_QUANTILEESTIMATE']._serialized_end=2728
-  _globals['_SECTORRESULT']._serialized_start=2731
-  _globals['_SECTORRESULT']._serialized_end=3123
-  _globals['_SUBMITQUERYRESPONSE']._serialized_start=3125
-  _globals['_SUBMITQUERYRESPONSE']._serialized_end=3187
-  _globals['_LISTNODESREQUEST']._serialized_start=3189
-  _globals['_LISTNODESREQUEST']._serialized_end=3207
-  _globals['_NODEINFO']._serialized_start=3210
-  _globals['_NODEINFO']._serialized_end=3509
-  _globals['_LISTNODESRESPONSE']._serialized_start=3511
-  _globals['_LISTNODESRESPONSE']._serialized_end=3613
-  _globals['_HISTORYREQUEST']._serialized_start=3615
-  _globals['_HISTORYREQUEST']._serialized_end=3691
-  _globals['_HISTORYRESPONSE']._serialized_start=3693
-  _globals['_HISTORYRESPONSE']._serialized_end=3752
-  _globals['_PLANQUERYREQUEST']._serialized_start=3754
-  _globals['_PLANQUERYREQUEST']._serialized_end=3808
-  _globals['_NODEPLAN']._serialized_start=3811
-  _globals['_NODEPLAN']._serialized_end=4028
-  _globals['_PLANQUERYRESPONSE']._serialized_start=4031
-  _globals['_PLANQUERYRESPONSE']._serialized_end=4217
-  _globals['_NODESERVICE']._serialized_start=4768
-  _globals['_NODESERVICE']._serialized_end=5054
-  _globals['_AGGREGATORSERVICE']._serialized_start=5057
-  _globals['_AGGREGATORSERVICE']._serialized_end=5364
-=======
-  _globals['_RECEIPT']._serialized_end=556
-  _globals['_CELL']._serialized_start=558
-  _globals['_CELL']._serialized_end=577
-  _globals['_DESCRIBEREQUEST']._serialized_start=579
-  _globals['_DESCRIBEREQUEST']._serialized_end=596
-  _globals['_DESCRIBERESPONSE']._serialized_start=598
-  _globals['_DESCRIBERESPONSE']._serialized_end=709
-  _globals['_QUERYREQUEST']._serialized_start=711
-  _globals['_QUERYREQUEST']._serialized_end=779
-  _globals['_QUERYRESPONSE']._serialized_start=782
-  _globals['_QUERYRESPONSE']._serialized_end=1270
-  _globals['_BUDGETREQUEST']._serialized_start=1272
-  _globals['_BUDGETREQUEST']._serialized_end=1287
-  _globals['_BUDGETLINE']._serialized_start=1290
-  _globals['_BUDGETLINE']._serialized_end=1505
-  _globals['_BUDGETRESPONSE']._serialized_start=1507
-  _globals['_BUDGETRESPONSE']._serialized_end=1561
-  _globals['_EXPORTLEDGERREQUEST']._serialized_start=1563
-  _globals['_EXPORTLEDGERREQUEST']._serialized_end=1608
-  _globals['_LEDGERENTRY']._serialized_start=1611
-  _globals['_LEDGERENTRY']._serialized_end=1888
-  _globals['_EXPORTLEDGERRESPONSE']._serialized_start=1891
-  _globals['_EXPORTLEDGERRESPONSE']._serialized_end=2058
-  _globals['_SUBMITQUERYREQUEST']._serialized_start=2060
-  _globals['_SUBMITQUERYREQUEST']._serialized_end=2160
-  _globals['_NODESTATUS']._serialized_start=2163
-  _globals['_NODESTATUS']._serialized_end=2382
-  _globals['_SECTORCELL']._serialized_start=2385
-  _globals['_SECTORCELL']._serialized_end=2733
-  _globals['_QUANTILEESTIMATE']._serialized_start=2735
-  _globals['_QUANTILEESTIMATE']._serialized_end=2841
-  _globals['_SECTORRESULT']._serialized_start=2844
-  _globals['_SECTORRESULT']._serialized_end=3236
-  _globals['_SUBMITQUERYRESPONSE']._serialized_start=3238
-  _globals['_SUBMITQUERYRESPONSE']._serialized_end=3300
-  _globals['_LISTNODESREQUEST']._serialized_start=3302
-  _globals['_LISTNODESREQUEST']._serialized_end=3320
-  _globals['_NODEINFO']._serialized_start=3323
-  _globals['_NODEINFO']._serialized_end=3622
-  _globals['_LISTNODESRESPONSE']._serialized_start=3624
-  _globals['_LISTNODESRESPONSE']._serialized_end=3726
-  _globals['_HISTORYREQUEST']._serialized_start=3728
-  _globals['_HISTORYREQUEST']._serialized_end=3804
-  _globals['_HISTORYRESPONSE']._serialized_start=3806
-  _globals['_HISTORYRESPONSE']._serialized_end=3865
-  _globals['_PLANQUERYREQUEST']._serialized_start=3867
-  _globals['_PLANQUERYREQUEST']._serialized_end=3921
-  _globals['_NODEPLAN']._serialized_start=3924
-  _globals['_NODEPLAN']._serialized_end=4141
-  _globals['_PLANQUERYRESPONSE']._serialized_start=4144
-  _globals['_PLANQUERYRESPONSE']._serialized_end=4330
-  _globals['_NODESERVICE']._serialized_start=4881
-  _globals['_NODESERVICE']._serialized_end=5167
-  _globals['_AGGREGATORSERVICE']._serialized_start=5170
-  _globals['_AGGREGATORSERVICE']._serialized_end=5477
->>>>>>> honest
+  _globals['_QUERYRESPONSE']._serialized_end=1299
+  _globals['_BUDGETREQUEST']._serialized_start=1301
+  _globals['_BUDGETREQUEST']._serialized_end=1316
+  _globals['_BUDGETLINE']._serialized_start=1319
+  _globals['_BUDGETLINE']._serialized_end=1534
+  _globals['_BUDGETRESPONSE']._serialized_start=1536
+  _globals['_BUDGETRESPONSE']._serialized_end=1590
+  _globals['_EXPORTLEDGERREQUEST']._serialized_start=1592
+  _globals['_EXPORTLEDGERREQUEST']._serialized_end=1637
+  _globals['_LEDGERENTRY']._serialized_start=1640
+  _globals['_LEDGERENTRY']._serialized_end=1917
+  _globals['_EXPORTLEDGERRESPONSE']._serialized_start=1920
+  _globals['_EXPORTLEDGERRESPONSE']._serialized_end=2087
+  _globals['_SUBMITQUERYREQUEST']._serialized_start=2089
+  _globals['_SUBMITQUERYREQUEST']._serialized_end=2189
+  _globals['_NODESTATUS']._serialized_start=2192
+  _globals['_NODESTATUS']._serialized_end=2411
+  _globals['_SECTORCELL']._serialized_start=2414
+  _globals['_SECTORCELL']._serialized_end=2762
+  _globals['_QUANTILEESTIMATE']._serialized_start=2764
+  _globals['_QUANTILEESTIMATE']._serialized_end=2870
+  _globals['_SECTORRESULT']._serialized_start=2873
+  _globals['_SECTORRESULT']._serialized_end=3265
+  _globals['_SUBMITQUERYRESPONSE']._serialized_start=3267
+  _globals['_SUBMITQUERYRESPONSE']._serialized_end=3329
+  _globals['_LISTNODESREQUEST']._serialized_start=3331
+  _globals['_LISTNODESREQUEST']._serialized_end=3349
+  _globals['_NODEINFO']._serialized_start=3352
+  _globals['_NODEINFO']._serialized_end=3651
+  _globals['_LISTNODESRESPONSE']._serialized_start=3653
+  _globals['_LISTNODESRESPONSE']._serialized_end=3755
+  _globals['_HISTORYREQUEST']._serialized_start=3757
+  _globals['_HISTORYREQUEST']._serialized_end=3833
+  _globals['_HISTORYRESPONSE']._serialized_start=3835
+  _globals['_HISTORYRESPONSE']._serialized_end=3894
+  _globals['_PLANQUERYREQUEST']._serialized_start=3896
+  _globals['_PLANQUERYREQUEST']._serialized_end=3950
+  _globals['_NODEPLAN']._serialized_start=3953
+  _globals['_NODEPLAN']._serialized_end=4170
+  _globals['_PLANQUERYRESPONSE']._serialized_start=4173
+  _globals['_PLANQUERYRESPONSE']._serialized_end=4359
+  _globals['_NODESERVICE']._serialized_start=4910
+  _globals['_NODESERVICE']._serialized_end=5196
+  _globals['_AGGREGATORSERVICE']._serialized_start=5199
+  _globals['_AGGREGATORSERVICE']._serialized_end=5506
 # @@protoc_insertion_point(module_scope)
