@@ -29,17 +29,18 @@ from privacy import (
     Statistic,
     ValidatedQuery,
     combine_vectors,
+    publishable,
     quantile,
     ratio,
-    ratio_reliable,
-    reliability_note,
+    ratio_publishable,
 )
 from protos import pb2
 
-__all__ = ["COMBINERS", "QUARTILES", "CellCombiner", "Combined", "combine_replies",
-           "feasible_range", "node_vector"]
+__all__ = ["CLAMPED_NOTE_SHARE", "COMBINERS", "QUARTILES", "CellCombiner", "Combined",
+           "combine_replies", "feasible_range", "node_vector", "releases_clamped"]
 
 QUARTILES = (0.25, 0.5, 0.75)
+CLAMPED_NOTE_SHARE = 0.05  # a cell says so when at least this share of its people was clamped
 
 
 @dataclass(frozen=True)
@@ -83,13 +84,63 @@ def feasible_range(query: ValidatedQuery) -> Feasible:
     return Feasible(lower, upper)
 
 
+def releases_clamped(query: ValidatedQuery) -> bool:
+    """Whether the nodes release a clamped count beside this query's statistic."""
+    return query.spec.statistic is not Statistic.COUNT and query.measure.clamped_share > 0
+
+
+@dataclass(frozen=True)
+class _Clamped:
+    """One cell's clamped share (published, clipped to [0, 1]) and its note."""
+
+    share: float = math.nan
+    lower: float = math.nan
+    upper: float = math.nan
+    note: str = ""
+
+
+def _clamped(query: ValidatedQuery, clamped: Estimate,
+             denominator: Estimate | None) -> _Clamped:
+    """The share of people clamped at the bounds, and a note when it may move the figure.
+
+    The share is ``clamped / people`` (:func:`privacy.ratio`, exact-noise interval, clipped to
+    [0, 1] like any share). A sum has no released number of people: its note gives the clamped
+    count itself, when its interval excludes 0.
+    """
+    bounds = f"[{query.measure.lower}, {query.measure.upper}]"
+    if denominator is None:
+        low, high = clamped.interval
+        if not (math.isfinite(low) and low > 0):
+            return _Clamped()
+        return _Clamped(note=(f"about {clamped.value:,.0f} people [{max(low, 0):,.0f}, "
+                              f"{high:,.0f}] had a value beyond {bounds}, counted at the "
+                              "nearest bound"))
+    share = ratio(clamped, denominator)
+    low, high = share.interval
+    value, low, high = Feasible(0.0, 1.0).clip_estimate(share.value, low, high)
+    note = ""
+    if math.isfinite(value) and value >= CLAMPED_NOTE_SHARE:
+        note = (f"{value:.0%} of the people [{low:.0%}, {high:.0%}] had a value beyond "
+                f"{bounds}, counted at the nearest bound: the figure is of the clamped values")
+    return _Clamped(value, low, high, note)
+
+
 def _cell(key: tuple[str, ...], estimate: Estimate, feasible: Feasible, reliable: bool,
           note: str, sum_estimate: float = math.nan,
-          count_estimate: float = math.nan) -> CellResult:
+          count_estimate: float = math.nan, clamped: _Clamped = _Clamped()) -> CellResult:
     low, high = estimate.interval
     shown, shown_low, shown_high = feasible.clip_estimate(estimate.value, low, high)
     return CellResult(key, shown, estimate.standard_error, shown_low, shown_high, reliable,
-                      note, estimate.value, low, high, sum_estimate, count_estimate)
+                      note, estimate.value, low, high, sum_estimate, count_estimate,
+                      clamped.share, clamped.lower, clamped.upper, clamped.note)
+
+
+def _clamped_counts(query: ValidatedQuery,
+                    responses: Sequence[pb2.QueryResponse]) -> list[Estimate] | None:
+    """The summed clamped counts per cell, or None when the nodes release none."""
+    if not releases_clamped(query):
+        return None
+    return combine_vectors(_vectors(responses, "clamped"), len(query.cells))
 
 
 def _vectors(responses: Sequence[pb2.QueryResponse], name: str) -> list[NodeVector]:
@@ -100,8 +151,11 @@ def _combine_total(query: ValidatedQuery, responses: Sequence[pb2.QueryResponse]
     name = "count" if query.spec.statistic is Statistic.COUNT else "sum"
     feasible = feasible_range(query)
     totals = combine_vectors(_vectors(responses, name), len(query.cells))
-    return Combined(tuple(_cell(key, e, feasible, e.reliable, reliability_note(e))
-                          for key, e in zip(query.cells, totals, strict=True)))
+    clamped = _clamped_counts(query, responses)
+    return Combined(tuple(
+        _cell(key, e, feasible, *publishable(e),
+              clamped=_Clamped() if clamped is None else _clamped(query, clamped[i], None))
+        for i, (key, e) in enumerate(zip(query.cells, totals, strict=True))))
 
 
 def _combine_mean(query: ValidatedQuery, responses: Sequence[pb2.QueryResponse]) -> Combined:
@@ -109,11 +163,13 @@ def _combine_mean(query: ValidatedQuery, responses: Sequence[pb2.QueryResponse])
     feasible = feasible_range(query)
     sums = combine_vectors(_vectors(responses, "sum"), n)
     counts = combine_vectors(_vectors(responses, "count"), n)
+    clamped = _clamped_counts(query, responses)
     cells = []
-    for key, s, c in zip(query.cells, sums, counts, strict=True):
+    for i, (key, s, c) in enumerate(zip(query.cells, sums, counts, strict=True)):
         r = ratio(s, c)
-        cells.append(_cell(key, r, feasible, ratio_reliable(s, c, r), reliability_note(r, c),
-                           s.value, c.value))
+        share = _Clamped() if clamped is None else _clamped(query, clamped[i], c)
+        cells.append(_cell(key, r, feasible, *ratio_publishable(s, c, r), s.value, c.value,
+                           share))
     return Combined(tuple(cells))
 
 
@@ -122,26 +178,40 @@ def _combine_histogram(query: ValidatedQuery,
     """Sum the nodes' histograms bin by bin; read each cell's quartiles off the summed bins.
 
     Cells are (group-by key…, bin label), bins varying fastest, as the nodes release them. The
-    quartiles' intervals account for the noise only; the bins' width bounds their resolution.
+    quartiles' intervals are unions of whole bins (``privacy.quantile``), open above when they
+    reach the top bin of a measure whose values may lie beyond its upper bound.
     """
     labels = query.measure.bin_labels
     edges = [float(e) for e in query.measure.bins]
     n_bins = len(labels)
     feasible = feasible_range(query)
     totals = combine_vectors(_vectors(responses, "histogram"), len(query.cells) * n_bins)
+    clamped = _clamped_counts(query, responses)
+    open_above = clamped is not None
     cells: list[CellResult] = []
     quantiles: list[QuantileResult] = []
     for i, key in enumerate(query.cells):
         per_bin = totals[i * n_bins:(i + 1) * n_bins]
-        cells.extend(_cell((*key, label), e, feasible, e.reliable, reliability_note(e))
+        share = _Clamped() if clamped is None else _clamped(query, clamped[i], _total(per_bin))
+        cells.extend(_cell((*key, label), e, feasible, *publishable(e), clamped=share)
                      for label, e in zip(labels, per_bin, strict=True))
         for p in QUARTILES:
             if not responses:
                 quantiles.append(QuantileResult(key, p, math.nan, math.nan, math.nan))
                 continue
             q = quantile(per_bin, edges, p)
-            quantiles.append(QuantileResult(key, p, q.value, q.lower, q.upper))
+            # Where people lie beyond the top bound (the catalogue counts them), a quartile in
+            # the top bin may be above it: the interval is then open above.
+            upper = math.inf if open_above and q.upper >= edges[-1] else q.upper
+            quantiles.append(QuantileResult(key, p, q.value, q.lower, upper))
     return Combined(tuple(cells), tuple(quantiles))
+
+
+def _total(bins: Sequence[Estimate]) -> Estimate:
+    """The people of one cell: the sum of its noisy bins (independent draws add up)."""
+    return Estimate(math.fsum(b.value for b in bins), math.fsum(b.variance for b in bins),
+                    tuple(t for b in bins for t in b.noise),
+                    bins[0].lattice if bins and all(b.noise for b in bins) else 0.0)
 
 
 COMBINERS: dict[Statistic, CellCombiner] = {
@@ -159,6 +229,12 @@ def _cells_of(query: ValidatedQuery, name: str) -> int:
     return len(query.cells)
 
 
+def _expected_vectors(query: ValidatedQuery) -> tuple[str, ...]:
+    """The vectors an answer to ``query`` must carry."""
+    names = _VECTORS[query.spec.statistic]
+    return (*names, "clamped") if releases_clamped(query) else names
+
+
 def _problem(response: pb2.QueryResponse, node_id: str, query_id: str,
              query: ValidatedQuery) -> str:
     """Why an answer cannot be combined ("" when it can)."""
@@ -173,7 +249,7 @@ def _problem(response: pb2.QueryResponse, node_id: str, query_id: str,
     histogram = query.spec.statistic is Statistic.HISTOGRAM
     if histogram and tuple(response.bins) != query.measure.bin_labels:
         return "answer does not have the query's cells"  # its bins differ
-    for name in _VECTORS[query.spec.statistic]:
+    for name in _expected_vectors(query):
         if not response.HasField(name):
             return f"answer lacks its {name} vector"
         vector: pb2.NoisyVector = getattr(response, name)
@@ -182,7 +258,7 @@ def _problem(response: pb2.QueryResponse, node_id: str, query_id: str,
         if not (math.isfinite(vector.noise_variance) and vector.noise_variance >= 0
                 and math.isfinite(vector.noise_scale) and vector.noise_scale >= 0):
             return f"answer's {name} vector has no valid noise description"
-        counts = name in ("count", "histogram")
+        counts = name in ("count", "histogram", "clamped")
         expected_scale = 1 if counts else query.catalogue.fixed_point_scale
         if (vector.fixed_point_scale or 1) != expected_scale:
             return f"answer's {name} vector uses another fixed-point scale"

@@ -75,7 +75,7 @@ class ReceiptCheck:
 
 def _digest_of(response: pb2.QueryResponse) -> str:
     vectors = {name: list(getattr(response, name).values)
-               for name in ("count", "sum", "histogram") if response.HasField(name)}
+               for name in ("count", "sum", "histogram", "clamped") if response.HasField(name)}
     return answer_digest(query_id=response.query_id, node_id=response.node_id,
                          cells=[list(c.key) for c in response.cells], vectors=vectors,
                          catalogue_version=response.catalogue_version)

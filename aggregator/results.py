@@ -40,6 +40,13 @@ class CellResult:
     raw_ci_upper: float = math.nan
     sum_estimate: float = math.nan  # for means: the combined numerator …
     count_estimate: float = math.nan  # … and denominator
+    # The share of the cell's people whose value was clamped at the measure's bounds, with its
+    # 95% interval (NaN when the catalogue releases no clamped count, or for a sum, which has
+    # no denominator), and the note shown when clamping is large enough to move the figure.
+    clamped_share: float = math.nan
+    clamped_share_lower: float = math.nan
+    clamped_share_upper: float = math.nan
+    clamp_note: str = ""
 
     @property
     def clipped(self) -> bool:

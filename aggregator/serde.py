@@ -62,6 +62,8 @@ def _cell_to_proto(c: CellResult) -> pb2.SectorCell:
         ci_lower=c.ci_lower, ci_upper=c.ci_upper, reliable=c.reliable,
         sum_estimate=c.sum_estimate, count_estimate=c.count_estimate, note=c.note,
         raw_estimate=c.raw_estimate, raw_ci_lower=c.raw_ci_lower, raw_ci_upper=c.raw_ci_upper,
+        clamped_share=c.clamped_share, clamped_share_lower=c.clamped_share_lower,
+        clamped_share_upper=c.clamped_share_upper, clamp_note=c.clamp_note,
     )
 
 
@@ -71,6 +73,8 @@ def _cell_from_proto(c: pb2.SectorCell) -> CellResult:
         ci_lower=c.ci_lower, ci_upper=c.ci_upper, reliable=c.reliable, note=c.note,
         raw_estimate=c.raw_estimate, raw_ci_lower=c.raw_ci_lower, raw_ci_upper=c.raw_ci_upper,
         sum_estimate=c.sum_estimate, count_estimate=c.count_estimate,
+        clamped_share=c.clamped_share, clamped_share_lower=c.clamped_share_lower,
+        clamped_share_upper=c.clamped_share_upper, clamp_note=c.clamp_note,
     )
 
 

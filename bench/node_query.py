@@ -33,6 +33,7 @@ from privacy import (
     QuerySpec,
     Statistic,
     ValidatedQuery,
+    VectorRole,
     default_catalogue,
     plan_release,
     release,
@@ -187,12 +188,16 @@ def run_opendp(store: BenchStore, runs: int) -> list[Row]:
             validated = query.validated()
             plan = plan_release(validated)
             if query.statistic is Statistic.HISTOGRAM:
-                histogram = runtime.engine.exact_histogram(validated)
-                draw = functools.partial(release, plan, [], [], histogram)
+                histogram, clamped = runtime.engine.exact_histogram_and_clamped(validated)
+                wants = plan.share(VectorRole.CLAMPED) is not None
+                draw = functools.partial(release, plan, [], [], histogram,
+                                         clamped if wants else None)
                 n_values = len(histogram)
             else:
-                counts, sums = runtime.engine.exact_cells(validated)
-                draw = functools.partial(release, plan, counts, sums)
+                counts, sums, clamped = runtime.engine.exact_cells_and_clamped(validated)
+                wants = plan.share(VectorRole.CLAMPED) is not None
+                draw = functools.partial(release, plan, counts, sums, (),
+                                         clamped if wants else None)
                 n_values = len(counts)
             samples = repeat(draw, max(runs, 50), warmup=3)
             rows.append(Row("OpenDP", f"release only ({query.key}, {n_values} values)",

@@ -11,17 +11,20 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+from rich.markup import escape
 
 from aggregator import NodeOutcome, SectorResult, spec_to_proto
 from cli.client import AggregatorClient, Connection, connection_options
 from cli.errors import EXIT, KoepelCliError, handle_errors
 from cli.render import (
     RESULT_CSV_HEADER,
+    clamp_notes,
     console,
     dump_json,
     history_table,
     node_reports_table,
     nodes_line,
+    publishable_summary,
     quantile_table,
     result_csv,
     result_json,
@@ -92,6 +95,11 @@ def show_result(result: SectorResult, output: str, *, receipts: bool = False,
         return
     out = console()
     out.print(result_table(result, title=title))
+    summary = publishable_summary(result)
+    if summary:
+        out.print(summary)
+    for line in clamp_notes(result):
+        out.print(f"[yellow]clamped:[/yellow] {escape(line)}")
     if result.quantiles:
         out.print(quantile_table(result, title="Quartiles from the summed histograms"))
     out.print(nodes_line(result))

@@ -26,6 +26,7 @@ from privacy import QuerySpec, Statistic, format_micro, shipped_catalogues
 __all__ = [
     "Display",
     "budget_table",
+    "clamp_notes",
     "console",
     "display_of",
     "dump_json",
@@ -33,6 +34,7 @@ __all__ = [
     "history_table",
     "node_reports_table",
     "nodes_line",
+    "publishable_summary",
     "quantile_table",
     "result_csv",
     "result_json",
@@ -117,19 +119,55 @@ def result_table(result: SectorResult, *, title: str | None = None) -> Table:
     return table
 
 
+QUANTILE_METHOD = ("bin resolution: each 95% interval is a union of whole bins and holds the "
+                   "true quartile wherever it lies inside its bin (open above, ∞, where people "
+                   "beyond the top bound were counted in the top bin); the estimate is read "
+                   "off within a bin (persons spread evenly), not finer")
+
+
 def quantile_table(result: SectorResult, *, title: str, digits: int = 2) -> Table:
-    """One row per group-by cell and quantile, with the 95% interval from the noise."""
-    table = Table(title=title, title_justify="left")
+    """One row per group-by cell and quantile, with its 95% interval over whole bins."""
+    table = Table(title=title, title_justify="left", caption=QUANTILE_METHOD,
+                  caption_justify="left")
     for name in [g for g in result.group_by if g != "bin"] or ["total"]:
         table.add_column(name)
-    for name in ("quantile", "estimate", "95% interval"):
+    for name in ("quantile", "estimate (bin resolution)", "95% interval (whole bins)"):
         table.add_column(name, justify="right")
     display = Display(digits=digits)
     for q in result.quantiles:
-        interval = f"[{fmt(q.ci_lower, display)}, {fmt(q.ci_upper, display)}]"
+        high = "∞)" if q.ci_upper == math.inf else f"{fmt(q.ci_upper, display)}]"
+        interval = f"[{fmt(q.ci_lower, display)}, {high}"
         table.add_row(*(list(q.key) or ["all"]), f"{q.probability:g}",
                       fmt(q.estimate, display), interval)
     return table
+
+
+def clamp_notes(result: SectorResult) -> list[str]:
+    """One line per group-by cell whose figure is moved by clamping (histogram bins share one)."""
+    seen: dict[tuple[str, ...], str] = {}
+    histogram = bool(result.bin_edges)
+    for c in result.cells:
+        key = c.key[:-1] if histogram else c.key
+        if c.clamp_note and key not in seen:
+            seen[key] = c.clamp_note
+    return [f"{' · '.join(key) or 'all'}: {note}" for key, note in seen.items()]
+
+
+def publishable_summary(result: SectorResult) -> str:
+    """One line counting the cells not published, and those without any estimate and why.
+
+    A ratio whose noisy denominator is not positive has no estimate at all; it is counted here
+    so that it is never lost from sight ("" when every cell is publishable).
+    """
+    flagged = [c for c in result.cells if not c.reliable]
+    if not flagged:
+        return ""
+    missing = [c for c in flagged if not math.isfinite(c.estimate)]
+    text = f"{len(flagged)} of {len(result.cells)} cells too uncertain to publish"
+    if missing:
+        reasons = sorted({c.note.removeprefix("no estimate: ") for c in missing})
+        text += f"; {len(missing)} without an estimate ({'; '.join(reasons)})"
+    return text
 
 
 def nodes_line(result: SectorResult) -> str:
@@ -187,13 +225,19 @@ def result_json(result: SectorResult, *, receipts: bool = False) -> dict[str, An
              "ci95": [_num(c.ci_lower), _num(c.ci_upper)], "reliable": c.reliable,
              "note": c.note, "raw_estimate": _num(c.raw_estimate),
              "raw_ci95": [_num(c.raw_ci_lower), _num(c.raw_ci_upper)],
-             "sum_estimate": _num(c.sum_estimate), "count_estimate": _num(c.count_estimate)}
+             "sum_estimate": _num(c.sum_estimate), "count_estimate": _num(c.count_estimate),
+             "clamped_share": _num(c.clamped_share),
+             "clamped_share_ci95": [_num(c.clamped_share_lower), _num(c.clamped_share_upper)],
+             "clamp_note": c.clamp_note}
             for c in result.cells
         ],
         **({"bin_edges": list(result.bin_edges),
+            "quantile_method": QUANTILE_METHOD,
             "quantiles": [{"key": list(q.key), "probability": q.probability,
                            "estimate": _num(q.estimate),
-                           "ci95": [_num(q.ci_lower), _num(q.ci_upper)]}
+                           "ci95": [_num(q.ci_lower), _num(q.ci_upper)],
+                           "open_above": q.ci_upper == math.inf,
+                           "resolution": "bin"}
                           for q in result.quantiles]} if result.quantiles else {}),
         "nodes": [
             {"node_id": n.node_id, "outcome": n.outcome.value, "reason": n.reason,
@@ -216,7 +260,7 @@ def result_json(result: SectorResult, *, receipts: bool = False) -> dict[str, An
 RESULT_CSV_HEADER = ("result_id", "created_at", "measure", "statistic", "period", "epsilon",
                      "group_by", "key", "estimate", "standard_error", "ci95_lower",
                      "ci95_upper", "reliable", "note", "raw_estimate", "raw_ci95_lower",
-                     "raw_ci95_upper", "complete")
+                     "raw_ci95_upper", "complete", "clamped_share", "clamp_note")
 
 
 def _csv_num(value: float) -> str:
@@ -234,7 +278,8 @@ def result_csv(results: Iterable[SectorResult]) -> list[tuple[str, ...]]:
                          _csv_num(c.standard_error), _csv_num(c.ci_lower),
                          _csv_num(c.ci_upper), str(c.reliable).lower(), c.note,
                          _csv_num(c.raw_estimate), _csv_num(c.raw_ci_lower),
-                         _csv_num(c.raw_ci_upper), str(r.complete).lower()))
+                         _csv_num(c.raw_ci_upper), str(r.complete).lower(),
+                         _csv_num(c.clamped_share), c.clamp_note))
     return rows
 
 

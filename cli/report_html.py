@@ -152,6 +152,12 @@ def _figure(number: int, figure: ReportFigure) -> str:
                    + escape("; ".join(result.incomplete_reasons))
                    + ". This figure covers only the organisations that answered and is not a "
                      "sector total.</p>")
+    width = len(result.group_by) - (1 if result.bin_edges else 0)  # one note per cell, not bin
+    notes = {c.key[:width]: c.clamp_note for c in result.cells if c.clamp_note}
+    if notes:  # clamping at the measure's bounds moved these figures: say so (issue 17)
+        warning += ("<p class=warn><strong>Clamped:</strong> "
+                    + "; ".join(escape(" · ".join(k) + ": " + n) for k, n in notes.items())
+                    + "</p>")
     return (f'<section class=figure id="{escape(indicator.key)}">'
             f"<h2>{number}. {escape(indicator.title)}</h2>"
             f"<p>{escape(indicator.explanation)}</p>{warning}"
@@ -185,6 +191,7 @@ def render_report(*, title: str, federation: str, period: str, epsilon_micro: in
                     if all(node in f.result.answered for f in figures)]
     incomplete = sum(1 for f in figures if not f.result.complete)
     uncertain = sum(1 for f in figures for c in f.result.cells if not c.reliable)
+    missing = sum(1 for f in figures for c in f.result.cells if not math.isfinite(c.estimate))
     catalogue = figures[0].result.spec.catalogue_version if figures else ""
     summary = (f"{len(figures)} figures for {escape(period)} from {len(nodes)} organisations "
                f"({len(answered_all)} answered every question). Each organisation spent at "
@@ -208,8 +215,10 @@ def render_report(*, title: str, federation: str, period: str, epsilon_micro: in
         "those limits, it is cut at the limit, which keeps its 95% meaning.</p>"
         '<p class=legend>Bars:<span style="background:#2563eb"></span>precise enough to '
         'publish<span style="background:repeating-linear-gradient(45deg,#e5e7eb 0 3px,'
-        '#9ca3af 3px 5px)"></span>too uncertain to publish (the relative standard error is '
-        "above 25%, or fewer than 30 people are behind an average or a share) — shown for "
+        '#9ca3af 3px 5px)"></span>too uncertain to publish (somewhere within the 95% '
+        "interval the relative standard error would be above 25%, or fewer than 30 people may "
+        "be behind an average or a share; the rule looks at the interval, not the noisy "
+        "estimate, so that lucky noise does not get a figure published) — shown for "
         "transparency, not for use.</p>"
         "<p>Organisations that did not answer a question (unreachable, too slow, out of "
         "privacy budget, or not yet on this catalogue version) are named under each figure; "
@@ -224,6 +233,8 @@ def render_report(*, title: str, federation: str, period: str, epsilon_micro: in
         f"<p class=sub>{escape(federation)} · reference period {escape(period)} · "
         f"generated {escape(generated_at[:16].replace('T', ' '))} UTC · catalogue "
         f"{escape(catalogue)}</p><p>{summary}</p>"
-        f"<p class=small>{uncertain} figure cell(s) are flagged as too uncertain.</p>"
+        f"<p class=small>{uncertain} figure cell(s) are flagged as too uncertain"
+        + (f", {missing} of them without any estimate (no answer, or a noisy denominator "
+           "that is not positive)" if missing else "") + ".</p>"
         f"{body}{method}</body></html>\n"
     )

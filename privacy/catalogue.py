@@ -78,6 +78,10 @@ class Measure:
     statistics: frozenset[Statistic]
     params: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     bins: tuple[Decimal, ...] = ()  # public bin edges for histograms, lower … upper
+    # The share of a sum's, mean's or histogram's budget spent on counting, per cell, the
+    # people whose value lay beyond [lower, upper] and was clamped; 0: the bounds are the
+    # value's natural range (a 0/1 flag, an FTE capped at 1), nothing to count.
+    clamped_share: Decimal = Decimal(0)
 
     @property
     def magnitude(self) -> Decimal:
@@ -119,7 +123,7 @@ _TOP_KEYS = {"version", "accounting", "delta", "fixed_point_decimals", "mean_sum
              "max_cells", "dimensions", "measures"}
 _DIM_KEYS = {"label", "source", "cells", "groups", "age_edges", "applies_to"}
 _MEASURE_KEYS = {"label", "population", "value", "lower", "upper", "statistics", "params",
-                 "bins"}
+                 "bins", "clamped_share"}
 MAX_DELTA = Decimal("1e-4")
 
 
@@ -199,6 +203,9 @@ def _parse_measure(name: str, raw: Mapping[str, Any]) -> Measure:
     for key in ("population", "value"):
         if not isinstance(raw.get(key), str):
             raise CatalogueError(f"{where}.{key} is required")
+    clamped_share = _decimal(f"{where}.clamped_share", raw.get("clamped_share", "0"))
+    if not Decimal(0) <= clamped_share < Decimal("0.5"):
+        raise CatalogueError(f"{where}.clamped_share must be at least 0 and below 0.5")
     return Measure(
         name=name,
         label=str(raw.get("label", name)),
@@ -209,6 +216,7 @@ def _parse_measure(name: str, raw: Mapping[str, Any]) -> Measure:
         statistics=stats,
         params=MappingProxyType(params),
         bins=bins,
+        clamped_share=clamped_share,
     )
 
 
@@ -294,7 +302,7 @@ def load_catalogue(path: Path) -> Catalogue:
 # The catalogue versions shipped with koepel, oldest first. A new version is added beside the
 # old ones (never edited in place), so that queries written against an older version keep
 # working on nodes that still approve it.
-SHIPPED_VERSIONS = ("2025.1", "2026.1")
+SHIPPED_VERSIONS = ("2025.1", "2026.1", "2026.2")
 
 
 @functools.cache
@@ -317,7 +325,7 @@ def shipped_catalogues() -> Mapping[str, Catalogue]:
 
 
 def default_catalogue() -> Catalogue:
-    """The newest catalogue shipped with koepel (version 2026.1, a superset of 2025.1).
+    """The newest catalogue shipped with koepel (version 2026.2, a superset of 2026.1 and 2025.1).
 
     Federations and nodes created now use it; nodes created by `koepel node init` approve every
     shipped version, so queries written against 2025.1 keep working.

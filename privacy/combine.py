@@ -19,8 +19,12 @@ the DP noise, which each node describes (its shape, scale and variance). So:
   is unbiased (for re-aggregation).
 * **Quantiles** are read off summed noisy histograms over public bins (post-processing: no
   further privacy loss): :func:`combine_vectors` sums a histogram's bins with their noise and
-  :func:`quantile` inverts the cumulative counts. Its interval is still a normal approximation
-  (``±z`` standard errors of the crossing), not the exact one used for sums and ratios.
+  :func:`quantile` inverts the cumulative counts. Its interval is a union of whole bins, from
+  the exact noise distribution with a union bound over the bin edges: it holds the true
+  quantile (wherever it lies inside its bin) with probability at least 95%.
+* **Publishable** is decided on the interval, not on the noisy estimate
+  (:func:`publishable`, :func:`ratio_publishable`): ``SE/|noisy estimate|`` is smallest exactly
+  when the noise pushed the estimate up, so a rule on it publishes overestimates.
 """
 
 from __future__ import annotations
@@ -28,8 +32,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
-from privacy.intervals import NoiseShape, NoiseTerm, noise_interval
+from privacy.intervals import NoiseShape, NoiseTerm, noise_half_width, noise_interval
 
 __all__ = [
     "MIN_DENOMINATOR",
@@ -40,16 +45,19 @@ __all__ = [
     "NodeVector",
     "QuantileEstimate",
     "combine_vectors",
+    "publishable",
     "quantile",
     "ratio",
+    "ratio_publishable",
     "ratio_reliable",
     "reliability_note",
 ]
 
 Z95 = 1.959963984540054
 LEVEL = 0.95
-RELIABLE_RSE = 0.25  # relative standard error above which a figure is flagged unreliable
-MIN_DENOMINATOR = 30.0  # a ratio whose noisy denominator is below this is flagged
+RELIABLE_RSE = 0.25  # a figure whose relative standard error may exceed this is not published
+MIN_DENOMINATOR = 30.0  # nor a ratio whose denominator may be below this many people
+RATIO_PART_LEVEL = 0.975  # the level of the sum's and count's intervals a ratio is judged on
 
 
 @dataclass(frozen=True)
@@ -87,12 +95,8 @@ class Estimate:
 
     @property
     def reliable(self) -> bool:
-        """True when the estimate is precise enough to publish (RSE at most 25%)."""
-        if not math.isfinite(self.value):
-            return False
-        if self.value == 0:
-            return self.variance == 0
-        return self.standard_error / abs(self.value) <= RELIABLE_RSE
+        """True when the figure may be published (:func:`publishable`)."""
+        return publishable(self)[0]
 
 
 @dataclass(frozen=True)
@@ -187,30 +191,114 @@ def ratio(numerator: Estimate, denominator: Estimate) -> Estimate:
     return Estimate(r, variance, noise, 0.0)
 
 
-def ratio_reliable(numerator: Estimate, denominator: Estimate, result: Estimate) -> bool:
-    """A ratio is publishable when its denominator is large enough and its RSE is small."""
-    return denominator.value >= MIN_DENOMINATOR and result.reliable
+def _nearest_to_zero(low: float, high: float) -> float:
+    """The smallest |x| over the interval [low, high] (0 when it holds 0)."""
+    if low <= 0.0 <= high:
+        return 0.0
+    return min(abs(low), abs(high))
 
 
-def reliability_note(estimate: Estimate, denominator: Estimate | None = None) -> str:
-    """Why a figure is flagged as too uncertain to publish ("" when it is publishable)."""
+def _rse_text(rse: float) -> str:
+    """A relative standard error as a whole percentage rounded *up* (never "25% above 25%")."""
+    if not math.isfinite(rse):
+        return "unbounded"
+    return f"{math.ceil(rse * 100 - 1e-9)}%"
+
+
+def publishable(estimate: Estimate) -> tuple[bool, str]:
+    """Whether a sum or count may be published, and why not ("" when it may).
+
+    The rule must not favour lucky noise: ``SE/|noisy estimate|`` is small exactly when the
+    noise pushed the estimate away from zero, so it selects overestimates. Instead a figure is
+    published only when **every value in its 95% interval would have a relative standard error
+    of at most** ``RELIABLE_RSE``, i.e. ``SE ≤ 25% · min{|x| : x in the interval}``. The noise's
+    SE does not depend on the truth, so if the true relative standard error is above 25%
+    (``|θ| < 4·SE``), publishing needs the interval to miss θ: the false-publish rate is at
+    most 5% for every cell, whatever its size (about 2.5% in practice: only the side away
+    from zero counts). Measured in docs/aggregation.md.
+    """
     if not math.isfinite(estimate.value):
-        if denominator is not None and math.isfinite(denominator.value):
-            return "no estimate: the noisy denominator is not positive"
-        return "no estimate: no node answered"
-    if denominator is not None and denominator.value < MIN_DENOMINATOR:
-        return f"fewer than {MIN_DENOMINATOR:.0f} people behind the ratio"
-    if not estimate.reliable:
-        if estimate.value == 0:
-            return "estimate is zero with non-zero noise"
-        rse = estimate.standard_error / abs(estimate.value)
-        return f"relative standard error {rse:.0%} above {RELIABLE_RSE:.0%}"
-    return ""
+        return False, "no estimate: no node answered"
+    if estimate.variance == 0:
+        return True, ""
+    low, high = estimate.interval
+    nearest = _nearest_to_zero(low, high)
+    if estimate.standard_error <= RELIABLE_RSE * nearest:
+        return True, ""
+    if nearest == 0:
+        return False, "the 95% interval includes 0: relative standard error unbounded"
+    return False, (f"relative standard error may be above {RELIABLE_RSE:.0%} "
+                   f"(up to {_rse_text(estimate.standard_error / nearest)} within the 95% "
+                   "interval)")
+
+
+def ratio_publishable(numerator: Estimate, denominator: Estimate,
+                      result: Estimate) -> tuple[bool, str]:
+    """Whether a mean or rate ``S/C`` may be published, and why not ("" when it may).
+
+    Decided on the numerator and denominator, not on the noisy ratio: the true relative
+    standard error of ``S/C`` (delta method) is ``√(Var S/S² + Var C/C²)``, so with ``S_lo`` the
+    end of S's interval nearest 0 and ``C_lo`` the lower end of C's, both at level
+    ``RATIO_PART_LEVEL`` (97.5%), the figure is published only when
+
+    * ``C_lo ≥ MIN_DENOMINATOR`` (30 people), and
+    * ``√(Var S/S_lo² + Var C/C_lo²) ≤ RELIABLE_RSE`` (25%).
+
+    If the true denominator is below 30 or the true RSE above 25%, then S or C lies outside its
+    interval on the side that matters: the false-publish rate is at most 2.5% + 1.25% = 3.75%
+    for every cell. Measured in docs/aggregation.md.
+    """
+    if not math.isfinite(result.value):
+        if math.isfinite(denominator.value):
+            return False, "no estimate: the noisy denominator is not positive"
+        return False, "no estimate: no node answered"
+    c_low = denominator.interval_at(RATIO_PART_LEVEL)[0]
+    if c_low < MIN_DENOMINATOR:
+        return False, (f"fewer than {MIN_DENOMINATOR:.0f} people behind the ratio cannot be "
+                       "ruled out")
+    s_near = _nearest_to_zero(*numerator.interval_at(RATIO_PART_LEVEL))
+    if numerator.variance == 0:
+        s_part = 0.0
+    elif s_near == 0:
+        return False, "the numerator's interval includes 0: relative standard error unbounded"
+    else:
+        s_part = numerator.variance / s_near**2
+    rse = math.sqrt(s_part + denominator.variance / c_low**2)
+    if rse <= RELIABLE_RSE:
+        return True, ""
+    return False, (f"relative standard error may be above {RELIABLE_RSE:.0%} "
+                   f"(up to {_rse_text(rse)} within the intervals of sum and count)")
+
+
+def ratio_reliable(numerator: Estimate, denominator: Estimate, result: Estimate) -> bool:
+    """A ratio is publishable by :func:`ratio_publishable`."""
+    return ratio_publishable(numerator, denominator, result)[0]
+
+
+def reliability_note(estimate: Estimate, denominator: Estimate | None = None,
+                     numerator: Estimate | None = None) -> str:
+    """Why a figure is flagged as too uncertain to publish ("" when it is publishable).
+
+    For a ratio pass its ``denominator`` and ``numerator`` (:func:`ratio_publishable`).
+    """
+    if denominator is None:
+        return publishable(estimate)[1]
+    if numerator is None:
+        numerator = Estimate(math.nan, math.inf)
+        if math.isfinite(estimate.value) and math.isfinite(denominator.value):
+            numerator = Estimate(estimate.value * denominator.value, 0.0)
+    return ratio_publishable(numerator, denominator, estimate)[1]
 
 
 @dataclass(frozen=True)
 class QuantileEstimate:
-    """A quantile read from a noisy histogram, with a 95% interval for the noise's effect."""
+    """A quantile read from a noisy histogram, with a 95% interval for the true quantile.
+
+    ``lower`` and ``upper`` are bin edges: the interval is the union of the bins the noisy
+    cumulative counts allow (see :func:`quantile`), so it holds the true quantile of the
+    persons' (clamped) values, wherever it lies inside its bin. ``value`` is a point estimate
+    interpolated within a bin: its resolution is the bin, not the digits shown.
+    """
 
     probability: float
     value: float
@@ -229,34 +317,86 @@ def _first_crossing(edges: Sequence[float], g: Sequence[float]) -> float:
     return edges[-1]
 
 
+def _bin_terms(estimate: Estimate) -> tuple[NoiseTerm, ...]:
+    return estimate.noise or (NoiseTerm(NoiseShape.GAUSSIAN, estimate.standard_error),)
+
+
+def _crossing_margins(bins: Sequence[Estimate], probability: float,
+                      level: float) -> tuple[float, ...]:
+    """``c_k`` for k = 1 … B−1: P(e_k ≥ c_k) ≤ (1 − level)/(B − 1) for the noise ``e_k``.
+
+    ``e_k = (1−p)·Σ_{j≤k} η_j − p·Σ_{j>k} η_j`` is the noise of the cumulative statistic
+    ``D_k = T_k − p·N`` (``T_k`` persons in the first k bins, ``N`` in all): a sum of the nodes'
+    independent, symmetric draws, scaled, whose exact quantile :func:`noise_half_width` gives.
+    """
+    return _margins(tuple(_bin_terms(b) for b in bins), probability, level)
+
+
+@lru_cache(maxsize=1024)
+def _margins(terms: tuple[tuple[NoiseTerm, ...], ...], p: float,
+             level: float) -> tuple[float, ...]:
+    """:func:`_crossing_margins` by the bins' noise terms (all cells of a query share them)."""
+    one_sided = (1.0 - level) / (len(terms) - 1)
+    margins = []
+    for k in range(1, len(terms)):
+        noise = tuple(NoiseTerm(t.shape, t.scale * (1 - p)) for ts in terms[:k] for t in ts)
+        noise += tuple(NoiseTerm(t.shape, t.scale * p) for ts in terms[k:] for t in ts)
+        margins.append(noise_half_width(noise, level=1.0 - 2.0 * one_sided))
+    return tuple(margins)
+
+
 def quantile(bins: Sequence[Estimate], edges: Sequence[float], probability: float,
-             *, z: float = Z95) -> QuantileEstimate:
+             *, level: float = LEVEL) -> QuantileEstimate:
     """The ``probability`` quantile of a histogram of noisy bin counts over public ``edges``.
 
-    Negative noisy counts are read as 0. With C(x) the (interpolated) number of persons below x
-    and N the total, the quantile solves D(x) = C(x) − p·N = 0, linearly within a bin (persons
-    spread evenly over it). The interval is the set of x where D(x) is within ``z`` standard
-    errors of 0: C(x) and N − C(x) sum disjoint bins, so Var D(x) = (1−p)²·Var C(x) +
-    p²·Var(N − C(x)). It accounts for the noise only; the bins' width bounds the resolution.
+    **The true quantile** is that of the persons' own (clamped) values: the smallest x with at
+    least a share ``p`` of them at or below x. With ``T_k`` the persons in the first k bins and
+    ``N`` the total, it lies in bin ``k*``, the first with ``D_k = T_k − p·N ≥ 0`` — anywhere
+    inside it: a histogram does not say where.
+
+    **Interval: a union of whole bins.** The noisy ``D̃_k`` differs from ``D_k`` by a sum of the
+    nodes' draws ``e_k`` with a known distribution. With ``c_k`` its one-sided ``1 − α/(B−1)``
+    quantile (``α = 1 − level``, B bins; :func:`_crossing_margins`):
+
+    * ``a`` = the first k with ``D̃_k + c_k ≥ 0``. If ``e_{k*} ≥ −c_{k*}``, then ``D̃_{k*} + c_{k*}
+      ≥ D_{k*} ≥ 0``, so ``a ≤ k*``;
+    * ``b`` = the first k with ``D̃_k − c_k ≥ 0``. If ``e_k < c_k`` for every ``k < k*``, then
+      ``D̃_k − c_k < D_k < 0`` there, so ``b ≥ k*``;
+
+    and ``[edge_{a−1}, edge_b]`` holds the true quantile. At most B − 1 one-sided events are
+    involved (``D_B ≥ 0`` always), so by the union bound coverage is **at least** ``level`` for
+    any data and any number of nodes: no normal approximation and no assumption on how the
+    persons spread inside a bin. Raw noisy counts are used (negative ones included), which keeps
+    ``e_k`` exactly a sum of the nodes' draws.
+
+    **Point estimate**: the first crossing of the piecewise-linear cumulative count (negative
+    noisy counts read as 0, persons spread evenly over a bin), kept inside the interval. It is a
+    reading at bin resolution, not a finer one.
     """
     if len(edges) != len(bins) + 1 or len(bins) < 1:
         raise ValueError("a histogram needs one more edge than bins")
     if not 0.0 < probability < 1.0:
         raise ValueError("the quantile's probability must be strictly between 0 and 1")
-    counts = [max(0.0, b.value) for b in bins]
-    total = math.fsum(counts)
-    if total <= 0:
-        return QuantileEstimate(probability, math.nan, edges[0], edges[-1])
-    below = [0.0]
-    var_below = [0.0]
-    for count, estimate in zip(counts, bins, strict=True):
-        below.append(below[-1] + count)
-        var_below.append(var_below[-1] + estimate.variance)
-    var_total = var_below[-1]
     p = probability
-    d = [c - p * total for c in below]
-    sd = [math.sqrt((1 - p) ** 2 * v + p**2 * (var_total - v)) for v in var_below]
-    value = _first_crossing(edges, d)
-    lower = _first_crossing(edges, [di + z * si for di, si in zip(d, sd, strict=True)])
-    upper = _first_crossing(edges, [di - z * si for di, si in zip(d, sd, strict=True)])
-    return QuantileEstimate(probability, value, min(lower, value), max(upper, value))
+    if not all(math.isfinite(b.value) and math.isfinite(b.variance) for b in bins):
+        return QuantileEstimate(probability, math.nan, float(edges[0]), float(edges[-1]))
+    margins = _crossing_margins(bins, p, level) if len(bins) > 1 else ()
+    raw_below = [0.0]
+    for estimate in bins:
+        raw_below.append(raw_below[-1] + estimate.value)
+    raw_total = raw_below[-1]
+    d = [raw_below[k] - p * raw_total for k in range(1, len(bins))]
+    a = next((k for k, (dk, ck) in enumerate(zip(d, margins, strict=True), 1) if dk + ck >= 0),
+             len(bins))
+    b = next((k for k, (dk, ck) in enumerate(zip(d, margins, strict=True), 1) if dk - ck >= 0),
+             len(bins))
+    lower, upper = float(edges[a - 1]), float(edges[b])
+    counts = [max(0.0, e.value) for e in bins]
+    total = math.fsum(counts)
+    if not (total > 0 and math.isfinite(total)):
+        return QuantileEstimate(probability, math.nan, lower, upper)
+    below = [0.0]
+    for count in counts:
+        below.append(below[-1] + count)
+    value = _first_crossing(edges, [c - p * total for c in below])
+    return QuantileEstimate(probability, min(max(value, lower), upper), lower, upper)

@@ -75,6 +75,7 @@ class VectorRole(Enum):
     COUNT = "count"
     SUM = "sum"
     HISTOGRAM = "histogram"
+    CLAMPED = "clamped"  # persons whose value lay beyond the measure's bounds, per cell
 
 
 @dataclass(frozen=True)
@@ -271,6 +272,23 @@ def _plan_histogram(budget: int) -> tuple[VectorPlan, ...]:
     return (VectorPlan(VectorRole.HISTOGRAM, 1, budget),)
 
 
+def _plan_clamped(budget: int, share: Decimal) -> tuple[int, tuple[VectorPlan, ...]]:
+    """CLAMPED — persons per cell whose value lay beyond ``[lower, upper]`` before clamping.
+
+    Released beside a SUM, MEAN or HISTOGRAM of a measure whose catalogue entry declares a
+    ``clamped_share``, so that a mean pulled down by the bound says so. Sensitivity: one person
+    is in one cell and is clamped or not: L1 and L2 sensitivity 1. Cost: ``floor(budget ·
+    clamped_share)`` of the query's budget (composition; the rest goes to the statistic's own
+    vectors, so the shares still add up exactly to the budget). Returns (rest, vectors).
+    """
+    clamped = int(Decimal(budget) * share)
+    if share <= 0:
+        return budget, ()
+    if clamped <= 0 or clamped >= budget:
+        raise InvalidQueryError("epsilon is too small to also count the clamped values")
+    return budget - clamped, (VectorPlan(VectorRole.CLAMPED, 1, clamped),)
+
+
 def plan_release(query: ValidatedQuery) -> ReleasePlan:
     """The query's budget in the catalogue's unit, split explicitly between its vectors."""
     catalogue = query.catalogue
@@ -284,6 +302,9 @@ def plan_release(query: ValidatedQuery) -> ReleasePlan:
     magnitude = catalogue.fixed_point(query.measure.magnitude)
     statistic = query.spec.statistic
     n_bins = 0
+    clamped: tuple[VectorPlan, ...] = ()
+    if statistic is not Statistic.COUNT:
+        budget, clamped = _plan_clamped(budget, query.measure.clamped_share)
     if statistic is Statistic.COUNT:
         vectors = _plan_count(budget)
     elif statistic is Statistic.SUM:
@@ -293,8 +314,8 @@ def plan_release(query: ValidatedQuery) -> ReleasePlan:
     else:
         vectors = _plan_histogram(budget)
         n_bins = len(query.measure.bins) - 1
-    return ReleasePlan(statistic, catalogue.accounting, vectors, catalogue.fixed_point_scale,
-                       n_bins)
+    return ReleasePlan(statistic, catalogue.accounting, vectors + clamped,
+                       catalogue.fixed_point_scale, n_bins)
 
 
 @dataclass(frozen=True)
@@ -305,10 +326,12 @@ class Release:
     sum: NoisyVector | None
     fixed_point_scale: int
     histogram: NoisyVector | None = None
+    clamped: NoisyVector | None = None  # persons per cell whose value was clamped
 
     @property
     def vectors(self) -> tuple[NoisyVector, ...]:
-        return tuple(v for v in (self.count, self.sum, self.histogram) if v is not None)
+        return tuple(v for v in (self.count, self.sum, self.histogram, self.clamped)
+                     if v is not None)
 
     @property
     def cost_micro(self) -> int:
@@ -316,10 +339,17 @@ class Release:
 
 
 def release(plan: ReleasePlan, true_counts: Sequence[int], true_sums: Sequence[int],
-            true_histogram: Sequence[int] = ()) -> Release:
-    """Draw the noise for one query according to ``plan`` (one OpenDP draw per vector)."""
+            true_histogram: Sequence[int] = (), true_clamped: Sequence[int] | None = None
+            ) -> Release:
+    """Draw the noise for one query according to ``plan`` (one OpenDP draw per vector).
+
+    ``true_clamped`` (persons per cell whose value was clamped) is required exactly when the
+    plan releases it: a node that cannot count them must not answer as if it had.
+    """
     inputs = {VectorRole.COUNT: true_counts, VectorRole.SUM: true_sums,
-              VectorRole.HISTOGRAM: true_histogram}
+              VectorRole.HISTOGRAM: true_histogram, VectorRole.CLAMPED: true_clamped or ()}
+    if (plan.share(VectorRole.CLAMPED) is not None) != (true_clamped is not None):
+        raise ValueError("the clamped counts are given exactly when the plan releases them")
     released: dict[VectorRole, NoisyVector] = {}
     for vector in plan.vectors:
         released[vector.role] = release_vector(
@@ -331,4 +361,5 @@ def release(plan: ReleasePlan, true_counts: Sequence[int], true_sums: Sequence[i
         sum=released.get(VectorRole.SUM),
         fixed_point_scale=plan.fixed_point_scale,
         histogram=released.get(VectorRole.HISTOGRAM),
+        clamped=released.get(VectorRole.CLAMPED),
     )

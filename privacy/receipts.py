@@ -105,7 +105,7 @@ def answer_digest(*, query_id: str, node_id: str, cells: Sequence[Sequence[str]]
                   vectors: Mapping[str, Sequence[int]], catalogue_version: str) -> str:
     """SHA-256 of the released content of an answer, as both ends of the wire see it.
 
-    ``vectors`` maps "count", "sum" and/or "histogram" to the released integers.
+    ``vectors`` maps "count", "sum", "histogram" and/or "clamped" to the released integers.
     """
     return hashlib.sha256(canonical_json({
         "query_id": query_id,

@@ -131,7 +131,9 @@ def test_dry_run_states_the_cost_and_the_caps_without_spending(
     engine.answer("federation", "a", spec(900_000))
     dry = engine.dry_run("federation", spec(200_000, "support_hours", Statistic.MEAN))
     assert (dry.cost_micro, dry.cost_epsilon_micro, dry.unit) == (200_000, 200_000, "epsilon")
-    assert dry.vectors == (("sum", 15_000, 100_000), ("count", 1, 100_000))
+    # Issue 17: support hours (catalogue 2026.2) also count the clamped people, on 10%.
+    assert dry.vectors == (("sum", 15_000, 90_000), ("count", 1, 90_000),
+                           ("clamped", 1, 20_000))
     assert not dry.fits  # only 0.1 left for federation
     assert engine.dry_run("federation", spec(100_000)).fits
     assert engine.cost("researcher", spec(100_000)) == 100_000
@@ -313,7 +315,7 @@ def test_cli_budget_and_dry_run(folder: Path, node_factory: Callable[..., NodeRu
     assert dry.returncode == 0, dry.stderr
     planned = json.loads(dry.stdout)
     assert planned["cost"] == "0.5" and planned["fits"] is True
-    assert [v["role"] for v in planned["vectors"]] == ["sum", "count"]
+    assert [v["role"] for v in planned["vectors"]] == ["sum", "count", "clamped"]  # issue 17
     over = koepel("node", "dry-run", "--config", str(folder), "headcount", "--period", "2025",
                   "--epsilon", "0.9", "--querier", "federation")
     assert over.returncode == 7 and "would be refused" in over.stdout

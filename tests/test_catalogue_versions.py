@@ -27,17 +27,23 @@ def approve(config: Path, line: str) -> Path:
 
 
 def test_shipped_catalogues_and_the_default() -> None:
-    assert list(shipped_catalogues()) == ["2025.1", "2026.1"]
-    assert default_catalogue() is shipped_catalogue("2026.1")
+    assert list(shipped_catalogues()) == ["2025.1", "2026.1", "2026.2"]
+    assert default_catalogue() is shipped_catalogue("2026.2")
+    # 2026.2 is 2026.1 plus the clamped count of support hours (issue 17), nothing else.
+    old, new = shipped_catalogue("2026.1"), shipped_catalogue("2026.2")
+    assert set(old.measures) == set(new.measures) and old.dimensions == new.dimensions
+    changed = {n for n in new.measures if new.measures[n] != old.measures[n]}
+    assert changed == {"support_hours"}
+    assert new.measures["support_hours"].clamped_share > 0
     with pytest.raises(CatalogueError, match="ships no catalogue"):
         shipped_catalogue("2024.9")
 
 
-def test_a_new_node_approves_both_and_serves_each(tmp_path: Path) -> None:
+def test_a_new_node_approves_every_shipped_version_and_serves_each(tmp_path: Path) -> None:
     config = load_node_config(create_node(tmp_path / "n"))
-    assert config.approved_versions == ("2025.1", "2026.1")
-    assert config.catalogue.version == "2026.1"
-    assert set(config.catalogues) == {"2025.1", "2026.1"}
+    assert config.approved_versions == ("2025.1", "2026.1", "2026.2")
+    assert config.catalogue.version == "2026.2"
+    assert set(config.catalogues) == {"2025.1", "2026.1", "2026.2"}
     old = config.catalogue_for("2025.1")
     assert old is not None and "plan_coverage" not in old.measures
 

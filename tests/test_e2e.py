@@ -63,6 +63,23 @@ def exact(root: Path, measure: str, group_by: tuple[str, ...]) -> dict[tuple[str
     return totals
 
 
+def exact_clamped(root: Path, measure: str, group_by: tuple[str, ...]
+                  ) -> dict[tuple[str, ...], int]:
+    """Per cell, the people whose value lay beyond the measure's bounds, over all nodes."""
+    query = validate(QuerySpec(CAT.version, measure, Statistic.MEAN, group_by, (), "2025", 1),
+                     CAT)
+    totals = dict.fromkeys(query.cells, 0)
+    for profile in PROFILES:
+        runtime = open_node(load_node_config(root / profile.org_id / "node.toml"))
+        try:
+            _, _, clamped = runtime.engine.exact_cells_and_clamped(query)
+        finally:
+            runtime.close()
+        for cell, c in zip(query.cells, clamped, strict=True):
+            totals[cell] += c
+    return totals
+
+
 def query_json(federation: LocalFederation, *args: str) -> dict[str, object]:
     done = koepel("query", *args, "--period", "2025", "--json",
                   *federation.client_args())
@@ -106,6 +123,17 @@ def test_means_match_the_exact_ratio(federation: LocalFederation) -> None:
         assert abs(cell["estimate"] - true_mean) <= 12 * cell["standard_error"], cell
         checked += 1
     assert checked >= 2
+    # Issue 17: the nodes count the people above 150 h in their SQL, release that count, and
+    # the aggregator publishes its share with an interval (about ±2 SE wide each side; three
+    # widths is about 12 SE, as above).
+    clamped = exact_clamped(federation.root, "support_hours", ("region",))
+    for cell in result["cells"]:  # type: ignore[attr-defined]
+        count = truth[tuple(cell["key"])][0]
+        low, high = cell["clamped_share_ci95"]
+        assert 0 <= low <= cell["clamped_share"] <= high <= 1, cell
+        if count >= 50:
+            true_share = clamped[tuple(cell["key"])] / count
+            assert abs(cell["clamped_share"] - true_share) <= 3 * (high - low), cell
 
 
 def test_query_over_the_cap_is_refused_and_costs_nothing(federation: LocalFederation) -> None:

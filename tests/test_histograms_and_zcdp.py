@@ -145,15 +145,22 @@ def test_histogram_cells_count_every_bin_against_the_cell_limit() -> None:
 
 def test_each_statistic_has_an_explicit_split_that_adds_up_to_the_query_budget() -> None:
     for statistic, roles in [
+        # Issue 17: support hours (catalogue 2026.2) spend 10% on the clamped count.
         (Statistic.COUNT, [(VectorRole.COUNT, 1, 700_000)]),
-        (Statistic.SUM, [(VectorRole.SUM, 15_000, 700_000)]),
-        (Statistic.MEAN, [(VectorRole.SUM, 15_000, 350_000), (VectorRole.COUNT, 1, 350_000)]),
-        (Statistic.HISTOGRAM, [(VectorRole.HISTOGRAM, 1, 700_000)]),
+        (Statistic.SUM, [(VectorRole.SUM, 15_000, 630_000), (VectorRole.CLAMPED, 1, 70_000)]),
+        (Statistic.MEAN, [(VectorRole.SUM, 15_000, 315_000), (VectorRole.COUNT, 1, 315_000),
+                          (VectorRole.CLAMPED, 1, 70_000)]),
+        (Statistic.HISTOGRAM, [(VectorRole.HISTOGRAM, 1, 630_000),
+                               (VectorRole.CLAMPED, 1, 70_000)]),
     ]:
         plan = plan_release(validate(spec(statistic=statistic, epsilon_micro=700_000), CAT))
         assert [(v.role, v.sensitivity, v.budget_micro) for v in plan.vectors] == roles
         assert plan.total_micro == 700_000
         assert plan.mechanism == f"discrete_laplace:{statistic.value}"
+    # A measure whose bounds are its natural range counts nothing: the split is as before.
+    plan = plan_release(validate(spec("fte", Statistic.MEAN, epsilon_micro=700_000), CAT))
+    assert [(v.role, v.budget_micro) for v in plan.vectors] == [
+        (VectorRole.SUM, 350_000), (VectorRole.COUNT, 350_000)]
 
 
 def test_mean_split_follows_the_catalogue_share_and_never_loses_a_micro_unit() -> None:
@@ -171,6 +178,10 @@ def test_histogram_bins_clamped_per_person_values_in_sql(small: NodeRuntime) -> 
     # P1 6 h → [5, 10); P2 1.5 h and P3 0 h → [0, 5); P4 200 h, clamped to 150 → [100, 150].
     query = validate(spec(), CAT)
     assert small.engine.exact_histogram(query) == [2, 1, 0, 0, 0, 0, 0, 1]
+    # … and P4 alone lay beyond the bounds: the clamped count, from the same SQL.
+    assert small.engine.exact_histogram_and_clamped(query)[1] == [1]
+    assert small.engine.exact_cells_and_clamped(validate(spec(statistic=Statistic.SUM), CAT)
+                                                ) == ([4], [15_750], [1])  # 157.5 h
     # FTE: P1 1.0 and P3 1.0 → [0.75, 1]; P2 0.25 → [0.25, 0.5); P4 0.58 → [0.5, 0.75).
     fte = validate(spec("fte"), CAT)
     assert small.engine.exact_histogram(fte) == [0, 1, 1, 2]
@@ -191,7 +202,10 @@ def test_histogram_answer_releases_all_cells_and_bins_at_the_asked_cost(
                                                           epsilon_micro=400_000))
     histogram = answer.release.histogram
     assert histogram is not None and answer.release.count is None and answer.release.sum is None
-    assert len(histogram.values) == 3 * 8 and histogram.cost_micro == 400_000
+    # Issue 17: 10% of the budget counts the people clamped at 150 h, per cell.
+    clamped = answer.release.clamped
+    assert len(histogram.values) == 3 * 8 and histogram.cost_micro == 360_000
+    assert clamped is not None and len(clamped.values) == 3 and clamped.cost_micro == 40_000
     assert answer.bins == CAT.measures["support_hours"].bin_labels
     wire = answer_to_proto(answer)
     assert list(wire.histogram.values) == list(histogram.values)
@@ -274,20 +288,27 @@ def test_zcdp_node_charges_rho_and_composes_by_adding_it(zsmall: NodeRuntime) ->
 def test_quantile_interpolates_within_the_bin_and_is_exact_without_noise() -> None:
     bins = [Estimate(10, 0.0), Estimate(30, 0.0), Estimate(60, 0.0)]
     median = quantile(bins, [0.0, 10.0, 20.0, 40.0], 0.5)
-    # 100 persons; the 50th falls 10/30 of the way into [10, 20).
-    assert median.value == pytest.approx(10 + 10 * (50 - 10) / 30)
-    assert median.lower == median.upper == median.value
+    # 100 persons; the 50th is the 10th of the 60 in [20, 40]: read 10/60 of the way in.
+    assert median.value == pytest.approx(20 + 20 * (50 - 40) / 60)
+    # Issue 17: without noise the interval is that bin, not a point: a histogram does not say
+    # where inside its bin the median lies.
+    assert (median.lower, median.upper) == (20.0, 40.0)
     assert quantile(bins, [0.0, 10.0, 20.0, 40.0], 0.05).value == pytest.approx(5.0)
 
 
 def test_quantile_interval_widens_with_noise_and_ignores_negative_counts() -> None:
-    quiet = quantile([Estimate(100, 1.0), Estimate(100, 1.0)], [0.0, 1.0, 2.0], 0.5)
-    noisy = quantile([Estimate(100, 400.0), Estimate(100, 400.0), Estimate(-5, 400.0)],
-                     [0.0, 1.0, 2.0, 3.0], 0.5)
-    assert quiet.value == pytest.approx(1.0)
+    edges = [0.0, 1.0, 2.0, 3.0, 4.0]
+    quiet = quantile([Estimate(100, 1.0), Estimate(150, 1.0), Estimate(100, 1.0),
+                      Estimate(50, 1.0)], edges, 0.5)
+    noisy = quantile([Estimate(100, 4000.0), Estimate(150, 4000.0), Estimate(100, 4000.0),
+                      Estimate(50, 4000.0)], edges, 0.5)
+    assert (quiet.lower, quiet.upper) == (1.0, 2.0)  # the 200th of 400 lies in [1, 2)
     assert quiet.lower < quiet.value < quiet.upper
-    assert noisy.value == pytest.approx(1.0)
+    assert noisy.lower <= 1.0 and noisy.upper >= 2.0
     assert noisy.upper - noisy.lower > quiet.upper - quiet.lower
+    ignored = quantile([Estimate(100, 1.0), Estimate(100, 1.0), Estimate(-5, 1.0)],
+                       [0.0, 1.0, 2.0, 3.0], 0.5)
+    assert ignored.value == pytest.approx(1.0)
     empty = quantile([Estimate(-3, 1.0), Estimate(0, 1.0)], [0.0, 1.0, 2.0], 0.5)
     assert math.isnan(empty.value)
     with pytest.raises(ValueError):

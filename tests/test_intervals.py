@@ -204,11 +204,23 @@ def test_ratio_without_a_positive_denominator_is_no_estimate() -> None:
 
 
 def test_reliability_notes() -> None:
-    small = Estimate(10.0, 25.0, (NoiseTerm(GAUSSIAN, 5.0),))
-    assert reliability_note(small) == "relative standard error 50% above 25%"
+    # Issue 17: judged on the 95% interval, not on the noisy estimate, and rounded up.
+    small = Estimate(25.0, 25.0, (NoiseTerm(GAUSSIAN, 5.0),))  # [15.2, 34.8]: 5/15.2 = 33%
+    assert reliability_note(small) == (
+        "relative standard error may be above 25% (up to 33% within the 95% interval)")
+    assert not small.reliable  # its noisy RSE, 5/25 = 20%, passed the old rule
     assert reliability_note(Estimate(100.0, 25.0)) == ""
+    # 4·SE + 1.96·SE is the smallest publishable value: just below it is flagged, and the
+    # note never reads "25% above 25%".
+    edge = Estimate(5.96 * 5.0 - 0.001, 25.0)
+    assert reliability_note(edge) == (
+        "relative standard error may be above 25% (up to 26% within the 95% interval)")
+    assert reliability_note(Estimate(5.96 * 5.0 + 0.01, 25.0)) == ""
+    assert reliability_note(Estimate(3.0, 25.0)) == (
+        "the 95% interval includes 0: relative standard error unbounded")
     few = Estimate(12.0, 1.0)
-    assert reliability_note(Estimate(0.5, 0.0001), few) == "fewer than 30 people behind the ratio"
+    assert reliability_note(Estimate(0.5, 0.0001), few) == (
+        "fewer than 30 people behind the ratio cannot be ruled out")
 
 
 @given(

@@ -124,11 +124,13 @@ def test_empirical_variance_matches_the_reported_variance(
     counts = [7] * per_draw
     sums = [123] * per_draw
     histogram = [3] * per_draw
-    truths = {VectorRole.COUNT: counts, VectorRole.SUM: sums, VectorRole.HISTOGRAM: histogram}
+    clamped = [2] * per_draw if plan.share(VectorRole.CLAMPED) else None  # issue 17
+    truths = {VectorRole.COUNT: counts, VectorRole.SUM: sums, VectorRole.HISTOGRAM: histogram,
+              VectorRole.CLAMPED: clamped or []}
     total_cost = 0
     for vector_plan in plan.vectors:
-        noise, vector = draws(lambda: release(plan, counts, sums, histogram), vector_plan.role,
-                              truths[vector_plan.role])
+        noise, vector = draws(lambda: release(plan, counts, sums, histogram, clamped),
+                              vector_plan.role, truths[vector_plan.role])
         check_noise(noise, vector, kind)
         assert vector.sensitivity == vector_plan.sensitivity
         assert vector.cost_micro <= vector_plan.budget_micro
@@ -152,15 +154,21 @@ def test_released_sums_centre_on_the_clamped_sum(small: NodeRuntime,
     spec = QuerySpec(catalogue.version, "support_hours", Statistic.SUM, (), (), "2025",
                      3_000_000)
     query = validate(spec, catalogue)  # the SQL is the same under both catalogues
-    counts, sums = small.engine.exact_cells(query)
-    assert sums == [15_750]
+    counts, sums, clamped = small.engine.exact_cells_and_clamped(query)
+    assert sums == [15_750] and clamped == [1]  # P4 is the one clamped person
     plan = plan_release(query)
-    noise, vector = draws(lambda: release(plan, counts * BATCH, sums * BATCH), VectorRole.SUM,
-                          [0] * BATCH)
+    wants = plan.share(VectorRole.CLAMPED) is not None  # 2026.2 (pure) counts the clamped
+    noise, vector = draws(lambda: release(plan, counts * BATCH, sums * BATCH, (),
+                                          clamped * BATCH if wants else None),
+                          VectorRole.SUM, [0] * BATCH)
     released_mean = float(noise.mean())  # released values minus 0: the released sums
     se = math.sqrt(vector.variance / DRAWS)
     assert abs(released_mean - 15_750) <= SIGMAS * se
     assert abs(released_mean - 20_750) > 2 * SIGMAS * se
+    if wants:  # and the released clamped counts centre on that one person, within 7 SE
+        noise, vector = draws(lambda: release(plan, counts * BATCH, sums * BATCH, (),
+                                              clamped * BATCH), VectorRole.CLAMPED, [0] * BATCH)
+        assert abs(float(noise.mean()) - 1) <= SIGMAS * math.sqrt(vector.variance / DRAWS)
 
 
 def test_released_histograms_put_clamped_values_in_the_end_bins(small: NodeRuntime) -> None:
@@ -169,12 +177,12 @@ def test_released_histograms_put_clamped_values_in_the_end_bins(small: NodeRunti
     spec = QuerySpec(CAT.version, "support_hours", Statistic.HISTOGRAM, (), (), "2025",
                      1_000_000)
     query = validate(spec, CAT)
-    truth = small.engine.exact_histogram(query)
-    assert truth == [2, 1, 0, 0, 0, 0, 0, 1]
+    truth, clamped = small.engine.exact_histogram_and_clamped(query)
+    assert truth == [2, 1, 0, 0, 0, 0, 0, 1] and clamped == [1]
     plan = plan_release(query)
     repeats = BATCH // len(truth)
-    noise, vector = draws(lambda: release(plan, [], [], truth * repeats), VectorRole.HISTOGRAM,
-                          [0] * (len(truth) * repeats))
+    noise, vector = draws(lambda: release(plan, [], [], truth * repeats, clamped * repeats),
+                          VectorRole.HISTOGRAM, [0] * (len(truth) * repeats))
     per_bin = noise.reshape(-1, len(truth)).mean(axis=0)
     se = math.sqrt(vector.variance / (DRAWS / len(truth)))
     assert np.all(np.abs(per_bin - np.asarray(truth)) <= SIGMAS * se)

@@ -138,8 +138,18 @@ def test_node_counts_answers_refusals_and_budget(running: Callable[..., RunningN
     assert value(found, "koepel_node_requests_total", method="Query", code="OK") == 2
     assert value(found, "koepel_node_requests_total", method="Query",
                  code="PERMISSION_DENIED") == 1
-    assert value(found, "koepel_node_store_size_bytes") == (
-        node.runtime.config.database.stat().st_size)
+    # Issue 17: no series finer than the reply quantum (durations) or a MiB (the store), and
+    # no process CPU counter, which grows with each query's work on the records.
+    mib = 1 << 20
+    size = node.runtime.config.database.stat().st_size
+    assert value(found, "koepel_node_store_size_bytes") == -(-size // mib) * mib
+    quantum = node.runtime.config.reply_quantum_ms / 1000
+    assert quantum > 0
+    for outcome in ("answered", "replayed", "refused"):
+        total = value(found, "koepel_node_query_duration_seconds_sum", outcome=outcome)
+        count = value(found, "koepel_node_query_duration_seconds_count", outcome=outcome)
+        assert total / quantum == pytest.approx(round(total / quantum)) and total >= count * quantum
+    assert not any(name.startswith("process_") for name, _ in found)
 
 
 def test_node_labels_come_from_closed_sets_only(running: Callable[..., RunningNode]) -> None:

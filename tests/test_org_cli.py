@@ -135,7 +135,7 @@ def test_policy_show_lists_each_querier_and_measure(config: Path) -> None:
     assert "county" in done.stdout and "not shared" in done.stdout
     assert "0.1 to 0.5" in done.stdout and "0.001 to no limit" in done.stdout
     data = json.loads(koepel("node", "policy", "show", "--config", config, "--json").stdout)
-    assert data["catalogue_version"] == "2026.1"
+    assert data["catalogue_version"] == "2026.2"  # the newest shipped (issue 17 added it)
     assert data["measures"]["plan_coverage"] == {"federation": True, "researcher": True,
                                                  "county": True}
     assert data["measures"]["retention_12m"]["county"] is False

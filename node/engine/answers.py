@@ -37,9 +37,12 @@ class Answer:
 
     def vectors(self) -> dict[str, tuple[int, ...]]:
         """The released integers by role (what the receipt's answer digest covers)."""
+        return {name: v.values for name, v in self._named().items() if v is not None}
+
+    def _named(self) -> dict[str, NoisyVector | None]:
         release = self.release
-        named = {"count": release.count, "sum": release.sum, "histogram": release.histogram}
-        return {name: v.values for name, v in named.items() if v is not None}
+        return {"count": release.count, "sum": release.sum, "histogram": release.histogram,
+                "clamped": release.clamped}
 
     def digest(self) -> str:
         return answer_digest(query_id=self.query_id, node_id=self.node_id, cells=self.cells,
@@ -47,12 +50,10 @@ class Answer:
 
     def noise_description(self) -> str:
         """Per released vector: noise kind, scale and sensitivity (for the ledger entry)."""
-        release = self.release
-        named = {"count": release.count, "sum": release.sum, "histogram": release.histogram}
         return json.dumps([
             {"vector": name, "noise": v.noise.value, "scale": v.scale,
              "sensitivity": v.sensitivity, "cost_micro": v.cost_micro}
-            for name, v in named.items() if v is not None
+            for name, v in self._named().items() if v is not None
         ], separators=(",", ":"))
 
     def to_json(self) -> str:
@@ -68,6 +69,7 @@ class Answer:
             "cells": [list(c) for c in self.cells],
             "count": vector(self.release.count), "sum": vector(self.release.sum),
             "histogram": vector(self.release.histogram),
+            **({"clamped": vector(self.release.clamped)} if self.release.clamped else {}),
             "fixed_point_scale": self.release.fixed_point_scale,
             "clamp_lower": self.clamp_lower, "clamp_upper": self.clamp_upper,
             "catalogue_version": self.catalogue_version,
@@ -87,7 +89,7 @@ class Answer:
                                v["variance"], v["cost_micro"], v.get("sensitivity", 1))
 
         release = Release(vector(raw["count"]), vector(raw["sum"]), raw["fixed_point_scale"],
-                          vector(raw.get("histogram")))
+                          vector(raw.get("histogram")), vector(raw.get("clamped")))
         return cls(
             query_id=raw["query_id"], node_id=raw["node_id"],
             cells=tuple(tuple(c) for c in raw["cells"]),

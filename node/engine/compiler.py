@@ -2,8 +2,9 @@
 
 The catalogue names populations, per-person values and dimension sources; only the ones below
 exist. SQL text is assembled from these fixed fragments alone; every code, bound and date is a
-bound parameter. The query returns one row per non-empty cell with the number of persons and the
-sum of their clamped fixed-point values; the node fills the rest of the public domain with zeros.
+bound parameter. The query returns one row per non-empty cell with the number of persons, the
+sum of their clamped fixed-point values and the number of persons whose value lay beyond the
+bounds and was clamped; the node fills the rest of the public domain with zeros.
 
 Sensitivity rests on two properties of this SQL, each tested: every population yields each
 person at most once (``SELECT DISTINCT`` or ``GROUP BY pid``), and each person's value is
@@ -279,17 +280,23 @@ def compile_query(query: ValidatedQuery) -> CompiledQuery:
         f"d{i} IN ({params.add_list(query.filters[d.name])})"
         for i, d in enumerate(selected) if d.name in query.filters
     ]
-    clamped = f"MAX(:lower, MIN(:upper, COALESCE({value}, 0.0)))"
     join_exit = "LEFT JOIN last_exit x ON x.pid = pop.pid" if uses_exit else ""
     # ``LIMIT -1`` (no limit) keeps SQLite from flattening this per-person subquery into the
-    # outer aggregate: flattened, every reference to ``v`` would recompute the person's value
-    # (a correlated subquery over their rows), once per bin edge in a histogram's bin CASE
-    # (measured in bench/: 4.5× slower at 100k people). Unflattened, ``v`` is computed once.
-    inner = (
-        f"SELECT CAST(ROUND({clamped} * :scale) AS INTEGER) AS v"
+    # outer aggregate: flattened, every reference to the person's value would recompute it (a
+    # correlated subquery over their rows), once per bin edge in a histogram's bin CASE and
+    # once more for the clamped flag (measured in bench/: 4.5× slower at 100k people).
+    # Unflattened, the raw value ``r`` is computed once; ``v`` (clamped, fixed point) and ``c``
+    # (1 when the value lay beyond the bounds and was clamped) are read off it.
+    raw_value = (
+        f"SELECT COALESCE({value}, 0.0) AS r"
         + "".join(f", {e}" for e in dim_exprs)
         + " FROM pop JOIN workers w ON w.pid = pop.pid "
         + join_val + join_exit + " LIMIT -1"
+    )
+    names = "".join(f", d{i}" for i in range(len(dim_exprs)))
+    inner = (
+        "SELECT CAST(ROUND(MAX(:lower, MIN(:upper, r)) * :scale) AS INTEGER) AS v, "
+        f"(r < :lower OR r > :upper) AS c{names} FROM ({raw_value})"
     )
     group = [f"d{i}" for i in range(len(query.dimensions))]
     if query.spec.statistic is Statistic.HISTOGRAM:
@@ -297,7 +304,8 @@ def compile_query(query: ValidatedQuery) -> CompiledQuery:
     keys = [g.rsplit(" AS ", 1)[-1] for g in group]
     sql = (
         "WITH " + ", ".join(ctes)
-        + " SELECT " + "".join(f"{g}, " for g in group) + "COUNT(*), COALESCE(SUM(v), 0)"
+        + " SELECT " + "".join(f"{g}, " for g in group)
+        + "COUNT(*), COALESCE(SUM(v), 0), COALESCE(SUM(c), 0)"
         + f" FROM ({inner})"
         + (" WHERE " + " AND ".join(where) if where else "")
         + (" GROUP BY " + ", ".join(keys) if keys else "")

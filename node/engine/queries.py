@@ -31,6 +31,7 @@ from privacy import (
     QuerySpec,
     Statistic,
     ValidatedQuery,
+    VectorRole,
     plan_release,
     release,
     validate,
@@ -131,10 +132,16 @@ class QueryEngine:
         self._ledger.check(querier, caps, plan.total_micro)  # refuse before touching data
 
         histogram_query = spec.statistic is Statistic.HISTOGRAM
-        # A histogram releases its histogram vector only: run its SQL once, for that.
-        counts, sums = ([], []) if histogram_query else self.exact_cells(query)
-        histogram = self.exact_histogram(query) if histogram_query else []
-        released = release(plan, counts, sums, histogram)
+        # One run of the query's SQL gives every vector it releases.
+        counts: list[int] = []
+        sums: list[int] = []
+        histogram: list[int] = []
+        if histogram_query:
+            histogram, clamped = self.exact_histogram_and_clamped(query)
+        else:
+            counts, sums, clamped = self.exact_cells_and_clamped(query)
+        wants_clamped = plan.share(VectorRole.CLAMPED) is not None
+        released = release(plan, counts, sums, histogram, clamped if wants_clamped else None)
         rule = self.loss_rule
         answer = Answer(
             query_id=query_id,
@@ -187,6 +194,12 @@ class QueryEngine:
         Never sent anywhere: the DP path adds noise to these, and the organisation's own local
         reports show them as they are.
         """
+        counts, sums, _ = self.exact_cells_and_clamped(query)
+        return counts, sums
+
+    def exact_cells_and_clamped(self, query: ValidatedQuery
+                                ) -> tuple[list[int], list[int], list[int]]:
+        """:meth:`exact_cells` and, per cell, the persons whose value was clamped."""
         compiled = compile_query(query)
         with self._store.reading() as conn:
             rows = conn.execute(compiled.sql, compiled.params).fetchall()
@@ -195,18 +208,24 @@ class QueryEngine:
         index = {cell: i for i, cell in enumerate(query.cells)}
         counts = [0] * len(query.cells)
         sums = [0] * len(query.cells)
+        clamped = [0] * len(query.cells)
         for row in rows:
             i = index.get(tuple(row[:width]))
             if i is not None:
                 counts[i] += int(row[offset])
                 sums[i] += int(row[offset + 1])
-        return counts, sums
+                clamped[i] += int(row[offset + 2])
+        return counts, sums, clamped
 
     def exact_histogram(self, query: ValidatedQuery) -> list[int]:
         """Exact persons per cell and public bin (cells in order, bins fastest), zeros included.
 
         Never sent anywhere: the DP path adds noise to these.
         """
+        return self.exact_histogram_and_clamped(query)[0]
+
+    def exact_histogram_and_clamped(self, query: ValidatedQuery) -> tuple[list[int], list[int]]:
+        """:meth:`exact_histogram` and, per cell, the persons whose value was clamped."""
         compiled = compile_query(query)
         with self._store.reading() as conn:
             rows = conn.execute(compiled.sql, compiled.params).fetchall()
@@ -214,11 +233,13 @@ class QueryEngine:
         n_bins = len(query.measure.bins) - 1
         index = {cell: i for i, cell in enumerate(query.cells)}
         counts = [0] * (len(query.cells) * n_bins)
+        clamped = [0] * len(query.cells)
         for row in rows:
             i = index.get(tuple(row[:width]))
             if i is not None:
                 counts[i * n_bins + int(row[width])] = int(row[width + 1])
-        return counts
+                clamped[i] += int(row[width + 3])
+        return counts, clamped
 
     # ------------------------------------------------------------------ budget views
 

@@ -8,11 +8,19 @@ time, so they are exactly what an auditor would add up, not a counter that could
 
 Each :class:`NodeMetrics` has its own ``CollectorRegistry`` (never the process-global one), so
 several nodes can run in one process, as the tests do.
+
+Metrics must not reopen the side channels the node closes elsewhere: whoever can read them (an
+operator, or a shared Prometheus that also scrapes the aggregator, ops/compose) could time a
+query or watch the store grow. So the query-duration series and the log line record the time
+**rounded up to the reply quantum** (node.toml ``reply_quantum_ms``), the same grain at which
+the reply itself leaves the node; the store size is reported in whole MiB; and there is no
+process CPU or memory collector, whose counters grow with every query's work on the records.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -26,7 +34,6 @@ from prometheus_client import (
     Gauge,
     Histogram,
     PlatformCollector,
-    ProcessCollector,
     start_http_server,
 )
 from prometheus_client.core import GaugeMetricFamily
@@ -40,9 +47,11 @@ from wire.guard import Refusal
 __all__ = [
     "LATENCY_BUCKETS",
     "REFUSAL_REASONS",
+    "STORE_SIZE_QUANTUM",
     "MetricsEndpoint",
     "NodeMetrics",
     "QueryObservation",
+    "quantised",
 ]
 
 log = logging.getLogger("koepel.node")
@@ -69,6 +78,14 @@ REFUSAL_REASONS = (
 # few seconds at most. Buckets in seconds (Prometheus base unit).
 _LOCK_WAIT_SECONDS = 0.5
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+STORE_SIZE_QUANTUM = 1 << 20  # the store size is reported in whole MiB, rounded up
+
+
+def quantised(seconds: float, quantum: float) -> float:
+    """``seconds`` rounded up to a whole number of quanta (at least one; as is if 0)."""
+    if quantum <= 0:
+        return seconds
+    return quantum * max(1, math.ceil(seconds / quantum - 1e-9))
 
 
 class _LedgerCollector(Collector):
@@ -114,9 +131,11 @@ class _LedgerCollector(Collector):
             cap.add_metric(values, line.cap_micro / 1e6)
         yield from (spent, remaining, cap)
         size = GaugeMetricFamily("koepel_node_store_size_bytes",
-                                 "Size of the node's encrypted database file.")
+                                 "Size of the node's encrypted database file, rounded up to "
+                                 "whole MiB.")
         with suppress(OSError):
-            size.add_metric([], float(os.stat(self._config.database).st_size))
+            exact = os.stat(self._config.database).st_size
+            size.add_metric([], float(-(-exact // STORE_SIZE_QUANTUM) * STORE_SIZE_QUANTUM))
         yield size
 
 
@@ -162,9 +181,9 @@ class NodeMetrics:
                  registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry(auto_describe=True)
         self._queriers = frozenset(config.queriers)
+        self._quantum = config.reply_quantum_ms / 1000
         r = self.registry
-        ProcessCollector(registry=r)
-        PlatformCollector(registry=r)
+        PlatformCollector(registry=r)  # the Python version; no process CPU/memory (see above)
         Gauge("koepel_node_build_info", "Always 1; labels name the node and its software.",
               ["node_id", "version"], registry=r).labels(config.node_id, SOFTWARE_VERSION).set(1)
         self.answered = Counter("koepel_node_queries_answered_total",
@@ -178,7 +197,8 @@ class NodeMetrics:
                                "Privacy loss (ε) charged since the node started.",
                                ["querier"], registry=r)
         self.latency = Histogram("koepel_node_query_duration_seconds",
-                                 "Time to answer or refuse a query, by outcome.",
+                                 "Time to answer or refuse a query, by outcome, rounded up "
+                                 "to the reply quantum.",
                                  ["outcome"], buckets=LATENCY_BUCKETS, registry=r)
         self.in_flight = Gauge("koepel_node_queries_in_flight",
                                "Queries being answered right now.", registry=r)
@@ -219,7 +239,7 @@ class NodeMetrics:
         try:
             yield observation
         finally:
-            elapsed = time.perf_counter() - started
+            elapsed = quantised(time.perf_counter() - started, self._quantum)
             self.in_flight.dec()
             querier = self.querier_label(observation.querier)
             self.latency.labels(observation.outcome).observe(elapsed)

@@ -51,6 +51,7 @@ def answer_to_proto(answer: Answer, epsilon_of: Callable[[int], int] = lambda u:
         sum=_vector(release.sum, release.fixed_point_scale, epsilon_of),
         count=_vector(release.count, 1, epsilon_of),
         histogram=_vector(release.histogram, 1, epsilon_of),
+        clamped=_vector(release.clamped, 1, epsilon_of),
         bins=list(answer.bins),
         bin_edges=list(answer.bin_edges),
         clamp_lower=answer.clamp_lower,

@@ -229,7 +229,7 @@ class QueryRequest(_message.Message):
     def __init__(self, query_id: _Optional[str] = ..., spec: _Optional[_Union[QuerySpec, _Mapping]] = ...) -> None: ...
 
 class QueryResponse(_message.Message):
-    __slots__ = ("query_id", "node_id", "cells", "sum", "count", "clamp_lower", "clamp_upper", "cost_micro_epsilon", "replayed", "catalogue_version", "histogram", "bins", "bin_edges", "accounting", "delta", "cost_micro_units", "receipt")
+    __slots__ = ("query_id", "node_id", "cells", "sum", "count", "clamp_lower", "clamp_upper", "cost_micro_epsilon", "replayed", "catalogue_version", "histogram", "bins", "bin_edges", "accounting", "delta", "cost_micro_units", "receipt", "clamped")
     QUERY_ID_FIELD_NUMBER: _ClassVar[int]
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     CELLS_FIELD_NUMBER: _ClassVar[int]
@@ -247,6 +247,7 @@ class QueryResponse(_message.Message):
     DELTA_FIELD_NUMBER: _ClassVar[int]
     COST_MICRO_UNITS_FIELD_NUMBER: _ClassVar[int]
     RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    CLAMPED_FIELD_NUMBER: _ClassVar[int]
     query_id: str
     node_id: str
     cells: _containers.RepeatedCompositeFieldContainer[Cell]
@@ -264,7 +265,8 @@ class QueryResponse(_message.Message):
     delta: str
     cost_micro_units: int
     receipt: Receipt
-    def __init__(self, query_id: _Optional[str] = ..., node_id: _Optional[str] = ..., cells: _Optional[_Iterable[_Union[Cell, _Mapping]]] = ..., sum: _Optional[_Union[NoisyVector, _Mapping]] = ..., count: _Optional[_Union[NoisyVector, _Mapping]] = ..., clamp_lower: _Optional[float] = ..., clamp_upper: _Optional[float] = ..., cost_micro_epsilon: _Optional[int] = ..., replayed: _Optional[bool] = ..., catalogue_version: _Optional[str] = ..., histogram: _Optional[_Union[NoisyVector, _Mapping]] = ..., bins: _Optional[_Iterable[str]] = ..., bin_edges: _Optional[_Iterable[float]] = ..., accounting: _Optional[str] = ..., delta: _Optional[str] = ..., cost_micro_units: _Optional[int] = ..., receipt: _Optional[_Union[Receipt, _Mapping]] = ...) -> None: ...
+    clamped: NoisyVector
+    def __init__(self, query_id: _Optional[str] = ..., node_id: _Optional[str] = ..., cells: _Optional[_Iterable[_Union[Cell, _Mapping]]] = ..., sum: _Optional[_Union[NoisyVector, _Mapping]] = ..., count: _Optional[_Union[NoisyVector, _Mapping]] = ..., clamp_lower: _Optional[float] = ..., clamp_upper: _Optional[float] = ..., cost_micro_epsilon: _Optional[int] = ..., replayed: _Optional[bool] = ..., catalogue_version: _Optional[str] = ..., histogram: _Optional[_Union[NoisyVector, _Mapping]] = ..., bins: _Optional[_Iterable[str]] = ..., bin_edges: _Optional[_Iterable[float]] = ..., accounting: _Optional[str] = ..., delta: _Optional[str] = ..., cost_micro_units: _Optional[int] = ..., receipt: _Optional[_Union[Receipt, _Mapping]] = ..., clamped: _Optional[_Union[NoisyVector, _Mapping]] = ...) -> None: ...
 
 class BudgetRequest(_message.Message):
     __slots__ = ()
@@ -385,7 +387,7 @@ class NodeStatus(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., outcome: _Optional[_Union[NodeOutcome, str]] = ..., reason: _Optional[str] = ..., cost_micro_epsilon: _Optional[int] = ..., attempts: _Optional[int] = ..., replayed: _Optional[bool] = ..., catalogue_version: _Optional[str] = ..., elapsed_seconds: _Optional[float] = ..., receipt: _Optional[bytes] = ...) -> None: ...
 
 class SectorCell(_message.Message):
-    __slots__ = ("key", "estimate", "standard_error", "ci_lower", "ci_upper", "reliable", "sum_estimate", "count_estimate", "note", "raw_estimate", "raw_ci_lower", "raw_ci_upper")
+    __slots__ = ("key", "estimate", "standard_error", "ci_lower", "ci_upper", "reliable", "sum_estimate", "count_estimate", "note", "raw_estimate", "raw_ci_lower", "raw_ci_upper", "clamped_share", "clamped_share_lower", "clamped_share_upper", "clamp_note")
     KEY_FIELD_NUMBER: _ClassVar[int]
     ESTIMATE_FIELD_NUMBER: _ClassVar[int]
     STANDARD_ERROR_FIELD_NUMBER: _ClassVar[int]
@@ -398,6 +400,10 @@ class SectorCell(_message.Message):
     RAW_ESTIMATE_FIELD_NUMBER: _ClassVar[int]
     RAW_CI_LOWER_FIELD_NUMBER: _ClassVar[int]
     RAW_CI_UPPER_FIELD_NUMBER: _ClassVar[int]
+    CLAMPED_SHARE_FIELD_NUMBER: _ClassVar[int]
+    CLAMPED_SHARE_LOWER_FIELD_NUMBER: _ClassVar[int]
+    CLAMPED_SHARE_UPPER_FIELD_NUMBER: _ClassVar[int]
+    CLAMP_NOTE_FIELD_NUMBER: _ClassVar[int]
     key: _containers.RepeatedScalarFieldContainer[str]
     estimate: float
     standard_error: float
@@ -410,7 +416,11 @@ class SectorCell(_message.Message):
     raw_estimate: float
     raw_ci_lower: float
     raw_ci_upper: float
-    def __init__(self, key: _Optional[_Iterable[str]] = ..., estimate: _Optional[float] = ..., standard_error: _Optional[float] = ..., ci_lower: _Optional[float] = ..., ci_upper: _Optional[float] = ..., reliable: _Optional[bool] = ..., sum_estimate: _Optional[float] = ..., count_estimate: _Optional[float] = ..., note: _Optional[str] = ..., raw_estimate: _Optional[float] = ..., raw_ci_lower: _Optional[float] = ..., raw_ci_upper: _Optional[float] = ...) -> None: ...
+    clamped_share: float
+    clamped_share_lower: float
+    clamped_share_upper: float
+    clamp_note: str
+    def __init__(self, key: _Optional[_Iterable[str]] = ..., estimate: _Optional[float] = ..., standard_error: _Optional[float] = ..., ci_lower: _Optional[float] = ..., ci_upper: _Optional[float] = ..., reliable: _Optional[bool] = ..., sum_estimate: _Optional[float] = ..., count_estimate: _Optional[float] = ..., note: _Optional[str] = ..., raw_estimate: _Optional[float] = ..., raw_ci_lower: _Optional[float] = ..., raw_ci_upper: _Optional[float] = ..., clamped_share: _Optional[float] = ..., clamped_share_lower: _Optional[float] = ..., clamped_share_upper: _Optional[float] = ..., clamp_note: _Optional[str] = ...) -> None: ...
 
 class QuantileEstimate(_message.Message):
     __slots__ = ("key", "probability", "estimate", "ci_lower", "ci_upper")
