@@ -62,10 +62,9 @@ _MAX_PEOPLE_PER_NODE = 10_000_000  # far above any organisation: the decode boun
 
 
 def vector_lengths(query: ValidatedQuery) -> list[int]:
-    """The length of each released vector, in the release plan's order."""
-    histogram = query.spec.statistic is Statistic.HISTOGRAM
-    per_cell = max(1, len(query.measure.bins) - 1) if histogram else 1
-    return [len(query.cells) * (per_cell if v.role is VectorRole.HISTOGRAM else 1)
+    """The length of each released vector, in the release plan's order (as the nodes have it)."""
+    bins = max(1, len(query.measure.bins) - 1)
+    return [len(query.cells) * (bins if v.role is VectorRole.HISTOGRAM else 1)
             for v in plan_release(query).vectors]
 
 

@@ -6,12 +6,12 @@ import re
 from importlib import resources
 from pathlib import Path
 
-ZCDP_VERSION = "2026.1-zcdp"
+ZCDP_VERSION = "2026.2-zcdp"
 
 
 def write_zcdp_catalogue(path: Path) -> Path:
-    """The shipped 2026.1 catalogue under zCDP accounting (secure rounds need Gaussian noise)."""
-    text = resources.files("privacy").joinpath("catalogues/koepel-2026.1.toml").read_text()
+    """The shipped 2026.2 catalogue under zCDP accounting (secure rounds need Gaussian noise)."""
+    text = resources.files("privacy").joinpath("catalogues/koepel-2026.2.toml").read_text()
     text = re.sub(r'(?m)^version = "[^"]*"', f'version = "{ZCDP_VERSION}"', text, count=1)
     text = text.replace('accounting = "pure"', 'accounting = "zcdp"\ndelta = "1e-6"', 1)
     path.write_text(text)

@@ -48,10 +48,11 @@ from privacy import (
     QueryConflictError,
     QuerySpec,
     Statistic,
+    ValidatedQuery,
 )
 from privacy.distributed import SharePlan, draw_share, plan_shares
 from privacy.errors import KoepelError
-from privacy.mechanisms import plan_release
+from privacy.mechanisms import VectorRole, plan_release
 from wire.secagg import (
     Roster,
     RoundParams,
@@ -61,7 +62,7 @@ from wire.secagg import (
     verify_roster,
 )
 
-__all__ = ["SECURE_MECHANISM", "SecureRefused", "SecureRounds", "round_vector"]
+__all__ = ["SECURE_MECHANISM", "SecureRefused", "SecureRounds", "round_vectors", "vector_lengths"]
 
 SECURE_MECHANISM = "secagg_discrete_gaussian"
 _KEPT_ROUNDS = 64  # rounds whose state a node keeps in memory between round 1 and round 2
@@ -73,16 +74,18 @@ class SecureRefused(KoepelError):
     code = "SECURE_ROUND_REFUSED"
 
 
-def round_vector(statistic: Statistic, counts: Sequence[int], sums: Sequence[int],
-                 histogram: Sequence[int]) -> list[list[int]]:
-    """The exact vectors a statistic releases, in the release plan's order."""
-    if statistic is Statistic.COUNT:
-        return [list(counts)]
-    if statistic is Statistic.SUM:
-        return [list(sums)]
-    if statistic is Statistic.MEAN:
-        return [list(sums), list(counts)]
-    return [list(histogram)]
+def round_vectors(roles: Sequence[VectorRole], counts: Sequence[int], sums: Sequence[int],
+                  histogram: Sequence[int], clamped: Sequence[int]) -> list[list[int]]:
+    """The exact vectors a release plan releases, in its order (the same as a plain query)."""
+    inputs = {VectorRole.COUNT: counts, VectorRole.SUM: sums, VectorRole.HISTOGRAM: histogram,
+              VectorRole.CLAMPED: clamped}
+    return [list(inputs[role]) for role in roles]
+
+
+def vector_lengths(query: ValidatedQuery, roles: Sequence[VectorRole]) -> list[int]:
+    """Each released vector's length: cells, or cells × bins for a histogram."""
+    bins = max(1, len(query.measure.bins) - 1)
+    return [len(query.cells) * (bins if role is VectorRole.HISTOGRAM else 1) for role in roles]
 
 
 @dataclass
@@ -136,9 +139,8 @@ class SecureRounds:
         if not 1 <= honest_shares <= len(round_params.u1):
             raise InvalidQueryError("honest_shares must be between 1 and the number of nodes")
         release_plan = plan_release(query)
-        lengths = [len(query.cells) * (max(1, len(query.measure.bins) - 1)
-                                        if spec.statistic is Statistic.HISTOGRAM else 1)
-                   for _ in release_plan.vectors]
+        roles = [v.role for v in release_plan.vectors]
+        lengths = vector_lengths(query, roles)
         shares = plan_shares(release_plan, honest_shares=honest_shares, dimensions=lengths)
         if sum(lengths) != round_params.vector_length:
             raise SecureRefused("the round's vector length does not match the query")
@@ -153,11 +155,14 @@ class SecureRounds:
                                          "query or round; use a new id")
             return bytes.fromhex(json.loads(stored.answer)["masked_input"]), cost, local, True
         ledger.check(querier, caps, cost)  # refuse before touching the data
-        exact = self._engine.exact_cells(query) if spec.statistic is not Statistic.HISTOGRAM \
-            else ([], [])
-        histogram = (self._engine.exact_histogram(query)
-                     if spec.statistic is Statistic.HISTOGRAM else [])
-        vectors = round_vector(spec.statistic, exact[0], exact[1], histogram)
+        counts: list[int] = []
+        sums: list[int] = []
+        histogram: list[int] = []
+        if spec.statistic is Statistic.HISTOGRAM:  # one run of the query's SQL, as plain queries
+            histogram, clamped = self._engine.exact_histogram_and_clamped(query)
+        else:
+            counts, sums, clamped = self._engine.exact_cells_and_clamped(query)
+        vectors = round_vectors(roles, counts, sums, histogram, clamped)
         noisy: list[int] = []
         for values, share in zip(vectors, shares, strict=True):
             noisy += draw_share(values, share)
