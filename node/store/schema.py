@@ -200,5 +200,28 @@ _V5_INDEXES = (
         ON support_actions(pid, action_date, duration_min)""",
 )
 
-MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3_LEDGER, _V4_ACCOMPANIMENT, _V5_INDEXES)
+# Versions 6 and 7 are reserved on this branch: secure aggregation (v6) and per-person facts
+# (v7) are added on other branches. The empty placeholders keep the web app's accounts at v8,
+# a self-contained migration that can be renumbered when the branches meet.
+_V6_RESERVED: tuple[str, ...] = ()
+_V7_RESERVED: tuple[str, ...] = ()
+
+# Version 8: the staff accounts of the organisation's web app (`koepel node web`). A password
+# is kept only as its Argon2id hash (with its own salt and cost parameters in the PHC string);
+# a role decides what an account may see (a job coach never reaches the manager's pages); an
+# account is disabled, never deleted, so that the audit log's "who" keeps meaning someone.
+_V8_WEB_ACCOUNTS = (
+    """CREATE TABLE web_users (
+        username TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('job_coach', 'manager', 'admin')),
+        language TEXT NOT NULL DEFAULT 'fr' CHECK (language IN ('fr', 'nl', 'en')),
+        disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+        created_at TEXT NOT NULL,
+        password_changed_at TEXT NOT NULL
+    ) WITHOUT ROWID""",
+)
+
+MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3_LEDGER, _V4_ACCOMPANIMENT, _V5_INDEXES,
+                                       _V6_RESERVED, _V7_RESERVED, _V8_WEB_ACCOUNTS)
 SCHEMA_VERSION = len(MIGRATIONS)
