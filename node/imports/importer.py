@@ -12,7 +12,7 @@ nothing (upsert by pseudonymous key, and rows that did not change are not even r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +34,7 @@ __all__ = [
     "RowError",
     "UnmappedCode",
     "import_files",
+    "import_rows",
     "stored_columns",
 ]
 
@@ -276,6 +277,14 @@ def import_files(store: Store, secret: bytes, paths: Iterable[Path], *,
             errors.append(RowError(item.path.name, 0, "-", str(exc)))
         finally:
             source.close()
+    _finish(store, parsed, summary, errors, unmapped, vocabulary, dry_run=dry_run)
+    return summary
+
+
+def _finish(store: Store, parsed: dict[str, Parsed], summary: ImportSummary,
+            errors: list[RowError], unmapped: dict[tuple[str, str], list[Any]],
+            vocabulary: Vocabulary, *, dry_run: bool) -> None:
+    """The checks across rows and tables (periods, references, vocabulary), then the write."""
     for table, part in parsed.items():
         if (span := TABLES[table].period_columns) is None:
             continue
@@ -293,6 +302,41 @@ def import_files(store: Store, secret: bytes, paths: Iterable[Path], *,
     else:
         with store.transaction() as conn:
             _write(conn, parsed, summary, errors, unmapped_codes, vocabulary, write=True)
+
+
+def import_rows(store: Store, secret: bytes, table: str, rows: Sequence[Mapping[str, str]], *,
+                mapping: TableMapping | None = None, vocabulary: Vocabulary | None = None,
+                label: str = "form", person_pid: str | None = None,
+                dry_run: bool = False) -> ImportSummary:
+    """Validate and write rows given as text cells by column name (a web form), all or nothing.
+
+    The same path as a file import: the same column parsers, mapping adjustments (a decimal
+    comma, a score scale), pseudonyms, period, reference and vocabulary checks, and the same
+    upsert; only the source differs. Raises :class:`ImportFailed` with the errors.
+
+    ``person_pid`` gives the rows' person by pseudonym (a person already on the node, whose raw
+    id the caller does not hold): the rows' person column is then not read.
+    """
+    if table not in TABLES:
+        raise ValueError(f"unknown table {table!r}")
+    spec = TABLES[table]
+    vocabulary = vocabulary or Vocabulary()
+    header = spec.input_columns
+    fixed = {spec.person_column: "-"} if person_pid is not None and spec.person_column else {}
+    cells = [(line, tuple(fixed.get(name, str(row.get(name, ""))).strip() for name in header))
+             for line, row in enumerate(rows, start=1)]
+    source = SourceTable(label, header, iter(cells), len(cells), lambda: None)
+    errors: list[RowError] = []
+    unmapped: dict[tuple[str, str], list[Any]] = {}
+    summary = ImportSummary(dry_run=dry_run, mapping_version=vocabulary.version)
+    reader = TableReader(spec, mapping or TableMapping(table), source, Pseudonymiser(secret),
+                         vocabulary, errors, unmapped)
+    parsed = {table: reader.read(None)} if reader.ok else {}
+    if fixed and table in parsed:
+        part = parsed[table]
+        part.rows = [(row[0], person_pid, *row[2:]) for row in part.rows]
+    summary.sources[table] = label
+    _finish(store, parsed, summary, errors, unmapped, vocabulary, dry_run=dry_run)
     return summary
 
 

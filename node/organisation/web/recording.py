@@ -1,0 +1,133 @@
+"""Recording through the web forms, with the importer's own validation (one layer for both).
+
+A form is a one-row import: its fields are the table's input columns, the row goes through
+:func:`node.imports.import_rows` (the same column parsers, decimal commas, score scale,
+pseudonyms, period, reference and vocabulary checks, and the same upsert as a file import), and
+a refusal comes back as the importer's errors. Here they are turned into messages for the form,
+field by field, in the user's language; like the importer's, they never repeat the value.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from node.imports.importer import ImportFailed, import_rows
+from node.imports.mapping import ColumnSource, TableMapping
+from node.imports.pseudonyms import Pseudonymiser
+from node.imports.records import TABLES
+from node.imports.vocabulary import Vocabulary
+from node.organisation.web.i18n import N_
+from node.store.database import Store
+
+__all__ = ["FIELDS", "SCORE_SCALE", "FormRefused", "FieldError", "record"]
+
+SCORE_SCALE = (1.0, 5.0)  # the form asks for a score on 1–5; stored on 0–1 like the imports
+
+# The fields each form shows (the table's input columns less the ids the app makes itself).
+FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    table: tuple(c.name for c in TABLES[table].columns)
+    for table in ("workers", "contracts", "support_actions", "competence_assessments")
+})
+
+FIELD_LABELS: Mapping[str, str] = MappingProxyType({
+    "person_id": N_("The organisation's id of the person"),
+    "birth_year": N_("Year of birth"),
+    "gender": N_("Gender"),
+    "education_level": N_("Education"),
+    "target_group": N_("Target group"),
+    "region": N_("Region"),
+    "role": N_("Role"),
+    "contract_type": N_("Type of contract"),
+    "weekly_hours": N_("Hours per week"),
+    "start_date": N_("Start"),
+    "end_date": N_("End"),
+    "subsidy_scheme": N_("Subsidy scheme"),
+    "action_date": N_("Date"),
+    "duration_min": N_("Duration (minutes)"),
+    "action_code": N_("Kind of support"),
+    "assessment_date": N_("Date"),
+    "competence_code": N_("Competence"),
+    "score_norm": N_("Score (1 to 5)"),
+    "assessor": N_("Assessed by"),
+    "context": N_("When in the trajectory"),
+})
+
+# The importer's reasons (node/imports/records.py, validation.py, importer.py), as patterns,
+# with the sentence shown for each; ``{range}`` is filled from the reason.
+_REASONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"not one of the \d+ allowed codes"), N_("choose one of the proposed values")),
+    (re.compile(r"outside the allowed range (?P<range>\S+)"),
+     N_("must be between {range}")),
+    (re.compile(r"outside the mapping file's scale (?P<range>\S+)"),
+     N_("must be between {range}")),
+    (re.compile(r"not a whole number"), N_("must be a whole number")),
+    (re.compile(r"not a number"), N_("must be a number")),
+    (re.compile(r"not a date"), N_("must be a date")),
+    (re.compile(r"empty"), N_("is required")),
+    (re.compile(r"an id must be 1 to 128 characters"), N_("must be 1 to 128 characters")),
+    (re.compile(r"must be after start_date"), N_("must be after the start")),
+    (re.compile(r"no such person"), N_("this person is not on the node")),
+    (re.compile(r"local code not mapped"),
+     N_("this code is not mapped to a federation code in node.toml")),
+    (re.compile(r"the mapping of a local code changed"),
+     N_("the vocabulary in node.toml changed under the same version; ask your administrator")),
+)
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str  # translated
+
+
+class FormRefused(Exception):
+    """Nothing was written; ``errors`` says which field and why, in the user's language."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = errors
+
+
+def _message(reason: str, gettext: Callable[[str], str]) -> str:
+    for pattern, text in _REASONS:
+        found = pattern.search(reason)
+        if found:
+            values = {k: v.replace("–", " – ") for k, v in found.groupdict().items()}
+            return gettext(text).format(**values)
+    return reason  # an English reason not known here: shown as the importer wrote it
+
+
+def _mapping(table: str) -> TableMapping:
+    columns: dict[str, ColumnSource] = {}
+    if table == "competence_assessments":
+        columns["score_norm"] = ColumnSource(column="score_norm", scale=SCORE_SCALE)
+    return TableMapping(table, decimal_comma=True, columns=MappingProxyType(columns))
+
+
+def record(store: Store, secret: bytes, table: str, form: Mapping[str, str], *,
+           vocabulary: Vocabulary, gettext: Callable[[str], str],
+           person_pid: str | None = None) -> str:
+    """Validate and write one row from ``form``; return its stored key (a pseudonym).
+
+    The row's own id is made here (random, then pseudonymised like any imported id); a person
+    is created under the organisation's own id, which the form gives.
+    """
+    spec = TABLES[table]
+    row = {name: str(form.get(name, "")) for name in FIELDS[table]}
+    if table == "workers":
+        row["person_id"] = str(form.get("person_id", ""))
+        raw_key = row["person_id"]
+    else:
+        raw_key = f"web-{secrets.token_hex(12)}"
+        row[spec.key_column] = raw_key
+    try:
+        import_rows(store, secret, table, [row], mapping=_mapping(table), vocabulary=vocabulary,
+                    label="form", person_pid=person_pid)
+    except ImportFailed as exc:
+        errors = [FieldError(e.column, _message(e.reason, gettext)) for e in exc.errors]
+        raise FormRefused(errors) from None
+    return Pseudonymiser(secret).pseudonym(spec.key_kind, raw_key)

@@ -1,0 +1,200 @@
+"""Record and follow: the people list, the person page and its add forms (job coaches).
+
+Every view of a person's record and every change is written to the node's audit log (who, when,
+which pseudonymous person, what kind of action; never a value). People are known by their
+pseudonym on screen; a job coach finds someone by the organisation's own id (turned into the
+pseudonym in memory, as `koepel node person` does) or by the first characters of the pseudonym.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from node.imports.records import (
+    ASSESSMENT_CONTEXTS,
+    ASSESSORS,
+    CONTRACT_TYPES,
+    EDUCATION,
+    GENDERS,
+    REGIONS,
+    ROLES,
+    SUBSIDY_SCHEMES,
+    TARGET_GROUPS,
+)
+from node.imports.vocabulary import FED_COMPETENCES, FED_SUPPORT_ACTIONS
+from node.organisation.audit_log import record_access
+from node.organisation.person import PersonNotFound, person_record, resolve
+from node.organisation.web.app import Page, redirect, render
+from node.organisation.web.people import people_page
+from node.organisation.web.recording import FIELD_LABELS, FormRefused, record
+
+__all__ = ["routes"]
+
+_PID = re.compile(r"[0-9a-f]{32}")
+_PREFIX = re.compile(r"[0-9a-f]{4,32}")
+FORMS = {"contracts": ("contracts", "contract_add"),
+         "support-actions": ("support_actions", "support_action_add"),
+         "assessments": ("competence_assessments", "assessment_add")}
+
+
+def _choices(page: Page) -> dict[str, Any]:
+    vocabulary = page.settings.config.vocabulary
+    actions = [(code, code, fed) for code, fed in sorted(vocabulary.support_actions.items())]
+    actions += [(code, code, code) for code in FED_SUPPORT_ACTIONS]
+    competences = [(code, code, fed) for code, fed in sorted(vocabulary.competences.items())]
+    competences += [(code, code, code) for code in FED_COMPETENCES]
+    return {"genders": GENDERS, "education": EDUCATION, "target_groups": TARGET_GROUPS,
+            "regions": REGIONS, "roles": ROLES, "contract_types": CONTRACT_TYPES,
+            "subsidy_schemes": [s for s in SUBSIDY_SCHEMES if s != "NONE"],
+            "assessors": ASSESSORS, "contexts": ASSESSMENT_CONTEXTS,
+            "actions_vocab": actions, "competences_vocab": competences,
+            "field_labels": FIELD_LABELS}
+
+
+def _int(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() and len(text) < 4 else None
+
+
+async def people_list(request: Request, page: Page) -> Response:
+    settings = page.settings
+    query = request.query_params
+    search = query.get("q", "").strip()
+    if search:
+        try:
+            pid = resolve(settings.store, settings.secret, search)
+        except PersonNotFound:
+            pid = None
+        if pid is not None:
+            return redirect(f"/people/{pid}")
+    prefix = search.lower() if _PREFIX.fullmatch(search.lower()) else ""
+    target_group = query.get("target_group", "")
+    if target_group not in TARGET_GROUPS:
+        target_group = ""
+    ending = _int(query.get("ending"))
+    review = _int(query.get("review"))
+    result = people_page(settings.store, today=settings.today(), target_group=target_group,
+                         ending_within=ending, review_due_within=review, pid_prefix=prefix,
+                         page=_int(query.get("page")) or 1)
+    filters = sorted(name for name, used in (("target_group", target_group),
+                                             ("ending", ending is not None),
+                                             ("review", review is not None),
+                                             ("search", bool(search))) if used)
+    record_access(settings.store, actor=page.user, action="people_list", subject="*",
+                  detail={"via": "web", "filters": filters, "shown": len(result.rows)})
+    return render(page, "people.html", {
+        "result": result, "search": search, "target_group": target_group, "ending": ending,
+        "review": review, "not_found": bool(search) and not prefix,
+        "today": settings.today().isoformat(), **_choices(page)})
+
+
+async def person_new_form(request: Request, page: Page) -> Response:
+    return render(page, "person_new.html", {"values": {}, "errors": {}, **_choices(page)})
+
+
+async def person_create(request: Request, page: Page) -> Response:
+    settings = page.settings
+    values = dict(page.form)
+    raw = values.get("person_id", "").strip()
+    errors: dict[str, str] = {}
+    if raw:
+        try:
+            resolve(settings.store, settings.secret, raw)
+            errors["person_id"] = page.gettext("a person with this id is already on the node")
+        except PersonNotFound:
+            pass
+    if not errors:
+        try:
+            pid = record(settings.store, settings.secret, "workers", values,
+                         vocabulary=settings.config.vocabulary, gettext=page.gettext)
+        except FormRefused as exc:
+            errors = {e.field: e.message for e in exc.errors}
+    if errors:
+        values.pop("person_id", None)  # the raw id is never sent back in a page
+        return render(page, "person_new.html", {"values": values, "errors": errors,
+                                                **_choices(page)}, status=400)
+    record_access(settings.store, actor=page.user, action="person_create", subject=pid,
+                  detail={"via": "web"})
+    page.flash(page.gettext("The person was added."))
+    return redirect(f"/people/{pid}")
+
+
+def _person_context(page: Page, pid: str) -> dict[str, Any]:
+    person = person_record(page.settings.store, pid)
+    support = person.support_by_quarter()
+    quarters = sorted({s.quarter for s in support})
+    hours_by_quarter = [(q, sum(s.hours for s in support if s.quarter == q)) for q in quarters]
+    peak = max((h for _, h in hours_by_quarter), default=0.0) or 1.0
+    return {"person": person, "pid": pid, "competences": person.competences(),
+            "evaluations": person.self_evaluation_changes(),
+            "hours_by_quarter": hours_by_quarter, "hours_peak": peak,
+            "actions": list(reversed(person.support_actions)),
+            "assessments": list(reversed(person.assessments)), **_choices(page)}
+
+
+async def person_page(request: Request, page: Page) -> Response:
+    pid = request.path_params["pid"]
+    if not _PID.fullmatch(pid):
+        return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
+    try:
+        context = _person_context(page, pid)
+    except PersonNotFound:
+        return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
+    record_access(page.settings.store, actor=page.user, action="person_view", subject=pid,
+                  detail={"via": "web"})
+    return render(page, "person.html", {**context, "errors": {}, "values": {}, "open": ""})
+
+
+async def person_add(request: Request, page: Page) -> Response:
+    pid = request.path_params["pid"]
+    kind = request.path_params["kind"]
+    if kind not in FORMS or not _PID.fullmatch(pid):
+        return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
+    table, action = FORMS[kind]
+    settings = page.settings
+    try:
+        context = _person_context(page, pid)
+    except PersonNotFound:
+        return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
+    try:
+        record(settings.store, settings.secret, table, page.form,
+               vocabulary=settings.config.vocabulary, gettext=page.gettext, person_pid=pid)
+    except FormRefused as exc:
+        return render(page, "person.html", {
+            **context, "errors": {e.field: e.message for e in exc.errors},
+            "values": dict(page.form), "open": kind}, status=400)
+    record_access(settings.store, actor=page.user, action=action, subject=pid,
+                  detail={"via": "web", "table": table})
+    page.flash(page.gettext("Saved."))
+    return redirect(f"/people/{pid}#{kind}")
+
+
+async def account_page(request: Request, page: Page) -> Response:
+    return render(page, "account.html")
+
+
+async def account_language(request: Request, page: Page) -> Response:
+    from node.organisation.web.accounts import AccountError, set_language
+
+    try:
+        set_language(page.settings.store, page.user, page.form.get("language", ""))
+    except AccountError:
+        return render(page, "account.html", status=400)
+    return redirect("/account")
+
+
+def routes(guarded: Callable[..., Any]) -> list[Route]:
+    return [
+        Route("/people", guarded(people_list), methods=["GET"]),
+        Route("/people/new", guarded(person_new_form), methods=["GET"]),
+        Route("/people/new", guarded(person_create), methods=["POST"]),
+        Route("/people/{pid}", guarded(person_page), methods=["GET"]),
+        Route("/people/{pid}/{kind}", guarded(person_add), methods=["POST"]),
+        Route("/account", guarded(account_page), methods=["GET"]),
+        Route("/account/language", guarded(account_language), methods=["POST"]),
+    ]
