@@ -1,0 +1,221 @@
+"""The organisation's web app over HTTP: accounts, throttling, CSRF, roles, recording through
+the importer's validation, the audit log, and the manager's pages (a real uvicorn server on
+loopback over a real SQLCipher store)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import cli
+from node import NodeRuntime, audit_entries
+from node.organisation.web import add_account, set_disabled
+from node.organisation.web.accounts import authenticate
+from node.organisation.web.sessions import LoginThrottle, SessionStore
+from tests.conftest import create_node
+from tests.web_support import Client, serving, web_settings
+
+PASSWORD = "correct horse battery staple"
+PERSON = {"person_id": "HR-000145", "birth_year": "1982", "gender": "M",
+          "education_level": "UPPER_SEC", "target_group": "TG_DISADV", "region": "BE-WAL"}
+
+
+@pytest.fixture
+def app(node_factory: Callable[..., NodeRuntime]) -> Iterator[tuple[NodeRuntime, str]]:
+    runtime = node_factory()
+    add_account(runtime.store, "anna", PASSWORD, role="job_coach", language="fr")
+    add_account(runtime.store, "marc", PASSWORD, role="manager", language="nl")
+    settings = web_settings(runtime, today=lambda: date(2025, 11, 15),
+                            throttle=LoginThrottle(free=3, base=60.0))
+    with serving(settings) as base:
+        yield runtime, base
+
+
+def _signed_in(base: str, user: str = "anna") -> Client:
+    client = Client(base)
+    assert client.login(user, PASSWORD).status == 303
+    return client
+
+
+def _create_person(client: Client) -> str:
+    page = client.get("/people/new")
+    reply = client.post("/people/new", {"csrf_token": page.csrf, **PERSON})
+    assert reply.status == 303, reply.body
+    return reply.headers["location"].rsplit("/", 1)[1]
+
+
+def test_login_sets_a_strict_http_only_cookie_and_pages_are_not_cached(
+        app: tuple[NodeRuntime, str]) -> None:
+    _, base = app
+    client = Client(base)
+    assert client.get("/people").status == 303  # not signed in: to the login page
+    reply = client.login("anna", PASSWORD)
+    assert reply.status == 303 and reply.headers["location"] == "/people"
+    cookie = client.set_cookies[-1].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
+    assert "secure" not in cookie  # plain HTTP on loopback; Secure under TLS
+    page = client.get("/people")
+    assert page.status == 200 and "Personnes" in page.body  # anna reads French
+    assert page.headers["cache-control"] == "no-store"
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert "<script" not in page.body
+
+
+def test_wrong_passwords_are_throttled_even_before_the_right_one(
+        app: tuple[NodeRuntime, str]) -> None:
+    _, base = app
+    client = Client(base)
+    for _ in range(3):
+        assert client.login("anna", "not the password at all").status == 401
+    throttled = client.login("anna", PASSWORD)
+    assert throttled.status == 429
+    assert "Trop de tentatives" in throttled.body or "Too many" in throttled.body
+    # Another address is not blocked from another name, but the same name stays throttled.
+    assert Client(base).login("anna", PASSWORD).status == 429
+
+
+def test_a_form_without_its_csrf_token_is_refused_and_writes_nothing(
+        app: tuple[NodeRuntime, str]) -> None:
+    runtime, base = app
+    client = _signed_in(base)
+    assert client.post("/people/new", dict(PERSON)).status == 403
+    assert client.post("/people/new", {"csrf_token": "forged", **PERSON}).status == 403
+    other = _signed_in(base)  # another session's token is no good either
+    assert client.post("/people/new", {"csrf_token": other.get("/people/new").csrf,
+                                       **PERSON}).status == 403
+    cross = client.request("POST", "/people/new", {"csrf_token": client.get(
+        "/people/new").csrf, **PERSON}, headers={"Origin": "http://evil.example"})
+    assert cross.status == 400
+    with runtime.store.reading() as conn:
+        assert conn.execute("SELECT count(*) FROM workers").fetchone()[0] == 0
+    assert Client(base).post("/login", {"username": "anna", "password": PASSWORD}).status == 403
+
+
+def test_a_job_coach_cannot_reach_the_manager_pages(app: tuple[NodeRuntime, str]) -> None:
+    _, base = app
+    coach, manager = _signed_in(base, "anna"), _signed_in(base, "marc")
+    for path in ("/manage/reminders", "/manage/report?period=2025", "/manage/sharing",
+                 "/manage/report/print?period=2025"):
+        assert coach.get(path).status == 403, path
+        reply = manager.get(path)
+        assert reply.status == 200, path
+    assert "Herinneringen" in manager.get("/manage/reminders").body  # marc reads Dutch
+    assert 'href="/manage/report"' not in coach.get("/people").body
+
+
+def test_record_a_person_through_the_importers_validation_and_the_audit_log(
+        app: tuple[NodeRuntime, str]) -> None:
+    runtime, base = app
+    client = _signed_in(base)
+    pid = _create_person(client)
+    page = client.get(f"/people/{pid}")
+    token = page.csrf
+    forms: list[tuple[str, dict[str, str]]] = [
+        ("contracts", {"role": "TARGET_WORKER", "contract_type": "FIXED_TERM",
+                       "weekly_hours": "12,5", "start_date": "2025-01-06",
+                       "end_date": "2025-12-31", "subsidy_scheme": "WAL_EI_TD"}),
+        ("support-actions", {"action_date": "2025-03-04", "duration_min": "90",
+                             "action_code": "SA02"}),
+        ("assessments", {"assessment_date": "2025-02-01", "competence_code": "C01",
+                         "score_norm": "2", "assessor": "COACH", "context": "INTAKE"}),
+        ("assessments", {"assessment_date": "2025-09-01", "competence_code": "C01",
+                         "score_norm": "4", "assessor": "COACH", "context": "PERIODIC"}),
+    ]
+    for kind, form in forms:
+        reply = client.post(f"/people/{pid}/{kind}", {"csrf_token": token, **form})
+        assert reply.status == 303, reply.body
+    page = client.get(f"/people/{pid}")
+    assert "12,5" in page.body and "31/12/2025" in page.body  # Belgian French formats
+    assert "entretien individuel de suivi" in page.body  # SA02 in French
+    assert "0,25" in page.body and "0,75" in page.body and "+0,50" in page.body
+    with runtime.store.reading() as conn:
+        stored = conn.execute("SELECT weekly_hours, subsidy_scheme FROM contracts").fetchall()
+        scores = [r[0] for r in conn.execute(
+            "SELECT score_norm FROM competence_assessments ORDER BY assessment_date")]
+    assert stored == [(12.5, "WAL_EI_TD")] and scores == [0.25, 0.75]
+    # The person is found by the organisation's own id (HMAC in memory), and listed.
+    assert client.get("/people?q=HR-000145").headers["location"] == f"/people/{pid}"
+    listing = client.get("/people?ending=60")
+    assert pid[:10] in listing.body and "se termine le 31/12/2025" in listing.body
+    entries = audit_entries(runtime.store)
+    actions = [e.action for e in entries]
+    for action in ("person_create", "contract_add", "support_action_add", "assessment_add",
+                   "person_view", "people_list"):
+        assert action in actions
+    assert {e.actor for e in entries} == {"anna"}
+    assert all(e.subject in (pid, "*") for e in entries)
+    text = json.dumps([e.to_json() for e in entries])
+    for value in ("HR-000145", "12.5", "WAL_EI_TD", "SA02", "1982", "2025-03-04"):
+        assert value not in text
+
+
+def test_validation_messages_name_the_field_in_the_users_language(
+        app: tuple[NodeRuntime, str]) -> None:
+    runtime, base = app
+    client = _signed_in(base)
+    pid = _create_person(client)
+    token = client.get(f"/people/{pid}").csrf
+    reply = client.post(f"/people/{pid}/contracts", {
+        "csrf_token": token, "role": "TARGET_WORKER", "contract_type": "FIXED_TERM",
+        "weekly_hours": "99", "start_date": "2025-05-01", "end_date": "2025-04-01"})
+    assert reply.status == 400
+    assert "doit être compris entre 0 – 50" in reply.body
+    assert "Rien n&#39;a été enregistré" in reply.body
+    again = client.post("/people/new", {"csrf_token": token, **PERSON})
+    assert again.status == 400 and "déjà sur le nœud" in again.body
+    assert "HR-000145" not in again.body  # the raw id is never sent back
+    with runtime.store.reading() as conn:
+        assert conn.execute("SELECT count(*) FROM contracts").fetchone()[0] == 0
+
+
+def test_a_disabled_account_is_signed_out_at_once(app: tuple[NodeRuntime, str]) -> None:
+    runtime, base = app
+    client = _signed_in(base)
+    assert client.get("/people").status == 200
+    set_disabled(runtime.store, "anna")
+    assert client.get("/people").status == 303
+    assert client.login("anna", PASSWORD).status == 401
+
+
+def test_sessions_end_after_the_idle_timeout() -> None:
+    now = [0.0]
+    store = SessionStore(idle_timeout=900, lifetime=3600, clock=lambda: now[0])
+    session = store.new()
+    now[0] = 899
+    assert store.get(session.token) is session
+    now[0] = 899 + 901
+    assert store.get(session.token) is None
+
+
+def test_passwords_are_argon2id_hashes(node_factory: Callable[..., NodeRuntime]) -> None:
+    runtime = node_factory()
+    add_account(runtime.store, "admin", PASSWORD, role="admin")
+    with runtime.store.reading() as conn:
+        digest = conn.execute("SELECT password_hash FROM web_users").fetchone()[0]
+    assert digest.startswith("$argon2id$") and PASSWORD not in digest
+    assert authenticate(runtime.store, "admin", PASSWORD) is not None
+    assert authenticate(runtime.store, "admin", PASSWORD + "x") is None
+    assert authenticate(runtime.store, "nobody", PASSWORD) is None
+
+
+def test_user_commands_and_the_listen_rule(tmp_path: Any) -> None:
+    config = create_node(tmp_path / "node")
+    runner = CliRunner()
+    added = runner.invoke(cli, ["node", "user", "add", "--config", str(config), "anna",
+                                "--role", "job_coach"], input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert added.exit_code == 0, added.output
+    short = runner.invoke(cli, ["node", "user", "reset", "--config", str(config), "anna"],
+                          input="short\nshort\n")
+    assert short.exit_code == 2 and "12 characters" in short.output
+    assert runner.invoke(cli, ["node", "user", "disable", "--config", str(config),
+                               "anna"]).exit_code == 0
+    listed = runner.invoke(cli, ["node", "user", "list", "--config", str(config)])
+    assert "anna\tjob_coach\tfr\tdisabled" in listed.output
+    refused = runner.invoke(cli, ["node", "web", "--config", str(config), "--listen",
+                                  "0.0.0.0:7780"])
+    assert refused.exit_code == 2 and "without TLS" in refused.output
