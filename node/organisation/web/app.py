@@ -123,7 +123,7 @@ def _headers(response: Response) -> Response:
     response.headers["Pragma"] = "no-cache"
     response.headers.setdefault("Content-Security-Policy", _CSP)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "same-origin"  # no-referrer would make Origin "null"
     response.headers["X-Frame-Options"] = "DENY"
     return response
 

@@ -128,6 +128,23 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         "MOVED_OR_LOST": N_("moved away or lost touch"),
         "UNKNOWN": N_("not known"),
     },
+    "measure": {
+        "headcount": N_("number of people under contract"),
+        "reached": N_("number of people reached"),
+        "fte": N_("full-time equivalents"),
+        "support_hours": N_("hours of support per person"),
+        "competence_gain": N_("competence progression"),
+        "exited_to_regular_job": N_("moves to a regular job"),
+        "plan_coverage": N_("people with a support plan"),
+        "plan_reviewed": N_("plans reviewed"),
+        "retention_12m": N_("still under contract after 12 months"),
+        "self_evaluation_change": N_("change in self-evaluation"),
+    },
+    "dimension": {
+        "target_group": N_("target group"), "gender": N_("gender"),
+        "age_band": N_("age band"), "education": N_("education"), "region": N_("region"),
+        "exit_destination": N_("destination after leaving"),
+    },
 }
 
 

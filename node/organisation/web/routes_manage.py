@@ -27,7 +27,7 @@ from node.organisation.web.app import Page, render
 from node.organisation.web.i18n import N_, Locale
 from node.organisation.web.labels import LABELS
 from node.organisation.web.people import reminders
-from privacy import InvalidQueryError, format_micro
+from privacy import InvalidQueryError
 
 __all__ = ["SECTION_TITLES", "routes"]
 
@@ -158,23 +158,41 @@ async def report_print(request: Request, page: Page) -> Response:
     return response
 
 
+def _epsilon(locale: Locale, micro: int) -> str:
+    return locale.number(micro / 1_000_000, 3)
+
+
 async def sharing_page(request: Request, page: Page) -> Response:
     settings = page.settings
-    decisions = sharing_decisions(settings.config)
+    config = settings.config
+    decisions = sharing_decisions(config)
     locale = page.locale
+    queriers = []
+    for index, q in enumerate(config.queriers.values()):
+        access = q.access
+        queriers.append({
+            "identity": q.identity, "cap": _epsilon(locale, q.cap_micro),
+            "min": _epsilon(locale, access.min_epsilon_micro),
+            "max": None if access.max_epsilon_micro is None else _epsilon(
+                locale, access.max_epsilon_micro),
+            "shared": [m for m, shared in decisions.measures if shared[index]],
+            "withheld": [m for m, shared in decisions.measures if not shared[index]],
+            "dimensions": [d for d, shared in decisions.dimensions if shared[index]],
+        })
     budgets = []
     for line in settings.engine.all_budgets():
         spent = line.spent_epsilon_micro
         cap = line.cap_epsilon_micro
         budgets.append({
             "querier": line.querier, "period": line.period, "scope": line.scope,
-            "spent": format_micro(spent), "cap": format_micro(cap),
-            "remaining": format_micro(line.remaining_epsilon_micro),
+            "spent": _epsilon(locale, spent), "cap": _epsilon(locale, cap),
+            "remaining": _epsilon(locale, line.remaining_epsilon_micro),
             "share": locale.percent(spent / cap) if cap else "—",
             "used": min(100, round(100 * spent / cap)) if cap else 0,
         })
-    return render(page, "sharing.html", {"decisions": decisions, "budgets": budgets,
-                                         "scopes": SCOPES})
+    return render(page, "sharing.html", {"queriers": queriers, "budgets": budgets,
+                                         "scopes": SCOPES,
+                                         "catalogue": decisions.catalogue_version})
 
 
 def routes(guarded: Callable[..., Any]) -> list[Route]:
