@@ -15,7 +15,7 @@ import click
 
 from cli.errors import EXIT, KoepelCliError, handle_errors
 from cli.node_options import CONFIG_OPTION, ask_secret
-from node import load_node_config, open_node
+from node import NodeRuntime, load_node_config, open_node
 
 __all__ = ["WEB_COMMANDS"]
 
@@ -88,7 +88,7 @@ def _password() -> str:
                             confirmation_prompt=True, err=True))
 
 
-def _with_store(config_path: Path):  # type: ignore[no-untyped-def]
+def _with_store(config_path: Path) -> NodeRuntime:
     return open_node(load_node_config(config_path), prompt=ask_secret)
 
 

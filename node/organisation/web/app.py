@@ -84,13 +84,13 @@ class Page:
 
 @pass_context
 def _gettext(context: Any, message: str, **variables: Any) -> str:
-    text = context["locale"].gettext(message)
+    text = str(context["locale"].gettext(message))
     return text % variables if variables else text
 
 
 @pass_context
 def _ngettext(context: Any, singular: str, plural: str, n: int, **variables: Any) -> str:
-    text = context["locale"].ngettext(singular, plural, n)
+    text = str(context["locale"].ngettext(singular, plural, n))
     return text % {"num": n, **variables}
 
 

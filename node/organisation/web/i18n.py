@@ -25,7 +25,7 @@ _DATE_PATTERN = {"fr": "dd/MM/y", "nl": "dd/MM/y", "en": "dd/MM/y"}
 TRANSLATIONS = Path(__file__).parent / "translations"
 
 
-def N_(message: str) -> str:  # noqa: N802 (gettext's name for "mark for extraction only")
+def N_(message: str) -> str:  # gettext's name for "mark for extraction only"
     """Mark a msgid for the catalogues; it is translated where it is shown."""
     return message
 

@@ -23,7 +23,7 @@ from node.imports.vocabulary import Vocabulary
 from node.organisation.web.i18n import N_
 from node.store.database import Store
 
-__all__ = ["FIELDS", "SCORE_SCALE", "FormRefused", "FieldError", "record"]
+__all__ = ["FIELDS", "SCORE_SCALE", "FieldError", "FormRefused", "record"]
 
 SCORE_SCALE = (1.0, 5.0)  # the form asks for a score on 1–5; stored on 0–1 like the imports
 
