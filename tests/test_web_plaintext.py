@@ -78,7 +78,7 @@ def test_no_marker_in_any_file_the_web_app_touched(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    paths = files_under(tmp_path / "node", temp) + [log]
+    paths = [*files_under(tmp_path / "node", temp), log]
     assert len(paths) >= 4
     assert containing(ID_MARKER, paths, {}) == []
     assert containing(PASSWORD_MARKER, paths, {}) == []
