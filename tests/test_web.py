@@ -219,3 +219,34 @@ def test_user_commands_and_the_listen_rule(tmp_path: Any) -> None:
     refused = runner.invoke(cli, ["node", "web", "--config", str(config), "--listen",
                                   "0.0.0.0:7780"])
     assert refused.exit_code == 2 and "without TLS" in refused.output
+
+
+def test_a_plan_with_goals_and_a_review_written_together(app: tuple[NodeRuntime, str]) -> None:
+    runtime, base = app
+    client = _signed_in(base)
+    pid = _create_person(client)
+    token = client.get(f"/people/{pid}").csrf
+    refused = client.post(f"/people/{pid}/plans", {
+        "csrf_token": token, "start_date": "2025-03-01", "end_date": "",
+        "goal_1_domain": "WORK_SKILLS", "goal_1_status": "OPEN",
+        "goal_3_domain": "NOT_A_DOMAIN", "goal_3_status": "OPEN"})
+    assert refused.status == 400 and "choisissez une des valeurs proposées" in refused.body
+    with runtime.store.reading() as conn:  # the plan was not written without its goals
+        assert conn.execute("SELECT count(*) FROM support_plans").fetchone()[0] == 0
+    created = client.post(f"/people/{pid}/plans", {
+        "csrf_token": token, "start_date": "2025-03-01", "end_date": "",
+        "goal_1_domain": "WORK_SKILLS", "goal_1_status": "OPEN",
+        "goal_2_domain": "MOBILITY", "goal_2_status": "ACHIEVED", "goal_3_domain": ""})
+    assert created.status == 303, created.body
+    with runtime.store.reading() as conn:
+        plan = conn.execute("SELECT plan_key FROM support_plans").fetchone()[0]
+        goals = conn.execute("SELECT domain, status FROM plan_goals ORDER BY domain").fetchall()
+    assert goals == [("MOBILITY", "ACHIEVED"), ("WORK_SKILLS", "OPEN")]
+    assert client.post(f"/people/{pid}/plans/{plan}/reviews", {
+        "csrf_token": token, "review_date": "2025-09-01"}).status == 303
+    page = client.get(f"/people/{pid}")
+    assert "compétences professionnelles" in page.body and "mobilité" in page.body
+    assert "01/09/2025" in page.body
+    listing = client.get("/people?review=120")  # next review due on 2026-03-01
+    assert pid[:10] in listing.body and "due le 01/03/2026" in listing.body
+    assert "plan_review_add" in [e.action for e in audit_entries(runtime.store)]

@@ -1,8 +1,8 @@
 """The web app in a real browser: Debian's headless Chromium (/usr/bin/chromium, installed by
 `make test`) driven by Playwright. Playwright's own browser download is never used.
 
-A job coach signs in, creates a person, adds a contract, a support action and two competence
-assessments, and sees them on the person page; a manager sees the reminders, the report and
+A job coach signs in, creates a person, adds a contract, a support action, two competence
+assessments and a support plan with two goals, and sees them on the person page; a manager sees the reminders, the report and
 the sharing page; a job coach is refused them; a wrong password is throttled. Screenshots of
 the main pages are written as test artefacts to ``$KOEPEL_WEB_SCREENSHOTS`` (default: a
 ``web-screenshots`` folder in the test's temporary directory), and their paths printed.
@@ -112,6 +112,17 @@ def test_a_job_coach_records_a_person_and_a_manager_follows_up(
             page.select_option("#context", context_code)
             page.click("text=Ajouter l'évaluation")
 
+        page.click("#plans > details > summary")
+        page.fill("#plans #start_date", "2025-02-03")
+        page.select_option("#goal_1_domain", "WORK_SKILLS")
+        page.select_option("#goal_1_status", "OPEN")
+        page.select_option("#goal_2_domain", "MOBILITY")
+        page.select_option("#goal_2_status", "ACHIEVED")
+        page.click("text=Ajouter le plan")
+        plans = page.inner_text("#plans")
+        assert "compétences professionnelles: en cours" in plans
+        assert "mobilité: atteint" in plans
+
         # A mistake is refused with a message on the field, in French.
         page.click("#support-actions summary")
         page.fill("#action_date", "2025-03-11")
@@ -140,7 +151,8 @@ def test_a_job_coach_records_a_person_and_a_manager_follows_up(
         _sign_in(page, base, "marc")
         page.goto(f"{base}/manage/reminders")
         assert page.locator("h1").inner_text() == "Herinneringen"
-        assert page.locator(f"a[href='{person_url.removeprefix(base)}']").count() == 1
+        # Her contract ends within 60 days and her plan (never reviewed) is overdue for review.
+        assert page.locator(f"a[href='{person_url.removeprefix(base)}']").count() == 2
         page.screenshot(path=str(shots / "reminders-nl.png"), full_page=True)
         page.goto(f"{base}/manage/report?period=2025")
         assert "Rapport van de organisatie, 2025" in page.inner_text("h1")

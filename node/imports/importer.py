@@ -31,8 +31,10 @@ __all__ = [
     "ImportFailed",
     "ImportSummary",
     "Progress",
+    "RowBatch",
     "RowError",
     "UnmappedCode",
+    "import_batches",
     "import_files",
     "import_rows",
     "stored_columns",
@@ -304,40 +306,84 @@ def _finish(store: Store, parsed: dict[str, Parsed], summary: ImportSummary,
             _write(conn, parsed, summary, errors, unmapped_codes, vocabulary, write=True)
 
 
+@dataclass(frozen=True)
+class RowBatch:
+    """Rows for one table given as text cells by column name (a web form's fields).
+
+    ``person_pid`` gives the rows' person by pseudonym and ``parent_key`` their parent's stored
+    key (a goal's plan): records already on the node, whose raw ids the caller does not hold;
+    the matching input column is then not read.
+    """
+
+    table: str
+    rows: Sequence[Mapping[str, str]]
+    mapping: TableMapping | None = None
+    person_pid: str | None = None
+    parent_key: str | None = None
+
+
+def _read_batch(batch: RowBatch, secret: bytes, vocabulary: Vocabulary, label: str,
+                errors: list[RowError], unmapped: dict[tuple[str, str], list[Any]]
+                ) -> Parsed | None:
+    if batch.table not in TABLES:
+        raise ValueError(f"unknown table {batch.table!r}")
+    spec = TABLES[batch.table]
+    header = spec.input_columns
+    fixed: dict[str, str] = {}
+    if batch.person_pid is not None and spec.person_column:
+        fixed[spec.person_column] = "-"
+    if batch.parent_key is not None and spec.parent:
+        fixed[spec.parent.column] = "-"
+    cells = [(line, tuple(fixed.get(name, str(row.get(name, ""))).strip() for name in header))
+             for line, row in enumerate(batch.rows, start=1)]
+    source = SourceTable(label, header, iter(cells), len(cells), lambda: None)
+    reader = TableReader(spec, batch.mapping or TableMapping(batch.table), source,
+                         Pseudonymiser(secret), vocabulary, errors, unmapped)
+    if not reader.ok:
+        return None
+    part = reader.read(None)
+    if batch.person_pid is not None and spec.person_column:
+        part.rows = [(row[0], batch.person_pid, *row[2:]) for row in part.rows]
+    if batch.parent_key is not None and spec.parent:
+        at = part.columns.index(spec.parent.stored_as)
+        part.rows = [(*row[:at], batch.parent_key, *row[at + 1:]) for row in part.rows]
+    return part
+
+
+def import_batches(store: Store, secret: bytes, batches: Sequence[RowBatch], *,
+                   vocabulary: Vocabulary | None = None, label: str = "form",
+                   dry_run: bool = False) -> ImportSummary:
+    """Validate and write rows given as text cells (web forms), all tables in one transaction.
+
+    The same path as a file import: the same column parsers, mapping adjustments (a decimal
+    comma, a score scale), pseudonyms, period, reference and vocabulary checks, and the same
+    upsert; only the source differs. Raises :class:`ImportFailed` with the errors; nothing is
+    written unless every row of every batch is valid. One batch per table, in import order.
+    """
+    vocabulary = vocabulary or Vocabulary()
+    errors: list[RowError] = []
+    unmapped: dict[tuple[str, str], list[Any]] = {}
+    summary = ImportSummary(dry_run=dry_run, mapping_version=vocabulary.version)
+    parsed: dict[str, Parsed] = {}
+    for batch in sorted(batches, key=lambda b: ORDER.index(b.table)):
+        if batch.table in parsed:
+            raise ValueError(f"two batches for table {batch.table!r}")
+        part = _read_batch(batch, secret, vocabulary, f"{label}[{batch.table}]", errors,
+                           unmapped)
+        if part is not None:
+            parsed[batch.table] = part
+            summary.sources[batch.table] = label
+    _finish(store, parsed, summary, errors, unmapped, vocabulary, dry_run=dry_run)
+    return summary
+
+
 def import_rows(store: Store, secret: bytes, table: str, rows: Sequence[Mapping[str, str]], *,
                 mapping: TableMapping | None = None, vocabulary: Vocabulary | None = None,
                 label: str = "form", person_pid: str | None = None,
                 dry_run: bool = False) -> ImportSummary:
-    """Validate and write rows given as text cells by column name (a web form), all or nothing.
-
-    The same path as a file import: the same column parsers, mapping adjustments (a decimal
-    comma, a score scale), pseudonyms, period, reference and vocabulary checks, and the same
-    upsert; only the source differs. Raises :class:`ImportFailed` with the errors.
-
-    ``person_pid`` gives the rows' person by pseudonym (a person already on the node, whose raw
-    id the caller does not hold): the rows' person column is then not read.
-    """
-    if table not in TABLES:
-        raise ValueError(f"unknown table {table!r}")
-    spec = TABLES[table]
-    vocabulary = vocabulary or Vocabulary()
-    header = spec.input_columns
-    fixed = {spec.person_column: "-"} if person_pid is not None and spec.person_column else {}
-    cells = [(line, tuple(fixed.get(name, str(row.get(name, ""))).strip() for name in header))
-             for line, row in enumerate(rows, start=1)]
-    source = SourceTable(label, header, iter(cells), len(cells), lambda: None)
-    errors: list[RowError] = []
-    unmapped: dict[tuple[str, str], list[Any]] = {}
-    summary = ImportSummary(dry_run=dry_run, mapping_version=vocabulary.version)
-    reader = TableReader(spec, mapping or TableMapping(table), source, Pseudonymiser(secret),
-                         vocabulary, errors, unmapped)
-    parsed = {table: reader.read(None)} if reader.ok else {}
-    if fixed and table in parsed:
-        part = parsed[table]
-        part.rows = [(row[0], person_pid, *row[2:]) for row in part.rows]
-    summary.sources[table] = label
-    _finish(store, parsed, summary, errors, unmapped, vocabulary, dry_run=dry_run)
-    return summary
+    """:func:`import_batches` for the rows of one table."""
+    return import_batches(store, secret, [RowBatch(table, rows, mapping, person_pid)],
+                          vocabulary=vocabulary, label=label, dry_run=dry_run)
 
 
 def _write(conn: Any, parsed: dict[str, Parsed], summary: ImportSummary,

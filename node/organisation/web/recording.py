@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from node.imports.importer import ImportFailed, import_rows
+from node.imports.importer import ImportFailed, RowBatch, import_batches
 from node.imports.mapping import ColumnSource, TableMapping
 from node.imports.pseudonyms import Pseudonymiser
 from node.imports.records import TABLES
@@ -23,14 +23,17 @@ from node.imports.vocabulary import Vocabulary
 from node.organisation.web.i18n import N_
 from node.store.database import Store
 
-__all__ = ["FIELDS", "SCORE_SCALE", "FieldError", "FormRefused", "record"]
+__all__ = ["FIELDS", "GOAL_SLOTS", "SCORE_SCALE", "FieldError", "FormRefused", "record",
+           "record_plan", "record_review"]
 
+GOAL_SLOTS = 3  # goals a new plan can be given at once (goal_1_domain, goal_1_status, …)
 SCORE_SCALE = (1.0, 5.0)  # the form asks for a score on 1–5; stored on 0–1 like the imports
 
 # The fields each form shows (the table's input columns less the ids the app makes itself).
 FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     table: tuple(c.name for c in TABLES[table].columns)
-    for table in ("workers", "contracts", "support_actions", "competence_assessments")
+    for table in ("workers", "contracts", "support_actions", "competence_assessments",
+                  "support_plans", "plan_goals", "plan_reviews")
 })
 
 FIELD_LABELS: Mapping[str, str] = MappingProxyType({
@@ -54,6 +57,9 @@ FIELD_LABELS: Mapping[str, str] = MappingProxyType({
     "score_norm": N_("Score (1 to 5)"),
     "assessor": N_("Assessed by"),
     "context": N_("When in the trajectory"),
+    "domain": N_("Goal"),
+    "status": N_("Status"),
+    "review_date": N_("Date of the review"),
 })
 
 # The importer's reasons (node/imports/records.py, validation.py, importer.py), as patterns,
@@ -108,6 +114,26 @@ def _mapping(table: str) -> TableMapping:
     return TableMapping(table, decimal_comma=True, columns=MappingProxyType(columns))
 
 
+def _write(store: Store, secret: bytes, batches: list[RowBatch], *, vocabulary: Vocabulary,
+           gettext: Callable[[str], str],
+           field: Callable[[str, str, int], str] | None = None) -> None:
+    """Write the batches in one transaction, or raise :class:`FormRefused` with each error on
+    the form field it belongs to (``field`` names it from the table, column and row)."""
+    try:
+        import_batches(store, secret, batches, vocabulary=vocabulary, label="form")
+    except ImportFailed as exc:
+        errors = []
+        for e in exc.errors:
+            table = e.file.partition("[")[2].rstrip("]")
+            name = field(table, e.column, e.line) if field is not None else e.column
+            errors.append(FieldError(name, _message(e.reason, gettext)))
+        raise FormRefused(errors) from None
+
+
+def _row(table: str, form: Mapping[str, str]) -> dict[str, str]:
+    return {name: str(form.get(name, "")) for name in FIELDS[table]}
+
+
 def record(store: Store, secret: bytes, table: str, form: Mapping[str, str], *,
            vocabulary: Vocabulary, gettext: Callable[[str], str],
            person_pid: str | None = None) -> str:
@@ -117,17 +143,48 @@ def record(store: Store, secret: bytes, table: str, form: Mapping[str, str], *,
     is created under the organisation's own id, which the form gives.
     """
     spec = TABLES[table]
-    row = {name: str(form.get(name, "")) for name in FIELDS[table]}
+    row = _row(table, form)
     if table == "workers":
         row["person_id"] = str(form.get("person_id", ""))
         raw_key = row["person_id"]
     else:
         raw_key = f"web-{secrets.token_hex(12)}"
         row[spec.key_column] = raw_key
-    try:
-        import_rows(store, secret, table, [row], mapping=_mapping(table), vocabulary=vocabulary,
-                    label="form", person_pid=person_pid)
-    except ImportFailed as exc:
-        errors = [FieldError(e.column, _message(e.reason, gettext)) for e in exc.errors]
-        raise FormRefused(errors) from None
+    _write(store, secret, [RowBatch(table, [row], _mapping(table), person_pid)],
+           vocabulary=vocabulary, gettext=gettext)
     return Pseudonymiser(secret).pseudonym(spec.key_kind, raw_key)
+
+
+def record_plan(store: Store, secret: bytes, form: Mapping[str, str], *, person_pid: str,
+                vocabulary: Vocabulary, gettext: Callable[[str], str]) -> str:
+    """A support plan with its goals (slots whose domain is left empty are skipped), written
+    together or not at all; returns the plan's stored key."""
+    raw_plan = f"web-{secrets.token_hex(12)}"
+    plan = {**_row("support_plans", form), "plan_id": raw_plan}
+    goals, slots = [], []
+    for slot in range(1, GOAL_SLOTS + 1):
+        domain = str(form.get(f"goal_{slot}_domain", ""))
+        if not domain:
+            continue
+        slots.append(slot)
+        goals.append({"goal_id": f"web-{secrets.token_hex(12)}", "plan_id": raw_plan,
+                      "domain": domain, "status": str(form.get(f"goal_{slot}_status", ""))})
+
+    def field(table: str, column: str, line: int) -> str:
+        if table == "plan_goals" and 1 <= line <= len(slots):
+            return f"goal_{slots[line - 1]}_{column}"
+        return column
+
+    batches = [RowBatch("support_plans", [plan], person_pid=person_pid)]
+    if goals:
+        batches.append(RowBatch("plan_goals", goals))
+    _write(store, secret, batches, vocabulary=vocabulary, gettext=gettext, field=field)
+    return Pseudonymiser(secret).pseudonym("plan", raw_plan)
+
+
+def record_review(store: Store, secret: bytes, form: Mapping[str, str], *, plan_key: str,
+                  vocabulary: Vocabulary, gettext: Callable[[str], str]) -> None:
+    """A review of an existing plan (known by its stored key)."""
+    row = {**_row("plan_reviews", form), "review_id": f"web-{secrets.token_hex(12)}"}
+    _write(store, secret, [RowBatch("plan_reviews", [row], parent_key=plan_key)],
+           vocabulary=vocabulary, gettext=gettext)

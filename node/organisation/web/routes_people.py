@@ -22,6 +22,8 @@ from node.imports.records import (
     CONTRACT_TYPES,
     EDUCATION,
     GENDERS,
+    GOAL_DOMAINS,
+    GOAL_STATUSES,
     REGIONS,
     ROLES,
     SUBSIDY_SCHEMES,
@@ -32,7 +34,14 @@ from node.organisation.audit_log import record_access
 from node.organisation.person import PersonNotFound, person_record, resolve
 from node.organisation.web.app import Page, redirect, render
 from node.organisation.web.people import people_page
-from node.organisation.web.recording import FIELD_LABELS, FormRefused, record
+from node.organisation.web.recording import (
+    FIELD_LABELS,
+    GOAL_SLOTS,
+    FormRefused,
+    record,
+    record_plan,
+    record_review,
+)
 
 __all__ = ["routes"]
 
@@ -40,7 +49,8 @@ _PID = re.compile(r"[0-9a-f]{32}")
 _PREFIX = re.compile(r"[0-9a-f]{4,32}")
 FORMS = {"contracts": ("contracts", "contract_add"),
          "support-actions": ("support_actions", "support_action_add"),
-         "assessments": ("competence_assessments", "assessment_add")}
+         "assessments": ("competence_assessments", "assessment_add"),
+         "plans": ("support_plans", "plan_add")}
 
 
 def _choices(page: Page) -> dict[str, Any]:
@@ -53,6 +63,8 @@ def _choices(page: Page) -> dict[str, Any]:
             "regions": REGIONS, "roles": ROLES, "contract_types": CONTRACT_TYPES,
             "subsidy_schemes": [s for s in SUBSIDY_SCHEMES if s != "NONE"],
             "assessors": ASSESSORS, "contexts": ASSESSMENT_CONTEXTS,
+            "goal_domains": GOAL_DOMAINS, "goal_statuses": GOAL_STATUSES,
+            "goal_slots": range(1, GOAL_SLOTS + 1),
             "actions_vocab": actions, "competences_vocab": competences,
             "field_labels": FIELD_LABELS}
 
@@ -126,11 +138,17 @@ async def person_create(request: Request, page: Page) -> Response:
 
 def _person_context(page: Page, pid: str) -> dict[str, Any]:
     person = person_record(page.settings.store, pid)
+    with page.settings.store.reading() as conn:  # the same order as person_record's plans
+        plan_keys = [r[0] for r in conn.execute(
+            "SELECT plan_key FROM support_plans WHERE pid = ? ORDER BY start_date, plan_key",
+            (pid,))]
     support = person.support_by_quarter()
     quarters = sorted({s.quarter for s in support})
     hours_by_quarter = [(q, sum(s.hours for s in support if s.quarter == q)) for q in quarters]
     peak = max((h for _, h in hours_by_quarter), default=0.0) or 1.0
-    return {"person": person, "pid": pid, "competences": person.competences(),
+    return {"person": person, "pid": pid,
+            "plans": list(zip(plan_keys, person.plans, strict=True)),
+            "competences": person.competences(),
             "evaluations": person.self_evaluation_changes(),
             "hours_by_quarter": hours_by_quarter, "hours_peak": peak,
             "actions": list(reversed(person.support_actions)),
@@ -162,8 +180,13 @@ async def person_add(request: Request, page: Page) -> Response:
     except PersonNotFound:
         return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
     try:
-        record(settings.store, settings.secret, table, page.form,
-               vocabulary=settings.config.vocabulary, gettext=page.gettext, person_pid=pid)
+        if kind == "plans":
+            record_plan(settings.store, settings.secret, page.form, person_pid=pid,
+                        vocabulary=settings.config.vocabulary, gettext=page.gettext)
+        else:
+            record(settings.store, settings.secret, table, page.form,
+                   vocabulary=settings.config.vocabulary, gettext=page.gettext,
+                   person_pid=pid)
     except FormRefused as exc:
         return render(page, "person.html", {
             **context, "errors": {e.field: e.message for e in exc.errors},
@@ -172,6 +195,30 @@ async def person_add(request: Request, page: Page) -> Response:
                   detail={"via": "web", "table": table})
     page.flash(page.gettext("Saved."))
     return redirect(f"/people/{pid}#{kind}")
+
+
+async def plan_review(request: Request, page: Page) -> Response:
+    pid, plan = request.path_params["pid"], request.path_params["plan"]
+    settings = page.settings
+    if not (_PID.fullmatch(pid) and _PID.fullmatch(plan)):
+        return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
+    with settings.store.reading() as conn:
+        owned = conn.execute("SELECT 1 FROM support_plans WHERE plan_key = ? AND pid = ?",
+                             (plan, pid)).fetchone()
+    if owned is None:
+        return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
+    try:
+        record_review(settings.store, settings.secret, page.form, plan_key=plan,
+                      vocabulary=settings.config.vocabulary, gettext=page.gettext)
+    except FormRefused as exc:
+        context = _person_context(page, pid)
+        return render(page, "person.html", {
+            **context, "errors": {e.field: e.message for e in exc.errors},
+            "values": dict(page.form), "open": f"review-{plan}"}, status=400)
+    record_access(settings.store, actor=page.user, action="plan_review_add", subject=pid,
+                  detail={"via": "web", "table": "plan_reviews"})
+    page.flash(page.gettext("Saved."))
+    return redirect(f"/people/{pid}#plans")
 
 
 async def account_page(request: Request, page: Page) -> Response:
@@ -194,6 +241,7 @@ def routes(guarded: Callable[..., Any]) -> list[Route]:
         Route("/people/new", guarded(person_new_form), methods=["GET"]),
         Route("/people/new", guarded(person_create), methods=["POST"]),
         Route("/people/{pid}", guarded(person_page), methods=["GET"]),
+        Route("/people/{pid}/plans/{plan}/reviews", guarded(plan_review), methods=["POST"]),
         Route("/people/{pid}/{kind}", guarded(person_add), methods=["POST"]),
         Route("/account", guarded(account_page), methods=["GET"]),
         Route("/account/language", guarded(account_language), methods=["POST"]),
