@@ -73,7 +73,7 @@ def test_a_job_coach_records_a_person_and_a_manager_follows_up(
         _sign_in(page, base, "anna")
         assert page.url.endswith("/people")
         assert page.locator("h1").inner_text() == "Personnes"
-        page.screenshot(path=str(shots / "people-list-fr.png"), full_page=True)
+        page.screenshot(path=str(shots / "people-list-fr.png"))
 
         page.click("text=Ajouter une personne")
         page.fill("#person_id", "HR-2025-0042")
