@@ -250,3 +250,80 @@ def test_a_plan_with_goals_and_a_review_written_together(app: tuple[NodeRuntime,
     listing = client.get("/people?review=120")  # next review due on 2026-03-01
     assert pid[:10] in listing.body and "due le 01/03/2026" in listing.body
     assert "plan_review_add" in [e.action for e in audit_entries(runtime.store)]
+
+
+def test_host_header_and_session_fixation(app: tuple[NodeRuntime, str]) -> None:
+    _, base = app
+    client = Client(base)
+    rebinding = client.request("GET", "/login", headers={"Host": "evil.example"})
+    assert rebinding.status == 400  # a DNS-rebinding page cannot talk to the app
+    before = (client.get("/login"), client.cookie)[1]
+    assert client.login("anna", PASSWORD).status == 303
+    assert client.cookie and client.cookie != before  # a fresh session token on sign-in
+
+
+def test_the_web_app_over_tls_sets_secure_cookies(tmp_path: Any) -> None:
+    import datetime as dt
+    import os
+    import socket
+    import ssl
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from node import load_node_config
+    from node.store.maintenance import open_store
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    (tmp_path / "web.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "web.key").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    os.chmod(tmp_path / "web.key", 0o600)
+    config_path = create_node(tmp_path / "node")
+    store = open_store(load_node_config(config_path))
+    try:
+        add_account(store, "anna", PASSWORD, role="job_coach")
+    finally:
+        store.close()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = tmp_path / "web.log"
+    with log.open("w") as handle:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "cli", "node", "web", "--config", str(config_path),
+             "--listen", f"127.0.0.1:{port}", "--tls-cert", str(tmp_path / "web.crt"),
+             "--tls-key", str(tmp_path / "web.key")], stdout=handle, stderr=subprocess.STDOUT)
+    context = ssl.create_default_context(cafile=str(tmp_path / "web.crt"))
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"https://localhost:{port}/login",
+                                            context=context, timeout=10) as reply:
+                    cookie = reply.headers["set-cookie"]
+                break
+            except OSError:
+                assert server.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "the web app did not start"
+                time.sleep(0.1)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie

@@ -2,8 +2,9 @@
 `make test`) driven by Playwright. Playwright's own browser download is never used.
 
 A job coach signs in, creates a person, adds a contract, a support action, two competence
-assessments and a support plan with two goals, and sees them on the person page; a manager sees the reminders, the report and
-the sharing page; a job coach is refused them; a wrong password is throttled. Screenshots of
+assessments and a support plan with two goals, and sees them on the person page; a manager
+sees the reminders, the report and the sharing page; a job coach is refused them; a wrong
+password is throttled. Screenshots of
 the main pages are written as test artefacts to ``$KOEPEL_WEB_SCREENSHOTS`` (default: a
 ``web-screenshots`` folder in the test's temporary directory), and their paths printed.
 """
