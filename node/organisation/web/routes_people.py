@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from starlette.requests import Request
@@ -136,6 +137,23 @@ async def person_create(request: Request, page: Page) -> Response:
     return redirect(f"/people/{pid}")
 
 
+def _sparkline(rows: list[dict[str, Any]], code_key: str, code: str) -> str:
+    """The points of one competence's (or item's) scores over time, for a 120×36 SVG:
+    x from the first to the last answer of that code, y from 0 (bottom) to 1 (top)."""
+    points = sorted((r["date"], r["key"], float(r["score_norm"])) for r in rows
+                    if r[code_key] == code)
+    if not points:
+        return ""
+    first = date.fromisoformat(points[0][0]).toordinal()
+    span = max(1, date.fromisoformat(points[-1][0]).toordinal() - first)
+    coords = []
+    for day, _, score in points:
+        x = 4 + 112 * (date.fromisoformat(day).toordinal() - first) / span if len(
+            points) > 1 else 60
+        coords.append(f"{x:.1f},{4 + 28 * (1 - score):.1f}")
+    return " ".join(coords)
+
+
 def _person_context(page: Page, pid: str) -> dict[str, Any]:
     person = person_record(page.settings.store, pid)
     with page.settings.store.reading() as conn:  # the same order as person_record's plans
@@ -146,7 +164,12 @@ def _person_context(page: Page, pid: str) -> dict[str, Any]:
     quarters = sorted({s.quarter for s in support})
     hours_by_quarter = [(q, sum(s.hours for s in support if s.quarter == q)) for q in quarters]
     peak = max((h for _, h in hours_by_quarter), default=0.0) or 1.0
-    return {"person": person, "pid": pid,
+    competences = [(line, _sparkline(person.assessments, "federation_code", line.code))
+                   for line in person.competences()]
+    evaluations = [(line, _sparkline(person.self_evaluations, "item_code", line.code))
+                   for line in person.self_evaluation_changes()]
+    return {"person": person, "pid": pid, "competence_lines": competences,
+            "evaluation_lines": evaluations,
             "plans": list(zip(plan_keys, person.plans, strict=True)),
             "competences": person.competences(),
             "evaluations": person.self_evaluation_changes(),
