@@ -327,3 +327,13 @@ def test_the_web_app_over_tls_sets_secure_cookies(tmp_path: Any) -> None:
         server.terminate()
         server.wait(timeout=30)
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+
+
+def test_a_flood_of_login_pages_does_not_push_out_signed_in_sessions() -> None:
+    store = SessionStore()
+    store.MAX_SESSIONS = 10  # type: ignore[misc]
+    working = store.sign_in(None, username="anna", role="job_coach", language="fr",
+                            password_changed_at="")
+    for _ in range(50):
+        store.new()
+    assert store.get(working.token) is working

@@ -162,7 +162,7 @@ async def _read_form(request: Request) -> dict[str, str] | None:
 
 def _refused(settings: WebSettings, session: Session | None, status: int, message: str
              ) -> Response:
-    page = Page(settings, session or settings.sessions.new(),
+    page = Page(settings, session or settings.sessions.throwaway(),
                 locale_for(session.language if session and session.language else "fr"), {})
     return render(page, "error.html", {"status": status, "message": message}, status=status)
 

@@ -58,9 +58,21 @@ class SessionStore:
         session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), now, now)
         with self._lock:
             self._sessions[session.token] = session
-            while len(self._sessions) > self.MAX_SESSIONS:  # oldest first: never unbounded
-                self._sessions.popitem(last=False)
+            while len(self._sessions) > self.MAX_SESSIONS:  # never unbounded: the oldest
+                # session not signed in goes first (a flood of login pages cannot push out
+                # the people at work), then the least recently used one
+                anonymous = next((t for t, s in self._sessions.items() if s.username is None),
+                                 None)
+                if anonymous is not None:
+                    del self._sessions[anonymous]
+                else:
+                    self._sessions.popitem(last=False)
         return session
+
+    def throwaway(self) -> Session:
+        """A session for one page that is not kept (an error page for a stranger)."""
+        now = self._clock()
+        return Session("", secrets.token_urlsafe(32), now, now)
 
     def get(self, token: str | None) -> Session | None:
         """The live session for ``token`` (its idle clock restarted), or None."""
