@@ -337,3 +337,24 @@ def test_a_flood_of_login_pages_does_not_push_out_signed_in_sessions() -> None:
     for _ in range(50):
         store.new()
     assert store.get(working.token) is working
+
+
+def test_a_self_evaluation_questionnaire(app: tuple[NodeRuntime, str]) -> None:
+    runtime, base = app
+    client = _signed_in(base)
+    pid = _create_person(client)
+    token = client.get(f"/people/{pid}").csrf
+    empty = client.post(f"/people/{pid}/self-evaluations", {
+        "csrf_token": token, "evaluation_date": "2025-03-01"})
+    assert empty.status == 400 and "répondez à au moins une question" in empty.body
+    for when, first, second in (("2025-03-01", "2", "3"), ("2025-10-01", "4", "3")):
+        assert client.post(f"/people/{pid}/self-evaluations", {
+            "csrf_token": token, "evaluation_date": when, "item_SE01": first,
+            "item_SE05": second}).status == 303
+    with runtime.store.reading() as conn:
+        rows = conn.execute("SELECT item_code, score_norm FROM self_evaluations "
+                            "ORDER BY evaluation_date, item_code").fetchall()
+    assert rows == [("SE01", 0.25), ("SE05", 0.5), ("SE01", 0.75), ("SE05", 0.5)]
+    page = client.get(f"/people/{pid}")
+    assert "confiance en soi" in page.body and "+0,50" in page.body
+    assert "self_evaluation_add" in [e.action for e in audit_entries(runtime.store)]

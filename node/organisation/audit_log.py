@@ -28,7 +28,8 @@ ACTIONS = ("transfer_export", "forms_export")
 # list of people shown. The subject is the pseudonym (``*`` for a list); the detail says only
 # through what and, for changes, which kind of record — never a value.
 ACCESS_ACTIONS = ("person_view", "person_create", "contract_add", "support_action_add",
-                  "assessment_add", "plan_add", "plan_review_add", "people_list", "report_view")
+                  "assessment_add", "plan_add", "plan_review_add", "self_evaluation_add",
+                  "people_list", "report_view")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from node.organisation.web.i18n import N_
 from node.store.database import Store
 
 __all__ = ["FIELDS", "GOAL_SLOTS", "SCORE_SCALE", "FieldError", "FormRefused", "record",
-           "record_plan", "record_review"]
+           "record_plan", "record_review", "record_self_evaluation"]
 
 GOAL_SLOTS = 3  # goals a new plan can be given at once (goal_1_domain, goal_1_status, …)
 SCORE_SCALE = (1.0, 5.0)  # the form asks for a score on 1–5; stored on 0–1 like the imports
@@ -33,7 +33,7 @@ SCORE_SCALE = (1.0, 5.0)  # the form asks for a score on 1–5; stored on 0–1 
 FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     table: tuple(c.name for c in TABLES[table].columns)
     for table in ("workers", "contracts", "support_actions", "competence_assessments",
-                  "support_plans", "plan_goals", "plan_reviews")
+                  "support_plans", "plan_goals", "plan_reviews", "self_evaluations")
 })
 
 FIELD_LABELS: Mapping[str, str] = MappingProxyType({
@@ -60,6 +60,7 @@ FIELD_LABELS: Mapping[str, str] = MappingProxyType({
     "domain": N_("Goal"),
     "status": N_("Status"),
     "review_date": N_("Date of the review"),
+    "evaluation_date": N_("Date of the questionnaire"),
 })
 
 # The importer's reasons (node/imports/records.py, validation.py, importer.py), as patterns,
@@ -109,7 +110,7 @@ def _message(reason: str, gettext: Callable[[str], str]) -> str:
 
 def _mapping(table: str) -> TableMapping:
     columns: dict[str, ColumnSource] = {}
-    if table == "competence_assessments":
+    if table in ("competence_assessments", "self_evaluations"):
         columns["score_norm"] = ColumnSource(column="score_norm", scale=SCORE_SCALE)
     return TableMapping(table, decimal_comma=True, columns=MappingProxyType(columns))
 
@@ -188,3 +189,28 @@ def record_review(store: Store, secret: bytes, form: Mapping[str, str], *, plan_
     row = {**_row("plan_reviews", form), "review_id": f"web-{secrets.token_hex(12)}"}
     _write(store, secret, [RowBatch("plan_reviews", [row], parent_key=plan_key)],
            vocabulary=vocabulary, gettext=gettext)
+
+
+def record_self_evaluation(store: Store, secret: bytes, form: Mapping[str, str], *,
+                           person_pid: str, items: tuple[str, ...], vocabulary: Vocabulary,
+                           gettext: Callable[[str], str]) -> int:
+    """One questionnaire: an answer (1–5, stored on 0–1) per item answered, written together;
+    returns how many answers were recorded. Items left blank are not answered."""
+    answered = [item for item in items if str(form.get(f"item_{item}", ""))]
+    if not answered:
+        raise FormRefused([FieldError("evaluation_date", gettext(
+            "answer at least one question"))])
+    date = str(form.get("evaluation_date", ""))
+    rows = [{"evaluation_id": f"web-{secrets.token_hex(12)}", "evaluation_date": date,
+             "item_code": item, "score_norm": str(form.get(f"item_{item}", ""))}
+            for item in answered]
+
+    def field(table: str, column: str, line: int) -> str:
+        if column == "score_norm" and 1 <= line <= len(answered):
+            return f"item_{answered[line - 1]}"
+        return column
+
+    _write(store, secret, [RowBatch("self_evaluations", rows, _mapping("self_evaluations"),
+                                    person_pid)],
+           vocabulary=vocabulary, gettext=gettext, field=field)
+    return len(rows)

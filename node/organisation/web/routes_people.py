@@ -27,6 +27,7 @@ from node.imports.records import (
     GOAL_STATUSES,
     REGIONS,
     ROLES,
+    SELF_EVALUATION_ITEMS,
     SUBSIDY_SCHEMES,
     TARGET_GROUPS,
 )
@@ -42,6 +43,7 @@ from node.organisation.web.recording import (
     record,
     record_plan,
     record_review,
+    record_self_evaluation,
 )
 
 __all__ = ["routes"]
@@ -51,7 +53,8 @@ _PREFIX = re.compile(r"[0-9a-f]{4,32}")
 FORMS = {"contracts": ("contracts", "contract_add"),
          "support-actions": ("support_actions", "support_action_add"),
          "assessments": ("competence_assessments", "assessment_add"),
-         "plans": ("support_plans", "plan_add")}
+         "plans": ("support_plans", "plan_add"),
+         "self-evaluations": ("self_evaluations", "self_evaluation_add")}
 
 
 def _choices(page: Page) -> dict[str, Any]:
@@ -66,6 +69,7 @@ def _choices(page: Page) -> dict[str, Any]:
             "assessors": ASSESSORS, "contexts": ASSESSMENT_CONTEXTS,
             "goal_domains": GOAL_DOMAINS, "goal_statuses": GOAL_STATUSES,
             "goal_slots": range(1, GOAL_SLOTS + 1),
+            "self_evaluation_items": tuple(SELF_EVALUATION_ITEMS),
             "actions_vocab": actions, "competences_vocab": competences,
             "field_labels": FIELD_LABELS}
 
@@ -206,6 +210,11 @@ async def person_add(request: Request, page: Page) -> Response:
         if kind == "plans":
             record_plan(settings.store, settings.secret, page.form, person_pid=pid,
                         vocabulary=settings.config.vocabulary, gettext=page.gettext)
+        elif kind == "self-evaluations":
+            record_self_evaluation(settings.store, settings.secret, page.form,
+                                   person_pid=pid, items=tuple(SELF_EVALUATION_ITEMS),
+                                   vocabulary=settings.config.vocabulary,
+                                   gettext=page.gettext)
         else:
             record(settings.store, settings.secret, table, page.form,
                    vocabulary=settings.config.vocabulary, gettext=page.gettext,
