@@ -358,3 +358,53 @@ def test_a_self_evaluation_questionnaire(app: tuple[NodeRuntime, str]) -> None:
     page = client.get(f"/people/{pid}")
     assert "confiance en soi" in page.body and "+0,50" in page.body
     assert "self_evaluation_add" in [e.action for e in audit_entries(runtime.store)]
+
+
+def test_change_a_contract_close_a_plan_and_change_a_goal(
+        app: tuple[NodeRuntime, str]) -> None:
+    runtime, base = app
+    client = _signed_in(base)
+    pid = _create_person(client)
+    token = client.get(f"/people/{pid}").csrf
+    contract = {"role": "TARGET_WORKER", "contract_type": "OPEN_ENDED", "weekly_hours": "38",
+                "start_date": "2024-01-08", "end_date": ""}
+    assert client.post(f"/people/{pid}/contracts", {"csrf_token": token,
+                                                    **contract}).status == 303
+    assert client.post(f"/people/{pid}/plans", {
+        "csrf_token": token, "start_date": "2025-01-06", "goal_1_domain": "HOUSING",
+        "goal_1_status": "OPEN"}).status == 303
+    with runtime.store.reading() as conn:
+        key = conn.execute("SELECT contract_key FROM contracts").fetchone()[0]
+        plan = conn.execute("SELECT plan_key FROM support_plans").fetchone()[0]
+        goal = conn.execute("SELECT goal_key FROM plan_goals").fetchone()[0]
+    page = client.get(f"/people/{pid}")
+    assert f"/people/{pid}/edit/contract/{key}" in page.body
+    early = client.post(f"/people/{pid}/edit/contract/{key}", {
+        "csrf_token": token, **contract, "end_date": "2023-12-31"})
+    assert early.status == 400 and "doit être après le début" in early.body
+    assert client.post(f"/people/{pid}/edit/contract/{key}", {
+        "csrf_token": token, **contract, "weekly_hours": "30,4",
+        "end_date": "2025-06-30"}).status == 303
+    assert client.post(f"/people/{pid}/edit/goal/{goal}", {
+        "csrf_token": token, "status": "ACHIEVED"}).status == 303
+    assert client.post(f"/people/{pid}/edit/plan/{plan}", {
+        "csrf_token": token, "end_date": "2025-09-30"}).status == 303
+    other = _create_person_with(client, "HR-000146")
+    assert client.post(f"/people/{other}/edit/contract/{key}", {  # not this person's
+        "csrf_token": token, **contract}).status == 404
+    with runtime.store.reading() as conn:
+        assert conn.execute("SELECT weekly_hours, end_date, pid FROM contracts").fetchall() == [
+            (30.4, "2025-06-30", pid)]
+        assert conn.execute("SELECT status FROM plan_goals").fetchall() == [("ACHIEVED",)]
+        assert conn.execute("SELECT end_date FROM support_plans").fetchall() == [
+            ("2025-09-30",)]
+    actions = [e.action for e in audit_entries(runtime.store)]
+    assert {"contract_edit", "goal_edit", "plan_close"} <= set(actions)
+
+
+def _create_person_with(client: Client, raw_id: str) -> str:
+    page = client.get("/people/new")
+    reply = client.post("/people/new", {"csrf_token": page.csrf, **PERSON,
+                                        "person_id": raw_id})
+    assert reply.status == 303, reply.body
+    return reply.headers["location"].rsplit("/", 1)[1]

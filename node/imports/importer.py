@@ -312,7 +312,8 @@ class RowBatch:
 
     ``person_pid`` gives the rows' person by pseudonym and ``parent_key`` their parent's stored
     key (a goal's plan): records already on the node, whose raw ids the caller does not hold;
-    the matching input column is then not read.
+    the matching input column is then not read. ``stored_key`` makes the (single) row an update
+    of the row stored under that key: its id column is not read either.
     """
 
     table: str
@@ -320,6 +321,7 @@ class RowBatch:
     mapping: TableMapping | None = None
     person_pid: str | None = None
     parent_key: str | None = None
+    stored_key: str | None = None
 
 
 def _read_batch(batch: RowBatch, secret: bytes, vocabulary: Vocabulary, label: str,
@@ -334,6 +336,10 @@ def _read_batch(batch: RowBatch, secret: bytes, vocabulary: Vocabulary, label: s
         fixed[spec.person_column] = "-"
     if batch.parent_key is not None and spec.parent:
         fixed[spec.parent.column] = "-"
+    if batch.stored_key is not None:
+        if len(batch.rows) != 1:
+            raise ValueError("an update by stored key takes exactly one row")
+        fixed[spec.key_column] = "-"
     cells = [(line, tuple(fixed.get(name, str(row.get(name, ""))).strip() for name in header))
              for line, row in enumerate(batch.rows, start=1)]
     source = SourceTable(label, header, iter(cells), len(cells), lambda: None)
@@ -347,6 +353,8 @@ def _read_batch(batch: RowBatch, secret: bytes, vocabulary: Vocabulary, label: s
     if batch.parent_key is not None and spec.parent:
         at = part.columns.index(spec.parent.stored_as)
         part.rows = [(*row[:at], batch.parent_key, *row[at + 1:]) for row in part.rows]
+    if batch.stored_key is not None:
+        part.rows = [(batch.stored_key, *row[1:]) for row in part.rows]
     return part
 
 

@@ -29,6 +29,7 @@ ACTIONS = ("transfer_export", "forms_export")
 # through what and, for changes, which kind of record — never a value.
 ACCESS_ACTIONS = ("person_view", "person_create", "contract_add", "support_action_add",
                   "assessment_add", "plan_add", "plan_review_add", "self_evaluation_add",
+                  "contract_edit", "plan_close", "goal_edit",
                   "people_list", "report_view")
 
 

@@ -24,7 +24,7 @@ from node.organisation.web.i18n import N_
 from node.store.database import Store
 
 __all__ = ["FIELDS", "GOAL_SLOTS", "SCORE_SCALE", "FieldError", "FormRefused", "record",
-           "record_plan", "record_review", "record_self_evaluation"]
+           "record_plan", "record_review", "record_self_evaluation", "update_record"]
 
 GOAL_SLOTS = 3  # goals a new plan can be given at once (goal_1_domain, goal_1_status, …)
 SCORE_SCALE = (1.0, 5.0)  # the form asks for a score on 1–5; stored on 0–1 like the imports
@@ -214,3 +214,33 @@ def record_self_evaluation(store: Store, secret: bytes, form: Mapping[str, str],
                                     person_pid)],
            vocabulary=vocabulary, gettext=gettext, field=field)
     return len(rows)
+
+
+def _text(value: object) -> str:
+    """A stored value back as the text a form or file would give."""
+    if value is None:
+        return ""
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def update_record(store: Store, secret: bytes, table: str, stored_key: str,
+                  changes: Mapping[str, str], *, vocabulary: Vocabulary,
+                  gettext: Callable[[str], str], person_pid: str | None = None,
+                  parent_key: str | None = None) -> None:
+    """Change some columns of a stored row (a contract's end, a plan's end, a goal's status):
+    the row with the changes goes through the same validation as a new one (an end before the
+    start is refused) and replaces the stored row, or nothing is written."""
+    spec = TABLES[table]
+    columns = [c.name for c in spec.columns]
+    if any(c.kind in ("support_action", "competence") for c in spec.columns) or (
+            table in ("competence_assessments", "self_evaluations")):
+        raise ValueError(f"{table} rows are not edited here")
+    with store.reading() as conn:
+        row = conn.execute(f"SELECT {', '.join(columns)} FROM {table} "  # names from records.py
+                           f"WHERE {spec.key_stored_as} = ?", (stored_key,)).fetchone()
+    if row is None:
+        raise LookupError("no such record")
+    cells = {name: _text(value) for name, value in zip(columns, row, strict=True)}
+    cells.update({name: str(changes[name]) for name in columns if name in changes})
+    _write(store, secret, [RowBatch(table, [cells], _mapping(table), person_pid, parent_key,
+                                    stored_key)], vocabulary=vocabulary, gettext=gettext)

@@ -44,6 +44,7 @@ from node.organisation.web.recording import (
     record_plan,
     record_review,
     record_self_evaluation,
+    update_record,
 )
 
 __all__ = ["routes"]
@@ -160,10 +161,16 @@ def _sparkline(rows: list[dict[str, Any]], code_key: str, code: str) -> str:
 
 def _person_context(page: Page, pid: str) -> dict[str, Any]:
     person = person_record(page.settings.store, pid)
-    with page.settings.store.reading() as conn:  # the same order as person_record's plans
+    with page.settings.store.reading() as conn:  # the same orders as person_record's
         plan_keys = [r[0] for r in conn.execute(
             "SELECT plan_key FROM support_plans WHERE pid = ? ORDER BY start_date, plan_key",
             (pid,))]
+        contract_keys = [r[0] for r in conn.execute(
+            "SELECT contract_key FROM contracts WHERE pid = ? "
+            "ORDER BY start_date, contract_key", (pid,))]
+        goal_keys = {key: [r[0] for r in conn.execute(
+            "SELECT goal_key FROM plan_goals WHERE plan_key = ? "
+            "ORDER BY domain, status, goal_key", (key,))] for key in plan_keys}
     support = person.support_by_quarter()
     quarters = sorted({s.quarter for s in support})
     hours_by_quarter = [(q, sum(s.hours for s in support if s.quarter == q)) for q in quarters]
@@ -174,7 +181,9 @@ def _person_context(page: Page, pid: str) -> dict[str, Any]:
                    for line in person.self_evaluation_changes()]
     return {"person": person, "pid": pid, "competence_lines": competences,
             "evaluation_lines": evaluations,
-            "plans": list(zip(plan_keys, person.plans, strict=True)),
+            "plans": [(key, plan, list(zip(goal_keys[key], plan["goals"], strict=True)))
+                      for key, plan in zip(plan_keys, person.plans, strict=True)],
+            "contracts": list(zip(contract_keys, person.contracts, strict=True)),
             "competences": person.competences(),
             "evaluations": person.self_evaluation_changes(),
             "hours_by_quarter": hours_by_quarter, "hours_peak": peak,
@@ -253,6 +262,50 @@ async def plan_review(request: Request, page: Page) -> Response:
     return redirect(f"/people/{pid}#plans")
 
 
+_EDITS = {
+    # kind: (table, owner check, audit action, the form fields it changes)
+    "contract": ("contracts", "SELECT 1 FROM contracts WHERE contract_key = ? AND pid = ?",
+                 "contract_edit", ("role", "contract_type", "weekly_hours", "start_date",
+                                   "end_date", "subsidy_scheme")),
+    "plan": ("support_plans", "SELECT 1 FROM support_plans WHERE plan_key = ? AND pid = ?",
+             "plan_close", ("end_date",)),
+    "goal": ("plan_goals", "SELECT 1 FROM plan_goals g JOIN support_plans p "
+             "ON p.plan_key = g.plan_key WHERE g.goal_key = ? AND p.pid = ?",
+             "goal_edit", ("status",)),
+}
+
+
+async def person_edit(request: Request, page: Page) -> Response:
+    """Change a stored contract, close a plan, or change a goal's status."""
+    pid, kind, key = (request.path_params[k] for k in ("pid", "what", "key"))
+    settings = page.settings
+    if kind not in _EDITS or not (_PID.fullmatch(pid) and _PID.fullmatch(key)):
+        return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
+    table, owner_sql, action, fields = _EDITS[kind]
+    with settings.store.reading() as conn:
+        owned = conn.execute(owner_sql, (key, pid)).fetchone()
+        parent = conn.execute("SELECT plan_key FROM plan_goals WHERE goal_key = ?",
+                              (key,)).fetchone() if kind == "goal" else None
+    if owned is None:
+        return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
+    changes = {name: page.form.get(name, "") for name in fields}
+    try:
+        update_record(settings.store, settings.secret, table, key, changes,
+                      vocabulary=settings.config.vocabulary, gettext=page.gettext,
+                      person_pid=None if kind == "goal" else pid,
+                      parent_key=str(parent[0]) if parent else None)
+    except FormRefused as exc:
+        context = _person_context(page, pid)
+        return render(page, "person.html", {
+            **context, "errors": {e.field: e.message for e in exc.errors},
+            "values": dict(page.form), "open": f"{kind}-{key}"}, status=400)
+    record_access(settings.store, actor=page.user, action=action, subject=pid,
+                  detail={"via": "web", "table": table})
+    page.flash(page.gettext("Saved."))
+    anchor = "contracts" if kind == "contract" else "plans"
+    return redirect(f"/people/{pid}#{anchor}")
+
+
 async def account_page(request: Request, page: Page) -> Response:
     return render(page, "account.html")
 
@@ -274,6 +327,7 @@ def routes(guarded: Callable[..., Any]) -> list[Route]:
         Route("/people/new", guarded(person_create), methods=["POST"]),
         Route("/people/{pid}", guarded(person_page), methods=["GET"]),
         Route("/people/{pid}/plans/{plan}/reviews", guarded(plan_review), methods=["POST"]),
+        Route("/people/{pid}/edit/{what}/{key}", guarded(person_edit), methods=["POST"]),
         Route("/people/{pid}/{kind}", guarded(person_add), methods=["POST"]),
         Route("/account", guarded(account_page), methods=["GET"]),
         Route("/account/language", guarded(account_language), methods=["POST"]),
