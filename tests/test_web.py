@@ -408,3 +408,39 @@ def _create_person_with(client: Client, raw_id: str) -> str:
                                         "person_id": raw_id})
     assert reply.status == 303, reply.body
     return reply.headers["location"].rsplit("/", 1)[1]
+
+
+def test_transfer_the_record_at_the_persons_request(app: tuple[NodeRuntime, str]) -> None:
+    import hashlib
+    from pathlib import Path
+
+    import jsonschema
+
+    runtime, base = app
+    client = _signed_in(base)
+    pid = _create_person(client)
+    token = client.get(f"/people/{pid}").csrf
+    assert client.post(f"/people/{pid}/support-actions", {
+        "csrf_token": token, "action_date": "2025-03-04", "duration_min": "90",
+        "action_code": "SA02"}).status == 303
+    wrong = client.post(f"/people/{pid}/transfer", {"csrf_token": token,
+                                                     "person_id": "HR-999999",
+                                                     "recipient": "FOREM Charleroi"})
+    assert wrong.status == 400 and "pas l&#39;identifiant de cette personne" in wrong.body
+    reply = client.post(f"/people/{pid}/transfer", {"csrf_token": token,
+                                                     "person_id": "HR-000145",
+                                                     "recipient": "FOREM Charleroi"})
+    assert reply.status == 200
+    assert reply.headers["content-disposition"].startswith("attachment;")
+    assert reply.headers["cache-control"] == "no-store"
+    document = json.loads(reply.body)
+    schema = json.loads((Path(__file__).resolve().parent.parent / "docs" /
+                         "transfer-format.schema.json").read_text())
+    jsonschema.validate(document, schema)
+    assert document["person"]["organisation_reference"] == "HR-000145"
+    assert len(document["support_actions"]) == 1
+    entry = [e for e in audit_entries(runtime.store) if e.action == "transfer_export"][-1]
+    assert entry.subject == pid and entry.actor == "anna"
+    assert entry.detail["sha256"] == hashlib.sha256(reply.body.encode()).hexdigest()
+    assert entry.detail["recipient"] == "FOREM Charleroi"
+    assert "HR-000145" not in json.dumps(entry.to_json())

@@ -92,7 +92,7 @@ def record_export(store: Store, *, actor: str, action: str, subject: str,
 def record_access(store: Store, *, actor: str, action: str, subject: str,
                   detail: dict[str, Any] | None = None) -> AuditEntry:
     """Append one view or change of a record (the web app's) to the log."""
-    if action not in ACCESS_ACTIONS:
+    if action not in ACCESS_ACTIONS and action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     return record_export(store, actor=actor, action=action, subject=subject,
                          detail=detail or {})

@@ -306,6 +306,49 @@ async def person_edit(request: Request, page: Page) -> Response:
     return redirect(f"/people/{pid}#{anchor}")
 
 
+async def person_transfer(request: Request, page: Page) -> Response:
+    """The person's record as a koepel-transfer/1 file, at their request (a download), logged
+    in the audit log like `koepel node transfer`: who, when, for whom, the file's SHA-256."""
+    import hashlib
+
+    from node.organisation.transfer import (
+        TRANSFER_FORMAT,
+        build_transfer,
+        transfer_bytes,
+        transfer_counts,
+    )
+
+    pid = request.path_params["pid"]
+    settings = page.settings
+    if not _PID.fullmatch(pid):
+        return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
+    raw = page.form.get("person_id", "").strip()
+    recipient = page.form.get("recipient", "").strip()
+    errors: dict[str, str] = {}
+    try:
+        if resolve(settings.store, settings.secret, raw) != pid:
+            errors["transfer_person_id"] = page.gettext("this is not this person's id")
+    except PersonNotFound:
+        errors["transfer_person_id"] = page.gettext("this is not this person's id")
+    if not recipient or len(recipient) > 100:
+        errors["recipient"] = page.gettext("the name of a service, 1 to 100 characters")
+    if errors:
+        context = _person_context(page, pid)
+        return render(page, "person.html", {**context, "errors": errors,
+                                            "values": {"recipient": recipient},
+                                            "open": "transfer"}, status=400)
+    document = build_transfer(person_record(settings.store, pid),
+                              node_id=settings.config.node_id,
+                              organisation=settings.config.organisation, person_reference=raw)
+    data = transfer_bytes(document)
+    record_access(settings.store, actor=page.user, action="transfer_export", subject=pid,
+                  detail={"format": TRANSFER_FORMAT, "sha256": hashlib.sha256(data).hexdigest(),
+                          "recipient": recipient, "entries": transfer_counts(document),
+                          "via": "web"})
+    return Response(data, media_type="application/json", headers={
+        "Content-Disposition": f'attachment; filename="koepel-transfer-{pid[:10]}.json"'})
+
+
 async def account_page(request: Request, page: Page) -> Response:
     return render(page, "account.html")
 
@@ -328,6 +371,7 @@ def routes(guarded: Callable[..., Any]) -> list[Route]:
         Route("/people/{pid}", guarded(person_page), methods=["GET"]),
         Route("/people/{pid}/plans/{plan}/reviews", guarded(plan_review), methods=["POST"]),
         Route("/people/{pid}/edit/{what}/{key}", guarded(person_edit), methods=["POST"]),
+        Route("/people/{pid}/transfer", guarded(person_transfer), methods=["POST"]),
         Route("/people/{pid}/{kind}", guarded(person_add), methods=["POST"]),
         Route("/account", guarded(account_page), methods=["GET"]),
         Route("/account/language", guarded(account_language), methods=["POST"]),
