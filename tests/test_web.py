@@ -444,3 +444,28 @@ def test_transfer_the_record_at_the_persons_request(app: tuple[NodeRuntime, str]
     assert entry.detail["sha256"] == hashlib.sha256(reply.body.encode()).hexdigest()
     assert entry.detail["recipient"] == "FOREM Charleroi"
     assert "HR-000145" not in json.dumps(entry.to_json())
+
+
+def test_reminders_list_contracts_ending_reviews_due_and_assessments_overdue(
+        app: tuple[NodeRuntime, str]) -> None:
+    _, base = app  # today is 2025-11-15 for the app
+    client = _signed_in(base)
+    pid = _create_person(client)
+    token = client.get(f"/people/{pid}").csrf
+    assert client.post(f"/people/{pid}/contracts", {
+        "csrf_token": token, "role": "TARGET_WORKER", "contract_type": "FIXED_TERM",
+        "weekly_hours": "38", "start_date": "2024-01-08", "end_date": "2026-01-10"}
+    ).status == 303
+    assert client.post(f"/people/{pid}/plans", {"csrf_token": token,
+                                                "start_date": "2025-04-01"}).status == 303
+    assert client.post(f"/people/{pid}/assessments", {
+        "csrf_token": token, "assessment_date": "2024-06-01", "competence_code": "C01",
+        "score_norm": "3", "assessor": "COACH", "context": "INTAKE"}).status == 303
+    manager = _signed_in(base, "marc")
+    page = manager.get("/manage/reminders").body
+    sixty = page.split("Binnen 60 dagen")[1].split("Binnen 90 dagen")[0]
+    assert pid[:10] in sixty and "10/01/2026" in sixty  # 56 days from today
+    reviews = page.split("Evaluaties van plannen")[1].split("Competentie-evaluaties te laat")[0]
+    assert pid[:10] in reviews and "01/10/2025" in reviews  # six months after the start
+    overdue = page.split("Competentie-evaluaties te laat")[1]
+    assert pid[:10] in overdue and "01/06/2024" in overdue

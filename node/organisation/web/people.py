@@ -4,7 +4,8 @@ Per person: the end of their running contract (none running, open-ended, or the 
 of the running ones) and when the review of their open support plan is due (six months after
 its last review, or after its start when it was never reviewed). The list filters on these,
 on target group and on the pseudonym, 50 people a page; the reminders list contracts ending
-within 30, 60 or 90 days and plan reviews due within 30 days (or overdue). One indexed query
+within 30, 60 or 90 days, plan reviews due within 30 days (or overdue), and people at work
+not assessed for a year. One indexed query
 per page: at 3,000 people it stays within a few tens of milliseconds (measured in bench/).
 """
 
@@ -101,15 +102,36 @@ def people_page(store: Store, *, today: date, target_group: str = "",
     return PeoplePage(tuple(_row(r) for r in rows), total, page)
 
 
+ASSESSMENT_MONTHS = 12  # a person at work is assessed at least once a year
+SETTLING_MONTHS = 3  # … once they have been under contract this long
+
+_ASSESSMENTS_OVERDUE = f"""
+SELECT w.pid, w.target_group,
+       (SELECT MAX(a.assessment_date) FROM competence_assessments a WHERE a.pid = w.pid) AS last
+  FROM workers w
+ WHERE EXISTS (SELECT 1 FROM contracts c
+                WHERE c.pid = w.pid AND c.role <> 'SUPERVISORY_STAFF'
+                  AND c.start_date <= date(:today, '-{SETTLING_MONTHS} months')
+                  AND (c.end_date IS NULL OR c.end_date >= :today))
+   AND COALESCE((SELECT MAX(a.assessment_date) FROM competence_assessments a
+                  WHERE a.pid = w.pid), '') < date(:today, '-{ASSESSMENT_MONTHS} months')
+ ORDER BY last IS NOT NULL, last, w.pid
+"""
+
+
 @dataclass(frozen=True)
 class Reminders:
     contracts: tuple[tuple[int, tuple[PersonRow, ...]], ...]  # (within days, people)
     reviews: tuple[PersonRow, ...]
+    # (pseudonym, target group, last assessment or None): people at work (not supervisory
+    # staff) for three months or more who were not assessed in the last twelve
+    assessments: tuple[tuple[str, str, str | None], ...] = ()
 
 
 def reminders(store: Store, *, today: date) -> Reminders:
     """Contracts ending within 30, 60 and 90 days (each person in the first band that holds
-    them) and plan reviews due within 30 days or overdue, soonest first."""
+    them), plan reviews due within 30 days or overdue, soonest first, and assessments overdue
+    (people at work for three months or more, not assessed in twelve)."""
     params = {"today": today.isoformat()}
     with store.reading() as conn:
         ending = [_row(r) for r in conn.execute(
@@ -121,10 +143,12 @@ def reminders(store: Store, *, today: date) -> Reminders:
             f"{_PER_PERSON} SELECT pid, birth_year, gender, target_group, region, contract_end,"
             " review_due FROM person WHERE review_due IS NOT NULL "
             "AND review_due <= date(:today, '+30 days') ORDER BY review_due, pid", params))
+        assessments = tuple((str(r[0]), str(r[1]), r[2])
+                            for r in conn.execute(_ASSESSMENTS_OVERDUE, params))
 
     def band(row: PersonRow) -> int:
         days = (date.fromisoformat(str(row.contract_end)) - today).days
         return next(b for b in (30, 60, 90) if days <= b)
 
     bands = tuple((days, tuple(r for r in ending if band(r) == days)) for days in (30, 60, 90))
-    return Reminders(bands, reviews)
+    return Reminders(bands, reviews, assessments)
