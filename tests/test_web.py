@@ -469,3 +469,32 @@ def test_reminders_list_contracts_ending_reviews_due_and_assessments_overdue(
     assert pid[:10] in reviews and "01/10/2025" in reviews  # six months after the start
     overdue = page.split("Competentie-evaluaties te laat")[1]
     assert pid[:10] in overdue and "01/06/2024" in overdue
+
+
+def test_what_is_recorded_in_the_browser_counts_in_the_report_and_a_federated_query(
+        app: tuple[NodeRuntime, str]) -> None:
+    from privacy import QuerySpec, Statistic, default_catalogue, validate
+
+    runtime, base = app
+    client = _signed_in(base)
+    pid = _create_person(client)
+    token = client.get(f"/people/{pid}").csrf
+    assert client.post(f"/people/{pid}/contracts", {
+        "csrf_token": token, "role": "TARGET_WORKER", "contract_type": "OPEN_ENDED",
+        "weekly_hours": "38", "start_date": "2025-01-06", "end_date": ""}).status == 303
+    assert client.post(f"/people/{pid}/support-actions", {
+        "csrf_token": token, "action_date": "2025-05-05", "duration_min": "120",
+        "action_code": "SA02"}).status == 303
+    report = _signed_in(base, "marc").get("/manage/report?period=2025").body
+    headcount = next(part for part in report.split('<section class="figure">')
+                     if "Personen onder contract op de laatste dag" in part)
+    assert "<td>kansengroep</td><td class=\"n\">1</td>" in headcount
+    catalogue = default_catalogue()
+    spec = QuerySpec(catalogue.version, "headcount", Statistic.COUNT, ("target_group",), (),
+                     "2025", 500_000)
+    counts, _ = runtime.engine.exact_cells(validate(spec, catalogue))
+    assert sum(counts) == 1  # the exact cells the DP answer adds its noise to
+    answer = runtime.engine.answer("federation", "web-recorded-1", spec)
+    assert answer.node_id == runtime.config.node_id and len(answer.cells) == 7
+    assert [line.spent_micro for line in runtime.engine.budget("federation")
+            if line.scope == "querier"] == [500_000]
