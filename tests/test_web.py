@@ -498,3 +498,31 @@ def test_what_is_recorded_in_the_browser_counts_in_the_report_and_a_federated_qu
     assert answer.node_id == runtime.config.node_id and len(answer.cells) == 7
     assert [line.spent_micro for line in runtime.engine.budget("federation")
             if line.scope == "querier"] == [500_000]
+
+
+def test_the_walloon_forms_for_managers(app: tuple[NodeRuntime, str]) -> None:
+    import hashlib
+    import io
+
+    from openpyxl import load_workbook
+
+    runtime, base = app
+    coach = _signed_in(base)
+    pid = _create_person(coach)  # TG_DISADV: a TD worker
+    token = coach.get(f"/people/{pid}").csrf
+    assert coach.post(f"/people/{pid}/contracts", {
+        "csrf_token": token, "role": "TARGET_WORKER", "contract_type": "OPEN_ENDED",
+        "weekly_hours": "19", "start_date": "2025-01-06", "end_date": "",
+        "subsidy_scheme": "WAL_EI_TD"}).status == 303
+    assert coach.get("/manage/forms?year=2025").status == 403
+    manager = _signed_in(base, "marc")
+    page = manager.get("/manage/forms?year=2025")
+    assert page.status == 200 and "1 contract," in page.body and "1 persoon" in page.body
+    reply = manager.post("/manage/forms", {"csrf_token": page.csrf, "year": "2025"})
+    assert reply.status == 200 and "annexes-2025.xlsx" in reply.headers["content-disposition"]
+    workbook = load_workbook(io.BytesIO(reply.data))
+    assert workbook.sheetnames == ["Information", "Annexe 1", "Annexe 2"]
+    assert workbook["Annexe 1"].max_row == 2  # the header and the one contract
+    entry = [e for e in audit_entries(runtime.store) if e.action == "forms_export"][-1]
+    assert entry.actor == "marc" and entry.detail["annex1_rows"] == 1
+    assert entry.detail["files"]["annexes-2025.xlsx"] == hashlib.sha256(reply.data).hexdigest()

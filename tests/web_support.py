@@ -53,6 +53,7 @@ class Reply:
     status: int
     headers: http.client.HTTPMessage
     body: str
+    data: bytes = b""
 
     @property
     def csrf(self) -> str:
@@ -81,13 +82,14 @@ class Client:
             sent["Cookie"] = self.cookie
         conn.request(method, path, body=body, headers=sent)
         response = conn.getresponse()
-        text = response.read().decode("utf-8")
+        data = response.read()
+        text = data.decode("utf-8", "replace")
         for value in response.headers.get_all("set-cookie") or []:
             self.set_cookies.append(value)
             pair = value.split(";")[0]
             self.cookie = "" if pair.endswith("=") or 'Max-Age=0' in value else pair
         conn.close()
-        return Reply(response.status, response.headers, text)
+        return Reply(response.status, response.headers, text, data)
 
     def get(self, path: str) -> Reply:
         return self.request("GET", path)

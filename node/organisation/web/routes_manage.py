@@ -1,4 +1,4 @@
-"""The manager's pages: reminders, the organisation's report, what is shared and the budget.
+"""The manager's pages: reminders, the report, the Walloon forms, what is shared, the budget.
 
 Reachable by managers and admins only (the guard refuses a job coach with 403). The report is
 the one `koepel node report` computes (node/organisation/report.py: exact, local, the
@@ -195,10 +195,64 @@ async def sharing_page(request: Request, page: Page) -> Response:
                                          "catalogue": decisions.catalogue_version})
 
 
+def _year(request: Request, page: Page, form: bool = False) -> str:
+    text = (page.form if form else request.query_params).get("year", "")
+    return text if re.fullmatch(r"\d{4}", text) else str(page.settings.today().year - 1)
+
+
+async def forms_page(request: Request, page: Page) -> Response:
+    from node.organisation.forms import build_forms
+
+    settings = page.settings
+    year = _year(request, page)
+    try:
+        forms = build_forms(settings.store, period=year,
+                            organisation=settings.config.organisation,
+                            node_id=settings.config.node_id)
+    except InvalidQueryError:
+        return render(page, "error.html", {"status": 400, "message": "period"}, status=400)
+    locale = page.locale
+    quarters = [{"quarter": r.quarter, "fte": locale.fixed(r.fte),
+                 "difference": ("+" if r.difference > 0 else "") + locale.fixed(r.difference),
+                 "maintained": r.maintained} for r in forms.annex2]
+    return render(page, "forms.html", {
+        "year": year, "quarters": quarters, "reference": locale.fixed(forms.reference_fte),
+        "rows": len(forms.annex1), "people": forms.people})
+
+
+async def forms_download(request: Request, page: Page) -> Response:
+    """The Walloon EI annexes of a year as one XLSX workbook (identity-level: pseudonyms),
+    logged in the audit log like `koepel node forms`."""
+    import hashlib
+
+    from node.organisation.audit_log import record_export
+    from node.organisation.forms import build_forms, forms_xlsx
+
+    settings = page.settings
+    year = _year(request, page, form=True)
+    try:
+        forms = build_forms(settings.store, period=year,
+                            organisation=settings.config.organisation,
+                            node_id=settings.config.node_id)
+    except InvalidQueryError:
+        return render(page, "error.html", {"status": 400, "message": "period"}, status=400)
+    data = forms_xlsx(forms)
+    name = f"annexes-{forms.year}.xlsx"
+    record_export(settings.store, actor=page.user, action="forms_export", subject="*", detail={
+        "year": forms.year, "people": forms.people, "annex1_rows": len(forms.annex1),
+        "reidentified": False, "files": {name: hashlib.sha256(data).hexdigest()},
+        "via": "web"})
+    return Response(data, headers={"Content-Disposition": f'attachment; filename="{name}"'},
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml"
+                               ".sheet")
+
+
 def routes(guarded: Callable[..., Any]) -> list[Route]:
     return [
         Route("/manage/reminders", guarded(reminders_page, role="manager"), methods=["GET"]),
         Route("/manage/report", guarded(report_page, role="manager"), methods=["GET"]),
         Route("/manage/report/print", guarded(report_print, role="manager"), methods=["GET"]),
         Route("/manage/sharing", guarded(sharing_page, role="manager"), methods=["GET"]),
+        Route("/manage/forms", guarded(forms_page, role="manager"), methods=["GET"]),
+        Route("/manage/forms", guarded(forms_download, role="manager"), methods=["POST"]),
     ]
