@@ -526,3 +526,16 @@ def test_the_walloon_forms_for_managers(app: tuple[NodeRuntime, str]) -> None:
     entry = [e for e in audit_entries(runtime.store) if e.action == "forms_export"][-1]
     assert entry.actor == "marc" and entry.detail["annex1_rows"] == 1
     assert entry.detail["files"]["annexes-2025.xlsx"] == hashlib.sha256(reply.data).hexdigest()
+
+
+def test_managers_read_the_audit_log(app: tuple[NodeRuntime, str]) -> None:
+    _, base = app
+    coach = _signed_in(base)
+    pid = _create_person(coach)
+    coach.get(f"/people/{pid}")
+    assert coach.get("/manage/audit").status == 403
+    page = _signed_in(base, "marc").get("/manage/audit")
+    assert page.status == 200
+    assert "bekeek het dossier van een persoon" in page.body
+    assert "voegde een persoon toe" in page.body and f"/people/{pid}" in page.body
+    assert "HR-000145" not in page.body

@@ -86,6 +86,10 @@ def test_every_code_has_a_label() -> None:
                 "self_evaluation": tuple(SELF_EVALUATION_ITEMS), "destination": DESTINATIONS}
     for kind, codes in expected.items():
         assert set(LABELS[kind]) == set(codes), kind
+    from node.organisation.audit_log import ACCESS_ACTIONS, ACTIONS
+    from node.organisation.web.routes_manage import ACTION_LABELS
+
+    assert set(ACTION_LABELS) == {*ACCESS_ACTIONS, *ACTIONS}
 
 
 def test_dates_and_numbers_follow_the_users_locale() -> None:

@@ -247,6 +247,47 @@ async def forms_download(request: Request, page: Page) -> Response:
                                ".sheet")
 
 
+ACTION_LABELS = {
+    "person_view": N_("viewed a person's record"),
+    "person_create": N_("added a person"),
+    "contract_add": N_("added a contract"),
+    "contract_edit": N_("changed a contract"),
+    "support_action_add": N_("added a support action"),
+    "assessment_add": N_("added an assessment"),
+    "plan_add": N_("added a support plan"),
+    "plan_review_add": N_("recorded a plan review"),
+    "plan_close": N_("closed a support plan"),
+    "goal_edit": N_("changed a goal"),
+    "self_evaluation_add": N_("recorded a self-evaluation"),
+    "people_list": N_("listed people"),
+    "report_view": N_("viewed the report"),
+    "transfer_export": N_("exported a person's record"),
+    "forms_export": N_("exported the Walloon forms"),
+}
+AUDIT_PAGE = 100
+
+
+async def audit_page(request: Request, page: Page) -> Response:
+    """The node's audit log, newest first: who did what to whose record (never a value)."""
+    store = page.settings.store
+    text = request.query_params.get("page", "1")
+    number = int(text) if text.isdigit() and len(text) < 6 else 1
+    number = max(1, number)
+    with store.reading() as conn:
+        total = int(conn.execute("SELECT count(*) FROM audit_log").fetchone()[0])
+        rows = conn.execute(
+            "SELECT seq, created_at, actor, action, subject FROM audit_log "
+            "ORDER BY seq DESC LIMIT ? OFFSET ?", (AUDIT_PAGE, (number - 1) * AUDIT_PAGE)
+        ).fetchall()
+    locale = page.locale
+    entries = [{"seq": seq, "day": locale.date(created[:10]), "time": created[11:16],
+                "actor": actor, "action": locale.gettext(ACTION_LABELS.get(action, action)),
+                "subject": subject} for seq, created, actor, action, subject in rows]
+    return render(page, "audit.html", {"entries": entries, "page": number,
+                                       "pages": max(1, -(-total // AUDIT_PAGE)),
+                                       "total": total})
+
+
 def routes(guarded: Callable[..., Any]) -> list[Route]:
     return [
         Route("/manage/reminders", guarded(reminders_page, role="manager"), methods=["GET"]),
@@ -254,5 +295,6 @@ def routes(guarded: Callable[..., Any]) -> list[Route]:
         Route("/manage/report/print", guarded(report_print, role="manager"), methods=["GET"]),
         Route("/manage/sharing", guarded(sharing_page, role="manager"), methods=["GET"]),
         Route("/manage/forms", guarded(forms_page, role="manager"), methods=["GET"]),
+        Route("/manage/audit", guarded(audit_page, role="manager"), methods=["GET"]),
         Route("/manage/forms", guarded(forms_download, role="manager"), methods=["POST"]),
     ]
