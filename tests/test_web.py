@@ -539,3 +539,41 @@ def test_managers_read_the_audit_log(app: tuple[NodeRuntime, str]) -> None:
     assert "bekeek het dossier van een persoon" in page.body
     assert "voegde een persoon toe" in page.body and f"/people/{pid}" in page.body
     assert "HR-000145" not in page.body
+
+
+def test_admins_look_after_accounts_in_the_browser(app: tuple[NodeRuntime, str]) -> None:
+    runtime, base = app
+    add_account(runtime.store, "ines", PASSWORD, role="admin", language="fr")
+    assert _signed_in(base, "marc").get("/admin/accounts").status == 403
+    admin = _signed_in(base, "ines")
+    page = admin.get("/admin/accounts")
+    assert page.status == 200 and "Comptes du personnel" in page.body
+    new = {"username": "sara", "role": "job_coach", "language": "nl",
+           "password": "another long passphrase", "password2": "another long passphrase"}
+    short = admin.post("/admin/accounts/add", {"csrf_token": page.csrf, **new,
+                                               "password": "short", "password2": "short"})
+    assert short.status == 400 and "au moins 12 caractères" in short.body
+    assert admin.post("/admin/accounts/add", {"csrf_token": page.csrf, **new}).status == 303
+    sara = _signed_in_as(base, "sara", "another long passphrase")
+    assert "Personen" in sara.get("/people").body
+    assert admin.post("/admin/accounts/disable", {"csrf_token": page.csrf,
+                                                  "username": "sara"}).status == 303
+    assert sara.get("/people").status == 303  # signed out at once
+    assert admin.post("/admin/accounts/reset", {
+        "csrf_token": page.csrf, "username": "sara", "password": "a third long passphrase",
+        "password2": "a third long passphrase"}).status == 303
+    assert _signed_in_as(base, "sara", "a third long passphrase").get("/people").status == 200
+    own = admin.post("/admin/accounts/disable", {"csrf_token": page.csrf, "username": "ines"})
+    assert own.status == 400
+    actions = [(e.action, e.subject) for e in audit_entries(runtime.store)
+               if e.action.startswith("account_")]
+    assert actions == [("account_add", "account:sara"), ("account_disable", "account:sara"),
+                       ("account_reset", "account:sara")]
+    assert "another long passphrase" not in json.dumps(
+        [e.to_json() for e in audit_entries(runtime.store)])
+
+
+def _signed_in_as(base: str, user: str, password: str) -> Client:
+    client = Client(base)
+    assert client.login(user, password).status == 303
+    return client

@@ -172,7 +172,7 @@ def guarded(handler: Handler, *, role: str | None = "any", login: bool = False
     """Wrap ``handler`` in the guard: session, account, role, CSRF on POST, headers.
 
     ``role``: None for pages open without an account (sign-in), "any" for any signed-in
-    account, "manager" for managers and admins.
+    account, "manager" for managers and admins, "admin" for admins only.
     """
 
     async def endpoint(request: Request) -> Response:
@@ -201,6 +201,8 @@ def guarded(handler: Handler, *, role: str | None = "any", login: bool = False
             session = settings.sessions.new()
         if role == "manager" and session.role not in ("manager", "admin"):
             return _headers(_refused(settings, session, 403, "manager"))
+        if role == "admin" and session.role != "admin":
+            return _headers(_refused(settings, session, 403, "admin"))
         page = Page(settings, session, locale_for(session.language or _browser_language(
             request)), form)
         response = await handler(request, page)

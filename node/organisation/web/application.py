@@ -1,4 +1,5 @@
-"""The web app put together: sign-in, the job coach's and the manager's routes, static files."""
+"""The web app put together: sign-in, the job coach's, the manager's and the admin's routes,
+and the static files."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from node.organisation.web import routes_manage, routes_people
+from node.organisation.web import routes_admin, routes_manage, routes_people
 from node.organisation.web.app import HERE, WebSettings, guarded, home, login, login_form, logout
 
 __all__ = ["create_app"]
@@ -23,6 +24,7 @@ def create_app(settings: WebSettings) -> Starlette:
         Route("/logout", guarded(logout), methods=["POST"]),
         *routes_people.routes(guarded),
         *routes_manage.routes(guarded),
+        *routes_admin.routes(guarded),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(routes=routes, middleware=[

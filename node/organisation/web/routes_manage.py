@@ -263,6 +263,9 @@ ACTION_LABELS = {
     "report_view": N_("viewed the report"),
     "transfer_export": N_("exported a person's record"),
     "forms_export": N_("exported the Walloon forms"),
+    "account_add": N_("created a staff account"),
+    "account_reset": N_("reset a staff account's password"),
+    "account_disable": N_("disabled a staff account"),
 }
 AUDIT_PAGE = 100
 
