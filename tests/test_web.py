@@ -178,7 +178,10 @@ def test_a_disabled_account_is_signed_out_at_once(app: tuple[NodeRuntime, str]) 
     client = _signed_in(base)
     assert client.get("/people").status == 200
     set_disabled(runtime.store, "anna")
-    assert client.get("/people").status == 303
+    ended = client.get("/people")
+    assert ended.status == 303 and ended.headers["location"] == "/login?expired=1"
+    assert "Votre session a pris fin" in Client(base).request(
+        "GET", "/login?expired=1", headers={"Accept-Language": "fr-BE"}).body
     assert client.login("anna", PASSWORD).status == 401
 
 

@@ -195,7 +195,9 @@ def guarded(handler: Handler, *, role: str | None = "any", login: bool = False
                 return _headers(_refused(settings, session, 403, "csrf"))
             form = parsed
         if role is not None and (session is None or session.username is None):
-            response: Response = redirect("/login")
+            # a cookie that names no live session: it ended (idle, disabled, new password)
+            ended = session is None and bool(request.cookies.get(COOKIE))
+            response: Response = redirect("/login?expired=1" if ended else "/login")
             return _headers(response)
         if session is None:
             session = settings.sessions.new()
