@@ -162,6 +162,13 @@ def test_a_job_coach_records_a_person_and_a_manager_follows_up(
         page.goto(f"{base}/manage/sharing")
         assert "federation" in page.inner_text("main")
         page.screenshot(path=str(shots / "sharing-nl.png"), full_page=True)
+        page.goto(f"{base}/manage/forms?year=2025")
+        assert "Bijlage 2" in page.inner_text("main")
+        page.screenshot(path=str(shots / "forms-nl.png"), full_page=True)
+        page.goto(f"{base}/manage/audit")
+        assert "voegde een persoon toe" in page.inner_text("main")
+        assert "HR-2025-0042" not in page.content()
+        page.screenshot(path=str(shots / "audit-nl.png"))
         manager.close()
 
         english = browser.new_context(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]
@@ -184,4 +191,4 @@ def test_a_job_coach_records_a_person_and_a_manager_follows_up(
         stranger.close()
     written = sorted(p.name for p in shots.glob("*.png"))
     print(f"screenshots in {shots}: {', '.join(written)}")
-    assert len(written) == 8
+    assert len(written) == 10
