@@ -580,3 +580,60 @@ def _signed_in_as(base: str, user: str, password: str) -> Client:
     client = Client(base)
     assert client.login(user, password).status == 303
     return client
+
+
+def test_the_organisations_own_words_per_language(
+        node_factory: Callable[..., NodeRuntime], tmp_path: Any) -> None:
+    from node import import_files, load_node_config, open_node
+    from tests.conftest import write_csv
+
+    runtime = node_factory()
+    config_text = runtime.config.path.read_text().replace(
+        "[vocabulary]\n", '[vocabulary]\nversion = "2025-01"\n').replace(
+        '# JOBCOACH = "SA02"', 'GESPREK = "SA02"').replace(
+        '# STIPTHEID = "C01"', 'STIPT = "C01"')
+    runtime.config.path.write_text(config_text)
+    config = load_node_config(runtime.config.path)
+    runtime.close()
+    runtime = open_node(config)
+    try:
+        write_csv(tmp_path / "csv" / "workers.csv", [{
+            "person_id": "P1", "birth_year": "1980", "gender": "F",
+            "education_level": "LOWER_SEC", "target_group": "TG_DISADV", "region": "BE-WAL"}])
+        write_csv(tmp_path / "csv" / "support_actions.csv", [{
+            "action_id": "A1", "person_id": "P1", "action_date": "2025-02-01",
+            "duration_min": "60", "action_code": "OUDCODE"}])
+        add_account(runtime.store, "marc", PASSWORD, role="manager", language="nl")
+        old = load_node_config(runtime.config.path)  # an old mapping: OUDCODE = SA03
+        import_files(runtime.store, runtime.secret, [tmp_path / "csv" / "workers.csv",
+                                                     tmp_path / "csv" /
+                                                     "support_actions.csv"],
+                     vocabulary=type(old.vocabulary)(
+                         {"OUDCODE": "SA03"}, {}, "2024-01"))
+        with serving(web_settings(runtime)) as base:
+            manager = _signed_in(base, "marc")
+            page = manager.get("/manage/vocabulary")
+            assert page.status == 200
+            assert "GESPREK" in page.body and "STIPT" in page.body
+            assert "niet gekoppeld" in page.body  # OUDCODE: rows, but no mapping any more
+            saved = manager.post("/manage/vocabulary", {
+                "csrf_token": page.csrf, "nl:support_action:GESPREK": "Gesprek met de coach",
+                "fr:support_action:GESPREK": "Entretien avec le coach",
+                "nl:competence:STIPT": "Op tijd komen", "nl:competence:ONBEKEND": "x"})
+            assert saved.status == 303
+            with runtime.store.reading() as conn:
+                pid = conn.execute("SELECT pid FROM workers").fetchone()[0]
+            person = manager.get(f"/people/{pid}").body
+            assert "GESPREK — Gesprek met de coach" in person  # in the form's choices
+            assert "STIPT — Op tijd komen" in person
+            assert "OUDCODE — " in person  # its rows are still shown
+            too_long = manager.post("/manage/vocabulary", {
+                "csrf_token": page.csrf, "nl:competence:STIPT": "x" * 81})
+            assert too_long.status == 400
+        from node.organisation.web.vocabulary import labels
+
+        assert labels(runtime.store, "fr") == {("support_action", "GESPREK"):
+                                               "Entretien avec le coach"}
+        assert ("competence", "ONBEKEND") not in labels(runtime.store, "nl")
+    finally:
+        runtime.close()

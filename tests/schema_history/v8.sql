@@ -172,6 +172,14 @@ CREATE TABLE web_users (
         password_changed_at TEXT NOT NULL
     ) WITHOUT ROWID;
 
+CREATE TABLE vocabulary_labels (
+        kind TEXT NOT NULL CHECK (kind IN ('support_action', 'competence')),
+        local_code TEXT NOT NULL,
+        language TEXT NOT NULL CHECK (language IN ('fr', 'nl', 'en')),
+        label TEXT NOT NULL,
+        PRIMARY KEY (kind, local_code, language)
+    ) WITHOUT ROWID;
+
 PRAGMA application_id = 1263486288;
 
 PRAGMA user_version = 8;

@@ -23,7 +23,7 @@ from node.organisation.report import build_report
 from node.organisation.report_html import render_html
 from node.organisation.sections import ReportSection
 from node.organisation.sharing import sharing_decisions
-from node.organisation.web.app import Page, render
+from node.organisation.web.app import Page, redirect, render
 from node.organisation.web.i18n import N_, Locale
 from node.organisation.web.labels import LABELS
 from node.organisation.web.people import reminders
@@ -266,6 +266,7 @@ ACTION_LABELS = {
     "account_add": N_("created a staff account"),
     "account_reset": N_("reset a staff account's password"),
     "account_disable": N_("disabled a staff account"),
+    "vocabulary_edit": N_("changed the organisation's labels"),
 }
 AUDIT_PAGE = 100
 
@@ -291,6 +292,44 @@ async def audit_page(request: Request, page: Page) -> Response:
                                        "total": total})
 
 
+_LABEL_FIELD = re.compile(r"(fr|nl|en):(support_action|competence):(.{1,40})")
+
+
+def _vocabulary_page(page: Page, *, status: int = 200, error: str = "") -> Response:
+    from node.organisation.web.vocabulary import federation_label, terms
+
+    found = terms(page.settings.store, page.settings.config.vocabulary)
+    rows = [{"kind": t.kind, "code": t.local_code, "federation": t.federation_code,
+             "federation_label": federation_label(t.kind, t.federation_code),
+             "labels": t.labels} for t in found]
+    return render(page, "vocabulary.html", {"terms": rows, "error": error}, status=status)
+
+
+async def vocabulary_page(request: Request, page: Page) -> Response:
+    return _vocabulary_page(page)
+
+
+async def vocabulary_save(request: Request, page: Page) -> Response:
+    from node.organisation.web.vocabulary import MAX_LABEL, set_labels, terms
+
+    store = page.settings.store
+    known = {(t.kind, t.local_code) for t in terms(store, page.settings.config.vocabulary)}
+    changes: dict[tuple[str, str], dict[str, str]] = {}
+    for name, value in page.form.items():
+        found = _LABEL_FIELD.fullmatch(name)
+        if found and (found.group(2), found.group(3)) in known:
+            changes.setdefault((found.group(2), found.group(3)), {})[found.group(1)] = value
+    if any(len(" ".join(v.split())) > MAX_LABEL for c in changes.values() for v in c.values()):
+        return _vocabulary_page(page, status=400, error=page.gettext(
+            "A label has at most 80 characters; nothing was saved."))
+    for (kind, code), values in changes.items():
+        set_labels(store, kind, code, values)
+    record_access(store, actor=page.user, action="vocabulary_edit", subject="*",
+                  detail={"via": "web", "codes": len(changes)})
+    page.flash(page.gettext("Saved."))
+    return redirect("/manage/vocabulary")
+
+
 def routes(guarded: Callable[..., Any]) -> list[Route]:
     return [
         Route("/manage/reminders", guarded(reminders_page, role="manager"), methods=["GET"]),
@@ -299,5 +338,8 @@ def routes(guarded: Callable[..., Any]) -> list[Route]:
         Route("/manage/sharing", guarded(sharing_page, role="manager"), methods=["GET"]),
         Route("/manage/forms", guarded(forms_page, role="manager"), methods=["GET"]),
         Route("/manage/audit", guarded(audit_page, role="manager"), methods=["GET"]),
+        Route("/manage/vocabulary", guarded(vocabulary_page, role="manager"), methods=["GET"]),
+        Route("/manage/vocabulary", guarded(vocabulary_save, role="manager"),
+              methods=["POST"]),
         Route("/manage/forms", guarded(forms_download, role="manager"), methods=["POST"]),
     ]

@@ -64,7 +64,10 @@ def _choices(page: Page) -> dict[str, Any]:
     actions += [(code, code, code) for code in FED_SUPPORT_ACTIONS]
     competences = [(code, code, fed) for code, fed in sorted(vocabulary.competences.items())]
     competences += [(code, code, code) for code in FED_COMPETENCES]
-    return {"genders": GENDERS, "education": EDUCATION, "target_groups": TARGET_GROUPS,
+    from node.organisation.web.vocabulary import labels
+
+    return {"org_labels": labels(page.settings.store, page.locale.language),
+            "genders": GENDERS, "education": EDUCATION, "target_groups": TARGET_GROUPS,
             "regions": REGIONS, "roles": ROLES, "contract_types": CONTRACT_TYPES,
             "subsidy_schemes": [s for s in SUBSIDY_SCHEMES if s != "NONE"],
             "assessors": ASSESSORS, "contexts": ASSESSMENT_CONTEXTS,
