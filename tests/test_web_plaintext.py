@@ -1,7 +1,8 @@
 """Nothing in plaintext on disk from the web app: `koepel node web` runs as a real process with
 its own temp dir; a job coach signs in with a password holding a marker and records a person
 whose organisation id holds another. Neither marker is then found in any file the node touched
-(database, journal, node folder, temp dir, the server's output), nor in the decrypted records:
+(database, journal, node folder, temp dir, the server's output) — not even after the person's
+transfer file and the Walloon forms were downloaded — nor in the decrypted records:
 the id is stored only as its HMAC, the password only as its Argon2 hash."""
 
 from __future__ import annotations
@@ -75,9 +76,16 @@ def test_no_marker_in_any_file_the_web_app_touched(tmp_path: Path) -> None:
             "action_code": "SA01"}).status == 303
         assert client.get(f"/people?q={ID_MARKER}").headers["location"] == person
         assert client.get("/manage/report?period=2025").status == 200
+        forms = client.get("/manage/forms?year=2025")
+        assert client.post("/manage/forms", {"csrf_token": forms.csrf,
+                                             "year": "2025"}).status == 200
+        transfer = client.post(f"{person}/transfer", {
+            "csrf_token": page.csrf, "person_id": ID_MARKER, "recipient": "FOREM"})
+        assert transfer.status == 200 and ID_MARKER in transfer.body  # sent, never kept
     finally:
         server.terminate()
         server.wait(timeout=30)
+    assert files_under(temp) == []  # nothing spilled to the temp dir
     paths = [*files_under(tmp_path / "node", temp), log]
     assert len(paths) >= 4
     assert containing(ID_MARKER, paths, {}) == []
