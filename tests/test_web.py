@@ -457,8 +457,8 @@ def test_reminders_list_contracts_ending_reviews_due_and_assessments_overdue(
     token = client.get(f"/people/{pid}").csrf
     assert client.post(f"/people/{pid}/contracts", {
         "csrf_token": token, "role": "TARGET_WORKER", "contract_type": "FIXED_TERM",
-        "weekly_hours": "38", "start_date": "2024-01-08", "end_date": "2026-01-10"}
-    ).status == 303
+        "weekly_hours": "38", "start_date": "2024-01-08", "end_date": "2026-01-10",
+        "subsidy_scheme": "WAL_EI_TD"}).status == 303
     assert client.post(f"/people/{pid}/plans", {"csrf_token": token,
                                                 "start_date": "2025-04-01"}).status == 303
     assert client.post(f"/people/{pid}/assessments", {
@@ -468,6 +468,7 @@ def test_reminders_list_contracts_ending_reviews_due_and_assessments_overdue(
     page = manager.get("/manage/reminders").body
     sixty = page.split("Binnen 60 dagen")[1].split("Binnen 90 dagen")[0]
     assert pid[:10] in sixty and "10/01/2026" in sixty  # 56 days from today
+    assert "WAL_EI_TD" in sixty  # the subsidy that ends with it
     reviews = page.split("Evaluaties van plannen")[1].split("Competentie-evaluaties te laat")[0]
     assert pid[:10] in reviews and "01/10/2025" in reviews  # six months after the start
     overdue = page.split("Competentie-evaluaties te laat")[1]

@@ -32,6 +32,11 @@ WITH person AS (
        FROM contracts c
       WHERE c.pid = w.pid AND c.start_date <= :today
         AND (c.end_date IS NULL OR c.end_date >= :today)) AS contract_end,
+    (SELECT group_concat(DISTINCT c.subsidy_scheme)
+       FROM contracts c
+      WHERE c.pid = w.pid AND c.start_date <= :today
+        AND (c.end_date IS NULL OR c.end_date >= :today)
+        AND c.subsidy_scheme IS NOT NULL AND c.subsidy_scheme <> 'NONE') AS subsidies,
     (SELECT MIN(date(COALESCE((SELECT MAX(r.review_date) FROM plan_reviews r
                                WHERE r.plan_key = p.plan_key), p.start_date),
                      '+{REVIEW_MONTHS} months'))
@@ -51,6 +56,7 @@ class PersonRow:
     region: str
     contract_end: str | None  # None: no running contract; OPEN_ENDED: open-ended
     review_due: str | None  # None: no open plan
+    subsidies: str = ""  # the running contracts' subsidy schemes, comma-separated
 
     @property
     def open_ended(self) -> bool:
@@ -69,7 +75,8 @@ class PeoplePage:
 
 
 def _row(r: tuple[Any, ...]) -> PersonRow:
-    return PersonRow(str(r[0]), int(r[1]), str(r[2]), str(r[3]), str(r[4]), r[5], r[6])
+    return PersonRow(str(r[0]), int(r[1]), str(r[2]), str(r[3]), str(r[4]), r[5], r[6],
+                     str(r[7] or "") if len(r) > 7 else "")
 
 
 def people_page(store: Store, *, today: date, target_group: str = "",
@@ -136,7 +143,7 @@ def reminders(store: Store, *, today: date) -> Reminders:
     with store.reading() as conn:
         ending = [_row(r) for r in conn.execute(
             f"{_PER_PERSON} SELECT pid, birth_year, gender, target_group, region, contract_end,"
-            f" review_due FROM person WHERE contract_end IS NOT NULL "
+            f" review_due, subsidies FROM person WHERE contract_end IS NOT NULL "
             f"AND contract_end <> '{OPEN_ENDED}' AND contract_end <= date(:today, '+90 days') "
             "ORDER BY contract_end, pid", params)]
         reviews = tuple(_row(r) for r in conn.execute(
