@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit protos bench clean ops-deps ops-check
+.PHONY: demo test lint typecheck unit protos bench clean ops-deps ops-check browser-deps
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy --strict privacy
 	$(BIN)/mypy
 
-unit: $(STAMP) ops-deps
+unit: $(STAMP) ops-deps browser-deps
 	$(BIN)/python -m pytest -q
 
 protos: $(STAMP)
@@ -49,6 +49,12 @@ $(PROMTOOL):
 	dpkg-deb -x $(OPS_TOOLS)/deb/prometheus_*.deb $(OPS_TOOLS)
 	rm -rf $(OPS_TOOLS)/deb $(OPS_TOOLS)/usr/share/doc
 	@$(PROMTOOL) --version | head -1
+
+# Debian's chromium for the web app's browser tests (tests/test_web_browser.py), driven by
+# Playwright through executable_path; Playwright's own browser download is never attempted.
+browser-deps:
+	@test -x /usr/bin/chromium || { apt-get install -y --no-install-recommends chromium \
+	    || { apt-get update -qq && apt-get install -y --no-install-recommends chromium; }; }
 
 # Only the ops checks: promtool on the config, rules and a live node's /metrics, rule unit
 # tests, hadolint, compose and Kubernetes schemas, systemd-analyze, a real Prometheus, and the

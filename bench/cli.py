@@ -28,11 +28,12 @@ from bench.node_query import run_cold_start, run_node_queries, run_opendp
 from bench.report import render_table, write_results
 from bench.stores import cache_root, ensure_federation, ensure_store, remove_stale, size_label
 from bench.tls_overhead import run_tls
+from bench.web_pages import run_web
 
 __all__ = ["MODES", "Plan", "main"]
 
 HERE = Path(__file__).resolve().parent
-PARTS = ("node", "import", "federation", "tls", "accuracy")
+PARTS = ("node", "import", "federation", "tls", "accuracy", "web")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class Plan:
     work_runs: int
     tls_runs: int
     accuracy_tiers: tuple[tuple[int, int], ...]  # (nodes, repetitions)
+    web_people: int = 3_000  # the web app's pages (issue 13: ≤ 100 ms at 3,000 people)
+    web_runs: int = 20
 
 
 MODES = {
@@ -61,10 +64,11 @@ MODES = {
     "quick": Plan(sizes=(10_000, 100_000), query_runs=5, big_query_runs=3, cold_runs=5,
                   import_store=100_000, import_rows=100_000, import_runs=2,
                   federation_tiers=(10, 50, 100), federation_runs=5, work_runs=2,
-                  tls_runs=30, accuracy_tiers=((10, 200), (100, 40))),
+                  tls_runs=30, accuracy_tiers=((10, 200), (100, 40)), web_runs=10),
     "smoke": Plan(sizes=(2_000,), query_runs=2, big_query_runs=1, cold_runs=2,
                   import_store=2_000, import_rows=1_000, import_runs=1, federation_tiers=(3,),
-                  federation_runs=2, work_runs=1, tls_runs=2, accuracy_tiers=((3, 5),)),
+                  federation_runs=2, work_runs=1, tls_runs=2, accuracy_tiers=((3, 5),),
+                  web_people=200, web_runs=2),
 }
 
 
@@ -157,6 +161,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "accuracy" in parts:
             _log("accuracy of federated counts and means")
             rows += run_accuracy(folders, plan.accuracy_tiers, _log)
+    if "web" in parts:
+        _log(f"web app pages at {plan.web_people:,} people ({plan.web_runs} runs)")
+        rows += run_web(scratch / "web", plan.web_people, plan.web_runs, _log)
     meta["duration_seconds"] = round(time.perf_counter() - started, 1)
     name = datetime.date.today().isoformat() + ("" if args.mode == "full" else f"-{args.mode}")
     out = args.out / f"{name}.json"

@@ -15,6 +15,7 @@ from cli.org_cmds import ORG_COMMANDS
 from cli.query_cmds import history, nodes, query
 from cli.report_cmds import report
 from cli.seal_cmds import decrypt, keygen
+from cli.web_cmds import WEB_COMMANDS
 
 __all__ = ["cli", "main"]
 
@@ -25,7 +26,7 @@ def cli() -> None:
     """koepel: differentially private sector statistics for social-economy federations."""
 
 
-for command in (node_budget, dry_run, ledger, signing_key, *ORG_COMMANDS):
+for command in (node_budget, dry_run, ledger, signing_key, *ORG_COMMANDS, *WEB_COMMANDS):
     node.add_command(command)
 cli.add_command(node)
 cli.add_command(aggregator)

@@ -84,7 +84,7 @@ def test_a_version_4_store_migrates_to_the_per_person_indexes(tmp_path: Path) ->
                                   "contracts_by_pid_period WHERE pid = 'p1'").fetchone()[0]
     finally:
         store.close()
-    assert version == SCHEMA_VERSION == 5
+    assert version == SCHEMA_VERSION >= 5
     assert {"contracts_by_pid_period", "support_actions_by_pid", "ledger_by_period"} <= indexes
     assert "contracts_by_pid" not in indexes
     assert (hours, contracts) == (90, 1)  # the rows are kept and the new indexes hold them

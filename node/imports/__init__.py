@@ -6,7 +6,7 @@ validation shared by every way records come in (``validation``), pseudonyms (``p
 and the importer itself (``importer``). It builds on the store room only.
 """
 
-from node.imports.importer import ImportFailed, ImportSummary, import_files
+from node.imports.importer import ImportFailed, ImportSummary, import_files, import_rows
 from node.imports.mapping import MappingError, ToolMapping, load_mapping
 from node.imports.pseudonyms import Pseudonymiser
 from node.imports.vocabulary import Vocabulary, VocabularyError, parse_vocabulary
@@ -20,6 +20,7 @@ __all__ = [
     "Vocabulary",
     "VocabularyError",
     "import_files",
+    "import_rows",
     "load_mapping",
     "parse_vocabulary",
 ]

@@ -12,7 +12,7 @@ nothing (upsert by pseudonymous key, and rows that did not change are not even r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,9 +31,12 @@ __all__ = [
     "ImportFailed",
     "ImportSummary",
     "Progress",
+    "RowBatch",
     "RowError",
     "UnmappedCode",
+    "import_batches",
     "import_files",
+    "import_rows",
     "stored_columns",
 ]
 
@@ -276,6 +279,14 @@ def import_files(store: Store, secret: bytes, paths: Iterable[Path], *,
             errors.append(RowError(item.path.name, 0, "-", str(exc)))
         finally:
             source.close()
+    _finish(store, parsed, summary, errors, unmapped, vocabulary, dry_run=dry_run)
+    return summary
+
+
+def _finish(store: Store, parsed: dict[str, Parsed], summary: ImportSummary,
+            errors: list[RowError], unmapped: dict[tuple[str, str], list[Any]],
+            vocabulary: Vocabulary, *, dry_run: bool) -> None:
+    """The checks across rows and tables (periods, references, vocabulary), then the write."""
     for table, part in parsed.items():
         if (span := TABLES[table].period_columns) is None:
             continue
@@ -293,7 +304,94 @@ def import_files(store: Store, secret: bytes, paths: Iterable[Path], *,
     else:
         with store.transaction() as conn:
             _write(conn, parsed, summary, errors, unmapped_codes, vocabulary, write=True)
+
+
+@dataclass(frozen=True)
+class RowBatch:
+    """Rows for one table given as text cells by column name (a web form's fields).
+
+    ``person_pid`` gives the rows' person by pseudonym and ``parent_key`` their parent's stored
+    key (a goal's plan): records already on the node, whose raw ids the caller does not hold;
+    the matching input column is then not read. ``stored_key`` makes the (single) row an update
+    of the row stored under that key: its id column is not read either.
+    """
+
+    table: str
+    rows: Sequence[Mapping[str, str]]
+    mapping: TableMapping | None = None
+    person_pid: str | None = None
+    parent_key: str | None = None
+    stored_key: str | None = None
+
+
+def _read_batch(batch: RowBatch, secret: bytes, vocabulary: Vocabulary, label: str,
+                errors: list[RowError], unmapped: dict[tuple[str, str], list[Any]]
+                ) -> Parsed | None:
+    if batch.table not in TABLES:
+        raise ValueError(f"unknown table {batch.table!r}")
+    spec = TABLES[batch.table]
+    header = spec.input_columns
+    fixed: dict[str, str] = {}
+    if batch.person_pid is not None and spec.person_column:
+        fixed[spec.person_column] = "-"
+    if batch.parent_key is not None and spec.parent:
+        fixed[spec.parent.column] = "-"
+    if batch.stored_key is not None:
+        if len(batch.rows) != 1:
+            raise ValueError("an update by stored key takes exactly one row")
+        fixed[spec.key_column] = "-"
+    cells = [(line, tuple(fixed.get(name, str(row.get(name, ""))).strip() for name in header))
+             for line, row in enumerate(batch.rows, start=1)]
+    source = SourceTable(label, header, iter(cells), len(cells), lambda: None)
+    reader = TableReader(spec, batch.mapping or TableMapping(batch.table), source,
+                         Pseudonymiser(secret), vocabulary, errors, unmapped)
+    if not reader.ok:
+        return None
+    part = reader.read(None)
+    if batch.person_pid is not None and spec.person_column:
+        part.rows = [(row[0], batch.person_pid, *row[2:]) for row in part.rows]
+    if batch.parent_key is not None and spec.parent:
+        at = part.columns.index(spec.parent.stored_as)
+        part.rows = [(*row[:at], batch.parent_key, *row[at + 1:]) for row in part.rows]
+    if batch.stored_key is not None:
+        part.rows = [(batch.stored_key, *row[1:]) for row in part.rows]
+    return part
+
+
+def import_batches(store: Store, secret: bytes, batches: Sequence[RowBatch], *,
+                   vocabulary: Vocabulary | None = None, label: str = "form",
+                   dry_run: bool = False) -> ImportSummary:
+    """Validate and write rows given as text cells (web forms), all tables in one transaction.
+
+    The same path as a file import: the same column parsers, mapping adjustments (a decimal
+    comma, a score scale), pseudonyms, period, reference and vocabulary checks, and the same
+    upsert; only the source differs. Raises :class:`ImportFailed` with the errors; nothing is
+    written unless every row of every batch is valid. One batch per table, in import order.
+    """
+    vocabulary = vocabulary or Vocabulary()
+    errors: list[RowError] = []
+    unmapped: dict[tuple[str, str], list[Any]] = {}
+    summary = ImportSummary(dry_run=dry_run, mapping_version=vocabulary.version)
+    parsed: dict[str, Parsed] = {}
+    for batch in sorted(batches, key=lambda b: ORDER.index(b.table)):
+        if batch.table in parsed:
+            raise ValueError(f"two batches for table {batch.table!r}")
+        part = _read_batch(batch, secret, vocabulary, f"{label}[{batch.table}]", errors,
+                           unmapped)
+        if part is not None:
+            parsed[batch.table] = part
+            summary.sources[batch.table] = label
+    _finish(store, parsed, summary, errors, unmapped, vocabulary, dry_run=dry_run)
     return summary
+
+
+def import_rows(store: Store, secret: bytes, table: str, rows: Sequence[Mapping[str, str]], *,
+                mapping: TableMapping | None = None, vocabulary: Vocabulary | None = None,
+                label: str = "form", person_pid: str | None = None,
+                dry_run: bool = False) -> ImportSummary:
+    """:func:`import_batches` for the rows of one table."""
+    return import_batches(store, secret, [RowBatch(table, rows, mapping, person_pid)],
+                          vocabulary=vocabulary, label=label, dry_run=dry_run)
 
 
 def _write(conn: Any, parsed: dict[str, Parsed], summary: ImportSummary,

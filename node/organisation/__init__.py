@@ -2,8 +2,9 @@
 
 One person's record (``person``), the local and organisational reports and their HTML page
 (``report``, ``org_report``, ``report_html``), the Walloon forms (``forms``), the transfer of a
-person's records (``transfer``), what is shared with whom (``sharing``) and the local audit log
-of identity-level views and exports (``audit_log``). Nothing here crosses the wire.
+person's records (``transfer``), what is shared with whom (``sharing``), the local audit log
+of identity-level views and exports (``audit_log``), and the staff's web app over all of these
+(``web``, served by `koepel node web`). Nothing here crosses the wire.
 """
 
 from node.organisation.audit_log import AuditEntry, audit_entries, record_export

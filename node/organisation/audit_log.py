@@ -1,4 +1,5 @@
-"""The node-local audit log of identity-level exports: who, when, what — never a record value.
+"""The node-local audit log of identity-level exports and record access: who, when, what —
+never a record value.
 
 A person's transfer record and the regional forms leave the node as files with personal data in
 them, by the organisation's own decision (on the person's request, or for the administration).
@@ -19,9 +20,18 @@ from typing import Any
 
 from node.store.database import Store
 
-__all__ = ["AuditEntry", "audit_entries", "current_actor", "record_export"]
+__all__ = ["ACCESS_ACTIONS", "AuditEntry", "audit_entries", "current_actor", "record_access",
+           "record_export"]
 
 ACTIONS = ("transfer_export", "forms_export")
+# What the web app (`koepel node web`) logs: each view or change of a person's record, and each
+# list of people shown. The subject is the pseudonym (``*`` for a list); the detail says only
+# through what and, for changes, which kind of record — never a value.
+ACCESS_ACTIONS = ("person_view", "person_create", "contract_add", "support_action_add",
+                  "assessment_add", "plan_add", "plan_review_add", "self_evaluation_add",
+                  "contract_edit", "plan_close", "goal_edit",
+                  "account_add", "account_reset", "account_disable", "vocabulary_edit",
+                  "people_list", "report_view")
 
 
 @dataclass(frozen=True)
@@ -67,7 +77,7 @@ def _check_detail(detail: dict[str, Any]) -> str:
 def record_export(store: Store, *, actor: str, action: str, subject: str,
                   detail: dict[str, Any], when: datetime | None = None) -> AuditEntry:
     """Append one export to the log (its own transaction) and return it."""
-    if action not in ACTIONS:
+    if action not in ACTIONS and action not in ACCESS_ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     created = (when or datetime.now(UTC)).isoformat(timespec="seconds")
     text = _check_detail(detail)
@@ -78,6 +88,15 @@ def record_export(store: Store, *, actor: str, action: str, subject: str,
             "VALUES (?, ?, ?, ?, ?)", (created, actor, action, subject, text))
         sequence = int(cursor.lastrowid)
     return AuditEntry(sequence, created, actor, action, subject, json.loads(text))
+
+
+def record_access(store: Store, *, actor: str, action: str, subject: str,
+                  detail: dict[str, Any] | None = None) -> AuditEntry:
+    """Append one view or change of a record (the web app's) to the log."""
+    if action not in ACCESS_ACTIONS and action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    return record_export(store, actor=actor, action=action, subject=subject,
+                         detail=detail or {})
 
 
 def audit_entries(store: Store) -> list[AuditEntry]:

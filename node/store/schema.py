@@ -214,6 +214,32 @@ _V6_SECURE_AGGREGATION = (
         BEGIN SELECT RAISE(ABORT, 'unmask claims are append-only'); END""",
 )
 
+# Version 7: the staff accounts of the organisation's web app (`koepel node web`), and the
+# organisation's own labels for its vocabulary codes. A password
+# is kept only as its Argon2id hash (with its own salt and cost parameters in the PHC string);
+# a role decides what an account may see (a job coach never reaches the manager's pages); an
+# account is disabled, never deleted, so that the audit log's "who" keeps meaning someone.
+_V7_WEB_ACCOUNTS = (
+    """CREATE TABLE web_users (
+        username TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('job_coach', 'manager', 'admin')),
+        language TEXT NOT NULL DEFAULT 'fr' CHECK (language IN ('fr', 'nl', 'en')),
+        disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+        created_at TEXT NOT NULL,
+        password_changed_at TEXT NOT NULL
+    ) WITHOUT ROWID""",
+    # The organisation's own words for its kinds of support and competences, per language
+    # (the codes and their federation mapping stay in node.toml [vocabulary]).
+    """CREATE TABLE vocabulary_labels (
+        kind TEXT NOT NULL CHECK (kind IN ('support_action', 'competence')),
+        local_code TEXT NOT NULL,
+        language TEXT NOT NULL CHECK (language IN ('fr', 'nl', 'en')),
+        label TEXT NOT NULL,
+        PRIMARY KEY (kind, local_code, language)
+    ) WITHOUT ROWID""",
+)
+
 MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3_LEDGER, _V4_ACCOMPANIMENT, _V5_INDEXES,
-                                       _V6_SECURE_AGGREGATION)
+                                       _V6_SECURE_AGGREGATION, _V7_WEB_ACCOUNTS)
 SCHEMA_VERSION = len(MIGRATIONS)

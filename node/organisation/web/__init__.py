@@ -1,0 +1,34 @@
+"""The organisation's own web app (`koepel node web`): accounts, record and follow, manage.
+
+A local, server-rendered app over the node's encrypted store, in French, Dutch and English:
+staff accounts with roles (``accounts``), in-memory sessions, CSRF tokens and login throttling
+(``sessions``), the guard and page rendering (``app``), the people list and reminders
+(``people``), recording through the importer's own validation (``recording``), the job coach's
+routes (``routes_people``) and the manager's (``routes_manage``), the gettext catalogues and
+locale formats (``i18n``, ``labels``, ``translations/``), put together by ``application``.
+"""
+
+from node.organisation.web.accounts import (
+    ROLES,
+    Account,
+    AccountError,
+    add_account,
+    list_accounts,
+    reset_password,
+    set_disabled,
+)
+from node.organisation.web.app import COOKIE, WebSettings
+from node.organisation.web.application import create_app
+
+__all__ = [
+    "COOKIE",
+    "ROLES",
+    "Account",
+    "AccountError",
+    "WebSettings",
+    "add_account",
+    "create_app",
+    "list_accounts",
+    "reset_password",
+    "set_disabled",
+]

@@ -1,0 +1,345 @@
+"""The manager's pages: reminders, the report, the Walloon forms, what is shared, the budget.
+
+Reachable by managers and admins only (the guard refuses a job coach with 403). The report is
+the one `koepel node report` computes (node/organisation/report.py: exact, local, the
+federation's per-person definitions), shown with its charts in the user's language; its
+printable page is report_html's. Sharing and budget are read from node.toml and the ledger and
+said in plain words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from node.organisation.audit_log import record_access
+from node.organisation.report import build_report
+from node.organisation.report_html import render_html
+from node.organisation.sections import ReportSection
+from node.organisation.sharing import sharing_decisions
+from node.organisation.web.app import Page, redirect, render
+from node.organisation.web.i18n import N_, Locale
+from node.organisation.web.labels import LABELS
+from node.organisation.web.people import reminders
+from privacy import InvalidQueryError
+
+__all__ = ["SECTION_TITLES", "routes"]
+
+_PERIOD = re.compile(r"\d{4}(-Q[1-4])?")
+
+SECTION_TITLES = {
+    "headcount": N_("People under contract on the last day"),
+    "fte": N_("Full-time equivalent over the period"),
+    "reached": N_("People with a contract or activity during the period"),
+    "exits": N_("People who left, by destination"),
+    "support_hours": N_("Hours of support received"),
+    "support_hours_per_person": N_("Hours of support per person reached"),
+    "competence_progression": N_("Competence progression (people assessed twice)"),
+    "plan_coverage": N_("Share of people reached who have a support plan"),
+    "plan_review_rate": N_("Share of plans reviewed in the period"),
+    "retention_12m": N_("Still under contract 12 months on"),
+    "self_evaluation_change": N_("Change in self-evaluation (people who answered twice)"),
+    "transition_regular_economy": N_("Share of leavers who left for a regular job"),
+    "competence_by_support_kind": N_("Competence progression by kind of support received"),
+    "support_hours_by_kind": N_("Hours of support by kind (all hours)"),
+    "plan_goals": N_("Goals of the support plans, by domain and status"),
+    "exits_by_tenure": N_("People who left, by destination and time with the organisation"),
+}
+UNITS = {"people": N_("people"), "FTE": N_("FTE"), "hours": N_("hours"),
+         "hours per person": N_("hours per person"), "mean change": N_("mean change"),
+         "share": N_("share"), "goals": N_("goals")}
+EXIT_CELLS = {"REGULAR_JOB": N_("regular job"), "OTHER_SOCIAL_ECONOMY":
+              N_("other social-economy job"), "TRAINING": N_("training"),
+              "UNEMPLOYMENT": N_("unemployment"), "RETIREMENT": N_("retirement"),
+              "ILLNESS": N_("illness"), "OTHER": N_("other")}
+SCOPES = {"querier": N_("this year"), "node": N_("all queriers together, this year"),
+          "lifetime": N_("all queriers, all years")}
+
+
+def _cell_label(locale: Locale, cell: str) -> str:
+    parts = []
+    for part in cell.split("/"):
+        text = EXIT_CELLS.get(part)
+        for kind in ("target_group", "support_action", "goal_domain", "goal_status"):
+            text = text or LABELS[kind].get(part)
+        if part == "all":
+            text = N_("all")
+        parts.append(locale.gettext(text) if text else part)
+    return " / ".join(parts)
+
+
+def _value(locale: Locale, section: ReportSection, value: float) -> str:
+    if section.unit == "share":
+        return locale.percent(value)
+    if section.unit == "mean change":
+        return ("+" if value > 0 else "") + locale.fixed(value, 3)
+    if section.unit in ("people", "goals"):
+        return locale.number(value, 0)
+    return locale.number(value, 1)
+
+
+def _section_view(locale: Locale, section: ReportSection) -> dict[str, Any]:
+    values = [v for _, v in section.rows]
+    low = 0.0 if section.unit == "share" else min(0.0, *values) if values else 0.0
+    high = 1.0 if section.unit == "share" else max(0.0, *values) if values else 0.0
+    span = (high - low) or 1.0
+    rows = []
+    for i, (cell, value) in enumerate(section.rows):
+        empty = section.empty(i)
+        rows.append({
+            "label": _cell_label(locale, cell),
+            "shown": "—" if empty else _value(locale, section, value),
+            "x": round(240 + 300 * (min(value, 0.0) - low) / span, 1),
+            "width": round(max(0.5, 300 * abs(value) / span), 1),
+            "negative": value < 0,
+            "persons": section.row_persons[i] if section.row_persons else None,
+        })
+    return {"name": section.name,
+            "title": locale.gettext(SECTION_TITLES.get(section.name, section.title)),
+            "unit": locale.gettext(UNITS.get(section.unit, section.unit)),
+            "rows": rows, "total": _value(locale, section, section.total),
+            "persons": section.persons, "has_persons": bool(section.row_persons),
+            "zero": round(240 + 300 * (0.0 - low) / span, 1),
+            "height": 22 * len(rows) + 8}
+
+
+async def reminders_page(request: Request, page: Page) -> Response:
+    today = page.settings.today()
+    found = reminders(page.settings.store, today=today)
+    return render(page, "reminders.html", {"reminders": found, "today": today.isoformat()})
+
+
+def _period(request: Request, page: Page) -> str:
+    period = request.query_params.get("period", "")
+    return period if _PERIOD.fullmatch(period) else str(page.settings.today().year - 1)
+
+
+async def report_page(request: Request, page: Page) -> Response:
+    settings = page.settings
+    period = _period(request, page)
+    try:
+        report = build_report(settings.engine, settings.config.catalogue,
+                              node_id=settings.config.node_id,
+                              organisation=settings.config.organisation, period=period,
+                              store=settings.store)
+    except InvalidQueryError:
+        return render(page, "error.html", {"status": 400, "message": "period"}, status=400)
+    record_access(settings.store, actor=page.user, action="report_view", subject="*",
+                  detail={"via": "web", "period": period})
+    sections = [_section_view(page.locale, s) for s in report.sections]
+    return render(page, "report.html", {"period": period, "sections": sections,
+                                        "catalogue": report.catalogue_version,
+                                        "skipped": len(report.skipped)})
+
+
+async def report_print(request: Request, page: Page) -> Response:
+    settings = page.settings
+    period = _period(request, page)
+    try:
+        report = build_report(settings.engine, settings.config.catalogue,
+                              node_id=settings.config.node_id,
+                              organisation=settings.config.organisation, period=period,
+                              store=settings.store)
+    except InvalidQueryError:
+        return render(page, "error.html", {"status": 400, "message": "period"}, status=400)
+    record_access(settings.store, actor=page.user, action="report_view", subject="*",
+                  detail={"via": "web", "period": period, "printable": True})
+    html = render_html(report, generated_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    response = HTMLResponse(html)
+    # The printable page is report_html's own: one inline stylesheet, nothing else.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'")
+    return response
+
+
+def _epsilon(locale: Locale, micro: int) -> str:
+    return locale.number(micro / 1_000_000, 3)
+
+
+async def sharing_page(request: Request, page: Page) -> Response:
+    settings = page.settings
+    config = settings.config
+    decisions = sharing_decisions(config)
+    locale = page.locale
+    queriers = []
+    for index, q in enumerate(config.queriers.values()):
+        access = q.access
+        queriers.append({
+            "identity": q.identity, "cap": _epsilon(locale, q.cap_micro),
+            "min": _epsilon(locale, access.min_epsilon_micro),
+            "max": None if access.max_epsilon_micro is None else _epsilon(
+                locale, access.max_epsilon_micro),
+            "shared": [m for m, shared in decisions.measures if shared[index]],
+            "withheld": [m for m, shared in decisions.measures if not shared[index]],
+            "dimensions": [d for d, shared in decisions.dimensions if shared[index]],
+        })
+    budgets = []
+    for line in settings.engine.all_budgets():
+        spent = line.spent_epsilon_micro
+        cap = line.cap_epsilon_micro
+        budgets.append({
+            "querier": line.querier, "period": line.period, "scope": line.scope,
+            "spent": _epsilon(locale, spent), "cap": _epsilon(locale, cap),
+            "remaining": _epsilon(locale, line.remaining_epsilon_micro),
+            "share": locale.percent(spent / cap) if cap else "—",
+            "used": min(100, round(100 * spent / cap)) if cap else 0,
+        })
+    return render(page, "sharing.html", {"queriers": queriers, "budgets": budgets,
+                                         "scopes": SCOPES,
+                                         "catalogue": decisions.catalogue_version})
+
+
+def _year(request: Request, page: Page, form: bool = False) -> str:
+    text = (page.form if form else request.query_params).get("year", "")
+    return text if re.fullmatch(r"\d{4}", text) else str(page.settings.today().year - 1)
+
+
+async def forms_page(request: Request, page: Page) -> Response:
+    from node.organisation.forms import build_forms
+
+    settings = page.settings
+    year = _year(request, page)
+    try:
+        forms = build_forms(settings.store, period=year,
+                            organisation=settings.config.organisation,
+                            node_id=settings.config.node_id)
+    except InvalidQueryError:
+        return render(page, "error.html", {"status": 400, "message": "period"}, status=400)
+    locale = page.locale
+    quarters = [{"quarter": r.quarter, "fte": locale.fixed(r.fte),
+                 "difference": ("+" if r.difference > 0 else "") + locale.fixed(r.difference),
+                 "maintained": r.maintained} for r in forms.annex2]
+    return render(page, "forms.html", {
+        "year": year, "quarters": quarters, "reference": locale.fixed(forms.reference_fte),
+        "rows": len(forms.annex1), "people": forms.people})
+
+
+async def forms_download(request: Request, page: Page) -> Response:
+    """The Walloon EI annexes of a year as one XLSX workbook (identity-level: pseudonyms),
+    logged in the audit log like `koepel node forms`."""
+    import hashlib
+
+    from node.organisation.audit_log import record_export
+    from node.organisation.forms import build_forms, forms_xlsx
+
+    settings = page.settings
+    year = _year(request, page, form=True)
+    try:
+        forms = build_forms(settings.store, period=year,
+                            organisation=settings.config.organisation,
+                            node_id=settings.config.node_id)
+    except InvalidQueryError:
+        return render(page, "error.html", {"status": 400, "message": "period"}, status=400)
+    data = forms_xlsx(forms)
+    name = f"annexes-{forms.year}.xlsx"
+    record_export(settings.store, actor=page.user, action="forms_export", subject="*", detail={
+        "year": forms.year, "people": forms.people, "annex1_rows": len(forms.annex1),
+        "reidentified": False, "files": {name: hashlib.sha256(data).hexdigest()},
+        "via": "web"})
+    return Response(data, headers={"Content-Disposition": f'attachment; filename="{name}"'},
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml"
+                               ".sheet")
+
+
+ACTION_LABELS = {
+    "person_view": N_("viewed a person's record"),
+    "person_create": N_("added a person"),
+    "contract_add": N_("added a contract"),
+    "contract_edit": N_("changed a contract"),
+    "support_action_add": N_("added a support action"),
+    "assessment_add": N_("added an assessment"),
+    "plan_add": N_("added a support plan"),
+    "plan_review_add": N_("recorded a plan review"),
+    "plan_close": N_("closed a support plan"),
+    "goal_edit": N_("changed a goal"),
+    "self_evaluation_add": N_("recorded a self-evaluation"),
+    "people_list": N_("listed people"),
+    "report_view": N_("viewed the report"),
+    "transfer_export": N_("exported a person's record"),
+    "forms_export": N_("exported the Walloon forms"),
+    "account_add": N_("created a staff account"),
+    "account_reset": N_("reset a staff account's password"),
+    "account_disable": N_("disabled a staff account"),
+    "vocabulary_edit": N_("changed the organisation's labels"),
+}
+AUDIT_PAGE = 100
+
+
+async def audit_page(request: Request, page: Page) -> Response:
+    """The node's audit log, newest first: who did what to whose record (never a value)."""
+    store = page.settings.store
+    text = request.query_params.get("page", "1")
+    number = int(text) if text.isdigit() and len(text) < 6 else 1
+    number = max(1, number)
+    with store.reading() as conn:
+        total = int(conn.execute("SELECT count(*) FROM audit_log").fetchone()[0])
+        rows = conn.execute(
+            "SELECT seq, created_at, actor, action, subject FROM audit_log "
+            "ORDER BY seq DESC LIMIT ? OFFSET ?", (AUDIT_PAGE, (number - 1) * AUDIT_PAGE)
+        ).fetchall()
+    locale = page.locale
+    entries = [{"seq": seq, "day": locale.date(created[:10]), "time": created[11:16],
+                "actor": actor, "action": locale.gettext(ACTION_LABELS.get(action, action)),
+                "subject": subject} for seq, created, actor, action, subject in rows]
+    return render(page, "audit.html", {"entries": entries, "page": number,
+                                       "pages": max(1, -(-total // AUDIT_PAGE)),
+                                       "total": total})
+
+
+_LABEL_FIELD = re.compile(r"(fr|nl|en):(support_action|competence):(.{1,40})")
+
+
+def _vocabulary_page(page: Page, *, status: int = 200, error: str = "") -> Response:
+    from node.organisation.web.vocabulary import federation_label, terms
+
+    found = terms(page.settings.store, page.settings.config.vocabulary)
+    rows = [{"kind": t.kind, "code": t.local_code, "federation": t.federation_code,
+             "federation_label": federation_label(t.kind, t.federation_code),
+             "labels": t.labels} for t in found]
+    return render(page, "vocabulary.html", {"terms": rows, "error": error}, status=status)
+
+
+async def vocabulary_page(request: Request, page: Page) -> Response:
+    return _vocabulary_page(page)
+
+
+async def vocabulary_save(request: Request, page: Page) -> Response:
+    from node.organisation.web.vocabulary import MAX_LABEL, set_labels, terms
+
+    store = page.settings.store
+    known = {(t.kind, t.local_code) for t in terms(store, page.settings.config.vocabulary)}
+    changes: dict[tuple[str, str], dict[str, str]] = {}
+    for name, value in page.form.items():
+        found = _LABEL_FIELD.fullmatch(name)
+        if found and (found.group(2), found.group(3)) in known:
+            changes.setdefault((found.group(2), found.group(3)), {})[found.group(1)] = value
+    if any(len(" ".join(v.split())) > MAX_LABEL for c in changes.values() for v in c.values()):
+        return _vocabulary_page(page, status=400, error=page.gettext(
+            "A label has at most 80 characters; nothing was saved."))
+    for (kind, code), values in changes.items():
+        set_labels(store, kind, code, values)
+    record_access(store, actor=page.user, action="vocabulary_edit", subject="*",
+                  detail={"via": "web", "codes": len(changes)})
+    page.flash(page.gettext("Saved."))
+    return redirect("/manage/vocabulary")
+
+
+def routes(guarded: Callable[..., Any]) -> list[Route]:
+    return [
+        Route("/manage/reminders", guarded(reminders_page, role="manager"), methods=["GET"]),
+        Route("/manage/report", guarded(report_page, role="manager"), methods=["GET"]),
+        Route("/manage/report/print", guarded(report_print, role="manager"), methods=["GET"]),
+        Route("/manage/sharing", guarded(sharing_page, role="manager"), methods=["GET"]),
+        Route("/manage/forms", guarded(forms_page, role="manager"), methods=["GET"]),
+        Route("/manage/audit", guarded(audit_page, role="manager"), methods=["GET"]),
+        Route("/manage/vocabulary", guarded(vocabulary_page, role="manager"), methods=["GET"]),
+        Route("/manage/vocabulary", guarded(vocabulary_save, role="manager"),
+              methods=["POST"]),
+        Route("/manage/forms", guarded(forms_download, role="manager"), methods=["POST"]),
+    ]
