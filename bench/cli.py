@@ -26,6 +26,7 @@ from bench.importing import run_import
 from bench.measure import Row
 from bench.node_query import run_cold_start, run_node_queries, run_opendp
 from bench.report import render_table, write_results
+from bench.secure import run_secure
 from bench.stores import cache_root, ensure_federation, ensure_store, remove_stale, size_label
 from bench.tls_overhead import run_tls
 from bench.web_pages import run_web
@@ -33,7 +34,7 @@ from bench.web_pages import run_web
 __all__ = ["MODES", "Plan", "main"]
 
 HERE = Path(__file__).resolve().parent
-PARTS = ("node", "import", "federation", "tls", "accuracy", "web")
+PARTS = ("node", "import", "federation", "tls", "accuracy", "web", "secure")
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,9 @@ class Plan:
     accuracy_tiers: tuple[tuple[int, int], ...]  # (nodes, repetitions)
     web_people: int = 3_000  # the web app's pages (issue 13: ≤ 100 ms at 3,000 people)
     web_runs: int = 20
+    secure_tiers: tuple[int, ...] = (10, 100)  # secure aggregation (issue 12)
+    secure_samples: int = 3_000  # noise draws per mode and K for the RMSE
+    secure_runs: int = 3  # rounds timed at the largest K
 
 
 MODES = {
@@ -68,7 +72,8 @@ MODES = {
     "smoke": Plan(sizes=(2_000,), query_runs=2, big_query_runs=1, cold_runs=2,
                   import_store=2_000, import_rows=1_000, import_runs=1, federation_tiers=(3,),
                   federation_runs=2, work_runs=1, tls_runs=2, accuracy_tiers=((3, 5),),
-                  web_people=200, web_runs=2),
+                  web_people=200, web_runs=2, secure_tiers=(3,), secure_samples=50,
+                  secure_runs=1),
 }
 
 
@@ -164,6 +169,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "web" in parts:
         _log(f"web app pages at {plan.web_people:,} people ({plan.web_runs} runs)")
         rows += run_web(scratch / "web", plan.web_people, plan.web_runs, _log)
+    if "secure" in parts:
+        _log(f"secure aggregation against per-node noise and a curator at K = "
+             f"{', '.join(map(str, plan.secure_tiers))}")
+        rows += run_secure(plan.secure_tiers, plan.secure_samples, plan.secure_runs,
+                           scratch / "secure", _log)
     meta["duration_seconds"] = round(time.perf_counter() - started, 1)
     name = datetime.date.today().isoformat() + ("" if args.mode == "full" else f"-{args.mode}")
     out = args.out / f"{name}.json"
