@@ -179,7 +179,8 @@ class SecureRound:
             u2 = server.survivors()
         except SecAggError as error:
             return self._aborted(query, result_id, created_at, nodes, failed, costs,
-                                 str(error)), server.transcript()
+                                 str(error)), {**server.transcript(),
+                                               "roster": roster.to_bytes().hex()}
         survivors = [n for n in enrolled if n.node_id in u2]
 
         async def consistency(node: NodeEntry) -> Any:
@@ -211,7 +212,7 @@ class SecureRound:
         except SecAggError as error:
             return self._aborted(query, result_id, created_at, nodes, failed, costs,
                                  str(error)), server.transcript()
-        transcript = server.transcript()
+        transcript = {**server.transcript(), "roster": roster.to_bytes().hex()}
         responses = _survivor_responses(query, total, shares, lengths, len(u2), round_id)
         figures = COMBINERS[spec.statistic](query, responses)
         reports = [NodeReport(n.node_id, NodeOutcome.ANSWERED,

@@ -177,10 +177,18 @@ def verify(files: tuple[Path, ...], nodes: tuple[str, ...], identity: str, tls: 
     finally:
         if book is not None:
             book.close()
+    rounds = (_transcript_check(history_path, ca_pem)
+              if history_path is not None and ca_pem is not None else None)
     if as_json:
-        dump_json([_result_json(r) for r in results])
+        dump_json([_result_json(r) for r in results] + (
+            [{"secure_rounds": {"checked": rounds[0], "problems": rounds[1]}}] if rounds else []))
     else:
         out = console()
+        if rounds is not None:
+            out.print(f"secure-aggregation transcripts: {rounds[0]} checked, "
+                      f"{len(rounds[1])} with problems")
+            for problem in rounds[1]:
+                out.print(f"  [red]{problem}[/red]")
         for result in results:
             receipts = (f", {result.receipts_checked} receipts checked" if history_path
                         else ", no receipts given (rollbacks cannot be detected)")
@@ -191,8 +199,33 @@ def verify(files: tuple[Path, ...], nodes: tuple[str, ...], identity: str, tls: 
                           "--federation-ca ca.crt)")
             if result.findings:
                 out.print(_findings_table(result))
-    if not all(r.ok for r in results):
+    if not all(r.ok for r in results) or (rounds is not None and rounds[1]):
         raise SystemExit(EXIT["audit"])
+
+
+def _transcript_check(history_path: Path, ca_pem: bytes) -> tuple[int, list[str]]:
+    """Every secure round the aggregator kept: its roster, signatures and U1/U2/dropped."""
+    import json
+
+    from aggregator import SqliteHistory
+    from wire.secagg import Roster, SecAggError, verify_transcript
+
+    history = SqliteHistory(history_path)
+    checked, problems = 0, []
+    try:
+        for result in history.recent(1000):
+            if result.aggregation != "secure" or not result.transcript:
+                continue
+            checked += 1
+            try:
+                record = json.loads(result.transcript)
+                roster = Roster.from_bytes(bytes.fromhex(record["roster"]))
+                verify_transcript(record, roster, ca_pem)
+            except (SecAggError, KeyError, ValueError) as error:
+                problems.append(f"result {result.result_id}: {error}")
+    finally:
+        history.close()
+    return checked, problems
 
 
 @audit.command()

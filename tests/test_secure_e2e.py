@@ -11,16 +11,19 @@ from the others' shares), with the standard error the round states, and every no
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from secure_support import ZCDP_VERSION, serve_zcdp, write_zcdp_catalogue
 
-from aggregator import build_aggregator, load_federation
+from aggregator import SqliteHistory, build_aggregator, load_federation
 from aggregator.federation import NodeEntry
+from cli.audit_cmds import _transcript_check
 from cli.federation_runner import LocalFederation, setup_node
 from node import load_node_config, open_node
 from node.synthetic import OrgProfile
@@ -115,3 +118,25 @@ def test_ten_processes_two_killed_between_the_rounds(federation: LocalFederation
             runtime.close()
         assert entry.mechanism == "secagg_discrete_gaussian:count"
         assert "t=6 c=1 n=10" in entry.noise
+
+
+def test_an_auditor_checks_the_kept_transcripts_against_the_ca(
+        federation: LocalFederation) -> None:
+    """Runs after the round above: its transcript is in the aggregator's history."""
+    config = load_federation(federation.root / "federation.toml")
+    ca_pem = (federation.ca_dir / "ca.crt").read_bytes()
+    checked, problems = _transcript_check(config.history, ca_pem)
+    assert checked >= 1 and problems == []
+    history = SqliteHistory(config.history)
+    try:
+        [kept] = [r for r in history.recent(10) if r.aggregation == "secure"]
+        record = json.loads(kept.transcript)
+        node, entry = next(iter(record["consistency"].items()))
+        forged = bytearray(bytes.fromhex(entry))
+        forged[-1] ^= 1
+        record["consistency"][node] = bytes(forged).hex()
+        history.save(replace(kept, result_id="forged", transcript=json.dumps(record)))
+    finally:
+        history.close()
+    checked, problems = _transcript_check(config.history, ca_pem)
+    assert checked == 2 and len(problems) == 1 and "forged" in problems[0]
