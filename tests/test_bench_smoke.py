@@ -32,7 +32,7 @@ def test_smoke_run_writes_every_benchmark(tmp_path: Path) -> None:
     assert body["mode"] == "smoke"
     groups = {row["group"] for row in body["results"]}
     assert groups == {"cold start", "node query", "OpenDP", "import", "federation", "TLS",
-                      "accuracy", "web app"}
+                      "accuracy", "web app", "secure aggregation"}
     # The federation runs with the nodes' own reply quantum and with none, each labelled.
     passes = {row["extra"].get("pass") for row in body["results"]
               if row["group"] == "federation" and row["floor"] is not None}
