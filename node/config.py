@@ -69,6 +69,9 @@ class BudgetConfig:
     period: str = "year"
     node_cap_micro: int | None = None  # None: the sum of the queriers' caps
     lifetime_cap_micro: int | None = None
+    # Secure aggregation: the most one noise share may expose if every other node and the
+    # aggregator colluded (its own OpenDP map, as ε); None: no cap beyond the central charge.
+    local_exposure_cap_micro: int | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,8 @@ _SECTIONS = {"node", "catalogue", "queriers", "tls", "limits", "budget", "vocabu
 _NODE_KEYS = {"id", "organisation", "database", "key_file", "secret_file", "listen",
               "signing_key_file", "signing_certificate", "reply_quantum_ms", "auditors",
               "key_source"}
-_BUDGET_KEYS = {"period", "node_cap_epsilon", "lifetime_cap_epsilon"}
+_BUDGET_KEYS = {"period", "node_cap_epsilon", "lifetime_cap_epsilon",
+                "local_exposure_cap_epsilon"}
 LIFETIME_DEFAULT_PERIODS = 5  # a lifetime cap left out is five periods' node cap
 BUDGET_PERIODS = ("year", "quarter")
 MAX_REPLY_QUANTUM_MS = 120_000
@@ -291,7 +295,7 @@ def _budget(path: Path, table: Mapping[str, Any]) -> BudgetConfig:
     if period not in BUDGET_PERIODS:
         raise ConfigError(f"{where}: period must be one of {', '.join(BUDGET_PERIODS)}")
     caps: dict[str, int | None] = {}
-    for key in ("node_cap_epsilon", "lifetime_cap_epsilon"):
+    for key in ("node_cap_epsilon", "lifetime_cap_epsilon", "local_exposure_cap_epsilon"):
         if key not in table:
             caps[key] = None
             continue
@@ -301,7 +305,8 @@ def _budget(path: Path, table: Mapping[str, Any]) -> BudgetConfig:
             caps[key] = parse_epsilon(str(table[key]), field=key, limit=None)
         except Exception as exc:
             raise ConfigError(f"{where}: {exc}") from None
-    return BudgetConfig(period, caps["node_cap_epsilon"], caps["lifetime_cap_epsilon"])
+    return BudgetConfig(period, caps["node_cap_epsilon"], caps["lifetime_cap_epsilon"],
+                        caps["local_exposure_cap_epsilon"])
 
 
 def _with_default_caps(budget: BudgetConfig,
@@ -313,7 +318,7 @@ def _with_default_caps(budget: BudgetConfig,
     lifetime = budget.lifetime_cap_micro
     if lifetime is None:
         lifetime = node_cap * LIFETIME_DEFAULT_PERIODS
-    return BudgetConfig(budget.period, node_cap, lifetime)
+    return BudgetConfig(budget.period, node_cap, lifetime, budget.local_exposure_cap_micro)
 
 
 def render_node_config(

@@ -19,12 +19,15 @@ from conftest import FIXTURES, create_node
 from secure_support import ZCDP_VERSION, serve_zcdp, write_zcdp_catalogue
 from security_support import LOOPBACK
 
-from aggregator import FederationConfig, NodeEntry, QuorumPolicy
+from aggregator import FederationConfig, NodeEntry, NodeOutcome, QuorumPolicy
 from aggregator.federation import AggregationMode
 from aggregator.secure import SecureRound
+from aggregator.transport import NodeQueryError
 from node import NodeRuntime, import_files, load_node_config, open_node
 from node.engine.secure import SecureRefused, SecureRounds
+from node.service.errors import status_for
 from privacy import QuerySpec, Statistic, load_catalogue, validate
+from privacy.errors import KoepelError
 from privacy.mechanisms import plan_release
 from protos import pb2
 from wire.tls import TlsFiles, init_ca, issue
@@ -58,7 +61,14 @@ class Dispatch:
         if node.node_id in self.dead:
             raise TimeoutError
         self.calls.append((node.node_id, method))
-        r = self.rounds[node.node_id]
+        try:
+            return self._call(node.node_id, method, request)
+        except KoepelError as error:  # as the servicer maps a refusal to its status
+            raise NodeQueryError(node.node_id, status_for(error).code, error.code, str(error),
+                                 {}) from None
+
+    def _call(self, node_id: str, method: str, request: Any) -> Any:
+        r = self.rounds[node_id]
         if method == "SecureEnrol":
             return pb2.SecureEnrolResponse(roster_entry=r.enrol())
         if method == "SecureMask":
@@ -73,7 +83,7 @@ class Dispatch:
         if method == "SecureConsistency":
             return pb2.SecureConsistencyResponse(signature=r.consistency(
                 "federation", request.query_id, list(request.survivors)))
-        self.unmasks[node.node_id] = request
+        self.unmasks[node_id] = request
         return pb2.SecureUnmaskResponse(unmask_reply=r.unmask(
             "federation", request.query_id, list(request.survivors),
             dict(request.consistency_signatures), dict(request.shares)))
@@ -203,3 +213,40 @@ def test_a_pure_epsilon_catalogue_is_refused_at_no_cost(federation: Federation,
                                  roster_signature=b"", aggregator_certificate=b"",
                                  honest_shares=3)
     assert len(node.engine.ledger.entries()) == before
+
+
+@pytest.mark.parametrize("statistic", [Statistic.SUM, Statistic.HISTOGRAM])
+def test_sums_and_histograms_are_securely_aggregated_too(federation: Federation,
+                                                         statistic: Statistic) -> None:
+    fed = federation
+    query = _query(fed, statistic)
+    result, _ = _run(fed, Dispatch(fed.rounds), query)
+    assert result.aggregation == "secure" and len(result.answered) == K
+    exact: list[float] = []
+    for runtime in fed.runtimes.values():
+        if statistic is Statistic.SUM:
+            _, sums, _ = runtime.engine.exact_cells_and_clamped(query)
+            values = [v / query.catalogue.fixed_point_scale for v in sums]
+        else:
+            values = [float(v) for v in runtime.engine.exact_histogram(query)]
+        exact = values if not exact else [a + b for a, b in zip(exact, values, strict=True)]
+    assert len(result.cells) == len(exact)
+    for cell, truth in zip(result.cells, exact, strict=True):
+        # 5.5 SEs per cell: a correct release fails with probability < 4e-8 per cell.
+        assert abs(cell.estimate - truth) <= 5.5 * cell.standard_error
+
+
+def test_a_node_refuses_a_share_that_would_expose_more_than_its_cap(
+        federation: Federation) -> None:
+    """node.toml's local_exposure_cap_epsilon: refused before anything is read or charged."""
+    fed = federation
+    node = fed.runtimes["org-0"]
+    capped_config = replace(node.config, budget=replace(node.config.budget,
+                                                        local_exposure_cap_micro=100_000))
+    rounds = {**fed.rounds, "org-0": SecureRounds(capped_config, node.engine, node.store)}
+    before = len(node.engine.ledger.entries())
+    result, _ = _run(fed, Dispatch(rounds), _query(fed))
+    [report] = [n for n in result.nodes if n.node_id == "org-0"]
+    assert report.outcome is NodeOutcome.REFUSED and "local_exposure_cap" in report.reason
+    assert len(node.engine.ledger.entries()) == before
+    assert sorted(result.answered) == ["org-1", "org-2", "org-3", "org-4"]

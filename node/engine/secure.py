@@ -49,6 +49,7 @@ from privacy import (
     QuerySpec,
     Statistic,
     ValidatedQuery,
+    format_micro,
 )
 from privacy.distributed import SharePlan, draw_share, plan_shares
 from privacy.errors import KoepelError
@@ -147,6 +148,7 @@ class SecureRounds:
         digest = _round_digest(spec, params, honest_shares)
         cost = sum(s.rho_micro for s in shares)
         local = sum(s.local_rho_micro for s in shares)
+        self._check_exposure(local)
         ledger = self._engine.ledger
         stored = ledger.stored_answer(querier, query_id)
         if stored is not None:
@@ -185,6 +187,19 @@ class SecureRounds:
                     local, True)
         self._keep(query_id, _Round(client, querier))
         return masked, cost, local, False
+
+    def _check_exposure(self, local_micro: int) -> None:
+        """Refuse (before any data is read or charged) a share that would expose too much
+        should everyone else collude: the node's ``local_exposure_cap_epsilon``."""
+        cap = self._config.budget.local_exposure_cap_micro
+        if cap is None:
+            return
+        rule = self._engine.loss_rule
+        if local_micro > rule.budget_from_epsilon(cap):
+            raise PermissionDeniedError(
+                f"this round's noise share alone would expose {rule.describe(local_micro)} if "
+                f"every other node colluded, over this node's local_exposure_cap_epsilon of "
+                f"{format_micro(cap)}; ask with a smaller ε or a smaller threshold t")
 
     def consistency(self, querier: str, query_id: str, survivors: Sequence[str]) -> bytes:
         """Sign the survivor set this node is shown."""
