@@ -1,0 +1,168 @@
+-- koepel schema version 6, frozen: the exact schema a database at version 6 holds.
+-- Never edit; add tests/schema_history/v7.sql with the next migration.
+-- Reserved for secure aggregation's migration (a placeholder on the perf branch: no change).
+
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+
+CREATE TABLE workers (
+        pid TEXT PRIMARY KEY,
+        birth_year INTEGER NOT NULL,
+        gender TEXT NOT NULL,
+        education_level TEXT NOT NULL,
+        target_group TEXT NOT NULL,
+        region TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+CREATE TABLE contracts (
+        contract_key TEXT PRIMARY KEY,
+        pid TEXT NOT NULL REFERENCES workers(pid),
+        role TEXT NOT NULL,
+        contract_type TEXT NOT NULL,
+        weekly_hours REAL NOT NULL,
+        start_date TEXT NOT NULL,
+        end_date TEXT
+    , subsidy_scheme TEXT);
+
+CREATE INDEX contracts_by_period
+        ON contracts(start_date, end_date, pid, weekly_hours);
+
+CREATE TABLE support_actions (
+        action_key TEXT PRIMARY KEY,
+        pid TEXT NOT NULL REFERENCES workers(pid),
+        action_date TEXT NOT NULL,
+        duration_min INTEGER NOT NULL,
+        action_code TEXT NOT NULL
+    , local_code TEXT NOT NULL DEFAULT '', mapping_version TEXT NOT NULL DEFAULT '');
+
+CREATE INDEX support_actions_by_date
+        ON support_actions(action_date, pid, duration_min);
+
+CREATE TABLE competence_assessments (
+        assessment_key TEXT PRIMARY KEY,
+        pid TEXT NOT NULL REFERENCES workers(pid),
+        assessment_date TEXT NOT NULL,
+        competence_code TEXT NOT NULL,
+        score_norm REAL NOT NULL
+    , local_code TEXT NOT NULL DEFAULT '', mapping_version TEXT NOT NULL DEFAULT '', assessor TEXT NOT NULL DEFAULT 'UNKNOWN', context TEXT NOT NULL DEFAULT 'UNKNOWN');
+
+CREATE INDEX competence_assessments_by_date
+        ON competence_assessments(assessment_date, pid, competence_code, score_norm);
+
+CREATE TABLE exits (
+        exit_key TEXT PRIMARY KEY,
+        pid TEXT NOT NULL REFERENCES workers(pid),
+        exit_date TEXT NOT NULL,
+        destination TEXT NOT NULL
+    );
+
+CREATE INDEX exits_by_date ON exits(exit_date, pid, destination);
+
+CREATE TABLE ledger (
+        seq INTEGER PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        querier TEXT NOT NULL,
+        query_id TEXT NOT NULL,
+        query_digest TEXT NOT NULL,
+        mechanism TEXT NOT NULL,
+        cost_micro INTEGER NOT NULL CHECK (cost_micro >= 0),
+        budget_period TEXT NOT NULL,
+        catalogue_version TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        entry_hash TEXT NOT NULL
+    , unit TEXT NOT NULL DEFAULT '', noise TEXT NOT NULL DEFAULT '');
+
+CREATE INDEX ledger_by_querier ON ledger(querier, budget_period, cost_micro);
+
+CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+        BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+
+CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+        BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+
+CREATE TABLE answers (
+        querier TEXT NOT NULL,
+        query_id TEXT NOT NULL,
+        query_digest TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        ledger_seq INTEGER NOT NULL REFERENCES ledger(seq),
+        PRIMARY KEY (querier, query_id)
+    ) WITHOUT ROWID;
+
+CREATE TABLE vocabulary_map (
+        kind TEXT NOT NULL CHECK (kind IN ('support_action', 'competence')),
+        local_code TEXT NOT NULL,
+        fed_code TEXT NOT NULL,
+        mapping_version TEXT NOT NULL,
+        first_used TEXT NOT NULL,
+        PRIMARY KEY (kind, local_code, mapping_version)
+    ) WITHOUT ROWID;
+
+CREATE INDEX ledger_by_period ON ledger(budget_period, cost_micro);
+
+CREATE TABLE support_plans (
+        plan_key TEXT PRIMARY KEY,
+        pid TEXT NOT NULL REFERENCES workers(pid),
+        start_date TEXT NOT NULL,
+        end_date TEXT
+    );
+
+CREATE INDEX support_plans_by_period ON support_plans(start_date, end_date, pid);
+
+CREATE INDEX support_plans_by_pid ON support_plans(pid);
+
+CREATE TABLE plan_goals (
+        goal_key TEXT PRIMARY KEY,
+        plan_key TEXT NOT NULL REFERENCES support_plans(plan_key),
+        domain TEXT NOT NULL,
+        status TEXT NOT NULL
+    );
+
+CREATE INDEX plan_goals_by_plan ON plan_goals(plan_key, domain, status);
+
+CREATE TABLE plan_reviews (
+        review_key TEXT PRIMARY KEY,
+        plan_key TEXT NOT NULL REFERENCES support_plans(plan_key),
+        review_date TEXT NOT NULL
+    );
+
+CREATE INDEX plan_reviews_by_date ON plan_reviews(review_date, plan_key);
+
+CREATE INDEX plan_reviews_by_plan ON plan_reviews(plan_key);
+
+CREATE TABLE self_evaluations (
+        evaluation_key TEXT PRIMARY KEY,
+        pid TEXT NOT NULL REFERENCES workers(pid),
+        evaluation_date TEXT NOT NULL,
+        item_code TEXT NOT NULL,
+        score_norm REAL NOT NULL
+    );
+
+CREATE INDEX self_evaluations_by_date
+        ON self_evaluations(evaluation_date, pid, item_code, score_norm);
+
+CREATE INDEX competence_assessments_by_pid ON competence_assessments(pid);
+
+CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+CREATE INDEX contracts_by_pid_period
+        ON contracts(pid, start_date, end_date, weekly_hours);
+
+CREATE INDEX support_actions_by_pid
+        ON support_actions(pid, action_date, duration_min);
+
+PRAGMA application_id = 1263486288;
+
+PRAGMA user_version = 6;
