@@ -23,6 +23,7 @@ from bench.accuracy import run_accuracy
 from bench.clock import clock_in, reserve_year
 from bench.federation import run_federation
 from bench.importing import run_import
+from bench.ledger import run_ledger
 from bench.measure import Row
 from bench.node_query import run_cold_start, run_node_queries, run_opendp
 from bench.report import render_table, write_results
@@ -32,7 +33,7 @@ from bench.tls_overhead import run_tls
 __all__ = ["MODES", "Plan", "main"]
 
 HERE = Path(__file__).resolve().parent
-PARTS = ("node", "import", "federation", "tls", "accuracy")
+PARTS = ("node", "import", "ledger", "federation", "tls", "accuracy")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class Plan:
     work_runs: int
     tls_runs: int
     accuracy_tiers: tuple[tuple[int, int], ...]  # (nodes, repetitions)
+    ledger_entries: int = 100_000
+    ledger_runs: int = 20
 
 
 MODES = {
@@ -64,7 +67,8 @@ MODES = {
                   tls_runs=30, accuracy_tiers=((10, 200), (100, 40))),
     "smoke": Plan(sizes=(2_000,), query_runs=2, big_query_runs=1, cold_runs=2,
                   import_store=2_000, import_rows=1_000, import_runs=1, federation_tiers=(3,),
-                  federation_runs=2, work_runs=1, tls_runs=2, accuracy_tiers=((3, 5),)),
+                  federation_runs=2, work_runs=1, tls_runs=2, accuracy_tiers=((3, 5),),
+                  ledger_entries=1_000, ledger_runs=2),
 }
 
 
@@ -143,6 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         store = ensure_store(cache, plan.import_store, log=_log)
         _log(f"import of {plan.import_rows:,}-row CSVs ({plan.import_runs} runs)")
         rows += run_import(store, scratch, plan.import_rows, plan.import_runs, _log)
+    if "ledger" in parts:
+        _log(f"answers with {plan.ledger_entries:,} ledger entries and with none "
+             f"({plan.ledger_runs} runs)")
+        rows += run_ledger(scratch, plan.ledger_entries, plan.ledger_runs, clock, _log)
     pool_size = max([*plan.federation_tiers, *(n for n, _ in plan.accuracy_tiers)])
     if {"federation", "tls", "accuracy"} & parts:
         folders = ensure_federation(cache, pool_size, log=_log)
