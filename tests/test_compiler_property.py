@@ -409,8 +409,9 @@ def test_the_reference_can_fail(runtime: NodeRuntime) -> None:
 
 @st.composite
 def edits(draw: st.DrawFn, people: list[Person]) -> list[tuple[str, tuple[object, ...]]]:
-    """Random statements on contracts and support actions: new rows, changed dates, hours,
-    minutes and owners, deleted rows (what a re-import or the organisation's tool does)."""
+    """Random statements on workers, contracts and support actions: new rows, changed
+    attributes, dates, hours, minutes and owners, deleted rows (what a re-import or the
+    organisation's tool does)."""
     pids = [p.pid for p in people]
     contracts = [c.key for p in people for c in p.contracts]
     actions = [a[0] for p in people for a in p.actions]
@@ -418,7 +419,7 @@ def edits(draw: st.DrawFn, people: list[Person]) -> list[tuple[str, tuple[object
     for i in range(draw(st.integers(1, 8))):
         kind = draw(st.sampled_from(["add_contract", "move_contract", "end_contract",
                                      "hours", "drop_contract", "add_action", "move_action",
-                                     "minutes", "drop_action"]))
+                                     "minutes", "drop_action", "worker"]))
         when = day(start_offset(draw)).isoformat()
         pid = draw(st.sampled_from(pids))
         if kind == "add_contract":
@@ -429,6 +430,12 @@ def edits(draw: st.DrawFn, people: list[Person]) -> list[tuple[str, tuple[object
                         "weekly_hours, start_date, end_date) VALUES (?, ?, 'TARGET_WORKER', "
                         "'OPEN_ENDED', ?, ?, ?)",
                         (f"new-c{i}", pid, draw(st.sampled_from([9.5, 38, 45])), when, end)))
+        elif kind == "worker":
+            out.append(("UPDATE workers SET birth_year = ?, gender = ?, region = ?, "
+                        "target_group = ? WHERE pid = ?",
+                        (draw(st.integers(1940, 2010)), draw(st.sampled_from(GENDERS)),
+                         draw(st.sampled_from(REGIONS)), draw(st.sampled_from(TARGET_GROUPS)),
+                         pid)))
         elif kind == "add_action":
             out.append(("INSERT INTO support_actions (action_key, pid, action_date, "
                         "duration_min, action_code) VALUES (?, ?, ?, ?, 'SA02')",
@@ -458,9 +465,10 @@ def edits(draw: st.DrawFn, people: list[Person]) -> list[tuple[str, tuple[object
 
 def all_facts(runtime: NodeRuntime) -> list[tuple[object, ...]]:
     with runtime.store.reading() as conn:
-        return [(*r[:5], round(r[5], 9)) for r in conn.execute(
-            "SELECT period, pid, active_start, active_end, support_min, fte "
-            "FROM person_periods ORDER BY period, pid")]
+        return [(*r[:-1], round(r[-1], 9)) for r in conn.execute(
+            "SELECT period, pid, active_start, active_end, support_min, birth_year, gender, "
+            "education_level, target_group, region, fte FROM person_periods "
+            "ORDER BY period, pid")]
 
 
 @settings(max_examples=40, deadline=None,

@@ -56,7 +56,8 @@ def test_counts_and_fte_need_no_value_join(node_factory: Callable[..., NodeRunti
 def test_on_the_facts_a_query_reads_one_range_of_person_periods(
         node_factory: Callable[..., NodeRuntime]) -> None:
     """The per-person facts (schema version 7): one index range of ``person_periods`` by
-    period, each person's worker row by its key; no per-person sub-query, no raw rows."""
+    period, which carries the worker attributes; no join, no per-person sub-query, no raw
+    rows."""
     runtime = node_factory()
     for measure, statistic in (("headcount", Statistic.COUNT), ("fte", Statistic.MEAN),
                                ("support_hours", Statistic.MEAN),
@@ -64,7 +65,7 @@ def test_on_the_facts_a_query_reads_one_range_of_person_periods(
         plan = _plan(runtime, measure, statistic, ("region",), facts=True)
         text = " ".join(plan)
         assert "SEARCH f USING PRIMARY KEY (period=?)" in text, (measure, plan)
-        assert "SEARCH w USING PRIMARY KEY (pid=?)" in text, (measure, plan)
+        assert "workers" not in text and " w " not in text, (measure, plan)  # carried in f
         assert "support_actions" not in text and "contracts" not in text, (measure, plan)
         assert "CORRELATED" not in text and "AUTOMATIC" not in text, (measure, plan)
         assert sum("TEMP B-TREE" in step for step in plan) <= 1, (measure, plan)

@@ -215,16 +215,18 @@ class _Params:
         return ", ".join(self.add(v) for v in values)
 
 
-def _dimension_sql(dimension: Dimension, params: _Params) -> str:
+def _dimension_sql(dimension: Dimension, params: _Params, table: str = "w") -> str:
+    """The cell of a person; worker attributes are read from ``table`` (``workers``, or the
+    per-person facts that carry them)."""
     if dimension.source == "worker.age":
-        age = "(:ref_year - w.birth_year)"
+        age = f"(:ref_year - {table}.birth_year)"
         branches = [
             f"WHEN {age} < {params.add(edge)} THEN {params.add(cell)}"
             for edge, cell in zip(dimension.age_edges, dimension.cells, strict=False)
         ]
         return f"CASE {' '.join(branches)} ELSE {params.add(dimension.cells[-1])} END"
     column = "x.destination" if dimension.source == "exit.destination" else (
-        _WORKER_COLUMNS[dimension.source]
+        table + _WORKER_COLUMNS[dimension.source][1:]
     )
     branches = [
         f"WHEN {column} IN ({params.add_list(codes)}) THEN {params.add(cell)}"
@@ -304,8 +306,8 @@ def _base_params(query: ValidatedQuery) -> _Params:
 
 
 def _compile_on_facts(query: ValidatedQuery) -> CompiledQuery:
-    """One flat aggregate over the period's facts joined to ``workers``: each person is one
-    ``person_periods`` row (primary key ``(period, pid)``), so the per-cell ``COUNT`` and
+    """One flat aggregate over the period's facts (which carry the worker attributes): each
+    person is one ``person_periods`` row (primary key ``(period, pid)``), so the per-cell ``COUNT`` and
     ``SUM`` see each person once, their value clamped and rounded as in the raw-row SQL."""
     measure = query.measure
     catalogue = query.catalogue
@@ -321,16 +323,17 @@ def _compile_on_facts(query: ValidatedQuery) -> CompiledQuery:
     v = f"CAST(ROUND(MAX(:lower, MIN(:upper, COALESCE({value}, 0.0))) * :scale) AS INTEGER)"
     where = ["f.period = :period" + FACT_POPULATIONS[measure.population]]
     for name, codes in query.filters.items():
-        expression = _dimension_sql(catalogue.dimensions[name], params)
+        expression = _dimension_sql(catalogue.dimensions[name], params, "f")
         where.append(f"({expression}) IN ({params.add_list(codes)})")
-    group = [f"{_dimension_sql(d, params)} AS d{i}" for i, d in enumerate(query.dimensions)]
+    group = [f"{_dimension_sql(d, params, 'f')} AS d{i}"
+             for i, d in enumerate(query.dimensions)]
     if query.spec.statistic is Statistic.HISTOGRAM:
         group.append(f"{_bin_sql(query, params, v)} AS bin")
     keys = [g.rsplit(" AS ", 1)[-1] for g in group]
     sql = (
         ("WITH " + ", ".join(ctes) + " " if ctes else "")
         + "SELECT " + "".join(f"{g}, " for g in group) + f"COUNT(*), COALESCE(SUM({v}), 0)"
-        + " FROM person_periods f JOIN workers w ON w.pid = f.pid" + join_val
+        + " FROM person_periods f" + join_val
         + (" LEFT JOIN last_exit x ON x.pid = f.pid" if uses_exit else "")
         + " WHERE " + " AND ".join(where)
         + (" GROUP BY " + ", ".join(keys) if keys else "")

@@ -5,7 +5,9 @@ things: were they under contract at some time in it, on its first day, on its la
 FTE did their contracts give over it; how many minutes of support did they get in it. Computed
 from the raw rows on every query, that is 90–97 % of an answer (one walk per person through
 their support actions). ``person_periods`` keeps them instead, one narrow row per person under
-contract and period, keyed by ``(period, pid)`` so that a query reads one index range.
+contract and period, keyed by ``(period, pid)`` so that a query reads one index range; the row
+also carries the person's worker attributes (the catalogue's dimensions), so that a query reads
+this table alone (a join to ``workers`` cost as much as the rest of the query, measured).
 
 Periods: the catalogue asks for calendar years and quarters only (``privacy.parse_period``),
 so facts are kept per period label (``2025``, ``2025-Q3``), each row holding that period's
@@ -16,8 +18,8 @@ quarters. The window grows as the years go by (at the first write of a new year,
 ``koepel node check --rebuild-facts``); a query for a period outside it is answered from the
 raw rows, correct and slower (``node.engine.compiler``).
 
-Upkeep: triggers mark a person in ``facts_dirty`` whenever one of their contracts or support
-actions is inserted, updated or deleted (by the importer, the organisation's tool or anyone);
+Upkeep: triggers mark a person in ``facts_dirty`` whenever their worker row or one of their
+contracts or support actions is inserted, updated or deleted (by the importer, the organisation's tool or anyone);
 ``refresh`` recomputes exactly those people's facts and is run by ``Store.transaction`` before
 every commit, so facts and rows commit together or not at all. A query that finds a marked
 person (a write outside ``Store.transaction``) reads the raw rows instead.
@@ -40,7 +42,8 @@ FACTS_YEARS_BACK = 9  # the window: this year, the nine before it and the next o
 # Per person under contract in a covered period: the flags, FTE and support minutes. The FTE
 # and support expressions are those of node/engine/compiler.py's raw-row values.
 _FILL = (
-    "INSERT INTO person_periods (period, pid, active_start, active_end, fte, support_min) "
+    "INSERT INTO person_periods (period, pid, active_start, active_end, fte, support_min, "
+    "birth_year, gender, education_level, target_group, region) "
     "SELECT p.period, c.pid, "
     "MAX(c.start_date <= p.start_date AND (c.end_date IS NULL OR c.end_date > p.start_date)), "
     "MAX(c.start_date <= p.last_day AND (c.end_date IS NULL OR c.end_date > p.last_day)), "
@@ -48,8 +51,9 @@ _FILL = (
     "(julianday(MIN(COALESCE(c.end_date, p.end_date), p.end_date)) "
     "- julianday(MAX(c.start_date, p.start_date))) / p.days), "
     "COALESCE((SELECT SUM(s.duration_min) FROM support_actions s WHERE s.pid = c.pid "
-    "AND s.action_date >= p.start_date AND s.action_date < p.end_date), 0) "
-    "FROM {source} "
+    "AND s.action_date >= p.start_date AND s.action_date < p.end_date), 0), "
+    "w.birth_year, w.gender, w.education_level, w.target_group, w.region "
+    "FROM {source} JOIN workers w ON w.pid = c.pid "
     "WHERE c.start_date < p.end_date AND (c.end_date IS NULL OR c.end_date > p.start_date) "
     "{where} GROUP BY p.period, c.pid"
 )

@@ -208,9 +208,10 @@ _V6_RESERVED: tuple[str, ...] = ()
 # Version 7: per-person facts kept at write time (node/store/facts.py; DESIGN.md, Performance).
 # ``person_periods`` holds, for every person under contract at some time in a covered period
 # (every calendar year and quarter of ``facts_periods``), whether they were under contract on
-# its first and on its last day, their FTE over it and their support minutes in it: exactly the
-# per-person values the compiled SQL used to recompute from raw rows on every query. Triggers
-# mark a person whose contracts or support actions change in ``facts_dirty``; every write
+# its first and on its last day, their FTE over it and their support minutes in it (exactly the
+# per-person values the compiled SQL used to recompute from raw rows on every query), and their
+# worker attributes (the dimensions), so a query reads this one table. Triggers mark a person
+# whose worker row, contracts or support actions change in ``facts_dirty``; every write
 # transaction recomputes those people's facts before it commits (``Store.transaction``), so the
 # facts never disagree with the rows they come from. Here every existing person is marked: the
 # store builds their facts right after migrating. ``ledger_totals`` keeps what each querier has
@@ -233,6 +234,11 @@ _V7_FACTS = (
         active_end INTEGER NOT NULL,
         fte REAL NOT NULL,
         support_min INTEGER NOT NULL,
+        birth_year INTEGER NOT NULL,
+        gender TEXT NOT NULL,
+        education_level TEXT NOT NULL,
+        target_group TEXT NOT NULL,
+        region TEXT NOT NULL,
         PRIMARY KEY (period, pid)
     ) WITHOUT ROWID""",
     """CREATE INDEX person_periods_by_pid ON person_periods(pid)""",
@@ -257,6 +263,17 @@ _V7_FACTS = (
             INSERT INTO facts_dirty SELECT NEW.pid
             WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = NEW.pid); END""",
     """CREATE TRIGGER support_actions_facts_delete AFTER DELETE ON support_actions
+        BEGIN INSERT INTO facts_dirty SELECT OLD.pid
+            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = OLD.pid); END""",
+    """CREATE TRIGGER workers_facts_insert AFTER INSERT ON workers
+        BEGIN INSERT INTO facts_dirty SELECT NEW.pid
+            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = NEW.pid); END""",
+    """CREATE TRIGGER workers_facts_update AFTER UPDATE ON workers
+        BEGIN INSERT INTO facts_dirty SELECT OLD.pid
+            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = OLD.pid);
+            INSERT INTO facts_dirty SELECT NEW.pid
+            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = NEW.pid); END""",
+    """CREATE TRIGGER workers_facts_delete AFTER DELETE ON workers
         BEGIN INSERT INTO facts_dirty SELECT OLD.pid
             WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = OLD.pid); END""",
     """INSERT INTO facts_dirty SELECT DISTINCT pid FROM contracts""",

@@ -177,6 +177,11 @@ CREATE TABLE person_periods (
         active_end INTEGER NOT NULL,
         fte REAL NOT NULL,
         support_min INTEGER NOT NULL,
+        birth_year INTEGER NOT NULL,
+        gender TEXT NOT NULL,
+        education_level TEXT NOT NULL,
+        target_group TEXT NOT NULL,
+        region TEXT NOT NULL,
         PRIMARY KEY (period, pid)
     ) WITHOUT ROWID;
 
@@ -209,6 +214,20 @@ CREATE TRIGGER support_actions_facts_update AFTER UPDATE ON support_actions
             WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = NEW.pid); END;
 
 CREATE TRIGGER support_actions_facts_delete AFTER DELETE ON support_actions
+        BEGIN INSERT INTO facts_dirty SELECT OLD.pid
+            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = OLD.pid); END;
+
+CREATE TRIGGER workers_facts_insert AFTER INSERT ON workers
+        BEGIN INSERT INTO facts_dirty SELECT NEW.pid
+            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = NEW.pid); END;
+
+CREATE TRIGGER workers_facts_update AFTER UPDATE ON workers
+        BEGIN INSERT INTO facts_dirty SELECT OLD.pid
+            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = OLD.pid);
+            INSERT INTO facts_dirty SELECT NEW.pid
+            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = NEW.pid); END;
+
+CREATE TRIGGER workers_facts_delete AFTER DELETE ON workers
         BEGIN INSERT INTO facts_dirty SELECT OLD.pid
             WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = OLD.pid); END;
 
