@@ -306,9 +306,11 @@ def _base_params(query: ValidatedQuery) -> _Params:
 
 
 def _compile_on_facts(query: ValidatedQuery) -> CompiledQuery:
-    """One flat aggregate over the period's facts (which carry the worker attributes): each
-    person is one ``person_periods`` row (primary key ``(period, pid)``), so the per-cell ``COUNT`` and
-    ``SUM`` see each person once, their value clamped and rounded as in the raw-row SQL."""
+    """One flat aggregate over the period's facts (which carry the worker attributes).
+
+    Each person is one ``person_periods`` row (primary key ``(period, pid)``), so the per-cell
+    ``COUNT`` and ``SUM`` see each person once, their value clamped and rounded as in the
+    raw-row SQL."""
     measure = query.measure
     catalogue = query.catalogue
     params = _base_params(query)

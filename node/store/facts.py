@@ -19,9 +19,10 @@ quarters. The window grows as the years go by (at the first write of a new year,
 raw rows, correct and slower (``node.engine.compiler``).
 
 Upkeep: triggers mark a person in ``facts_dirty`` whenever their worker row or one of their
-contracts or support actions is inserted, updated or deleted (by the importer, the organisation's tool or anyone);
-``refresh`` recomputes exactly those people's facts and is run by ``Store.transaction`` before
-every commit, so facts and rows commit together or not at all. A query that finds a marked
+contracts or support actions is inserted, updated or deleted (by the importer, the
+organisation's tool or anyone); ``refresh`` recomputes exactly those people's facts and is
+run by ``Store.transaction`` before every commit, so facts and rows commit together or not at
+all. A query that finds a marked
 person (a write outside ``Store.transaction``) reads the raw rows instead.
 
 The values are the compiled SQL's own expressions (same operations, same order), so a person's
