@@ -27,13 +27,14 @@ from bench.ledger import run_ledger
 from bench.measure import Row
 from bench.node_query import run_cold_start, run_node_queries, run_opendp
 from bench.report import render_table, write_results
+from bench.startup import run_startup
 from bench.stores import cache_root, ensure_federation, ensure_store, remove_stale, size_label
 from bench.tls_overhead import run_tls
 
 __all__ = ["MODES", "Plan", "main"]
 
 HERE = Path(__file__).resolve().parent
-PARTS = ("node", "import", "ledger", "federation", "tls", "accuracy")
+PARTS = ("startup", "node", "import", "ledger", "federation", "tls", "accuracy")
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Plan:
     accuracy_tiers: tuple[tuple[int, int], ...]  # (nodes, repetitions)
     ledger_entries: int = 100_000
     ledger_runs: int = 20
+    startup_runs: int = 15
 
 
 MODES = {
@@ -68,7 +70,7 @@ MODES = {
     "smoke": Plan(sizes=(2_000,), query_runs=2, big_query_runs=1, cold_runs=2,
                   import_store=2_000, import_rows=1_000, import_runs=1, federation_tiers=(3,),
                   federation_runs=2, work_runs=1, tls_runs=2, accuracy_tiers=((3, 5),),
-                  ledger_entries=1_000, ledger_runs=2),
+                  ledger_entries=1_000, ledger_runs=2, startup_runs=2),
 }
 
 
@@ -133,6 +135,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     rows: list[Row] = []
     _log(f"koepel benchmarks, mode {args.mode}; cache {cache}")
+    if "startup" in parts:
+        _log(f"CLI start-up ({plan.startup_runs} runs)")
+        rows += run_startup(plan.startup_runs, _log)
     if "node" in parts:
         for people in plan.sizes:
             store = ensure_store(cache, people, log=_log)
