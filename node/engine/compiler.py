@@ -235,11 +235,11 @@ def _dimension_sql(dimension: Dimension, params: _Params, table: str = "w") -> s
     return f"CASE {' '.join(branches)} END"
 
 
-def _bin_sql(query: ValidatedQuery, params: _Params, v: str = "v") -> str:
+def _bin_sql(query: ValidatedQuery, params: _Params) -> str:
     """The public bin index of the clamped fixed-point value ``v``: bin i holds
     ``[edge_i, edge_i+1)``; the last bin also holds the upper bound (values are clamped)."""
     edges = [query.catalogue.fixed_point(e) for e in query.measure.bins]
-    branches = [f"WHEN {v} < {params.add(edge)} THEN {i}" for i, edge in enumerate(edges[1:-1])]
+    branches = [f"WHEN v < {params.add(edge)} THEN {i}" for i, edge in enumerate(edges[1:-1])]
     return f"CASE {' '.join(branches)} ELSE {len(edges) - 2} END"
 
 
@@ -327,19 +327,23 @@ def _compile_on_facts(query: ValidatedQuery) -> CompiledQuery:
     for name, codes in query.filters.items():
         expression = _dimension_sql(catalogue.dimensions[name], params, "f")
         where.append(f"({expression}) IN ({params.add_list(codes)})")
-    group = [f"{_dimension_sql(d, params, 'f')} AS d{i}"
-             for i, d in enumerate(query.dimensions)]
+    dims = [f"{_dimension_sql(d, params, 'f')} AS d{i}" for i, d in enumerate(query.dimensions)]
+    source = (" FROM person_periods f" + join_val
+              + (" LEFT JOIN last_exit x ON x.pid = f.pid" if uses_exit else "")
+              + " WHERE " + " AND ".join(where))
+    keys = [f"d{i}" for i in range(len(dims))]
     if query.spec.statistic is Statistic.HISTOGRAM:
-        group.append(f"{_bin_sql(query, params, v)} AS bin")
-    keys = [g.rsplit(" AS ", 1)[-1] for g in group]
-    sql = (
-        ("WITH " + ", ".join(ctes) + " " if ctes else "")
-        + "SELECT " + "".join(f"{g}, " for g in group) + f"COUNT(*), COALESCE(SUM({v}), 0)"
-        + " FROM person_periods f" + join_val
-        + (" LEFT JOIN last_exit x ON x.pid = f.pid" if uses_exit else "")
-        + " WHERE " + " AND ".join(where)
-        + (" GROUP BY " + ", ".join(keys) if keys else "")
-    )
+        # The bin CASE compares ``v`` with every edge: computed once per person in an
+        # unflattened sub-query (``LIMIT -1``), not once per edge (measured: 1.6× at 100k).
+        inner = "SELECT " + "".join(f"{d}, " for d in dims) + f"{v} AS v" + source + " LIMIT -1"
+        sql = ("SELECT " + "".join(f"{k}, " for k in keys) + f"{_bin_sql(query, params)} AS bin, "
+               f"COUNT(*), COALESCE(SUM(v), 0) FROM ({inner}) GROUP BY "
+               + ", ".join([*keys, "bin"]))
+    else:
+        sql = ("SELECT " + "".join(f"{d}, " for d in dims) + f"COUNT(*), COALESCE(SUM({v}), 0)"
+               + source + (" GROUP BY " + ", ".join(keys) if keys else ""))
+    if ctes:
+        sql = "WITH " + ", ".join(ctes) + " " + sql
     return CompiledQuery(sql=sql, params=params.values)
 
 
