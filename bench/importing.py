@@ -88,6 +88,7 @@ def run_import(store: BenchStore, scratch: Path, rows: int, runs: int,
                log: Callable[[str], None]) -> list[Row]:
     paths = write_csvs(store, scratch / "csv", rows)
     koepel: dict[str, list[float]] = {"workers": [], "support_actions": []}
+    bare: dict[str, list[float]] = {"workers": [], "support_actions": []}  # no facts upkeep
     floor: dict[str, list[float]] = {"workers": [], "support_actions": []}
     for run in range(runs):
         node_store, secret = _fresh_store(scratch / f"import-{run}")
@@ -100,6 +101,19 @@ def run_import(store: BenchStore, scratch: Path, rows: int, runs: int,
                     raise RuntimeError(f"import wrote {summary.new[table]} of {rows} {table}")
         finally:
             node_store.close()
+        node_store, secret = _fresh_store(scratch / f"bare-{run}")
+        try:
+            with node_store.transaction() as conn:  # what an import cost before the facts
+                for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = "
+                                            "'trigger' AND name LIKE '%_facts_%'").fetchall():
+                    conn.execute(f"DROP TRIGGER {name}")
+            for table in ("workers", "support_actions"):
+                started = time.perf_counter()
+                import_files(node_store, secret, [paths[table]])
+                bare[table].append(time.perf_counter() - started)
+        finally:
+            node_store.close()
+        shutil.rmtree(scratch / f"bare-{run}")
         floor_store, secret = _fresh_store(scratch / f"floor-{run}")
         try:
             for table in ("workers", "support_actions"):
@@ -126,4 +140,13 @@ def run_import(store: BenchStore, scratch: Path, rows: int, runs: int,
             samples=[rows / s for s in koepel[table]],
             extra={"floor_samples": [rows / s for s in floor[table]]}, higher_is_better=True,
         ))
+        bare_rate = rows / median(bare[table])
+        log(f"  import {table} without the facts upkeep: {bare_rate:,.0f} rows/s")
+        result.append(Row(
+            "import", f"  {table}.csv, facts upkeep: time with / without", f"{rows // 1000}k rows",
+            median(koepel[table]) * 1000, "ms", floor=median(bare[table]) * 1000,
+            floor_name="same import, facts triggers dropped", target="≤ 1.3× floor",
+            meets=median(koepel[table]) <= 1.3 * median(bare[table]),
+            samples=[s * 1000 for s in koepel[table]],
+            extra={"floor_samples_ms": [s * 1000 for s in bare[table]]}))
     return result
