@@ -191,8 +191,9 @@ class Store:
             store = cls(conn, path, dbkey)
             if migrate:
                 store.migrate()
-                with store.transaction():
-                    pass  # builds the facts a migration marked, extends their window
+                if store._keeps_facts() and facts.pending(conn, _today()):
+                    with store.transaction():
+                        pass  # builds the facts a migration marked, extends their window
             return store
         except BaseException:
             conn.close()

@@ -36,7 +36,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-__all__ = ["FACTS_YEARS_BACK", "covered", "ensure_window", "rebuild", "refresh", "window"]
+__all__ = ["FACTS_YEARS_BACK", "covered", "ensure_window", "pending", "rebuild", "refresh",
+           "window"]
 
 FACTS_YEARS_BACK = 9  # the window: this year, the nine before it and the next one
 
@@ -88,6 +89,17 @@ def ensure_window(conn: Any, today: date) -> int:
                               where=f"AND p.period IN ({labels})"),
                  [p[0] for p in missing])
     return len(missing)
+
+
+def pending(conn: Any, today: date) -> bool:
+    """Whether marked people await recomputation or ``today``'s window is not covered yet
+    (a read: lets an opening store skip a write transaction when nothing is due)."""
+    if conn.execute("SELECT 1 FROM facts_dirty LIMIT 1").fetchone() is not None:
+        return True
+    labels = [p[0] for p in window(today)]
+    found = conn.execute(f"SELECT count(*) FROM facts_periods WHERE period IN "
+                         f"({', '.join('?' for _ in labels)})", labels).fetchone()[0]
+    return int(found) < len(labels)
 
 
 def refresh(conn: Any) -> int:
