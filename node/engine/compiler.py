@@ -10,6 +10,14 @@ person at most once (``SELECT DISTINCT`` or ``GROUP BY pid``), and each person's
 aggregated over all their rows, clamped to ``[lower, upper]`` and rounded to fixed point
 before the per-cell ``SUM``.
 
+Per-person facts (schema version 7, ``node/store/facts.py``): for the populations of people
+under contract, ``compile_query(…, facts=True)`` reads ``person_periods`` instead, one row per
+person and period with their flags, FTE, support minutes and worker attributes, kept at write
+time. Each person is one row of it (primary key ``(period, pid)``), their value is clamped and
+rounded in the same expression, and tests/test_compiler_property.py proves its answers equal
+the raw-row SQL's for random stores and random edits. The engine uses it when the period is
+covered and no change awaits recomputation (``node.store.facts.covered``).
+
 Speed (DESIGN.md, Performance; measured in bench/): a value that sums one table per person is
 a correlated subquery on the population row, walking that person's rows through a ``(pid, …)``
 covering index, instead of a ``GROUP BY pid`` over the whole period and a join: the latter
