@@ -217,8 +217,9 @@ _V6_RESERVED: tuple[str, ...] = ()
 # store builds their facts right after migrating. ``ledger_totals`` keeps what each querier has
 # spent per period, in the same transaction as each charge (a trigger on the append-only
 # ledger), so that the budget checks read a handful of rows instead of the whole ledger. (The
-# triggers test before they insert rather than ``INSERT OR IGNORE``: an upsert's own conflict
-# handling would override a trigger's.)
+# triggers use an upsert clause, not ``INSERT OR IGNORE``, whose conflict handling an importer's
+# own upsert would override. Only people with a contract have facts, so a worker row or a
+# support action of someone without one marks nobody: their first contract marks them.)
 _V7_FACTS = (
     """CREATE TABLE facts_periods (
         period TEXT PRIMARY KEY,
@@ -244,38 +245,46 @@ _V7_FACTS = (
     """CREATE INDEX person_periods_by_pid ON person_periods(pid)""",
     """CREATE TABLE facts_dirty (pid TEXT PRIMARY KEY) WITHOUT ROWID""",
     """CREATE TRIGGER contracts_facts_insert AFTER INSERT ON contracts
-        BEGIN INSERT INTO facts_dirty SELECT NEW.pid
-            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = NEW.pid); END""",
+        BEGIN INSERT INTO facts_dirty SELECT NEW.pid WHERE true
+            ON CONFLICT DO NOTHING; END""",
     """CREATE TRIGGER contracts_facts_update AFTER UPDATE ON contracts
-        BEGIN INSERT INTO facts_dirty SELECT OLD.pid
-            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = OLD.pid);
-            INSERT INTO facts_dirty SELECT NEW.pid
-            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = NEW.pid); END""",
+        BEGIN INSERT INTO facts_dirty SELECT OLD.pid WHERE true
+            ON CONFLICT DO NOTHING;
+            INSERT INTO facts_dirty SELECT NEW.pid WHERE true
+            ON CONFLICT DO NOTHING; END""",
     """CREATE TRIGGER contracts_facts_delete AFTER DELETE ON contracts
-        BEGIN INSERT INTO facts_dirty SELECT OLD.pid
-            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = OLD.pid); END""",
+        BEGIN INSERT INTO facts_dirty SELECT OLD.pid WHERE true
+            ON CONFLICT DO NOTHING; END""",
     """CREATE TRIGGER support_actions_facts_insert AFTER INSERT ON support_actions
         BEGIN INSERT INTO facts_dirty SELECT NEW.pid
-            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = NEW.pid); END""",
+            WHERE EXISTS (SELECT 1 FROM contracts WHERE pid = NEW.pid)
+            ON CONFLICT DO NOTHING; END""",
     """CREATE TRIGGER support_actions_facts_update AFTER UPDATE ON support_actions
         BEGIN INSERT INTO facts_dirty SELECT OLD.pid
-            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = OLD.pid);
+            WHERE EXISTS (SELECT 1 FROM contracts WHERE pid = OLD.pid)
+            ON CONFLICT DO NOTHING;
             INSERT INTO facts_dirty SELECT NEW.pid
-            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = NEW.pid); END""",
+            WHERE EXISTS (SELECT 1 FROM contracts WHERE pid = NEW.pid)
+            ON CONFLICT DO NOTHING; END""",
     """CREATE TRIGGER support_actions_facts_delete AFTER DELETE ON support_actions
         BEGIN INSERT INTO facts_dirty SELECT OLD.pid
-            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = OLD.pid); END""",
+            WHERE EXISTS (SELECT 1 FROM contracts WHERE pid = OLD.pid)
+            ON CONFLICT DO NOTHING; END""",
     """CREATE TRIGGER workers_facts_insert AFTER INSERT ON workers
         BEGIN INSERT INTO facts_dirty SELECT NEW.pid
-            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = NEW.pid); END""",
+            WHERE EXISTS (SELECT 1 FROM contracts WHERE pid = NEW.pid)
+            ON CONFLICT DO NOTHING; END""",
     """CREATE TRIGGER workers_facts_update AFTER UPDATE ON workers
         BEGIN INSERT INTO facts_dirty SELECT OLD.pid
-            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = OLD.pid);
+            WHERE EXISTS (SELECT 1 FROM contracts WHERE pid = OLD.pid)
+            ON CONFLICT DO NOTHING;
             INSERT INTO facts_dirty SELECT NEW.pid
-            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = NEW.pid); END""",
+            WHERE EXISTS (SELECT 1 FROM contracts WHERE pid = NEW.pid)
+            ON CONFLICT DO NOTHING; END""",
     """CREATE TRIGGER workers_facts_delete AFTER DELETE ON workers
         BEGIN INSERT INTO facts_dirty SELECT OLD.pid
-            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = OLD.pid); END""",
+            WHERE EXISTS (SELECT 1 FROM contracts WHERE pid = OLD.pid)
+            ON CONFLICT DO NOTHING; END""",
     """INSERT INTO facts_dirty SELECT DISTINCT pid FROM contracts""",
     """CREATE TABLE ledger_totals (
         querier TEXT NOT NULL,

@@ -190,46 +190,54 @@ CREATE INDEX person_periods_by_pid ON person_periods(pid);
 CREATE TABLE facts_dirty (pid TEXT PRIMARY KEY) WITHOUT ROWID;
 
 CREATE TRIGGER contracts_facts_insert AFTER INSERT ON contracts
-        BEGIN INSERT INTO facts_dirty SELECT NEW.pid
-            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = NEW.pid); END;
+        BEGIN INSERT INTO facts_dirty SELECT NEW.pid WHERE true
+            ON CONFLICT DO NOTHING; END;
 
 CREATE TRIGGER contracts_facts_update AFTER UPDATE ON contracts
-        BEGIN INSERT INTO facts_dirty SELECT OLD.pid
-            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = OLD.pid);
-            INSERT INTO facts_dirty SELECT NEW.pid
-            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = NEW.pid); END;
+        BEGIN INSERT INTO facts_dirty SELECT OLD.pid WHERE true
+            ON CONFLICT DO NOTHING;
+            INSERT INTO facts_dirty SELECT NEW.pid WHERE true
+            ON CONFLICT DO NOTHING; END;
 
 CREATE TRIGGER contracts_facts_delete AFTER DELETE ON contracts
-        BEGIN INSERT INTO facts_dirty SELECT OLD.pid
-            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = OLD.pid); END;
+        BEGIN INSERT INTO facts_dirty SELECT OLD.pid WHERE true
+            ON CONFLICT DO NOTHING; END;
 
 CREATE TRIGGER support_actions_facts_insert AFTER INSERT ON support_actions
         BEGIN INSERT INTO facts_dirty SELECT NEW.pid
-            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = NEW.pid); END;
+            WHERE EXISTS (SELECT 1 FROM contracts WHERE pid = NEW.pid)
+            ON CONFLICT DO NOTHING; END;
 
 CREATE TRIGGER support_actions_facts_update AFTER UPDATE ON support_actions
         BEGIN INSERT INTO facts_dirty SELECT OLD.pid
-            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = OLD.pid);
+            WHERE EXISTS (SELECT 1 FROM contracts WHERE pid = OLD.pid)
+            ON CONFLICT DO NOTHING;
             INSERT INTO facts_dirty SELECT NEW.pid
-            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = NEW.pid); END;
+            WHERE EXISTS (SELECT 1 FROM contracts WHERE pid = NEW.pid)
+            ON CONFLICT DO NOTHING; END;
 
 CREATE TRIGGER support_actions_facts_delete AFTER DELETE ON support_actions
         BEGIN INSERT INTO facts_dirty SELECT OLD.pid
-            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = OLD.pid); END;
+            WHERE EXISTS (SELECT 1 FROM contracts WHERE pid = OLD.pid)
+            ON CONFLICT DO NOTHING; END;
 
 CREATE TRIGGER workers_facts_insert AFTER INSERT ON workers
         BEGIN INSERT INTO facts_dirty SELECT NEW.pid
-            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = NEW.pid); END;
+            WHERE EXISTS (SELECT 1 FROM contracts WHERE pid = NEW.pid)
+            ON CONFLICT DO NOTHING; END;
 
 CREATE TRIGGER workers_facts_update AFTER UPDATE ON workers
         BEGIN INSERT INTO facts_dirty SELECT OLD.pid
-            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = OLD.pid);
+            WHERE EXISTS (SELECT 1 FROM contracts WHERE pid = OLD.pid)
+            ON CONFLICT DO NOTHING;
             INSERT INTO facts_dirty SELECT NEW.pid
-            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = NEW.pid); END;
+            WHERE EXISTS (SELECT 1 FROM contracts WHERE pid = NEW.pid)
+            ON CONFLICT DO NOTHING; END;
 
 CREATE TRIGGER workers_facts_delete AFTER DELETE ON workers
         BEGIN INSERT INTO facts_dirty SELECT OLD.pid
-            WHERE NOT EXISTS (SELECT 1 FROM facts_dirty WHERE pid = OLD.pid); END;
+            WHERE EXISTS (SELECT 1 FROM contracts WHERE pid = OLD.pid)
+            ON CONFLICT DO NOTHING; END;
 
 CREATE TABLE ledger_totals (
         querier TEXT NOT NULL,
