@@ -103,14 +103,13 @@ class Aggregator:
         if self.receipts is None:
             return {}
         rejected: dict[str, str] = {}
-        for reply in replies:
-            if reply.outcome is not NodeOutcome.ANSWERED or reply.response is None:
-                continue
-            check = self.receipts.check(reply.node.node_id, self.config.querier_identity,
-                                        reply.response)
+        checks = self.receipts.check_many(self.config.querier_identity, [
+            (reply.node.node_id, reply.response) for reply in replies
+            if reply.outcome is NodeOutcome.ANSWERED and reply.response is not None])
+        for node_id, check in checks.items():
             if not check.valid:
-                log.warning("node %s: answer rejected: %s", reply.node.node_id, check.problem)
-                rejected[reply.node.node_id] = f"answer rejected: {check.problem}"
+                log.warning("node %s: answer rejected: %s", node_id, check.problem)
+                rejected[node_id] = f"answer rejected: {check.problem}"
         return rejected
 
     # ------------------------------------------------------------------ queries
@@ -157,9 +156,7 @@ class Aggregator:
         self.metrics.fanned_out(query_id, [_as_rejected(r, rejected) for r in replies],
                                 time.perf_counter() - started)
         now = self._clock()
-        for reply in replies:
-            if reply.responded:
-                self.history.record_contact(reply.node.node_id, now)
+        self.history.record_contacts([r.node.node_id for r in replies if r.responded], now)
         result = combine_replies(result_id=result_id, query_id=query_id, query=validated,
                                  replies=replies, policy=self.config.quorum, created_at=now,
                                  federation=self.config.name, rejected=rejected)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -49,6 +49,10 @@ class HistoryStore(Protocol):
 
     def record_contact(self, node_id: str, at: str) -> None:
         """Remember that ``node_id`` replied at ``at`` (ISO 8601 UTC); never moves back in time."""
+        ...
+
+    def record_contacts(self, node_ids: Sequence[str], at: str) -> None:
+        """``record_contact`` for several nodes at once (one write)."""
         ...
 
     def last_contacts(self) -> Mapping[str, str]:
@@ -163,13 +167,24 @@ class SqliteHistory:
         return [SectorResult.from_json(r[0]) for r in rows]
 
     def record_contact(self, node_id: str, at: str) -> None:
+        self.record_contacts([node_id], at)
+
+    def record_contacts(self, node_ids: Sequence[str], at: str) -> None:
+        if not node_ids:
+            return
         with self._lock:
-            self._conn.execute(
-                "INSERT INTO node_contacts (node_id, last_contact) VALUES (?, ?)"
-                " ON CONFLICT (node_id) DO UPDATE SET last_contact = excluded.last_contact"
-                " WHERE excluded.last_contact > node_contacts.last_contact",
-                (node_id, at),
-            )
+            self._conn.execute("BEGIN IMMEDIATE")  # one durable write for a query's nodes
+            try:
+                self._conn.executemany(
+                    "INSERT INTO node_contacts (node_id, last_contact) VALUES (?, ?)"
+                    " ON CONFLICT (node_id) DO UPDATE SET last_contact = excluded.last_contact"
+                    " WHERE excluded.last_contact > node_contacts.last_contact",
+                    [(node_id, at) for node_id in node_ids],
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
 
     def last_contacts(self) -> Mapping[str, str]:
         with self._lock:
@@ -218,6 +233,10 @@ class MemoryHistory:
         with self._lock:
             if at > self._contacts.get(node_id, ""):
                 self._contacts[node_id] = at
+
+    def record_contacts(self, node_ids: Sequence[str], at: str) -> None:
+        for node_id in node_ids:
+            self.record_contact(node_id, at)
 
     def last_contacts(self) -> Mapping[str, str]:
         with self._lock:

@@ -15,6 +15,7 @@ import hashlib
 import logging
 import sqlite3
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,6 +97,25 @@ def _mismatch(receipt: Receipt, node_id: str, querier: str,
     return ""
 
 
+def _verify(node_id: str, querier: str, response: pb2.QueryResponse
+            ) -> tuple[str, tuple[Receipt, SignedReceipt] | None]:
+    """The receipt of ``node_id``'s answer if it holds, else why not."""
+    if not response.HasField("receipt"):
+        return "the answer carries no signed receipt", None
+    signed = SignedReceipt(response.receipt.payload, response.receipt.signature,
+                           response.receipt.public_key)
+    if not verify_signature(signed.public_key, signed.payload, signed.signature):
+        return "the receipt's signature does not verify", None
+    try:
+        receipt = signed.receipt
+    except ValueError:
+        return "the receipt is unreadable", None
+    problem = _mismatch(receipt, node_id, querier, response)
+    if problem:
+        return problem, None
+    return "", (receipt, signed)
+
+
 class ReceiptBook:
     """Receipts, highest heads and flags per node, in a SQLite file (the history store's)."""
 
@@ -112,21 +132,40 @@ class ReceiptBook:
 
     def check(self, node_id: str, querier: str, response: pb2.QueryResponse) -> ReceiptCheck:
         """Verify the receipt of ``node_id``'s answer; keep it and advance the node's head."""
-        if not response.HasField("receipt"):
-            return ReceiptCheck(False, "the answer carries no signed receipt")
-        signed = SignedReceipt(response.receipt.payload, response.receipt.signature,
-                               response.receipt.public_key)
-        if not verify_signature(signed.public_key, signed.payload, signed.signature):
-            return ReceiptCheck(False, "the receipt's signature does not verify")
-        try:
-            receipt = signed.receipt
-        except ValueError:
-            return ReceiptCheck(False, "the receipt is unreadable")
-        problem = _mismatch(receipt, node_id, querier, response) or self._certification(
-            node_id, signed.public_key, response.receipt.signing_certificate)
-        if problem:
-            return ReceiptCheck(False, problem)
-        return ReceiptCheck(True, flags=self._record(node_id, receipt, signed))
+        return self.check_many(querier, [(node_id, response)])[node_id]
+
+    def check_many(self, querier: str,
+                   answers: Sequence[tuple[str, pb2.QueryResponse]]) -> dict[str, ReceiptCheck]:
+        """Verify every answer's receipt (one per node), then keep the valid ones and advance
+        their nodes' heads in one transaction (one durable write per query, not per node)."""
+        checks: dict[str, ReceiptCheck] = {}
+        valid: list[tuple[str, Receipt, SignedReceipt]] = []
+        for node_id, response in answers:
+            problem, verified = _verify(node_id, querier, response)
+            if verified is not None:
+                problem = self._certification(node_id, verified[1].public_key,
+                                              response.receipt.signing_certificate)
+                verified = None if problem else verified
+            if verified is None:
+                checks[node_id] = ReceiptCheck(False, problem)
+            else:
+                valid.append((node_id, *verified))
+        if valid:
+            now = datetime.now(UTC).isoformat(timespec="seconds")
+            with self._lock:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    flagged = [(node_id, self._record(node_id, receipt, signed, now))
+                               for node_id, receipt, signed in valid]
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+            for node_id, flags in flagged:
+                for flag in flags:
+                    log.warning("node %s: %s: %s", node_id, flag.kind, flag.detail)
+                checks[node_id] = ReceiptCheck(True, flags=flags)
+        return checks
 
     def _certification(self, node_id: str, public_key: bytes, certificate: bytes) -> str:
         """Why the signing key is not the one the CA certified for the node ("" when it is, or
@@ -144,54 +183,45 @@ class ReceiptBook:
             return "the receipt is signed by another key than the one the federation CA certified"
         return ""
 
-    def _record(self, node_id: str, receipt: Receipt, signed: SignedReceipt
+    def _record(self, node_id: str, receipt: Receipt, signed: SignedReceipt, now: str
                 ) -> tuple[NodeFlag, ...]:
-        now = datetime.now(UTC).isoformat(timespec="seconds")
+        """Inside the caller's transaction: keep the receipt, advance the head, flag."""
         flags: list[NodeFlag] = []
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._conn.execute(
-                    "INSERT OR IGNORE INTO receipts (node_id, querier, query_id, entry_sequence,"
-                    " head_sequence, payload, signature, public_key, payload_sha256,"
-                    " received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (node_id, receipt.querier, receipt.query_id, receipt.entry_sequence,
-                     receipt.head_sequence, signed.payload, signed.signature,
-                     signed.public_key, hashlib.sha256(signed.payload).hexdigest(), now))
-                row = self._conn.execute(
-                    "SELECT sequence, hash, public_key FROM node_heads WHERE node_id = ?",
-                    (node_id,)).fetchone()
-                if row is not None and bytes(row[2]) != signed.public_key:
-                    flags.append(NodeFlag(node_id, "KEY_CHANGED", "the node signed with "
-                                          "another key than before", now))
-                if row is not None and receipt.head_sequence < row[0]:
-                    flags.append(NodeFlag(
-                        node_id, "HEAD_WENT_BACKWARDS",
-                        f"signed ledger head {receipt.head_sequence} after head {row[0]}: its "
-                        "ledger was restored from an earlier copy or truncated", now))
-                elif (row is not None and receipt.head_sequence == row[0]
-                      and receipt.head_hash != row[1]):
-                    flags.append(NodeFlag(
-                        node_id, "HEAD_FORKED",
-                        f"signed two different ledger heads at entry {row[0]}", now))
-                if row is None or receipt.head_sequence > row[0]:
-                    self._conn.execute(
-                        "INSERT INTO node_heads (node_id, sequence, hash, public_key, updated_at)"
-                        " VALUES (?, ?, ?, ?, ?) ON CONFLICT(node_id) DO UPDATE SET"
-                        " sequence = excluded.sequence, hash = excluded.hash,"
-                        " public_key = excluded.public_key, updated_at = excluded.updated_at",
-                        (node_id, receipt.head_sequence, receipt.head_hash, signed.public_key,
-                         now))
-                for flag in flags:
-                    self._conn.execute(
-                        "INSERT INTO node_flags (node_id, kind, detail, at) VALUES (?, ?, ?, ?)",
-                        (flag.node_id, flag.kind, flag.detail, flag.at))
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        self._conn.execute(
+            "INSERT OR IGNORE INTO receipts (node_id, querier, query_id, entry_sequence,"
+            " head_sequence, payload, signature, public_key, payload_sha256,"
+            " received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (node_id, receipt.querier, receipt.query_id, receipt.entry_sequence,
+             receipt.head_sequence, signed.payload, signed.signature,
+             signed.public_key, hashlib.sha256(signed.payload).hexdigest(), now))
+        row = self._conn.execute(
+            "SELECT sequence, hash, public_key FROM node_heads WHERE node_id = ?",
+            (node_id,)).fetchone()
+        if row is not None and bytes(row[2]) != signed.public_key:
+            flags.append(NodeFlag(node_id, "KEY_CHANGED", "the node signed with "
+                                  "another key than before", now))
+        if row is not None and receipt.head_sequence < row[0]:
+            flags.append(NodeFlag(
+                node_id, "HEAD_WENT_BACKWARDS",
+                f"signed ledger head {receipt.head_sequence} after head {row[0]}: its "
+                "ledger was restored from an earlier copy or truncated", now))
+        elif (row is not None and receipt.head_sequence == row[0]
+              and receipt.head_hash != row[1]):
+            flags.append(NodeFlag(
+                node_id, "HEAD_FORKED",
+                f"signed two different ledger heads at entry {row[0]}", now))
+        if row is None or receipt.head_sequence > row[0]:
+            self._conn.execute(
+                "INSERT INTO node_heads (node_id, sequence, hash, public_key, updated_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT(node_id) DO UPDATE SET"
+                " sequence = excluded.sequence, hash = excluded.hash,"
+                " public_key = excluded.public_key, updated_at = excluded.updated_at",
+                (node_id, receipt.head_sequence, receipt.head_hash, signed.public_key,
+                 now))
         for flag in flags:
-            log.warning("node %s: %s: %s", node_id, flag.kind, flag.detail)
+            self._conn.execute(
+                "INSERT INTO node_flags (node_id, kind, detail, at) VALUES (?, ?, ?, ?)",
+                (flag.node_id, flag.kind, flag.detail, flag.at))
         return tuple(flags)
 
     def receipts(self, node_id: str | None = None) -> list[SignedReceipt]:

@@ -23,10 +23,12 @@ from bench.accuracy import run_accuracy
 from bench.clock import clock_in, reserve_year
 from bench.federation import run_federation
 from bench.importing import run_import
+from bench.ledger import run_ledger
 from bench.measure import Row
 from bench.node_query import run_cold_start, run_node_queries, run_opendp
 from bench.report import render_table, write_results
 from bench.secure import run_secure
+from bench.startup import run_startup
 from bench.stores import cache_root, ensure_federation, ensure_store, remove_stale, size_label
 from bench.tls_overhead import run_tls
 from bench.web_pages import run_web
@@ -34,7 +36,8 @@ from bench.web_pages import run_web
 __all__ = ["MODES", "Plan", "main"]
 
 HERE = Path(__file__).resolve().parent
-PARTS = ("node", "import", "federation", "tls", "accuracy", "web", "secure")
+PARTS = ("startup", "node", "import", "ledger", "federation", "tls", "accuracy", "web",
+         "secure")
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,9 @@ class Plan:
     secure_tiers: tuple[int, ...] = (10, 100)  # secure aggregation (issue 12)
     secure_samples: int = 3_000  # noise draws per mode and K for the RMSE
     secure_runs: int = 3  # rounds timed at the largest K
+    ledger_entries: int = 100_000
+    ledger_runs: int = 20
+    startup_runs: int = 15
 
 
 MODES = {
@@ -73,7 +79,7 @@ MODES = {
                   import_store=2_000, import_rows=1_000, import_runs=1, federation_tiers=(3,),
                   federation_runs=2, work_runs=1, tls_runs=2, accuracy_tiers=((3, 5),),
                   web_people=200, web_runs=2, secure_tiers=(3,), secure_samples=50,
-                  secure_runs=1),
+                  secure_runs=1, ledger_entries=1_000, ledger_runs=2, startup_runs=2),
 }
 
 
@@ -138,6 +144,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     rows: list[Row] = []
     _log(f"koepel benchmarks, mode {args.mode}; cache {cache}")
+    if "startup" in parts:
+        _log(f"CLI start-up ({plan.startup_runs} runs)")
+        rows += run_startup(plan.startup_runs, _log)
     if "node" in parts:
         for people in plan.sizes:
             store = ensure_store(cache, people, log=_log)
@@ -152,6 +161,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         store = ensure_store(cache, plan.import_store, log=_log)
         _log(f"import of {plan.import_rows:,}-row CSVs ({plan.import_runs} runs)")
         rows += run_import(store, scratch, plan.import_rows, plan.import_runs, _log)
+    if "ledger" in parts:
+        _log(f"answers with {plan.ledger_entries:,} ledger entries and with none "
+             f"({plan.ledger_runs} runs)")
+        rows += run_ledger(scratch, plan.ledger_entries, plan.ledger_runs, clock, _log)
     pool_size = max([*plan.federation_tiers, *(n for n, _ in plan.accuracy_tiers)])
     if {"federation", "tls", "accuracy"} & parts:
         folders = ensure_federation(cache, pool_size, log=_log)

@@ -5,8 +5,11 @@ For each store size and query this measures, on warm connections:
 * **DP answer** — ``QueryEngine.answer`` as the servicer calls it: validate, budget pre-check,
   the compiled per-person SQL on SQLCipher, the OpenDP release, the durable ledger commit;
 * **SQL on SQLCipher** — the compiled SQL alone on the node's connection (``exact_cells``);
-* **floor** — the very same SQL and parameters (``node.engine.compiler.compile_query``) run by the
-  standard library's ``sqlite3`` on the unencrypted copy, with SQLite's default settings.
+* **floor** — the very same SQL and parameters (``node.engine.compiler.compile_query``, on the
+  per-person facts) run by the standard library's ``sqlite3`` on the unencrypted copy, with
+  SQLite's default settings;
+* **raw-row SQL** — the SQL the facts replace (each person's value from their raw rows), on
+  SQLCipher, for comparison.
 
 Also the cold start (``open_node``: read node.toml and the key files, open and key the store,
 check the schema) and the OpenDP release alone on the query's finished cell vectors.
@@ -29,6 +32,7 @@ from bench.measure import Row, interleaved, median, repeat
 from bench.stores import BENCH_QUERIER, REFERENCE_YEAR, BenchStore
 from node import NodeRuntime, QueryEngine, load_node_config, open_node
 from node.engine.compiler import compile_query
+from node.store.facts import covered
 from privacy import (
     QuerySpec,
     Statistic,
@@ -103,8 +107,15 @@ def run_node_queries(store: BenchStore, runs: int, clock: Clock,
         engine = _engine(runtime, clock)
         for query in QUERIES:
             validated = query.validated()
-            compiled = compile_query(validated)
+            # The engine reads the per-person facts (node/store/facts.py); the floor runs that
+            # same narrow-table SQL, and the raw-row SQL it replaces is measured beside it.
+            compiled = compile_query(validated, facts=True)
+            raw = compile_query(validated, facts=False)
             spec = query.spec()
+            with runtime.store.reading() as conn:
+                if not covered(conn, validated.period.label):
+                    raise RuntimeError(f"the {store.label} store's facts do not cover "
+                                       f"{validated.period.label}")
 
             def answer(spec: QuerySpec = spec) -> None:
                 engine.answer(BENCH_QUERIER, f"bench-{uuid.uuid4().hex}", spec)
@@ -115,9 +126,14 @@ def run_node_queries(store: BenchStore, runs: int, clock: Clock,
             def sql_plain(sql: str = compiled.sql, params: object = compiled.params) -> None:
                 floor.execute(sql, params).fetchall()  # type: ignore[arg-type]
 
-            timed = interleaved({"floor": sql_plain, "cipher": sql_cipher, "answer": answer},
-                                runs)
+            def sql_raw(sql: str = raw.sql, params: object = raw.params) -> None:
+                with runtime.store.reading() as conn:
+                    conn.execute(sql, params).fetchall()
+
+            timed = interleaved({"floor": sql_plain, "cipher": sql_cipher, "answer": answer,
+                                 "raw": sql_raw}, runs)
             floor_s, cipher_s, answer_s = timed["floor"], timed["cipher"], timed["answer"]
+            raw_s = timed["raw"]
             floor_ms = median(floor_s) * 1000
             answer_ms = median(answer_s) * 1000
             checks: dict[str, bool | None] = {}
@@ -136,8 +152,13 @@ def run_node_queries(store: BenchStore, runs: int, clock: Clock,
                             median(cipher_s) * 1000, "ms", floor=floor_ms,
                             floor_name="same SQL, plain sqlite3",
                             samples=[s * 1000 for s in cipher_s], extra={"query": query.key}))
+            rows.append(Row("node query", f"  raw-row SQL on SQLCipher, before facts "
+                            f"({query.key})", store.label, median(raw_s) * 1000, "ms",
+                            floor=floor_ms, floor_name="facts SQL, plain sqlite3",
+                            samples=[s * 1000 for s in raw_s], extra={"query": query.key}))
             log(f"  {store.label} {query.key}: answer {answer_ms:.1f} ms, SQLCipher SQL "
-                f"{median(cipher_s) * 1000:.1f} ms, floor {floor_ms:.1f} ms")
+                f"{median(cipher_s) * 1000:.1f} ms, floor {floor_ms:.1f} ms, raw rows "
+                f"{median(raw_s) * 1000:.1f} ms")
     finally:
         floor.close()
         runtime.close()

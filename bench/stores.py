@@ -22,6 +22,7 @@ migrations, the generator's source and this builder, so a schema change rebuilds
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import hashlib
 import json
 import shutil
@@ -37,6 +38,7 @@ import sqlcipher3
 
 import node.synthetic.generator as synthetic
 from node import create_key_file, create_signing_key, read_key_file, render_node_config
+from node.store import facts
 from node.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 from node.synthetic.generator import OrgProfile, generate_organisation, sample_federation
 from privacy import default_catalogue
@@ -101,6 +103,7 @@ def _fingerprint() -> str:
             digest.update(statement.encode())
     for source in sorted(Path(synthetic.__file__).parent.glob("*.py")):  # the whole room
         digest.update(source.read_bytes())
+    digest.update(f"{facts._FILL} {facts.FACTS_YEARS_BACK}".encode())  # how facts are built
     return digest.hexdigest()[:12]
 
 
@@ -214,6 +217,12 @@ def _check_schema(conn: Any) -> None:
                            "update bench/stores.py")
 
 
+def _build_facts(conn: Any) -> None:
+    """The per-person facts of the loaded rows, as the node builds them after a migration
+    (node/store/facts.py), for the window of the day the store is built."""
+    facts.rebuild(conn, datetime.datetime.now(datetime.UTC).date())
+
+
 def _insert(conn: Any, rows: Rows) -> None:
     for table in TABLE_ORDER:
         columns = COLUMNS[table]
@@ -266,6 +275,7 @@ def _build_plain(path: Path, batches: Iterable[Rows]) -> None:
             _insert(conn, rows)
         for statement in indexes:
             conn.execute(statement)
+        _build_facts(conn)
         _check_schema(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
@@ -302,6 +312,7 @@ def _build_tiled(path: Path, base: Path, tiles: int) -> None:
         conn.execute("INSERT INTO main.vocabulary_map SELECT * FROM base.vocabulary_map")
         for statement in indexes:
             conn.execute(statement)
+        _build_facts(conn)
         _check_schema(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
@@ -452,6 +463,7 @@ def _build_encrypted_node(job: tuple[Path, OrgProfile, int]) -> None:
         _insert(conn, org_rows(profile, seed))
         for statement in indexes:
             conn.execute(statement)
+        _build_facts(conn)
         _check_schema(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")

@@ -21,15 +21,12 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import grpc
 
-from aggregator import FederationError
-from node import ConfigError, ImportFailed, KeyError_, StoreDamagedError, StoreError
-from privacy import BudgetExhaustedError, CatalogueError, KoepelError
-from wire.tls import CertError
+if TYPE_CHECKING:
+    import grpc
 
 __all__ = ["EXIT", "KoepelCliError", "handle_errors"]
 
@@ -50,6 +47,8 @@ class KoepelCliError(click.ClickException):
 
 
 def _for_rpc(error: grpc.RpcError) -> KoepelCliError:
+    import grpc
+
     code = error.code() if hasattr(error, "code") else None
     details = error.details() if hasattr(error, "details") else ""
     if code == grpc.StatusCode.UNAVAILABLE:
@@ -71,6 +70,43 @@ def _for_rpc(error: grpc.RpcError) -> KoepelCliError:
     return KoepelCliError(f"{code.name if code else 'error'}: {details}", EXIT["unexpected"])
 
 
+def _loaded(module: str, *names: str) -> tuple[type[BaseException], ...]:
+    """The exception classes ``names`` of ``module`` if it is loaded: an error of a module that
+    was never imported cannot have been raised, and importing it here would only slow every
+    command down (``koepel --help`` loads neither grpc nor OpenDP)."""
+    loaded = sys.modules.get(module)
+    return tuple(getattr(loaded, n) for n in names) if loaded is not None else ()
+
+
+def _translate(error: Exception) -> KoepelCliError | None:
+    """koepel's exceptions as a message and an exit code, most specific first; None if not
+    one of them."""
+    rules: tuple[tuple[tuple[type[BaseException], ...], Callable[[Any], KoepelCliError]],
+                 ...] = (
+        (_loaded("node.config", "ConfigError") + _loaded("aggregator.federation", "FederationError")
+         + _loaded("privacy.errors", "CatalogueError"),
+         lambda e: KoepelCliError(str(e), EXIT["usage"])),
+        (_loaded("node.store.database", "StoreDamagedError"),
+         lambda e: KoepelCliError(str(e), EXIT["damaged"])),
+        (_loaded("node.store.database", "StoreError"),
+         lambda e: KoepelCliError(str(e), EXIT["store"])),
+        (_loaded("node.store.keys", "KeyError_"), lambda e: KoepelCliError(str(e), EXIT["key"])),
+        (_loaded("wire.tls", "CertError"), lambda e: KoepelCliError(str(e), e.exit_code)),
+        (_loaded("node.imports.importer", "ImportFailed"),
+         lambda e: KoepelCliError(str(e), EXIT["import"])),
+        (_loaded("privacy.errors", "BudgetExhaustedError"),
+         lambda e: KoepelCliError(str(e), EXIT["budget"])),
+        (_loaded("privacy.errors", "KoepelError"),
+         lambda e: KoepelCliError(str(e), EXIT["refused"])),
+        (_loaded("grpc", "RpcError"), _for_rpc),
+        ((ValueError,), lambda e: KoepelCliError(str(e), EXIT["usage"])),
+    )
+    for classes, make in rules:
+        if classes and isinstance(error, classes):
+            return make(error)
+    return None
+
+
 def handle_errors(func: F) -> F:
     """Map koepel's exceptions to a one-line message on stderr and a documented exit code."""
 
@@ -80,27 +116,12 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except click.ClickException:
             raise
-        except (ConfigError, FederationError, CatalogueError) as error:
-            raise KoepelCliError(str(error), EXIT["usage"]) from None
-        except StoreDamagedError as error:
-            raise KoepelCliError(str(error), EXIT["damaged"]) from None
-        except StoreError as error:
-            raise KoepelCliError(str(error), EXIT["store"]) from None
-        except KeyError_ as error:
-            raise KoepelCliError(str(error), EXIT["key"]) from None
-        except CertError as error:
-            raise KoepelCliError(str(error), error.exit_code) from None
-        except ImportFailed as error:
-            raise KoepelCliError(str(error), EXIT["import"]) from None
-        except BudgetExhaustedError as error:
-            raise KoepelCliError(str(error), EXIT["budget"]) from None
-        except KoepelError as error:
-            raise KoepelCliError(str(error), EXIT["refused"]) from None
-        except grpc.RpcError as error:
-            raise _for_rpc(error) from None
-        except ValueError as error:
-            raise KoepelCliError(str(error), EXIT["usage"]) from None
         except KeyboardInterrupt:
             sys.exit(130)
+        except Exception as error:
+            translated = _translate(error)
+            if translated is None:
+                raise
+            raise translated from None
 
     return wrapper  # type: ignore[return-value]

@@ -37,16 +37,24 @@ def _fingerprint_line(fp: Fingerprint) -> str:
 @click.command(name="check")
 @CONFIG_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--rebuild-facts", is_flag=True,
+              help="Also compute every per-person fact again from the records (one "
+                   "transaction), after migrating the database if needed.")
 @handle_errors
-def check_cmd(config_path: Path, as_json: bool) -> None:
+def check_cmd(config_path: Path, as_json: bool, rebuild_facts: bool) -> None:
     """Open the database without changing it and verify every page and its structure."""
     config = load_node_config(config_path)
-    store = open_store(config, prompt=_ask, migrate=False)
+    store = open_store(config, prompt=_ask, migrate=rebuild_facts)
+    facts_rows = None
     try:
+        if rebuild_facts:
+            facts_rows = store.rebuild_facts()
         problems = store.integrity_problems()
         fingerprint = store.fingerprint()
     finally:
         store.close()
+    if facts_rows is not None and not as_json:
+        click.echo(f"per-person facts rebuilt: {facts_rows} person-period rows")
     if as_json:
         dump_json({"database": str(config.database), "ok": not problems,
                    "problems": len(problems), **_fingerprint_json(fingerprint)})

@@ -8,41 +8,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.markup import escape
 
-from aggregator import NodeOutcome, SectorResult, spec_to_proto
-from cli.client import AggregatorClient, Connection, connection_options
+from cli.connection import Connection, connection_options
 from cli.errors import EXIT, KoepelCliError, handle_errors
-from cli.render import (
-    RESULT_CSV_HEADER,
-    clamp_notes,
-    console,
-    dump_json,
-    history_table,
-    node_reports_table,
-    nodes_line,
-    publishable_summary,
-    quantile_table,
-    result_csv,
-    result_json,
-    result_table,
-    write_csv,
-)
-from cli.render_federation import (
-    NODES_CSV_HEADER,
-    PLAN_CSV_HEADER,
-    nodes_csv,
-    nodes_json,
-    nodes_table,
-    plan_csv,
-    plan_json,
-    plan_table,
-)
-from privacy import default_catalogue, format_micro
-from protos import pb2
+
+if TYPE_CHECKING:
+    from aggregator import SectorResult
+    from protos import pb2
+
+# The aggregator, grpc, OpenDP (through privacy) and rich load when a command runs, not when
+# ``koepel`` or ``koepel query --help`` starts (tests/test_cli_startup.py).
 
 __all__ = ["AGGREGATOR_OPTION", "OUTPUT_OPTIONS", "build_spec", "history", "nodes", "query",
            "show_result"]
@@ -51,8 +30,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 AGGREGATOR_OPTION = connection_options
 
-_STATISTICS = {"count": pb2.STATISTIC_COUNT, "sum": pb2.STATISTIC_SUM, "mean": pb2.STATISTIC_MEAN,
-               "histogram": pb2.STATISTIC_HISTOGRAM}
+_STATISTICS = ("count", "histogram", "mean", "sum")
 
 
 def OUTPUT_OPTIONS(func: F) -> F:
@@ -70,6 +48,10 @@ def _output(as_json: bool, as_csv: bool) -> str:
 def build_spec(measure: str, statistic: str, group_by: tuple[str, ...],
                filters: tuple[str, ...], period: str, epsilon: str,
                catalogue_version: str) -> pb2.QuerySpec:
+    from protos import pb2
+
+    statistics = {"count": pb2.STATISTIC_COUNT, "sum": pb2.STATISTIC_SUM,
+                  "mean": pb2.STATISTIC_MEAN, "histogram": pb2.STATISTIC_HISTOGRAM}
     parsed = []
     for item in filters:
         dimension, sep, values = item.partition("=")
@@ -79,7 +61,7 @@ def build_spec(measure: str, statistic: str, group_by: tuple[str, ...],
         parsed.append(pb2.Filter(dimension=dimension, values=values.split(",")))
     return pb2.QuerySpec(
         catalogue_version=catalogue_version, measure=measure,
-        statistic=_STATISTICS[statistic], group_by=list(group_by), filters=parsed,
+        statistic=statistics[statistic], group_by=list(group_by), filters=parsed,
         period=period, epsilon=epsilon,
     )
 
@@ -87,6 +69,22 @@ def build_spec(measure: str, statistic: str, group_by: tuple[str, ...],
 def show_result(result: SectorResult, output: str, *, receipts: bool = False,
                 title: str | None = None) -> None:
     """Render one result; node details appear whenever a node is missing or on request."""
+    from aggregator import NodeOutcome
+    from cli.render import (
+        RESULT_CSV_HEADER,
+        clamp_notes,
+        console,
+        dump_json,
+        node_reports_table,
+        nodes_line,
+        publishable_summary,
+        quantile_table,
+        result_csv,
+        result_json,
+        result_table,
+        write_csv,
+    )
+
     if output == "json":
         dump_json(result_json(result, receipts=receipts))
         return
@@ -120,13 +118,15 @@ def _query_spec(measure: str | None, statistic: str, group_by: tuple[str, ...],
     if not measure or not period or not epsilon:
         raise KoepelCliError("name a MEASURE with --period and --epsilon (or use --resume "
                              "RESULT_ID to ask a stored query again)", EXIT["usage"])
+    from privacy import default_catalogue
+
     return build_spec(measure, statistic, group_by, filters, period, epsilon,
                       catalogue_version or default_catalogue().version)
 
 
 @click.command()
 @click.argument("measure", required=False)
-@click.option("--stat", "statistic", type=click.Choice(sorted(_STATISTICS)), default="count",
+@click.option("--stat", "statistic", type=click.Choice(_STATISTICS), default="count",
               show_default=True)
 @click.option("--by", "group_by", multiple=True, help="Group-by dimension. Repeatable.")
 @click.option("--filter", "filters", multiple=True, metavar="DIM=V1,V2",
@@ -162,6 +162,12 @@ def query(measure: str | None, statistic: str, group_by: tuple[str, ...],
     Exit code 7 when every node refused for lack of budget (nothing was spent), 9 when the
     result is incomplete (fewer nodes than the quorum answered).
     """
+    from aggregator import NodeOutcome, spec_to_proto
+    from cli.client import AggregatorClient
+    from cli.render import console, dump_json, write_csv
+    from cli.render_federation import PLAN_CSV_HEADER, plan_csv, plan_json, plan_table
+    from privacy import format_micro
+
     output = _output(as_json, as_csv)
     with AggregatorClient(conn) as client:
         if resume_id:
@@ -212,6 +218,8 @@ def _exit_for(result: SectorResult, *, say: bool) -> None:
 
     With ``say``, one line on stderr says why (JSON and CSV already carry it in the data).
     """
+    from aggregator import NodeOutcome
+
     if result.nodes and all(n.outcome is NodeOutcome.BUDGET_EXHAUSTED for n in result.nodes):
         if say:
             click.echo("every node refused: privacy budget exhausted; nothing was spent",
@@ -230,6 +238,10 @@ def _exit_for(result: SectorResult, *, say: bool) -> None:
 @handle_errors
 def nodes(as_json: bool, as_csv: bool, conn: Connection) -> None:
     """Each registered node: status, catalogue versions, this federation's ε left, last contact."""
+    from cli.client import AggregatorClient
+    from cli.render import console, dump_json, write_csv
+    from cli.render_federation import NODES_CSV_HEADER, nodes_csv, nodes_json, nodes_table
+
     output = _output(as_json, as_csv)
     with AggregatorClient(conn) as client:
         federation, version, states = client.nodes()
@@ -251,6 +263,17 @@ def nodes(as_json: bool, as_csv: bool, conn: Connection) -> None:
 def history(result_id: str, limit: int, receipts: bool, as_json: bool, as_csv: bool,
             conn: Connection) -> None:
     """List past results, or re-show one (costs no budget: results are already private)."""
+    from cli.client import AggregatorClient
+    from cli.render import (
+        RESULT_CSV_HEADER,
+        console,
+        dump_json,
+        history_table,
+        result_csv,
+        result_json,
+        write_csv,
+    )
+
     output = _output(as_json, as_csv)
     with AggregatorClient(conn) as client:
         results = client.history(result_id, limit, include_receipts=receipts and bool(result_id))

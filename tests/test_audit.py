@@ -272,6 +272,11 @@ def test_the_aggregator_refuses_answers_whose_receipt_does_not_hold(node: Node,
     assert book.check("org-audit", "researcher", good).problem == (
         "the receipt is for another query")
     assert len(book.receipts("org-audit")) == 1
+    # A query's answers are checked together and kept in one transaction: the sound ones only.
+    checks = book.check_many("federation", [("org-audit", node.ask("batch")),
+                                            ("org-audit-2", unsigned)])
+    assert checks["org-audit"].valid and not checks["org-audit-2"].valid
+    assert len(book.receipts("org-audit")) == 2 and book.receipts("org-audit-2") == []
 
     class Scripted:
         """A node that answers every query with an answer signed for another one."""

@@ -31,8 +31,8 @@ def test_smoke_run_writes_every_benchmark(tmp_path: Path) -> None:
     body = json.loads(files[0].read_text())
     assert body["mode"] == "smoke"
     groups = {row["group"] for row in body["results"]}
-    assert groups == {"cold start", "node query", "OpenDP", "import", "federation", "TLS",
-                      "accuracy", "web app", "secure aggregation"}
+    assert groups == {"CLI start-up", "cold start", "node query", "OpenDP", "import", "ledger",
+                      "federation", "TLS", "accuracy", "web app", "secure aggregation"}
     # The federation runs with the nodes' own reply quantum and with none, each labelled.
     passes = {row["extra"].get("pass") for row in body["results"]
               if row["group"] == "federation" and row["floor"] is not None}

@@ -322,3 +322,40 @@ def test_cli_budget_and_dry_run(folder: Path, node_factory: Callable[..., NodeRu
     stranger = koepel("node", "dry-run", "--config", str(folder), "headcount", "--period",
                       "2025", "--epsilon", "0.1", "--querier", "stranger")
     assert stranger.returncode == 6 and "not authorised" in stranger.stderr
+
+
+def test_running_totals_equal_the_ledger_they_summarise(
+        opened: tuple[NodeRuntime, Clock, QueryEngine]) -> None:
+    """The caps read ``ledger_totals`` (kept by a trigger in each charge's transaction), never
+    the whole ledger: they must always equal the ledger's own sums."""
+    runtime, clock, engine = opened
+    engine.answer("federation", "a", spec(300_000))
+    engine.answer("federation", "a", spec(300_000))  # a replay: no new charge
+    engine.answer("researcher", "b", spec(200_000))
+    clock.now = datetime(2026, 1, 5, tzinfo=UTC)
+    engine.answer("researcher", "c", spec(100_000))
+    with runtime.store.reading() as conn:
+        totals = conn.execute("SELECT querier, budget_period, unit, spent_micro "
+                              "FROM ledger_totals ORDER BY 1, 2").fetchall()
+        summed = conn.execute("SELECT querier, budget_period, 'epsilon', SUM(cost_micro) "
+                              "FROM ledger GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
+    assert totals == summed == [("federation", "2025", "epsilon", 300_000),
+                                ("researcher", "2025", "epsilon", 200_000),
+                                ("researcher", "2026", "epsilon", 100_000)]
+    assert engine.ledger.spent_overall() == 600_000
+    assert engine.ledger.spent_in_period("2025") == 500_000
+
+
+def test_a_charge_in_another_unit_than_the_ledgers_is_refused(
+        opened: tuple[NodeRuntime, Clock, QueryEngine]) -> None:
+    from node.engine.ledger import Charge, LedgerUnitError
+
+    _, _, engine = opened
+    engine.answer("federation", "a", spec(300_000))
+    caps = engine.policy.caps("federation")
+    charge = Charge(querier="federation", query_id="rho", query_digest="d", mechanism="m",
+                    cost_micro=1, budget_period=caps.period, catalogue_version=CAT.version,
+                    answer="{}", unit="rho")
+    with pytest.raises(LedgerUnitError):
+        engine.ledger.commit(charge, caps)
+    assert len(engine.ledger.entries()) == 1

@@ -82,6 +82,14 @@ class HistoryStoreContract:
         assert dict(store.last_contacts()) == {"n0": "2025-06-01T10:00:00.000+00:00",
                                                "n1": "2025-06-02T08:30:00.000+00:00"}
 
+    def test_a_querys_contacts_are_recorded_together(self, store: HistoryStore) -> None:
+        store.record_contact("n0", "2025-06-03T10:00:00.000+00:00")
+        store.record_contacts(["n0", "n1", "n2"], "2025-06-02T10:00:00.000+00:00")
+        store.record_contacts([], "2025-06-04T10:00:00.000+00:00")
+        assert dict(store.last_contacts()) == {"n0": "2025-06-03T10:00:00.000+00:00",
+                                               "n1": "2025-06-02T10:00:00.000+00:00",
+                                               "n2": "2025-06-02T10:00:00.000+00:00"}
+
     def test_results_without_receipts_are_stored_too(self, store: HistoryStore) -> None:
         store.save(sample_result("bare", receipts=0))
         loaded = store.get("bare")

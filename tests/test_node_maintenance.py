@@ -243,6 +243,8 @@ def test_cli_backup_restore_rekey(tmp_path: Path) -> None:
     assert done.returncode == 0 and "moved aside" in done.stdout, done.stderr
     check = koepel("node", "check", "--config", config)
     assert check.returncode == 0 and "ledger head #2" in check.stdout, check.stderr
+    rebuilt = koepel("node", "check", "--config", config, "--rebuild-facts")
+    assert rebuilt.returncode == 0 and "per-person facts rebuilt" in rebuilt.stdout, rebuilt.stderr
 
 
 def test_cli_passphrase_node_init_open_and_rekey(tmp_path: Path) -> None:

@@ -26,10 +26,10 @@ CAT = default_catalogue()
 
 
 def _plan(runtime: NodeRuntime, measure: str, statistic: Statistic,
-          group_by: tuple[str, ...]) -> list[str]:
+          group_by: tuple[str, ...], *, facts: bool = False) -> list[str]:
     query = validate(QuerySpec(CAT.version, measure, statistic, group_by, (), "2025", 1_000_000),
                      CAT)
-    compiled = compile_query(query)
+    compiled = compile_query(query, facts=facts)
     with runtime.store.reading() as conn:
         rows = conn.execute("EXPLAIN QUERY PLAN " + compiled.sql, compiled.params).fetchall()
     return [str(row[3]) for row in rows]
@@ -50,6 +50,24 @@ def test_counts_and_fte_need_no_value_join(node_factory: Callable[..., NodeRunti
         plan = _plan(runtime, measure, Statistic.MEAN if measure == "fte" else Statistic.COUNT,
                      ("target_group",))
         assert not any("AUTOMATIC" in step for step in plan), (measure, plan)
+        assert sum("TEMP B-TREE" in step for step in plan) <= 1, (measure, plan)
+
+
+def test_on_the_facts_a_query_reads_one_range_of_person_periods(
+        node_factory: Callable[..., NodeRuntime]) -> None:
+    """The per-person facts (schema version 7): one index range of ``person_periods`` by
+    period, which carries the worker attributes; no join, no per-person sub-query, no raw
+    rows."""
+    runtime = node_factory()
+    for measure, statistic in (("headcount", Statistic.COUNT), ("fte", Statistic.MEAN),
+                               ("support_hours", Statistic.MEAN),
+                               ("support_hours", Statistic.HISTOGRAM)):
+        plan = _plan(runtime, measure, statistic, ("region",), facts=True)
+        text = " ".join(plan)
+        assert "SEARCH f USING PRIMARY KEY (period=?)" in text, (measure, plan)
+        assert "workers" not in text and " w " not in text, (measure, plan)  # carried in f
+        assert "support_actions" not in text and "contracts" not in text, (measure, plan)
+        assert "CORRELATED" not in text and "AUTOMATIC" not in text, (measure, plan)
         assert sum("TEMP B-TREE" in step for step in plan) <= 1, (measure, plan)
 
 

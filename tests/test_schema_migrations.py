@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -129,6 +130,17 @@ def test_an_old_database_migrates_to_the_current_schema_keeping_its_rows(
                             ).fetchone() == ("UNKNOWN", "UNKNOWN")
         assert conn.execute("SELECT subsidy_scheme FROM contracts").fetchone() == (None,)
         assert conn.execute("SELECT count(*) FROM support_plans").fetchone() == (0,)
+        # Version 7 builds the per-person facts of existing rows on opening, and the ledger's
+        # running totals from its entries.
+        year = datetime.now(UTC).year  # the facts cover the years around today
+        assert conn.execute("SELECT active_start, active_end, fte, support_min FROM "
+                            "person_periods WHERE period = ? AND pid = 'p1'", (str(year),)
+                            ).fetchone() == (1, 1, 1.0, 90 if year == 2025 else 0)
+        assert conn.execute("SELECT count(*) FROM person_periods WHERE pid = 'p2'"
+                            ).fetchone() == (0,)  # never under contract
+        assert conn.execute("SELECT count(*) FROM facts_dirty").fetchone() == (0,)
+        assert conn.execute("SELECT * FROM ledger_totals").fetchall() == [
+            ("federation", "2025", "epsilon", 500000)]
         # The ledger is still append-only after the migration.
         with pytest.raises(sqlcipher3.IntegrityError, match="append-only"):
             conn.execute("DELETE FROM ledger")

@@ -7,7 +7,10 @@ together — inside that transaction, so concurrent queries cannot overspend. Th
 ``synchronous = FULL``: once ``commit`` returns, the charge survives a crash or a kill.
 
 Rows are hash-chained (each hash covers the previous one; see ``privacy.receipts``) and the
-schema refuses UPDATE and DELETE. Costs are integers in the catalogue's unit (µε or µρ).
+schema refuses UPDATE and DELETE. What has been spent per querier, period and unit is kept in
+``ledger_totals`` by a trigger on every ledger insert, in the same transaction, so the cap checks
+read a few rows however long the ledger grows. Costs are integers in the catalogue's unit
+(µε or µρ).
 """
 
 from __future__ import annotations
@@ -125,7 +128,9 @@ class Ledger:
         if budget_period is not None:
             where.append("budget_period = ?")
             params.append(budget_period)
-        sql = "SELECT COALESCE(SUM(cost_micro), 0) FROM ledger"
+        # ``ledger_totals`` (schema version 7) is kept by a trigger in the very transaction of
+        # each charge: a few rows per querier and period instead of the whole ledger.
+        sql = "SELECT COALESCE(SUM(spent_micro), 0) FROM ledger_totals"
         if where:
             sql += " WHERE " + " AND ".join(where)
         return int(conn.execute(sql, params).fetchone()[0])
@@ -166,9 +171,8 @@ class Ledger:
                         "this query id was already used for a different query; use a new id"
                     )
                 return Committed(stored, written=False)
-            other = conn.execute(
-                "SELECT 1 FROM ledger WHERE COALESCE(NULLIF(unit, ''), 'epsilon') != ? LIMIT 1",
-                (charge.unit,),
+            other = conn.execute(  # entries without a unit (before version 3) count as ε
+                "SELECT 1 FROM ledger_totals WHERE unit != ? LIMIT 1", (charge.unit,),
             ).fetchone()
             if other is not None:
                 raise LedgerUnitError(f"the ledger holds charges in another unit than "
@@ -218,7 +222,7 @@ class Ledger:
         """Spent per (querier, period), for the operator's budget view."""
         with self._store.reading() as conn:
             rows = conn.execute(
-                "SELECT querier, budget_period, SUM(cost_micro) FROM ledger"
+                "SELECT querier, budget_period, SUM(spent_micro) FROM ledger_totals"
                 " GROUP BY querier, budget_period ORDER BY budget_period, querier"
             ).fetchall()
         return {(r[0], r[1]): int(r[2]) for r in rows}

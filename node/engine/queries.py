@@ -14,14 +14,16 @@ import dataclasses
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from node.config import NodeConfig
 from node.engine.answers import Answer, BudgetLine, DryRun
 from node.engine.budget import BudgetCaps, BudgetPolicy
-from node.engine.compiler import check_period, compile_query
+from node.engine.compiler import CompiledQuery, check_period, compile_query, uses_facts
 from node.engine.ledger import Charge, Ledger, StoredAnswer
 from node.engine.signing import Signer
 from node.store.database import Store
+from node.store.facts import covered
 from privacy import (
     CatalogueVersionError,
     InvalidQueryError,
@@ -188,6 +190,14 @@ class QueryEngine:
         signed = SignedReceipt(payload, self._signer.sign(payload), self._signer.public_key)
         return dataclasses.replace(answer, receipt=signed)
 
+    def _cell_rows(self, query: ValidatedQuery) -> list[Any]:
+        """The compiled SQL's rows: on the per-person facts when they cover the period (and
+        are up to date), else on the raw rows; the two agree (tests/test_compiler_property)."""
+        with self._store.reading() as conn:
+            on_facts = uses_facts(query) and covered(conn, query.period.label)
+            compiled: CompiledQuery = compile_query(query, facts=on_facts)
+            return list(conn.execute(compiled.sql, compiled.params).fetchall())
+
     def exact_cells(self, query: ValidatedQuery) -> tuple[list[int], list[int]]:
         """Exact per-cell person counts and fixed-point sums (zeros included), in cell order.
 
@@ -200,9 +210,7 @@ class QueryEngine:
     def exact_cells_and_clamped(self, query: ValidatedQuery
                                 ) -> tuple[list[int], list[int], list[int]]:
         """:meth:`exact_cells` and, per cell, the persons whose value was clamped."""
-        compiled = compile_query(query)
-        with self._store.reading() as conn:
-            rows = conn.execute(compiled.sql, compiled.params).fetchall()
+        rows = self._cell_rows(query)
         width = len(query.dimensions)
         offset = width + (1 if query.spec.statistic is Statistic.HISTOGRAM else 0)  # bin column
         index = {cell: i for i, cell in enumerate(query.cells)}
@@ -226,9 +234,7 @@ class QueryEngine:
 
     def exact_histogram_and_clamped(self, query: ValidatedQuery) -> tuple[list[int], list[int]]:
         """:meth:`exact_histogram` and, per cell, the persons whose value was clamped."""
-        compiled = compile_query(query)
-        with self._store.reading() as conn:
-            rows = conn.execute(compiled.sql, compiled.params).fetchall()
+        rows = self._cell_rows(query)
         width = len(query.dimensions)
         n_bins = len(query.measure.bins) - 1
         index = {cell: i for i, cell in enumerate(query.cells)}

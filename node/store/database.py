@@ -18,11 +18,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlcipher3
 
+from node.store import facts
 from node.store.dbkey import DatabaseKey
 from node.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
@@ -41,6 +43,11 @@ PAGE_SIZE = 4096  # SQLCipher 4 default page size; every koepel database file is
 _PLAIN_SQLITE = b"SQLite format 3\x00"
 _DAMAGE_CODES = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
 _RESTORE_HINT = "restore it from a backup with `koepel node restore`"
+_FACTS_VERSION = 7  # the schema version that keeps per-person facts (node/store/facts.py)
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
 
 
 def _cache_kib(path: Path) -> int:
@@ -154,6 +161,7 @@ class Store:
         self.path = path
         self._key = key
         self.lock = threading.RLock()
+        self._facts_window: date | None = None  # the day whose facts window was ensured
 
     @property
     def key_kind(self) -> str:
@@ -183,6 +191,9 @@ class Store:
             store = cls(conn, path, dbkey)
             if migrate:
                 store.migrate()
+                if store._keeps_facts() and facts.pending(conn, _today()):
+                    with store.transaction():
+                        pass  # builds the facts a migration marked, extends their window
             return store
         except BaseException:
             conn.close()
@@ -252,13 +263,37 @@ class Store:
                     self._conn.execute("ROLLBACK")
                     raise
 
+    def _keeps_facts(self) -> bool:
+        return int(self._conn.execute("PRAGMA user_version").fetchone()[0]) >= _FACTS_VERSION
+
+    def _update_facts(self) -> None:
+        """Inside a write transaction: recompute the facts of every person whose rows changed
+        in it, and cover a new year's periods at the first write of that year."""
+        if not self._keeps_facts():
+            return
+        today = _today()
+        if self._facts_window != today:
+            facts.ensure_window(self._conn, today)
+        facts.refresh(self._conn)
+
+    def rebuild_facts(self) -> int:
+        """Compute every per-person fact again from the rows, in one transaction; returns the
+        number of person-period rows."""
+        with self.transaction() as conn:
+            return facts.rebuild(conn, _today())
+
     @contextmanager
     def transaction(self) -> Iterator[Any]:
-        """A write transaction (``BEGIN IMMEDIATE``): all of it commits durably, or none of it."""
+        """A write transaction (``BEGIN IMMEDIATE``): all of it commits durably, or none of it.
+
+        The per-person facts of anyone whose rows changed are brought up to date in it, before
+        it commits (node/store/facts.py).
+        """
         with self.lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
+                self._update_facts()
             except BaseException as exc:
                 with suppress(sqlcipher3.Error):
                     self._conn.execute("ROLLBACK")
@@ -271,6 +306,8 @@ class Store:
                 if _is_damage(exc):
                     raise _damaged(self.path) from None
                 raise
+            if self._keeps_facts():
+                self._facts_window = _today()
 
     @contextmanager
     def reading(self) -> Iterator[Any]:

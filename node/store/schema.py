@@ -240,6 +240,105 @@ _V7_WEB_ACCOUNTS = (
     ) WITHOUT ROWID""",
 )
 
+# Version 8: per-person facts kept at write time (node/store/facts.py; DESIGN.md, Performance).
+# ``person_periods`` holds, for every person under contract at some time in a covered period
+# (every calendar year and quarter of ``facts_periods``), whether they were under contract on
+# its first and on its last day, their FTE over it and their support minutes in it (exactly the
+# per-person values the compiled SQL used to recompute from raw rows on every query), and their
+# worker attributes (the dimensions), so a query reads this one table. Triggers mark a person
+# whose worker row, contracts or support actions change in ``facts_dirty``; every write
+# transaction recomputes those people's facts before it commits (``Store.transaction``), so the
+# facts never disagree with the rows they come from. Here every existing person is marked: the
+# store builds their facts right after migrating. ``ledger_totals`` keeps what each querier has
+# spent per period, in the same transaction as each charge (a trigger on the append-only
+# ledger), so that the budget checks read a handful of rows instead of the whole ledger. (The
+# triggers use an upsert clause, not ``INSERT OR IGNORE``, whose conflict handling an importer's
+# own upsert would override. Only people with a contract have facts, so a worker row or a
+# support action of someone without one marks nobody: their first contract marks them.)
+_V8_FACTS = (
+    """CREATE TABLE facts_periods (
+        period TEXT PRIMARY KEY,
+        start_date TEXT NOT NULL,
+        end_date TEXT NOT NULL,
+        last_day TEXT NOT NULL,
+        days REAL NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE person_periods (
+        period TEXT NOT NULL,
+        pid TEXT NOT NULL,
+        active_start INTEGER NOT NULL,
+        active_end INTEGER NOT NULL,
+        fte REAL NOT NULL,
+        support_min INTEGER NOT NULL,
+        birth_year INTEGER NOT NULL,
+        gender TEXT NOT NULL,
+        education_level TEXT NOT NULL,
+        target_group TEXT NOT NULL,
+        region TEXT NOT NULL,
+        PRIMARY KEY (period, pid)
+    ) WITHOUT ROWID""",
+    """CREATE INDEX person_periods_by_pid ON person_periods(pid)""",
+    """CREATE TABLE facts_dirty (pid TEXT PRIMARY KEY) WITHOUT ROWID""",
+    """CREATE TRIGGER contracts_facts_insert AFTER INSERT ON contracts
+        BEGIN INSERT INTO facts_dirty SELECT NEW.pid WHERE true
+            ON CONFLICT DO NOTHING; END""",
+    """CREATE TRIGGER contracts_facts_update AFTER UPDATE ON contracts
+        BEGIN INSERT INTO facts_dirty SELECT OLD.pid WHERE true
+            ON CONFLICT DO NOTHING;
+            INSERT INTO facts_dirty SELECT NEW.pid WHERE true
+            ON CONFLICT DO NOTHING; END""",
+    """CREATE TRIGGER contracts_facts_delete AFTER DELETE ON contracts
+        BEGIN INSERT INTO facts_dirty SELECT OLD.pid WHERE true
+            ON CONFLICT DO NOTHING; END""",
+    """CREATE TRIGGER support_actions_facts_insert AFTER INSERT ON support_actions
+        BEGIN INSERT INTO facts_dirty SELECT NEW.pid
+            WHERE EXISTS (SELECT 1 FROM contracts WHERE pid = NEW.pid)
+            ON CONFLICT DO NOTHING; END""",
+    """CREATE TRIGGER support_actions_facts_update AFTER UPDATE ON support_actions
+        BEGIN INSERT INTO facts_dirty SELECT OLD.pid
+            WHERE EXISTS (SELECT 1 FROM contracts WHERE pid = OLD.pid)
+            ON CONFLICT DO NOTHING;
+            INSERT INTO facts_dirty SELECT NEW.pid
+            WHERE EXISTS (SELECT 1 FROM contracts WHERE pid = NEW.pid)
+            ON CONFLICT DO NOTHING; END""",
+    """CREATE TRIGGER support_actions_facts_delete AFTER DELETE ON support_actions
+        BEGIN INSERT INTO facts_dirty SELECT OLD.pid
+            WHERE EXISTS (SELECT 1 FROM contracts WHERE pid = OLD.pid)
+            ON CONFLICT DO NOTHING; END""",
+    """CREATE TRIGGER workers_facts_insert AFTER INSERT ON workers
+        BEGIN INSERT INTO facts_dirty SELECT NEW.pid
+            WHERE EXISTS (SELECT 1 FROM contracts WHERE pid = NEW.pid)
+            ON CONFLICT DO NOTHING; END""",
+    """CREATE TRIGGER workers_facts_update AFTER UPDATE ON workers
+        BEGIN INSERT INTO facts_dirty SELECT OLD.pid
+            WHERE EXISTS (SELECT 1 FROM contracts WHERE pid = OLD.pid)
+            ON CONFLICT DO NOTHING;
+            INSERT INTO facts_dirty SELECT NEW.pid
+            WHERE EXISTS (SELECT 1 FROM contracts WHERE pid = NEW.pid)
+            ON CONFLICT DO NOTHING; END""",
+    """CREATE TRIGGER workers_facts_delete AFTER DELETE ON workers
+        BEGIN INSERT INTO facts_dirty SELECT OLD.pid
+            WHERE EXISTS (SELECT 1 FROM contracts WHERE pid = OLD.pid)
+            ON CONFLICT DO NOTHING; END""",
+    """INSERT INTO facts_dirty SELECT DISTINCT pid FROM contracts""",
+    """CREATE TABLE ledger_totals (
+        querier TEXT NOT NULL,
+        budget_period TEXT NOT NULL,
+        unit TEXT NOT NULL,
+        spent_micro INTEGER NOT NULL,
+        PRIMARY KEY (querier, budget_period, unit)
+    ) WITHOUT ROWID""",
+    """INSERT INTO ledger_totals (querier, budget_period, unit, spent_micro)
+        SELECT querier, budget_period, COALESCE(NULLIF(unit, ''), 'epsilon'), SUM(cost_micro)
+        FROM ledger GROUP BY 1, 2, 3""",
+    """CREATE TRIGGER ledger_totals_add AFTER INSERT ON ledger
+        BEGIN INSERT INTO ledger_totals (querier, budget_period, unit, spent_micro)
+            VALUES (NEW.querier, NEW.budget_period, COALESCE(NULLIF(NEW.unit, ''), 'epsilon'),
+                    NEW.cost_micro)
+            ON CONFLICT (querier, budget_period, unit)
+            DO UPDATE SET spent_micro = spent_micro + excluded.spent_micro; END""",
+)
+
 MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3_LEDGER, _V4_ACCOMPANIMENT, _V5_INDEXES,
-                                       _V6_SECURE_AGGREGATION, _V7_WEB_ACCOUNTS)
+                                       _V6_SECURE_AGGREGATION, _V7_WEB_ACCOUNTS, _V8_FACTS)
 SCHEMA_VERSION = len(MIGRATIONS)
