@@ -1,4 +1,4 @@
-"""Per-person facts, kept up to date inside every write transaction (schema version 7).
+"""Per-person facts, kept up to date inside every write transaction (schema version 8).
 
 A catalogue query over the people under contract asks, per person and period, the same few
 things: were they under contract at some time in it, on its first day, on its last day; what
@@ -138,7 +138,7 @@ def covered(conn: Any, period: str) -> bool:
         row = conn.execute(
             "SELECT EXISTS (SELECT 1 FROM facts_periods WHERE period = ?) "
             "AND NOT EXISTS (SELECT 1 FROM facts_dirty)", (period,)).fetchone()
-    except Exception as exc:  # a store opened without migrating, older than version 7
+    except Exception as exc:  # a store opened without migrating, older than version 8
         if "no such table" in str(exc):
             return False
         raise
