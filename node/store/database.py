@@ -43,7 +43,7 @@ PAGE_SIZE = 4096  # SQLCipher 4 default page size; every koepel database file is
 _PLAIN_SQLITE = b"SQLite format 3\x00"
 _DAMAGE_CODES = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
 _RESTORE_HINT = "restore it from a backup with `koepel node restore`"
-_FACTS_VERSION = 7  # the schema version that keeps per-person facts (node/store/facts.py)
+_FACTS_VERSION = 8  # the schema version that keeps per-person facts (node/store/facts.py)
 
 
 def _today() -> date:
