@@ -11,7 +11,7 @@ person at most once (``SELECT DISTINCT`` or ``GROUP BY pid``), and each person's
 aggregated over all their rows, clamped to ``[lower, upper]`` and rounded to fixed point
 before the per-cell ``SUM``.
 
-Per-person facts (schema version 7, ``node/store/facts.py``): for the populations of people
+Per-person facts (schema version 8, ``node/store/facts.py``): for the populations of people
 under contract, ``compile_query(…, facts=True)`` reads ``person_periods`` instead, one row per
 person and period with their flags, FTE, support minutes and worker attributes, kept at write
 time. Each person is one row of it (primary key ``(period, pid)``), their value is clamped and

@@ -128,7 +128,7 @@ class Ledger:
         if budget_period is not None:
             where.append("budget_period = ?")
             params.append(budget_period)
-        # ``ledger_totals`` (schema version 7) is kept by a trigger in the very transaction of
+        # ``ledger_totals`` (schema version 8) is kept by a trigger in the very transaction of
         # each charge: a few rows per querier and period instead of the whole ledger.
         sql = "SELECT COALESCE(SUM(spent_micro), 0) FROM ledger_totals"
         if where:
