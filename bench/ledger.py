@@ -7,7 +7,7 @@ writes), the other none. Answers alternate between the two: validation, the budg
 against all three caps (querier, node-wide, lifetime) and the unit check, the SQL, the OpenDP
 release, the durable ledger commit and the signed receipt. Target: ≤ 1.1× the empty ledger.
 
-The indented line times what the checks cost before the running totals (schema version 7):
+The indented line times what the checks cost before the running totals (schema version 8):
 the unit check and the three sums read straight from the 100k-entry ledger table.
 """
 

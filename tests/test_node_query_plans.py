@@ -55,7 +55,7 @@ def test_counts_and_fte_need_no_value_join(node_factory: Callable[..., NodeRunti
 
 def test_on_the_facts_a_query_reads_one_range_of_person_periods(
         node_factory: Callable[..., NodeRuntime]) -> None:
-    """The per-person facts (schema version 7): one index range of ``person_periods`` by
+    """The per-person facts (schema version 8): one index range of ``person_periods`` by
     period, which carries the worker attributes; no join, no per-person sub-query, no raw
     rows."""
     runtime = node_factory()
