@@ -179,7 +179,8 @@ def _schema_parts() -> tuple[list[str], list[str]]:
     pragmas cost nothing on empty tables) except its indexes: those are created after the bulk
     load (several times faster than maintaining them row by row), and only those that no later
     migration drops; so are the per-person facts' triggers (the facts are built after the
-    load). ``tests/test_schema_migrations.py`` holds the migrations to producing one schema, and the builder checks its result against a fresh store's (:func:`_check_schema`).
+    load). ``tests/test_schema_migrations.py`` holds the migrations to producing one schema,
+    and the builder checks its result against a fresh store's (:func:`_check_schema`).
     """
     early: list[str] = []
     indexes: dict[str, str] = {}
