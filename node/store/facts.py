@@ -36,8 +36,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-__all__ = ["FACTS_YEARS_BACK", "REFRESH_SQL", "covered", "ensure_window", "pending", "rebuild", "refresh",
-           "window"]
+__all__ = ["FACTS_YEARS_BACK", "REFRESH_SQL", "covered", "ensure_window", "pending", "rebuild",
+           "refresh", "window"]
 
 FACTS_YEARS_BACK = 9  # the window: this year, the nine before it and the next one
 
