@@ -19,6 +19,7 @@ import sqlcipher3
 from node import NodeRuntime, Store, create_key_file
 from node.engine.compiler import compile_query
 from node.imports.pseudonyms import Pseudonymiser
+from node.store.facts import REFRESH_SQL
 from node.store.schema import MIGRATIONS, SCHEMA_VERSION
 from privacy import QuerySpec, Statistic, default_catalogue, validate
 
@@ -69,6 +70,19 @@ def test_on_the_facts_a_query_reads_one_range_of_person_periods(
         assert "support_actions" not in text and "contracts" not in text, (measure, plan)
         assert "CORRELATED" not in text and "AUTOMATIC" not in text, (measure, plan)
         assert sum("TEMP B-TREE" in step for step in plan) <= 1, (measure, plan)
+
+
+def test_recomputing_marked_people_reads_only_their_rows(
+        node_factory: Callable[..., NodeRuntime]) -> None:
+    """An import's facts upkeep is driven by the people it marked, each one's contracts by
+    index, never a scan of every contract per period."""
+    runtime = node_factory()
+    with runtime.store.reading() as conn:
+        plan = [str(r[3]) for r in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT" + REFRESH_SQL.split("SELECT", 1)[1])]
+    assert plan[0] == "SCAN d", plan
+    assert any("contracts_by_pid_period (pid=?)" in step for step in plan), plan
+    assert any("support_actions_by_pid (pid=?" in step for step in plan), plan
 
 
 def test_a_version_4_store_migrates_to_the_per_person_indexes(tmp_path: Path) -> None:
