@@ -16,9 +16,9 @@ point, with one discrete-Gaussian *share* of noise added (``privacy.distributed`
   store, claimed before the reply leaves): b-shares for survivors, pairwise seeds for dropped
   nodes, never both for one node (``wire.secagg`` checks it structurally).
 
-Round state between the steps lives in memory only (rebuilt from the stored round-1 message if
-needed is not possible: a node that restarted between rounds is a silent survivor, which the
-protocol tolerates as long as enough others answer; its charge stays).
+Round state between the steps lives in memory only: a node that restarted between rounds cannot
+rebuild it from its stored round-1 message, so it stays silent in round 2 — a silent survivor,
+which the protocol tolerates as long as t' others answer. Its charge stays.
 """
 
 from __future__ import annotations
