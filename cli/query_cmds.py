@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.markup import escape
 
 from cli.connection import Connection, connection_options
 from cli.errors import EXIT, KoepelCliError, handle_errors
@@ -96,6 +95,8 @@ def show_result(result: SectorResult, output: str, *, receipts: bool = False,
     summary = publishable_summary(result)
     if summary:
         out.print(summary)
+    from rich.markup import escape
+
     for line in clamp_notes(result):
         out.print(f"[yellow]clamped:[/yellow] {escape(line)}")
     if result.quantiles:
