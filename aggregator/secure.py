@@ -38,8 +38,8 @@ from aggregator.quorum import evaluate_quorum
 from aggregator.results import NodeReport, SectorResult
 from aggregator.transport import NodeQueryError
 from privacy import InvalidQueryError, Statistic, ValidatedQuery
-from privacy.distributed import SharePlan, plan_shares
-from privacy.mechanisms import VectorRole, discrete_gaussian_variance, plan_release
+from privacy.distributed import SharePlan, secure_release
+from privacy.mechanisms import VectorRole, discrete_gaussian_variance
 from protos import pb2
 from wire.secagg import (
     MaskedInput,
@@ -54,18 +54,11 @@ from wire.secagg import (
 from wire.spec import spec_to_proto
 from wire.tls import TlsFiles
 
-__all__ = ["SecureRound", "vector_lengths"]
+__all__ = ["SecureRound"]
 
 log = logging.getLogger("koepel.aggregator")
 T = TypeVar("T")
 _MAX_PEOPLE_PER_NODE = 10_000_000  # far above any organisation: the decode bound's headroom
-
-
-def vector_lengths(query: ValidatedQuery) -> list[int]:
-    """The length of each released vector, in the release plan's order (as the nodes have it)."""
-    bins = max(1, len(query.measure.bins) - 1)
-    return [len(query.cells) * (bins if v.role is VectorRole.HISTOGRAM else 1)
-            for v in plan_release(query).vectors]
 
 
 _FIELD = {VectorRole.COUNT: "count", VectorRole.SUM: "sum", VectorRole.HISTOGRAM: "histogram"}
@@ -133,8 +126,7 @@ class SecureRound:
         honest = mode.honest_shares(len(nodes))
         needed = honest + mode.colluders
         spec = query.spec
-        lengths = vector_lengths(query)
-        shares = plan_shares(plan_release(query), honest_shares=honest, dimensions=lengths)
+        _, lengths, shares = secure_release(query, honest)
 
         async def enrol(node: NodeEntry) -> Any:
             response = await self._transport.secure(node, "SecureEnrol",

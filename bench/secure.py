@@ -16,17 +16,16 @@ adds three fan-outs to a per-node query's one (the federation benchmark measures
 from __future__ import annotations
 
 import math
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from bench.measure import Row, median
 from privacy import Accounting, LossRule
@@ -42,6 +41,7 @@ from wire.secagg import (
     UnmaskReply,
     make_entry,
 )
+from wire.tls import CA_CERT, init_ca, issue
 
 __all__ = ["run_secure"]
 
@@ -98,35 +98,24 @@ def _accuracy(nodes: int, samples: int, log: Callable[[str], None]) -> list[Row]
     return rows
 
 
-def _certificate(key: ec.EllipticCurvePrivateKey, ca_key: ec.EllipticCurvePrivateKey,
-                 ca_name: x509.Name, name: str) -> bytes:
-    now = datetime.now(UTC)
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
-            .issuer_name(ca_name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.UniformResourceIdentifier(f"koepel://node/{name}")]), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    return cert.public_bytes(serialization.Encoding.PEM)
+def _ec_key(path: Path) -> ec.EllipticCurvePrivateKey:
+    key = load_pem_private_key(path.read_bytes(), password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)  # koepel issues ECDSA P-256 keys
+    return key
 
 
-def _round_cost(nodes: int, share: SharePlan, runs: int) -> tuple[list[float], list[float]]:
+def _round_cost(nodes: int, share: SharePlan, runs: int, scratch: Path
+                ) -> tuple[list[float], list[float]]:
     """Seconds of work for one secure round and for one per-node release, K nodes each."""
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bench CA")])
-    now = datetime.now(UTC)
-    ca_pem = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-              .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-              .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
-              .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-              .sign(ca_key, hashes.SHA256())).public_bytes(serialization.Encoding.PEM)
+    init_ca(scratch / "ca")  # the federation CA and node certificates koepel itself issues
+    ca_pem = (scratch / "ca" / CA_CERT).read_bytes()
     ids = [f"org-{i:03d}" for i in range(nodes)]
-    keys = {n: ec.generate_private_key(ec.SECP256R1()) for n in ids}
+    files = {n: issue(scratch / "ca", role="node", name=n, out=scratch / n, ips=("127.0.0.1",))
+             for n in ids}
+    keys = {n: _ec_key(files[n].key) for n in ids}
     xkeys = {n: X25519PrivateKey.generate() for n in ids}
-    roster = Roster.build(make_entry(n, _certificate(keys[n], ca_key, ca_name, n), xkeys[n],
-                                     keys[n]) for n in ids)
+    roster = Roster.build(make_entry(n, files[n].cert.read_bytes(), xkeys[n], keys[n])
+                          for n in ids)
     vector = [5] * CELLS
     rho = share.rho_micro
     secure_times, per_node_times = [], []
@@ -189,7 +178,12 @@ def run_secure(tiers: Sequence[int], samples: int, cost_runs: int, scratch: Path
     nodes = max(tiers)
     [share] = plan_shares(_count_plan(_rho_micro()), honest_shares=nodes - 2,
                           dimensions=[CELLS])
-    secure, per_node = _round_cost(nodes, share, cost_runs)
+    scratch.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="secure-", dir=scratch))
+    try:
+        secure, per_node = _round_cost(nodes, share, cost_runs, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # its keys are of no further use
     ratio = median(secure) / median(per_node)
     log(f"  critical path of one round's work at K={nodes} (nodes in parallel): secure "
         f"{median(secure) * 1e3:.0f} ms, a per-node release {median(per_node) * 1e3:.1f} ms "

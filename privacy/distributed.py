@@ -56,7 +56,9 @@ from privacy.mechanisms import (
     VectorRole,
     discrete_gaussian_variance,
     discrete_laplace_variance,
+    plan_release,
 )
+from privacy.query import ValidatedQuery
 
 __all__ = [
     "MIN_SHARE_SCALE",
@@ -65,6 +67,7 @@ __all__ = [
     "draw_share",
     "expected_standard_errors",
     "plan_shares",
+    "secure_release",
     "survivor_vectors",
     "tau",
 ]
@@ -182,6 +185,19 @@ def plan_shares(plan: ReleasePlan, *, honest_shares: int, dimensions: Sequence[i
         shares.append(SharePlan(vector.role, vector.sensitivity * refinement, refinement,
                                 scale, honest_shares, cost, local))
     return tuple(shares)
+
+
+def secure_release(query: ValidatedQuery, honest_shares: int
+                   ) -> tuple[ReleasePlan, tuple[int, ...], tuple[SharePlan, ...]]:
+    """A query's release plan, each vector's length (cells, or cells × bins for a histogram)
+    and its share plan for ``honest_shares``: one derivation for the node that draws the shares
+    and the aggregator that decodes their sum, so that both always agree."""
+    release_plan = plan_release(query)
+    bins = max(1, len(query.measure.bins) - 1)
+    lengths = tuple(len(query.cells) * (bins if v.role is VectorRole.HISTOGRAM else 1)
+                    for v in release_plan.vectors)
+    return release_plan, lengths, plan_shares(release_plan, honest_shares=honest_shares,
+                                              dimensions=lengths)
 
 
 def draw_share(values: Sequence[int], plan: SharePlan) -> list[int]:

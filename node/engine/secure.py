@@ -48,12 +48,11 @@ from privacy import (
     QueryConflictError,
     QuerySpec,
     Statistic,
-    ValidatedQuery,
     format_micro,
 )
-from privacy.distributed import SharePlan, draw_share, plan_shares
+from privacy.distributed import SharePlan, draw_share, secure_release
 from privacy.errors import KoepelError
-from privacy.mechanisms import VectorRole, plan_release
+from privacy.mechanisms import VectorRole
 from wire.secagg import (
     Roster,
     RoundParams,
@@ -63,7 +62,7 @@ from wire.secagg import (
     verify_roster,
 )
 
-__all__ = ["SECURE_MECHANISM", "SecureRefused", "SecureRounds", "round_vectors", "vector_lengths"]
+__all__ = ["SECURE_MECHANISM", "SecureRefused", "SecureRounds", "round_vectors"]
 
 SECURE_MECHANISM = "secagg_discrete_gaussian"
 _KEPT_ROUNDS = 64  # rounds whose state a node keeps in memory between round 1 and round 2
@@ -81,12 +80,6 @@ def round_vectors(roles: Sequence[VectorRole], counts: Sequence[int], sums: Sequ
     inputs = {VectorRole.COUNT: counts, VectorRole.SUM: sums, VectorRole.HISTOGRAM: histogram,
               VectorRole.CLAMPED: clamped}
     return [list(inputs[role]) for role in roles]
-
-
-def vector_lengths(query: ValidatedQuery, roles: Sequence[VectorRole]) -> list[int]:
-    """Each released vector's length: cells, or cells × bins for a histogram."""
-    bins = max(1, len(query.measure.bins) - 1)
-    return [len(query.cells) * (bins if role is VectorRole.HISTOGRAM else 1) for role in roles]
 
 
 @dataclass
@@ -139,10 +132,8 @@ class SecureRounds:
                                 ) from None
         if not 1 <= honest_shares <= len(round_params.u1):
             raise InvalidQueryError("honest_shares must be between 1 and the number of nodes")
-        release_plan = plan_release(query)
+        release_plan, lengths, shares = secure_release(query, honest_shares)
         roles = [v.role for v in release_plan.vectors]
-        lengths = vector_lengths(query, roles)
-        shares = plan_shares(release_plan, honest_shares=honest_shares, dimensions=lengths)
         if sum(lengths) != round_params.vector_length:
             raise SecureRefused("the round's vector length does not match the query")
         digest = _round_digest(spec, params, honest_shares)
