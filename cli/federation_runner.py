@@ -16,12 +16,14 @@ also gives every process a Prometheus endpoint on a free loopback port (``metric
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from aggregator import NodeEntry, render_federation
@@ -42,10 +44,33 @@ from privacy import shipped_catalogues
 from wire.signing_certs import certify_signing_key
 from wire.tls import CA_CERT, TlsFiles, init_ca, issue
 
-__all__ = ["LocalFederation", "setup_node"]
+__all__ = ["ZCDP_VERSION", "LocalFederation", "serve_catalogue", "setup_node",
+           "write_zcdp_catalogue"]
 
 FEDERATION_IDENTITY = "federation"
 OPERATOR_IDENTITY = "demo-operator"
+ZCDP_VERSION = "2026.2-zcdp"
+
+
+def write_zcdp_catalogue(path: Path) -> Path:
+    """The shipped 2026.2 catalogue under zCDP accounting, as version ``2026.2-zcdp``.
+
+    Secure aggregation adds Gaussian noise shares, which are never pure ε-DP, so a federation
+    that aggregates securely needs a zCDP catalogue; this one has 2026.2's measures unchanged.
+    """
+    text = resources.files("privacy").joinpath("catalogues/koepel-2026.2.toml").read_text()
+    text = re.sub(r'(?m)^version = "[^"]*"', f'version = "{ZCDP_VERSION}"', text, count=1)
+    text = text.replace('accounting = "pure"', 'accounting = "zcdp"\ndelta = "1e-6"', 1)
+    path.write_text(text)
+    return path
+
+
+def serve_catalogue(node_toml: Path, catalogue: Path, version: str = ZCDP_VERSION) -> None:
+    """Point a node.toml at a catalogue file and approve only its version."""
+    text = node_toml.read_text()
+    text = re.sub(r'(?m)^approved = \[.*\]$', f'path = "{catalogue}"\napproved = ["{version}"]',
+                  text, count=1)
+    node_toml.write_text(text)
 
 
 def _koepel(*args: str) -> list[str]:
