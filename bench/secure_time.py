@@ -85,7 +85,8 @@ def run_secure_time(tiers: tuple[int, ...], runs: int, scratch: Path,
         root.mkdir(parents=True)
         log(f"secure vs per-node query end to end over {nodes} node processes (mTLS)")
         catalogue = _federation(root, nodes, log)
-        with LocalFederation(root) as federation:
+        # Many node processes start at once on two cores: give each time to listen.
+        with LocalFederation(root, start_timeout=60.0 + 6.0 * nodes) as federation:
             for index in range(nodes):
                 federation.add_node(f"org-{index:03d}")
             federation.start(deadline_seconds=120.0, retries=0)

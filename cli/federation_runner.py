@@ -40,7 +40,7 @@ from node import (
 )
 from node.synthetic.generator import OrgProfile, generate_organisation
 from node.synthetic.plans import generate_accompaniment
-from privacy import shipped_catalogues
+from privacy import Accounting, shipped_versions
 from wire.signing_certs import certify_signing_key
 from wire.tls import CA_CERT, TlsFiles, init_ca, issue
 
@@ -53,15 +53,10 @@ ZCDP_VERSION = "2026.2-zcdp"
 
 
 def write_zcdp_catalogue(path: Path) -> Path:
-    """The shipped 2026.2 catalogue under zCDP accounting, as version ``2026.2-zcdp``.
-
-    Secure aggregation adds Gaussian noise shares, which are never pure ε-DP, so a federation
-    that aggregates securely needs a zCDP catalogue; this one has 2026.2's measures unchanged.
-    """
-    text = resources.files("privacy").joinpath("catalogues/koepel-2026.2.toml").read_text()
-    text = re.sub(r'(?m)^version = "[^"]*"', f'version = "{ZCDP_VERSION}"', text, count=1)
-    text = text.replace('accounting = "pure"', 'accounting = "zcdp"\ndelta = "1e-6"', 1)
-    path.write_text(text)
+    """A copy of the shipped ``2026.2-zcdp`` catalogue (2026.2 under zCDP accounting, which
+    secure aggregation needs) at ``path``, for a federation.toml or node.toml to name."""
+    text = resources.files("privacy").joinpath(f"catalogues/koepel-{ZCDP_VERSION}.toml")
+    path.write_text(text.read_text("utf-8"))
     return path
 
 
@@ -78,12 +73,13 @@ def _koepel(*args: str) -> list[str]:
 
 
 def setup_node(directory: Path, profile: OrgProfile, *, seed: int, year: int,
-               cap_epsilon: str) -> None:
-    """Create a node folder and import a synthetic organisation into it."""
+               cap_epsilon: str, accounting: Accounting = Accounting.PURE) -> None:
+    """Create a node folder and import a synthetic organisation into it; the node approves
+    every shipped catalogue of ``accounting``."""
     directory.mkdir(parents=True)
     (directory / "node.toml").write_text(render_node_config(
         node_id=profile.org_id, organisation=profile.name, listen="127.0.0.1:0",
-        queriers={FEDERATION_IDENTITY: cap_epsilon}, approved=tuple(shipped_catalogues()),
+        queriers={FEDERATION_IDENTITY: cap_epsilon}, approved=shipped_versions(accounting),
     ))
     db_key = create_key_file(directory / "keys" / "db.key")
     create_key_file(directory / "keys" / "pseudonym.key")
@@ -121,6 +117,7 @@ class LocalFederation:
     root: Path
     insecure: bool = False
     metrics: bool = False
+    start_timeout: float = 60.0  # seconds each process may take to listen
     node_ids: list[str] = field(default_factory=list)
     node_ports: dict[str, int] = field(default_factory=dict)
     aggregator_port: int = 0
@@ -209,7 +206,7 @@ class LocalFederation:
 
     def _listening(self, name: str, port_file: Path, process: subprocess.Popen[bytes],
                    what: str) -> int:
-        port = _wait_for_port(port_file, process, what)
+        port = _wait_for_port(port_file, process, what, self.start_timeout)
         if self.metrics:
             self.metrics_ports[name] = int(self._metrics_file(name).read_text().strip())
         return port
