@@ -47,7 +47,8 @@ from pathlib import Path
 from typing import Any
 
 from aggregator.quorum import QuorumPolicy
-from privacy import Catalogue, CatalogueError, default_catalogue, load_catalogue
+from privacy import Catalogue, CatalogueError, default_catalogue, load_catalogue, shipped_catalogue
+from privacy.catalogue import SHIPPED_VERSIONS
 from wire.ratelimit import RateLimit
 from wire.tls import TlsFiles
 
@@ -195,7 +196,7 @@ def load_federation(path: Path) -> FederationConfig:
     _check(where, fed, _FED)
     base = path.parent
     try:
-        catalogue = (load_catalogue(base / _text(where, fed, "catalogue"))
+        catalogue = (_catalogue(base, _text(where, fed, "catalogue"))
                      if "catalogue" in fed else default_catalogue())
     except CatalogueError as exc:
         raise FederationError(str(exc)) from None
@@ -241,6 +242,14 @@ def load_federation(path: Path) -> FederationConfig:
         operator_rate=_rate(path, raw.get("limits", {})),
         aggregation=_aggregation(path, raw.get("aggregation", {}), len(nodes)),
     )
+
+
+def _catalogue(base: Path, named: str) -> Catalogue:
+    """``catalogue = "2026.2-zcdp"`` names a shipped version; anything else is a file path
+    (relative to federation.toml)."""
+    if named in SHIPPED_VERSIONS:
+        return shipped_catalogue(named)
+    return load_catalogue(base / named)
 
 
 def _aggregation(path: Path, table: Mapping[str, Any], nodes: int) -> AggregationMode:

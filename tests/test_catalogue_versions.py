@@ -114,3 +114,13 @@ def test_catalogues_of_different_accounting_cannot_be_served_together(tmp_path: 
     config.write_text(original)
     approve(config, 'path = "z.toml"\napproved = ["2025.1-zcdp"]')
     assert load_node_config(config).catalogue.version == "2025.1-zcdp"
+
+
+def test_a_federation_names_a_shipped_catalogue_by_its_version(tmp_path: Path) -> None:
+    from aggregator import load_federation
+
+    path = tmp_path / "federation.toml"
+    path.write_text('[federation]\nname = "f"\nquerier_identity = "federation"\n'
+                    'catalogue = "2026.2-zcdp"\n\n[[nodes]]\nid = "a"\n'
+                    'address = "127.0.0.1:1"\norganisation = "A"\n')
+    assert load_federation(path).catalogue is shipped_catalogue("2026.2-zcdp")
