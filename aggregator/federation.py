@@ -302,12 +302,17 @@ def _quoted(value: str) -> str:
 
 def render_federation(*, name: str, querier_identity: str, nodes: list[NodeEntry],
                       deadline_seconds: float = 10.0, quorum: float = 0.5,
-                      quorum_size: float = 0.0, retries: int = 2) -> str:
-    """The text of a federation.toml (used by the demo and `koepel` set-up helpers)."""
+                      quorum_size: float = 0.0, retries: int = 2, catalogue: str = "",
+                      aggregation: AggregationMode | None = None) -> str:
+    """The text of a federation.toml (used by the demo and `koepel` set-up helpers).
+
+    ``catalogue`` is a shipped version or a file path (default: the default catalogue);
+    ``aggregation`` adds an ``[aggregation]`` table (default: per-node noise)."""
     lines = [
         "[federation]",
         f"name = {_quoted(name)}",
         f"querier_identity = {_quoted(querier_identity)}",
+        *([f"catalogue = {_quoted(catalogue)}"] if catalogue else []),
         f"deadline_seconds = {deadline_seconds}",
         f"retries = {retries}",
         f"quorum = {quorum}",
@@ -321,6 +326,11 @@ def render_federation(*, name: str, querier_identity: str, nodes: list[NodeEntry
         'key = "tls/aggregator.key"',
         'ca = "tls/ca.crt"',
     ]
+    if aggregation is not None:
+        lines += ["", "# Secure aggregation: the aggregator learns only the nodes' sum (t honest",
+                  "# shares of noise, c tolerated colluders; 0 for t: every node but c + 2).",
+                  "[aggregation]", f"mode = {_quoted(aggregation.mode)}",
+                  f"threshold = {aggregation.threshold}", f"colluders = {aggregation.colluders}"]
     for node in nodes:
         lines += ["", "[[nodes]]", f"id = {_quoted(node.node_id)}",
                   f"address = {_quoted(node.address)}",

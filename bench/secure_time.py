@@ -31,23 +31,22 @@ TARGET = 3.0
 EPSILON_MICRO = 100_000
 
 
-def _federation(root: Path, nodes: int, log: Callable[[str], None]) -> Path:
-    """K node folders serving a zCDP catalogue, started with their aggregator's config."""
-    from cli.federation_runner import serve_catalogue, setup_node, write_zcdp_catalogue
+def _federation(root: Path, nodes: int, log: Callable[[str], None]) -> None:
+    """K node folders on the shipped zCDP catalogue, without reply padding."""
+    from cli.federation_runner import setup_node
     from node.synthetic import OrgProfile
+    from privacy import Accounting
 
-    catalogue = write_zcdp_catalogue(root / "zcdp.toml")
     for index in range(nodes):
         profile = OrgProfile(f"org-{index:03d}", f"Atelier {index}", "MAATWERKBEDRIJF",
                              "BE-VLG", 20 + index % 30)
         folder = root / profile.org_id
-        setup_node(folder, profile, seed=900 + index, year=2025, cap_epsilon="20")
-        serve_catalogue(folder / "node.toml", catalogue)
+        setup_node(folder, profile, seed=900 + index, year=2025, cap_epsilon="20",
+                   accounting=Accounting.ZCDP)
         toml = (folder / "node.toml").read_text()
         (folder / "node.toml").write_text(
             re.sub(r"(?m)^reply_quantum_ms = \d+$", "reply_quantum_ms = 0", toml))
     log(f"  {nodes} node folders ready")
-    return catalogue
 
 
 async def _time(config: object, spec: QuerySpec, runs: int) -> dict[str, list[float]]:
@@ -75,6 +74,7 @@ async def _time(config: object, spec: QuerySpec, runs: int) -> dict[str, list[fl
 def run_secure_time(tiers: tuple[int, ...], runs: int, scratch: Path,
                     log: Callable[[str], None]) -> list[Row]:
     from aggregator import load_federation
+    from aggregator.federation import AggregationMode
     from cli.federation_runner import ZCDP_VERSION, LocalFederation
 
     rows = []
@@ -84,18 +84,13 @@ def run_secure_time(tiers: tuple[int, ...], runs: int, scratch: Path,
             shutil.rmtree(root)
         root.mkdir(parents=True)
         log(f"secure vs per-node query end to end over {nodes} node processes (mTLS)")
-        catalogue = _federation(root, nodes, log)
+        _federation(root, nodes, log)
         # Many node processes start at once on two cores: give each time to listen.
         with LocalFederation(root, start_timeout=60.0 + 6.0 * nodes) as federation:
             for index in range(nodes):
                 federation.add_node(f"org-{index:03d}")
-            federation.start(deadline_seconds=120.0, retries=0)
-            text = (root / "federation.toml").read_text()
-            text = re.sub(r"(?m)^\[federation\]$",
-                          f'[federation]\ncatalogue = "{catalogue}"', text)
-            text += (f"\n[aggregation]\nmode = \"per_node\"\nthreshold = {max(1, nodes - 2)}\n"
-                     "colluders = 0\n")
-            (root / "federation.toml").write_text(text)
+            federation.start(deadline_seconds=120.0, retries=0, catalogue=ZCDP_VERSION,
+                             aggregation=AggregationMode("per_node", max(1, nodes - 2), 0))
             spec = QuerySpec(ZCDP_VERSION, "headcount", Statistic.COUNT, ("target_group",),
                              (), "2025", EPSILON_MICRO)
             samples = asyncio.run(_time(load_federation(root / "federation.toml"), spec, runs))

@@ -27,6 +27,7 @@ from importlib import resources
 from pathlib import Path
 
 from aggregator import NodeEntry, render_federation
+from aggregator.federation import AggregationMode
 from cli.client import Connection
 from node import (
     Signer,
@@ -220,7 +221,8 @@ class LocalFederation:
 
     def start(self, *, deadline_seconds: float = 10.0, quorum: float = 0.5,
               quorum_size: float = 0.0, retries: int = 2,
-              on_node: Callable[[str], None] | None = None) -> None:
+              on_node: Callable[[str], None] | None = None, catalogue: str = "",
+              aggregation: AggregationMode | None = None) -> None:
         """Start every node (in parallel) and then the aggregator in front of them."""
         (self.root / "logs").mkdir(exist_ok=True)
         (self.root / "run").mkdir(exist_ok=True)
@@ -247,7 +249,7 @@ class LocalFederation:
         (self.root / "federation.toml").write_text(render_federation(
             name="demo federation", querier_identity=FEDERATION_IDENTITY, nodes=entries,
             deadline_seconds=deadline_seconds, quorum=quorum, quorum_size=quorum_size,
-            retries=retries))
+            retries=retries, catalogue=catalogue, aggregation=aggregation))
         port_file = self.root / "run" / "aggregator.port"
         port_file.unlink(missing_ok=True)
         process = self._spawn("aggregator", _koepel(
