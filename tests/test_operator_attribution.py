@@ -11,6 +11,7 @@ subprocess with each operator's own certificate, and hand-made requests straight
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,11 +20,14 @@ from pathlib import Path
 
 import grpc
 import pytest
+from conftest import create_node
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from cli.audit_cmds import fetch_export
 from cli.federation_runner import LocalFederation, setup_node
+from node import ConfigError, load_node_config
+from node.policy import OperatorRequiredError
 from node.synthetic.generator import OrgProfile
 from privacy.receipts import LedgerRecord, entry_hash
 from protos import pb2, pb2_grpc
@@ -193,11 +197,11 @@ def test_the_aggregator_forwards_only_the_connected_operators_signature(
     signed = sign_request(alice, query_id="borrowed-1",
                           spec_digest=spec_from_proto(SPEC).digest())
     before = ledger(federation)
-    with grpc.secure_channel(federation.aggregator_address,
-                             channel_credentials(files(federation.root / "bob"))) as channel:
-        with pytest.raises(grpc.RpcError) as refused:
-            pb2_grpc.AggregatorServiceStub(channel).SubmitQuery(pb2.SubmitQueryRequest(
-                spec=SPEC, query_id="borrowed-1", attribution=signed), timeout=30)
+    bob = channel_credentials(files(federation.root / "bob"))
+    with (grpc.secure_channel(federation.aggregator_address, bob) as channel,
+          pytest.raises(grpc.RpcError) as refused):
+        pb2_grpc.AggregatorServiceStub(channel).SubmitQuery(pb2.SubmitQueryRequest(
+            spec=SPEC, query_id="borrowed-1", attribution=signed), timeout=30)
     assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
     assert "does not verify with the certificate of 'bob'" in (refused.value.details() or "")
     assert ledger(federation) == before
@@ -231,6 +235,14 @@ def test_the_audit_shows_each_operators_spend_and_chains_it(federation: LocalFed
     period = datetime.now(UTC).year  # budgets run per calendar year of the charge
     assert f"operator alice (federation, {period}): spent" in verified.stdout
 
+    # The node's own operator sees the same per operator (`koepel node budget`).
+    budget = json.loads(koepel("node", "budget", "--config",
+                               str(federation.root / "org-a" / "node.toml"), "--json").stdout)
+    mine = {x["querier"]: (x["cap"], x["spent"]) for x in budget["lines"]
+            if x["scope"] == "operator"}
+    assert mine["federation/alice"] == ("0.6", own["alice"][0])
+    assert mine["federation/bob"][0] == "0.6"
+
     # The operator is in the hash chain: naming another operator afterwards is an edit.
     raw = json.loads(out.read_text())
     first = next(e for e in raw["entries"] if e["operator"] == "alice")
@@ -254,3 +266,28 @@ def test_entries_without_an_operator_keep_the_hash_they_were_written_with() -> N
     signed = LedgerRecord(prev_hash="0" * 64, entry_hash=written, operator="alice",
                           operator_request="q1", **old_fields)  # type: ignore[arg-type]
     assert signed.computed_hash() != written
+
+
+@pytest.mark.parametrize(("operators", "problem"), [
+    ('alice = "3"', "operator 'alice' has a cap of 3, above the querier's own cap of 2"),
+    ('"al ice" = "1"', "operator names are the names in their certificates"),
+    ('alice = "-1"', "operators.alice"),
+])
+def test_operator_caps_lie_within_the_queriers_and_name_certificates(
+        tmp_path: Path, operators: str, problem: str) -> None:
+    config = create_node(tmp_path / "node", queriers={"federation": "2"})
+    config.write_text(config.read_text() + f"\n[queriers.operators]\n{operators}\n")
+    with pytest.raises(ConfigError, match=re.escape(problem)):
+        load_node_config(config)
+
+
+def test_require_operator_without_caps_refuses_unsigned_queries_only(tmp_path: Path) -> None:
+    config = create_node(tmp_path / "node", queriers={"federation": "2"})
+    config.write_text(config.read_text() + "require_operator = true\n")
+    access = load_node_config(config).queriers["federation"].access
+    access.check_operator("federation", "anyone")  # any operator the CA certified may ask
+    with pytest.raises(OperatorRequiredError, match="must be signed by the operator who asks"):
+        access.check_operator("federation", None)
+    config.write_text(config.read_text().replace("= true", '= "yes"'))
+    with pytest.raises(ConfigError, match="require_operator must be true or false"):
+        load_node_config(config)

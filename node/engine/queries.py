@@ -317,6 +317,25 @@ class QueryEngine:
                                     policy.lifetime_cap_epsilon))
         return lines
 
+    def operator_budgets(self) -> list[BudgetLine]:
+        """Each operator's own cap and spend (``querier/operator``), per period, for the
+        node's own operator: the operators the policy lists, and any who signed a charge."""
+        policy = self._policy
+        current = policy.current_period()
+        totals = self._ledger.operator_totals()
+        keys = set(totals) | {(q, o, current) for q, caps in policy.operator_caps.items()
+                              for o in caps}
+        lines = []
+        for querier, operator, period in sorted(keys, key=lambda k: (k[2], k[0], k[1])):
+            cap = policy.operator_caps.get(querier, {}).get(operator)
+            lines.append(self._line(
+                f"{querier}/{operator}", period,
+                policy.querier_caps.get(querier, 0) if cap is None else cap,
+                totals.get((querier, operator, period), 0), "operator",
+                policy.operator_caps_epsilon.get(querier, {}).get(operator)
+                if cap is not None else policy.querier_caps_epsilon.get(querier, 0)))
+        return lines
+
     # ------------------------------------------------------------------ ledger export
 
     def may_export(self, identity: str) -> bool:
