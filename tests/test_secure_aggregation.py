@@ -19,7 +19,14 @@ from conftest import FIXTURES, create_node
 from secure_support import ZCDP_VERSION, serve_zcdp, write_zcdp_catalogue
 from security_support import LOOPBACK
 
-from aggregator import Aggregator, FederationConfig, NodeEntry, NodeOutcome, QuorumPolicy
+from aggregator import (
+    Aggregator,
+    FederationConfig,
+    NodeEntry,
+    NodeOutcome,
+    QuorumPolicy,
+    SectorResult,
+)
 from aggregator.federation import AggregationMode
 from aggregator.history import SqliteHistory
 from aggregator.secure import SecureRound
@@ -203,13 +210,18 @@ def test_a_second_unmask_is_refused_also_after_a_restart(federation: Federation)
                          again["signatures"], again["shares"])
 
 
-def test_a_secure_query_refuses_an_asked_for_query_id_at_no_cost(
+def test_a_secure_query_refuses_to_resume_a_stored_query_at_no_cost(
         federation: Federation, tmp_path: Path) -> None:
     fed = federation
-    aggregator = Aggregator(fed.config, Dispatch(fed.rounds), SqliteHistory(tmp_path / "h.db"))
+    history = SqliteHistory(tmp_path / "h.db")
+    aggregator = Aggregator(fed.config, Dispatch(fed.rounds), history)
+    asked = _query(fed).spec
+    stored = SectorResult(result_id="r1", created_at="now", spec=asked, group_by=(), cells=(),
+                          nodes=(), complete=True, query_id="q" * 32)
+    history.save(stored)  # a per-node query asked earlier with that id
     before = {n: len(r.engine.ledger.entries()) for n, r in fed.runtimes.items()}
-    with pytest.raises(InvalidQueryError, match="fresh query id"):
-        asyncio.run(aggregator.submit(_query(fed).spec, query_id="q" * 32, secure=True))
+    with pytest.raises(InvalidQueryError, match="cannot be resumed"):
+        asyncio.run(aggregator.submit(asked, query_id="q" * 32, secure=True))
     assert before == {n: len(r.engine.ledger.entries()) for n, r in fed.runtimes.items()}
 
 

@@ -53,6 +53,7 @@ from privacy import (
 from privacy.distributed import SharePlan, draw_share, secure_release
 from privacy.errors import KoepelError
 from privacy.mechanisms import VectorRole
+from wire.attribution import Attributed
 from wire.secagg import (
     Roster,
     RoundParams,
@@ -116,9 +117,14 @@ class SecureRounds:
 
     def mask(self, querier: str, query_id: str, spec: QuerySpec, *, params: bytes,
              roster: bytes, roster_signature: bytes, aggregator_certificate: bytes,
-             honest_shares: int) -> tuple[bytes, int, int, bool]:
-        """Round 1: (masked input, ρ charged µ, local exposure µ, replayed)."""
-        query, caps = self._engine.admit(querier, spec)
+             honest_shares: int, operator: Attributed | None = None
+             ) -> tuple[bytes, int, int, bool]:
+        """Round 1: (masked input, ρ charged µ, local exposure µ, replayed).
+
+        ``operator`` (verified by the service) is named in the ledger entry, its own cap
+        applies, and the query id it signed is charged at most once.
+        """
+        query, caps = self._engine.admit(querier, spec, operator)
         if query.catalogue.accounting is not Accounting.ZCDP:
             raise InvalidQueryError(
                 "secure aggregation adds Gaussian noise shares, which are never pure ε-DP: "
@@ -147,7 +153,8 @@ class SecureRounds:
                 raise QueryConflictError("this query id was already used for a different "
                                          "query or round; use a new id")
             return bytes.fromhex(json.loads(stored.answer)["masked_input"]), cost, local, True
-        ledger.check(querier, caps, cost)  # refuse before touching the data
+        request = "" if operator is None else operator.request_id
+        ledger.check(querier, caps, cost, request)  # refuse before touching the data
         counts: list[int] = []
         sums: list[int] = []
         histogram: list[int] = []
@@ -171,7 +178,8 @@ class SecureRounds:
                    budget_period=caps.period, catalogue_version=query.catalogue.version,
                    answer=json.dumps({"masked_input": masked.hex()}),
                    unit=self._engine.loss_rule.unit.value,
-                   noise=_noise_note(shares, round_params, local)),
+                   noise=_noise_note(shares, round_params, local),
+                   operator=caps.operator_name, operator_request=request),
             caps)
         if not committed.written:  # a concurrent retry won: its message is the one that stands
             return (bytes.fromhex(json.loads(committed.stored.answer)["masked_input"]), cost,
