@@ -23,7 +23,7 @@ def test_smoke_run_writes_every_benchmark(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--smoke", "--cache", str(tmp_path / "cache"),
          "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT, capture_output=True, text=True, timeout=420, check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     files = list(out.glob("*-smoke.json"))
