@@ -143,6 +143,12 @@ class Aggregator:
             raise InvalidQueryError(
                 f"deadline_seconds must be in (0, {MAX_DEADLINE_SECONDS:g}]")
         if secure if secure is not None else self.config.aggregation.mode == "secure":
+            if query_id and self.history.by_query(query_id):
+                # A secure round's id is fresh and 128-bit by design (nodes refuse a reused
+                # one), so asking a stored query again could only be ignored: say so instead.
+                raise InvalidQueryError(
+                    "a secure query always gets a fresh round id and cannot be resumed or "
+                    "replayed; leave out --query-id/--resume, or ask with --per-node")
             return await self._submit_secure(validated, deadline_seconds, attribution)
         result_id, query_id = self._query_ids(spec, query_id)
         request = pb2.QueryRequest(query_id=query_id, spec=spec_to_proto(spec),

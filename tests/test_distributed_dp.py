@@ -12,6 +12,7 @@ import tomllib
 from importlib import resources
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from privacy import Accounting, QuerySpec, Statistic, ValidatedQuery, parse_catalogue, validate
@@ -110,18 +111,67 @@ def test_one_share_has_the_variance_the_plan_states() -> None:
     assert abs(draws.var() / share.share_variance - 1) < 0.02
 
 
-@pytest.mark.parametrize(("shares", "sums", "tolerance"), [(10, 40_000, 0.04), (100, 4_000, 0.13)])
-def test_the_sum_of_k_shares_has_k_times_the_variance(shares: int, sums: int,
-                                                      tolerance: float) -> None:
-    """Independence of the shares: the variance of their sum is K times one share's. Each
-    tolerance is 5.6 SDs of the sample variance (√(2/N)): failure below 2e-8."""
+def _discrete_gaussian_log_pmf(sigma: float, half: int) -> npt.NDArray[np.float64]:
+    k = np.arange(-half, half + 1, dtype=np.float64)
+    log_weight = -(k**2) / (2 * sigma**2)
+    top = log_weight.max()
+    return log_weight - (top + math.log(float(np.exp(log_weight - top).sum())))
+
+
+def _draws_needed(sigma: float, tolerance: float, failure: float) -> int:
+    """Draws M so that the mean of M squared N_Z(0, σ²) draws misses their variance by more
+    than ``tolerance`` (relative) with probability below ``failure``: the exact Chernoff bound
+    of the discrete Gaussian's X², sup over a grid of λ (any λ gives a valid bound)."""
+    log_p = _discrete_gaussian_log_pmf(sigma, math.ceil(40 * sigma) + 2)
+    half = (len(log_p) - 1) // 2
+    squares = np.arange(-half, half + 1, dtype=np.float64) ** 2
+    variance = float(np.exp(log_p) @ squares)
+
+    def rate(lambdas: npt.NDArray[np.float64], level: float) -> float:
+        terms = log_p[None, :] + lambdas[:, None] * squares[None, :]
+        top = terms.max(axis=1)
+        log_mgf = top + np.log(np.exp(terms - top[:, None]).sum(axis=1))
+        return float(np.max(lambdas * level - log_mgf))
+
+    up = rate(np.linspace(1e-4, 0.45, 900) / sigma**2, (1 + tolerance) * variance)
+    down = rate(-np.linspace(1e-4, 2.0, 900) / sigma**2, (1 - tolerance) * variance)
+    return math.ceil(math.log(2 / failure) / min(up, down))
+
+
+def _chi2_tolerance(samples: int, failure: float) -> float:
+    """Relative t with P(|χ²_n/n − 1| > t) < failure, by the χ² Chernoff bounds (bisection)."""
+    target = 2 * math.log(2 / failure) / samples
+    low, high = 1e-6, 5.0
+    for _ in range(100):  # both rates grow with t; the smaller one decides
+        mid = (low + high) / 2
+        rate = min(mid - math.log1p(mid), -mid - math.log1p(-mid) if mid < 1 else math.inf)
+        low, high = (low, mid) if rate >= target else (mid, high)
+    return high
+
+
+@pytest.mark.parametrize("shares", [10, 100])
+def test_the_sum_of_k_shares_has_the_target_variance_within_2_percent(shares: int) -> None:
+    """The sum of K OpenDP shares has variance within 2 % of the target K·Var(share).
+
+    Two estimators over N replicate cells of K shares each (mean exactly 0 by symmetry):
+    - pooled, Σ_k mean_j(x_kj²): unbiased for Var(Σ_k x_k) because separate OpenDP draws are
+      independent, and it uses all M = K·N draws; M comes from the exact Chernoff bound of the
+      discrete Gaussian's X², so a correct sampler misses 2 % with probability < 5e-10;
+    - direct, mean_j((Σ_k x_kj)²): tests the independence itself (a correlation between shares
+      would move it, not the pooled one), at the tolerance the χ² Chernoff bound gives for N at
+      4e-10 (≈ 6 % at K = 10, ≈ 20 % at K = 100: N sums of 10⁸ draws would be needed for 2 %).
+    Failure probability under a correct implementation: < 1e-9 per K.
+    """
     [share] = plan_shares(plan_release(_query(Statistic.COUNT)), honest_shares=shares - 2,
                           dimensions=[6])
-    total = np.zeros(sums)
-    for _ in range(shares):
-        total += np.array(draw_share([0] * sums, share), dtype=float)
+    replicates = math.ceil(_draws_needed(share.share_scale, 0.02, 5e-10) / shares)
+    draws = np.array([draw_share([0] * replicates, share) for _ in range(shares)],
+                     dtype=np.float64)
     target = share.variance_of_sum(shares)
-    assert abs(total.var() / target - 1) < tolerance
+    pooled = float((draws**2).mean(axis=1).sum())
+    assert abs(pooled / target - 1) < 0.02
+    direct = float((draws.sum(axis=0) ** 2).mean())
+    assert abs(direct / target - 1) < _chi2_tolerance(replicates, 4e-10)
 
 
 def test_survivor_vectors_carry_one_noise_term_per_share() -> None:

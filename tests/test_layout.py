@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("node", "aggregator", "privacy", "protos", "wire", "cli")
+PACKAGES = ("node", "aggregator", "privacy", "protos", "wire", "i18n", "cli")
 
 # node/'s rooms, and the hall: node.toml's loader and the access policy it reads, which every
 # room above the store may consult.
@@ -33,8 +33,9 @@ MAY_IMPORT_PACKAGE: dict[str, frozenset[str]] = {
     "privacy": frozenset({"privacy"}),
     "protos": frozenset({"protos"}),
     "wire": frozenset({"wire", "protos", "privacy"}),
-    "node": frozenset({"node", "privacy", "protos", "wire"}),
-    "aggregator": frozenset({"aggregator", "privacy", "protos", "wire"}),
+    "i18n": frozenset({"i18n"}),
+    "node": frozenset({"node", "privacy", "protos", "wire", "i18n"}),
+    "aggregator": frozenset({"aggregator", "privacy", "protos", "wire", "i18n"}),
     "cli": frozenset(PACKAGES),
 }
 # privacy/ is reviewed on its own: no transport, no database, no other koepel package.

@@ -19,15 +19,23 @@ from conftest import FIXTURES, create_node
 from secure_support import ZCDP_VERSION, serve_zcdp, write_zcdp_catalogue
 from security_support import LOOPBACK
 
-from aggregator import FederationConfig, NodeEntry, NodeOutcome, QuorumPolicy
+from aggregator import (
+    Aggregator,
+    FederationConfig,
+    NodeEntry,
+    NodeOutcome,
+    QuorumPolicy,
+    SectorResult,
+)
 from aggregator.federation import AggregationMode
+from aggregator.history import SqliteHistory
 from aggregator.secure import SecureRound
 from aggregator.transport import NodeQueryError
 from node import NodeRuntime, import_files, load_node_config, open_node
 from node.engine.secure import SecureRefused, SecureRounds
 from node.service.errors import status_for
 from privacy import QuerySpec, Statistic, load_catalogue, validate
-from privacy.errors import KoepelError
+from privacy.errors import InvalidQueryError, KoepelError
 from privacy.mechanisms import plan_release
 from protos import pb2
 from wire.tls import TlsFiles, init_ca, issue
@@ -200,6 +208,21 @@ def test_a_second_unmask_is_refused_also_after_a_restart(federation: Federation)
     with pytest.raises(SecureRefused, match="no round-1 state"):
         restarted.unmask("federation", request.query_id, again["survivors"],
                          again["signatures"], again["shares"])
+
+
+def test_a_secure_query_refuses_to_resume_a_stored_query_at_no_cost(
+        federation: Federation, tmp_path: Path) -> None:
+    fed = federation
+    history = SqliteHistory(tmp_path / "h.db")
+    aggregator = Aggregator(fed.config, Dispatch(fed.rounds), history)
+    asked = _query(fed).spec
+    stored = SectorResult(result_id="r1", created_at="now", spec=asked, group_by=(), cells=(),
+                          nodes=(), complete=True, query_id="q" * 32)
+    history.save(stored)  # a per-node query asked earlier with that id
+    before = {n: len(r.engine.ledger.entries()) for n, r in fed.runtimes.items()}
+    with pytest.raises(InvalidQueryError, match="cannot be resumed"):
+        asyncio.run(aggregator.submit(asked, query_id="q" * 32, secure=True))
+    assert before == {n: len(r.engine.ledger.entries()) for n, r in fed.runtimes.items()}
 
 
 def test_a_pure_epsilon_catalogue_is_refused_at_no_cost(federation: Federation,
