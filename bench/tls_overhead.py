@@ -11,7 +11,10 @@ same machine:
 * **warm Query** — the bench's DP count (charged, noised and signed: a fresh query id each
   time), with the reply quantum set to 0 so that the padding (``node.service.pacing``) does not hide
   what TLS adds;
-* **cold Describe** — a new channel for every call: TCP and, for TLS, the handshake.
+* **cold Describe** — a new channel for every call: TCP and, for TLS, the handshake;
+* **signed Query** — the warm Query over mutual TLS carrying an operator's signature
+  (``wire.attribution``, signed beforehand as the CLI does), which the node checks against the
+  CA and records; its floor is the same Query over mutual TLS without one.
 
 The floor of each line is the same call in plaintext; the federation benchmark runs plaintext
 (``bench.federation``), and these ratios say what a deployment over mutual TLS adds per call.
@@ -33,7 +36,9 @@ from bench.measure import Row, interleaved, median
 from bench.stores import BENCH_QUERIER, NodeFolder
 from node import NodeRuntime, QueryEngine, create_server, load_node_config, open_node
 from protos import pb2, pb2_grpc
+from wire.attribution import sign_request
 from wire.limits import QUERIER_HEADER
+from wire.spec import spec_from_proto
 from wire.tls import TlsFiles, channel_credentials, init_ca, issue
 
 __all__ = ["run_tls"]
@@ -45,17 +50,34 @@ _QUERY_EPSILON = "0.01"
 class _Pki:
     node: TlsFiles
     client: TlsFiles  # role aggregator, named after the querier node.toml knows
+    operator: TlsFiles  # role operator: signs the queries of the "signed" line
 
 
 def _pki(directory: Path, node_id: str) -> _Pki:
-    """A fresh federation CA, the node's certificate and the querier's client certificate."""
+    """A fresh federation CA, the node's certificate, the querier's client certificate and an
+    operator's."""
     init_ca(directory / "ca")
     return _Pki(
         node=issue(directory / "ca", role="node", name=node_id, out=directory / "node",
                    dns=("localhost",), ips=("127.0.0.1",)),
         client=issue(directory / "ca", role="aggregator", name=BENCH_QUERIER,
                      out=directory / "client", dns=("localhost",), ips=("127.0.0.1",)),
+        operator=issue(directory / "ca", role="operator", name="bench-operator",
+                       out=directory / "operator"),
     )
+
+
+def _signed_queries(operator: TlsFiles, count: int) -> Iterator[pb2.QueryRequest]:
+    """``count`` Query requests, each signed by ``operator`` over its own fresh query id."""
+    certificate = operator.cert.read_bytes()
+    digest = spec_from_proto(query_spec(_QUERY_EPSILON)).digest()
+    for _ in range(count):
+        query_id = f"signed-{uuid.uuid4().hex}"
+        attribution = sign_request(operator, query_id=query_id, spec_digest=digest)
+        assert attribution is not None
+        attribution.certificate = certificate
+        yield pb2.QueryRequest(query_id=query_id, spec=query_spec(_QUERY_EPSILON),
+                               attribution=attribution)
 
 
 @contextmanager
@@ -116,6 +138,12 @@ def run_tls(folder: NodeFolder, scratch: Path, clock: Callable[[], datetime], ru
                             fresh.close()
                     return call
 
+                # Signed before timing (the CLI's part), one per call plus the warm-up call.
+                signed = iter(list(_signed_queries(pki.operator, runs + 1)))
+
+                def signed_query() -> object:
+                    return tls_stub.Query(next(signed), timeout=30)
+
                 timed = {
                     "describe": interleaved({"plain": describe(plain_stub, plain_meta),
                                              "tls": describe(tls_stub, ())}, runs * 4),
@@ -123,6 +151,9 @@ def run_tls(folder: NodeFolder, scratch: Path, clock: Callable[[], datetime], ru
                                           "tls": query(tls_stub, ())}, runs),
                     "cold": interleaved({"plain": cold(plain_target, False, plain_meta),
                                          "tls": cold(tls_target, True, ())}, runs),
+                    # here the floor ("plain") is the unsigned Query over mutual TLS
+                    "signed": interleaved({"plain": query(tls_stub, ()),
+                                           "tls": signed_query}, runs),
                 }
             finally:
                 plain.close()
@@ -133,13 +164,16 @@ def run_tls(folder: NodeFolder, scratch: Path, clock: Callable[[], datetime], ru
         "describe": "warm Describe (open channel, no records touched)",
         "query": "warm Query (the DP count, reply quantum 0)",
         "cold": "cold Describe (new channel each call: TCP + TLS handshake)",
+        "signed": "warm Query signed by an operator (checked and recorded by the node)",
     }
+    floors = {"signed": "same Query over mutual TLS, unsigned"}
     rows = []
     for key, samples in timed.items():
         tls_ms, plain_ms = median(samples["tls"]) * 1000, median(samples["plain"]) * 1000
-        log(f"  {key}: mutual TLS {tls_ms:.2f} ms, plaintext {plain_ms:.2f} ms")
+        floor = floors.get(key, "same call in plaintext")
+        log(f"  {key}: {tls_ms:.2f} ms; floor ({floor}) {plain_ms:.2f} ms")
         rows.append(Row("TLS", f"{names[key]}, mutual TLS", folder.node_id, tls_ms, "ms",
-                        floor=plain_ms, floor_name="same call in plaintext",
+                        floor=plain_ms, floor_name=floor,
                         samples=[s * 1000 for s in samples["tls"]],
                         extra={"floor_samples_ms": [s * 1000 for s in samples["plain"]]}))
     return rows

@@ -64,7 +64,7 @@ def budget_lines_table(node_id: str, lines: list[BudgetLine], *, title: str) -> 
 @handle_errors
 def node_budget(config_path: Path, as_json: bool) -> None:
     """Spent and remaining budget per querier and period, node-wide and long-horizon, and
-    per operator who signed (QUERIER/OPERATOR; its own cap, or the querier's if it has none)."""
+    per operator with a cap of its own (QUERIER/OPERATOR)."""
     runtime = open_node(load_node_config(config_path))
     try:
         lines = runtime.engine.all_budgets() + runtime.engine.operator_budgets()

@@ -359,6 +359,17 @@ def policy_show(config_path: Path, as_json: bool) -> None:
     for q in decisions.queriers:
         rules.add_row(escape(q.identity), q.cap_epsilon, q.epsilon_range, q.max_cells)
     out.print(rules)
+    from privacy import format_micro
+
+    for identity, querier in config.queriers.items():  # who behind the querier may ask
+        caps = querier.access.operator_caps_epsilon
+        if caps is not None:
+            listed = ", ".join(f"{escape(o)} ε {format_micro(c)}" for o, c in sorted(caps.items()))
+            out.print(f"operators of {escape(identity)}, each within its cap per period: "
+                      f"{listed or 'none'}; any other operator, or a query no operator "
+                      "signed, is refused")
+        elif querier.access.require_operator:
+            out.print(f"{escape(identity)}: every query must be signed by the operator who asks")
     for kind, rows in (("measure", decisions.measures), ("dimension", decisions.dimensions)):
         table = Table(title=f"Shared {kind}s", title_justify="left")
         table.add_column(kind)

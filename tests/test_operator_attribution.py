@@ -291,3 +291,12 @@ def test_require_operator_without_caps_refuses_unsigned_queries_only(tmp_path: P
     config.write_text(config.read_text().replace("= true", '= "yes"'))
     with pytest.raises(ConfigError, match="require_operator must be true or false"):
         load_node_config(config)
+
+
+def test_the_organisation_sees_its_operators_caps(tmp_path: Path) -> None:
+    config = create_node(tmp_path / "node", queriers={"federation": "2"})
+    config.write_text(config.read_text() + OPERATORS)
+    shown = koepel("node", "policy", "show", "--config", str(config))
+    assert shown.returncode == 0, shown.stderr
+    assert ("operators of federation, each within its cap per period: alice ε 0.6, bob ε 0.6"
+            in " ".join(shown.stdout.split()))

@@ -319,22 +319,18 @@ class QueryEngine:
 
     def operator_budgets(self) -> list[BudgetLine]:
         """Each operator's own cap and spend (``querier/operator``), per period, for the
-        node's own operator: the operators the policy lists, and any who signed a charge."""
+        node's own operator. Only operators with a cap of their own: an operator without one
+        shares its querier's line (``koepel audit report`` still shows what each spent)."""
         policy = self._policy
         current = policy.current_period()
         totals = self._ledger.operator_totals()
-        keys = set(totals) | {(q, o, current) for q, caps in policy.operator_caps.items()
-                              for o in caps}
-        lines = []
-        for querier, operator, period in sorted(keys, key=lambda k: (k[2], k[0], k[1])):
-            cap = policy.operator_caps.get(querier, {}).get(operator)
-            lines.append(self._line(
-                f"{querier}/{operator}", period,
-                policy.querier_caps.get(querier, 0) if cap is None else cap,
-                totals.get((querier, operator, period), 0), "operator",
-                policy.operator_caps_epsilon.get(querier, {}).get(operator)
-                if cap is not None else policy.querier_caps_epsilon.get(querier, 0)))
-        return lines
+        keys = {k for k in totals if k[1] in policy.operator_caps.get(k[0], {})} | {
+            (q, o, current) for q, caps in policy.operator_caps.items() for o in caps}
+        return [self._line(f"{querier}/{operator}", period,
+                           policy.operator_caps[querier][operator],
+                           totals.get((querier, operator, period), 0), "operator",
+                           policy.operator_caps_epsilon[querier][operator])
+                for querier, operator, period in sorted(keys, key=lambda k: (k[2], k[0], k[1]))]
 
     # ------------------------------------------------------------------ ledger export
 

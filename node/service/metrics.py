@@ -66,6 +66,9 @@ REFUSAL_REASONS = (
     "CATALOGUE_VERSION_NOT_APPROVED",
     "PRIVACY_BUDGET_EXHAUSTED",
     "QUERY_ID_REUSED",
+    # The operator's signature behind a query (wire.attribution, node/policy.py):
+    "OPERATOR_ATTRIBUTION_INVALID",
+    "OPERATOR_ATTRIBUTION_REQUIRED",
     "INTERNAL",
     # Refused by the gate before the servicer (wire/guard.py):
     "UNAUTHENTICATED",
