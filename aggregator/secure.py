@@ -7,12 +7,15 @@ its accounting ``privacy.distributed``):
    X25519 key, binding signature); each is checked against the federation CA and the node's
    registered id, then the roster is signed with the aggregator's certificate key. Nodes check
    every entry themselves, never the aggregator's word alone. U1 is who enrolled.
-2. **Round 1.** A fresh 128-bit round id (also the nodes' ledger query id), the query, the
-   roster, U1, the thresholds and t go to U1. Each node charges the central loss, adds a noise
-   share and masks its vector. U2 is who answered.
-3. **Consistency, round 2.** U2 is signed by the survivors and every signature shown to all
-   (an aggregator cannot show different survivor sets); each survivor unmasks once.
-4. **Result.** The unmasked sum, decoded centred and checked against an a-priori bound, is
+2. **Share keys.** A fresh 128-bit round id (also the nodes' ledger query id), the query, the
+   roster, U1, the thresholds and t go to U1. Each node checks the query (nothing read or
+   charged) and sends its round's ephemeral key and sealed shares of its round secrets. U1' is
+   who did.
+3. **Round 1.** The same, with U1' and each member's signed key, goes to U1'. Each node
+   charges the central loss, adds a noise share and masks its vector. U2 is who answered.
+4. **Consistency, round 2.** (U1', U2) is signed by the survivors and every signature shown to
+   all (an aggregator cannot show different sets); each survivor unmasks once.
+5. **Result.** The unmasked sum, decoded centred and checked against an a-priori bound, is
    divided by the refinement; its noise is the sum of |U2| shares, which the existing interval
    code handles exactly. Nodes that enrolled but dropped are named, never imputed; below
    t + c survivors nothing is released and every charge made stays.
@@ -42,12 +45,14 @@ from privacy.distributed import SharePlan, secure_release
 from privacy.mechanisms import VectorRole, discrete_gaussian_variance
 from protos import pb2
 from wire.secagg import (
+    KeyShares,
     MaskedInput,
     Roster,
     RoundParams,
     SecAggError,
     SecAggServer,
     UnmaskReply,
+    encode_adverts,
     sign_roster,
     verify_entry,
 )
@@ -152,18 +157,37 @@ class SecureRound:
         round_id = params.query_id.hex()
         server = SecAggServer(params, roster, self._ca_pem)
         enrolled = [n for n in nodes if n.node_id in u1]
-        mask = pb2.SecureMaskRequest(
+        the_round = pb2.SecureRoundSpec(
             query_id=round_id, spec=spec_to_proto(spec), params=params.to_bytes(),
             roster=roster.to_bytes(), roster_signature=signature,
             aggregator_certificate=self._certificate_pem, honest_shares=honest)
+        share_keys = pb2.SecureShareKeysRequest(round=the_round)
         log.info("secure round %s: %d nodes enrolled", round_id, len(u1))
+
+        async def keys(node: NodeEntry) -> Any:
+            response = await self._transport.secure(node, "SecureShareKeys", share_keys,
+                                                    deadline)
+            server.receive_keys(node.node_id, KeyShares.from_bytes(response.key_shares))
+            return response
+
+        _, unkeyed = await self._each(enrolled, keys, deadline)
+        failed.update(unkeyed)
+        try:
+            adverts = server.key_holders()
+        except SecAggError as error:
+            return self._aborted(query, result_id, created_at, nodes, failed, {},
+                                 str(error)), {**server.transcript(),
+                                               "roster": roster.to_bytes().hex()}
+        u1p = server.u1_prime
+        keyed = [n for n in enrolled if n.node_id in u1p]
+        mask = pb2.SecureMaskRequest(round=the_round, key_holders=encode_adverts(adverts))
 
         async def round1(node: NodeEntry) -> Any:
             response = await self._transport.secure(node, "SecureMask", mask, deadline)
             server.receive_masked(node.node_id, MaskedInput.from_bytes(response.masked_input))
             return response
 
-        masked, dropped = await self._each(enrolled, round1, deadline)
+        masked, dropped = await self._each(keyed, round1, deadline)
         failed.update(dropped)
         costs = {n: int(r.cost_micro_epsilon) for n, r in masked.items()}
         replayed = {n for n, r in masked.items() if r.replayed}
@@ -173,12 +197,13 @@ class SecureRound:
             return self._aborted(query, result_id, created_at, nodes, failed, costs,
                                  str(error)), {**server.transcript(),
                                                "roster": roster.to_bytes().hex()}
-        survivors = [n for n in enrolled if n.node_id in u2]
+        survivors = [n for n in keyed if n.node_id in u2]
 
         async def consistency(node: NodeEntry) -> Any:
             response = await self._transport.secure(
                 node, "SecureConsistency",
-                pb2.SecureConsistencyRequest(query_id=round_id, survivors=list(u2)), deadline)
+                pb2.SecureConsistencyRequest(query_id=round_id, key_holders=list(u1p),
+                                             survivors=list(u2)), deadline)
             server.receive_consistency(node.node_id, response.signature)
             return response
 
@@ -192,8 +217,8 @@ class SecureRound:
         async def unmask(node: NodeEntry) -> Any:
             response = await self._transport.secure(
                 node, "SecureUnmask",
-                pb2.SecureUnmaskRequest(query_id=round_id, survivors=list(u2),
-                                        consistency_signatures=signatures,
+                pb2.SecureUnmaskRequest(query_id=round_id, key_holders=list(u1p),
+                                        survivors=list(u2), consistency_signatures=signatures,
                                         shares=server.shares_for(node.node_id)), deadline)
             server.receive_unmask(node.node_id, UnmaskReply.from_bytes(response.unmask_reply))
             return response

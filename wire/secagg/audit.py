@@ -2,10 +2,12 @@
 
 The aggregator keeps ``SecAggServer.transcript()`` in its history. An auditor (``koepel audit
 verify``) can then confirm, without trusting the aggregator: that the round referred to this
-roster; that every node counted in U2 signed its masked input for this query id (so the
-aggregator neither invented a participant nor dropped one that it later unmasked); that every
-consistency signature covers the very U2 recorded; that every unmask reply is signed by its
-node; and that U1, U2 and the dropped set fit together. It cannot check the sum itself (no one
+roster; that every node of U1' signed its ephemeral key and sealed shares for this query id;
+that every node counted in U2 signed its masked input for this query id, against exactly the
+recorded U1' and keys (so the aggregator neither invented a participant nor dropped one that it
+later unmasked); that every consistency signature covers the very (U1', U2) recorded; that
+every unmask reply is signed by its node; and that U1, U1', U2 and the dropped set fit
+together (U2 ⊆ U1' ⊆ U1). It cannot check the sum itself (no one
 but the aggregator saw the masked vectors, and they are gone): it checks who vouched for what.
 """
 
@@ -15,7 +17,14 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from wire.secagg.errors import MessageError, SignatureError
-from wire.secagg.messages import consistency_message, round1_message, round2_message
+from wire.secagg.messages import (
+    PROTOCOL,
+    KeyAdvert,
+    adverts_hash,
+    consistency_message,
+    round1_message,
+    round2_message,
+)
 from wire.secagg.params import RoundParams
 from wire.secagg.primitives import verify
 from wire.secagg.roster import Roster, verify_entry
@@ -44,6 +53,9 @@ def verify_transcript(record: Mapping[str, object], roster: Roster, ca_certifica
     ``now`` is the moment at which certificates must have been valid (the round's time, from
     the history entry); returns the round's parameters.
     """
+    if record.get("protocol") != PROTOCOL:
+        raise MessageError(f"the transcript is of protocol {record.get('protocol')!r}; this "
+                           f"koepel verifies {PROTOCOL}")
     described = _mapping(record, "params")
     if not isinstance(described.get("u1"), list):
         raise MessageError("the transcript's U1 is not a list")
@@ -58,31 +70,46 @@ def verify_transcript(record: Mapping[str, object], roster: Roster, ca_certifica
     if params.roster_hash != roster.roster_hash:
         raise MessageError("the transcript refers to another roster")
     keys = {u: verify_entry(roster.entry(u), ca_certificate_pem, now=now) for u in params.u1}
-    round1, consistency = _mapping(record, "round1"), _mapping(record, "consistency")
-    unmask = _mapping(record, "unmask")
-    u2 = record.get("u2")
-    if not isinstance(u2, list) or u2 != sorted(round1) or not set(u2) <= set(params.u1):
-        raise MessageError("U2 is not exactly the nodes of U1 that sent round 1")
+    key_phase, round1 = _mapping(record, "keys"), _mapping(record, "round1")
+    consistency, unmask = _mapping(record, "consistency"), _mapping(record, "unmask")
+    qid = params.query_id
+    u1p, u2 = record.get("u1_prime"), record.get("u2")
+    if not isinstance(u1p, list) or u1p != sorted(key_phase) or not set(u1p) <= set(params.u1):
+        raise MessageError("U1' is not exactly the nodes of U1 that shared keys")
+    if not isinstance(u2, list) or u2 != sorted(round1) or not set(u2) <= set(u1p):
+        raise MessageError("U2 is not exactly the nodes of U1' that sent round 1")
     dropped = record.get("dropped")
     if dropped != [u for u in params.u1 if u not in u2] and (u2 or dropped != []):
         raise MessageError("the dropped set is not U1 minus U2")
     if not set(consistency) <= set(u2) or not set(unmask) <= set(u2):
         raise MessageError("signatures from nodes outside U2")
-    qid = params.query_id
+    adverts = []
+    for node in u1p:
+        entry = key_phase[node]
+        if not isinstance(entry, Mapping):
+            raise MessageError(f"the key record of {node} is malformed")
+        advert = KeyAdvert(node, _hex(entry.get("ephemeral_public"), "ephemeral key"),
+                           _hex(entry.get("shares_sha256"), "shares hash"),
+                           _hex(entry.get("signature"), "signature"))
+        verify(keys[node], advert.signature, advert.signed_message(qid), f"{node}'s shared keys")
+        adverts.append(advert)
+    keyed = adverts_hash(adverts) if adverts else b""
     for node, entry in round1.items():
         if not isinstance(entry, Mapping):
             raise MessageError(f"the round-1 record of {node} is malformed")
-        message = round1_message(qid, node, _hex(entry.get("y_sha256"), "y hash"),
-                                 _hex(entry.get("shares_sha256"), "shares hash"))
+        keys_hash = _hex(entry.get("keys_sha256"), "keys hash")
+        if keys_hash != keyed:
+            raise MessageError(f"{node} masked against other keys than the recorded U1'")
+        message = round1_message(qid, node, _hex(entry.get("y_sha256"), "y hash"), keys_hash)
         verify(keys[node], _hex(entry.get("signature"), "signature"), message,
                f"{node}'s masked input")
-    agreed = consistency_message(qid, u2)
+    agreed = consistency_message(qid, u1p, u2)
     for node, signature in consistency.items():
         try:
             verify(keys[node], _hex(signature, "signature"), agreed, node)
         except SignatureError:
             raise SignatureError(f"{node}'s consistency signature is not over the recorded "
-                                 "U2") from None
+                                 "U1' and U2") from None
     for node, entry in unmask.items():
         if not isinstance(entry, Mapping):
             raise MessageError(f"the unmask record of {node} is malformed")
