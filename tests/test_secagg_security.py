@@ -527,6 +527,7 @@ def test_an_auditor_verifies_the_transcript_and_catches_edits(fed: Federation) -
         "swapped ephemeral key": lambda r: r["keys"][u1[0]].update(
             ephemeral_public=r["keys"][u1[1]]["ephemeral_public"]),
         "older protocol": lambda r: r.update(protocol="bonawitz-ccs17-full-graph-pki/v1"),
+        "unknown protocol": lambda r: r.update(protocol="bonawitz-ccs17-full-graph-pki/v9"),
         "hidden participant": lambda r: r.update(u2=r["u2"][1:], dropped=r["dropped"] + []),
         "edited hash": lambda r: r["round1"][u1[1]].update(y_sha256="00" * 32),
         "invented node": lambda r: r["round1"].update({u1[0]: r["round1"][u1[1]]}),
@@ -541,3 +542,23 @@ def test_an_auditor_verifies_the_transcript_and_catches_edits(fed: Federation) -
         with pytest.raises(SecAggError):
             verify_transcript(changed, fed.roster, fed.ca_pem)
         assert name
+
+
+def test_a_transcript_kept_before_the_key_phase_still_verifies() -> None:
+    """A v1 round (long-term-key pair seeds, no U1'), made by koepel before this protocol
+    version and frozen in tests/fixtures: it passes the audit, and an edit is still caught."""
+    fixture = json.loads((Path(__file__).parent / "fixtures" / "secagg" / "transcript-v1.json")
+                         .read_text())
+    record, ca_pem = fixture["transcript"], fixture["ca_pem"].encode()
+    moment = datetime.fromisoformat(fixture["verified_at"])
+    roster = Roster.from_bytes(bytes.fromhex(record["roster"]))
+    assert record["protocol"].endswith("/v1") and record["dropped"] == ["org-0"]
+    assert verify_transcript(record, roster, ca_pem, now=moment).u1 == roster.node_ids
+    edited = json.loads(json.dumps(record))
+    edited["consistency"]["org-1"] = edited["consistency"]["org-2"]
+    with pytest.raises(SignatureError, match="org-1's consistency signature"):
+        verify_transcript(edited, roster, ca_pem, now=moment)
+    edited = json.loads(json.dumps(record))
+    edited["round1"]["org-3"]["y_sha256"] = "00" * 32
+    with pytest.raises(SignatureError):
+        verify_transcript(edited, roster, ca_pem, now=moment)
