@@ -123,6 +123,7 @@ class _Admitted:
     digest: str
     cost: int
     local: int
+    stored: str | None  # the stored round-1 answer when the ledger already holds this round
 
 
 class SecureRounds:
@@ -187,7 +188,8 @@ class SecureRounds:
                                      "query or round; use a new id")
         return _Admitted(query, caps, round_params, the_roster, tuple(shares),
                          tuple(v.role for v in release_plan.vectors), digest,
-                         sum(s.rho_micro for s in shares), local)
+                         sum(s.rho_micro for s in shares), local,
+                         stored.answer if stored is not None else None)
 
     def _client(self, admitted: _Admitted) -> SecAggClient:
         return SecAggClient(self._config.node_id, self._x25519, self._signing_key,
@@ -201,7 +203,7 @@ class SecureRounds:
         one's masks (its budget is checked again, for real, in round 1).
         """
         admitted = self._admit(querier, query_id, spec, request)
-        if self._engine.ledger.stored_answer(querier, query_id) is None:
+        if admitted.stored is None:
             self._engine.ledger.check(querier, admitted.caps, admitted.cost)
         try:
             return self._client(admitted).share_keys().to_bytes()
@@ -219,10 +221,10 @@ class SecureRounds:
             raise SecureRefused(f"the round's key holders do not decode: {error}") from None
         client = self._client(admitted)
         ledger = self._engine.ledger
-        stored = ledger.stored_answer(querier, query_id)
-        if stored is not None:  # its digest matched in _admit: the same query and round
+        if admitted.stored is not None:  # its digest matched in _admit: the same round
             self._keep(query_id, _Round(client, querier))
-            return bytes.fromhex(json.loads(stored.answer)["masked_input"]), cost, local, True
+            return (bytes.fromhex(json.loads(admitted.stored)["masked_input"]), cost, local,
+                    True)
         ledger.check(querier, caps, cost)  # refuse before touching the data
         counts: list[int] = []
         sums: list[int] = []
