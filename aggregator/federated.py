@@ -128,11 +128,14 @@ class Aggregator:
         return (uuid.uuid4().hex if earlier else query_id), query_id
 
     async def submit(self, spec: QuerySpec, *, deadline_seconds: float | None = None,
-                     query_id: str | None = None, secure: bool | None = None) -> SectorResult:
+                     query_id: str | None = None, secure: bool | None = None,
+                     attribution: pb2.OperatorAttribution | None = None) -> SectorResult:
         """Ask every node; a query the catalogue refuses is refused here and costs nothing.
 
         With the ``query_id`` of a stored result, every node is asked again with that id: the
         nodes that charged it replay their answer at no extra cost, the others answer anew.
+        ``attribution`` (the operator's signature over this query and id, checked by the
+        service) goes to every node untouched.
         """
         validated = validate(spec, self.config.catalogue)
         plan_release(validated)  # an ε too small to split is refused before anyone is asked
@@ -140,15 +143,16 @@ class Aggregator:
             raise InvalidQueryError(
                 f"deadline_seconds must be in (0, {MAX_DEADLINE_SECONDS:g}]")
         if secure if secure is not None else self.config.aggregation.mode == "secure":
-            if query_id:
+            if query_id and self.history.by_query(query_id):
                 # A secure round's id is fresh and 128-bit by design (nodes refuse a reused
-                # one), so an id asked for could only be ignored: say so instead.
+                # one), so asking a stored query again could only be ignored: say so instead.
                 raise InvalidQueryError(
-                    "a secure query always gets a fresh query id and cannot be resumed or "
+                    "a secure query always gets a fresh round id and cannot be resumed or "
                     "replayed; leave out --query-id/--resume, or ask with --per-node")
-            return await self._submit_secure(validated, deadline_seconds)
+            return await self._submit_secure(validated, deadline_seconds, attribution)
         result_id, query_id = self._query_ids(spec, query_id)
-        request = pb2.QueryRequest(query_id=query_id, spec=spec_to_proto(spec))
+        request = pb2.QueryRequest(query_id=query_id, spec=spec_to_proto(spec),
+                                   attribution=attribution)
         # Logged before anything is charged: should storing the result fail, asking again with
         # this id (`koepel query --query-id`) recovers every node's answer at no extra cost.
         log.info("asking %d nodes, query id %s", len(self.config.nodes), query_id)
@@ -169,8 +173,9 @@ class Aggregator:
         self.history.save(result)
         return result
 
-    async def _submit_secure(self, query: ValidatedQuery,
-                             deadline_seconds: float | None) -> SectorResult:
+    async def _submit_secure(self, query: ValidatedQuery, deadline_seconds: float | None,
+                             attribution: pb2.OperatorAttribution | None = None
+                             ) -> SectorResult:
         """A secure round (``aggregator.secure``): the nodes' sum, never one node's vector."""
         if self.secure_round is None:
             raise InvalidQueryError("secure aggregation needs the aggregator's TLS certificate "
@@ -178,7 +183,8 @@ class Aggregator:
                                     "--insecure")
         deadline = deadline_seconds or self.config.deadline_seconds
         result, _ = await self.secure_round.run(query, result_id=uuid.uuid4().hex,
-                                                created_at=self._clock(), deadline=deadline)
+                                                created_at=self._clock(), deadline=deadline,
+                                                attribution=attribution)
         self.history.save(result)
         return result
 

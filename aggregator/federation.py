@@ -47,7 +47,8 @@ from pathlib import Path
 from typing import Any
 
 from aggregator.quorum import QuorumPolicy
-from privacy import Catalogue, CatalogueError, default_catalogue, load_catalogue
+from privacy import Catalogue, CatalogueError, default_catalogue, load_catalogue, shipped_catalogue
+from privacy.catalogue import SHIPPED_VERSIONS
 from wire.ratelimit import RateLimit
 from wire.tls import TlsFiles
 
@@ -195,7 +196,7 @@ def load_federation(path: Path) -> FederationConfig:
     _check(where, fed, _FED)
     base = path.parent
     try:
-        catalogue = (load_catalogue(base / _text(where, fed, "catalogue"))
+        catalogue = (_catalogue(base, _text(where, fed, "catalogue"))
                      if "catalogue" in fed else default_catalogue())
     except CatalogueError as exc:
         raise FederationError(str(exc)) from None
@@ -241,6 +242,14 @@ def load_federation(path: Path) -> FederationConfig:
         operator_rate=_rate(path, raw.get("limits", {})),
         aggregation=_aggregation(path, raw.get("aggregation", {}), len(nodes)),
     )
+
+
+def _catalogue(base: Path, named: str) -> Catalogue:
+    """``catalogue = "2026.2-zcdp"`` names a shipped version; anything else is a file path
+    (relative to federation.toml)."""
+    if named in SHIPPED_VERSIONS:
+        return shipped_catalogue(named)
+    return load_catalogue(base / named)
 
 
 def _aggregation(path: Path, table: Mapping[str, Any], nodes: int) -> AggregationMode:
@@ -293,12 +302,17 @@ def _quoted(value: str) -> str:
 
 def render_federation(*, name: str, querier_identity: str, nodes: list[NodeEntry],
                       deadline_seconds: float = 10.0, quorum: float = 0.5,
-                      quorum_size: float = 0.0, retries: int = 2) -> str:
-    """The text of a federation.toml (used by the demo and `koepel` set-up helpers)."""
+                      quorum_size: float = 0.0, retries: int = 2, catalogue: str = "",
+                      aggregation: AggregationMode | None = None) -> str:
+    """The text of a federation.toml (used by the demo and `koepel` set-up helpers).
+
+    ``catalogue`` is a shipped version or a file path (default: the default catalogue);
+    ``aggregation`` adds an ``[aggregation]`` table (default: per-node noise)."""
     lines = [
         "[federation]",
         f"name = {_quoted(name)}",
         f"querier_identity = {_quoted(querier_identity)}",
+        *([f"catalogue = {_quoted(catalogue)}"] if catalogue else []),
         f"deadline_seconds = {deadline_seconds}",
         f"retries = {retries}",
         f"quorum = {quorum}",
@@ -312,6 +326,11 @@ def render_federation(*, name: str, querier_identity: str, nodes: list[NodeEntry
         'key = "tls/aggregator.key"',
         'ca = "tls/ca.crt"',
     ]
+    if aggregation is not None:
+        lines += ["", "# Secure aggregation: the aggregator learns only the nodes' sum (t honest",
+                  "# shares of noise, c tolerated colluders; 0 for t: every node but c + 2).",
+                  "[aggregation]", f"mode = {_quoted(aggregation.mode)}",
+                  f"threshold = {aggregation.threshold}", f"colluders = {aggregation.colluders}"]
     for node in nodes:
         lines += ["", "[[nodes]]", f"id = {_quoted(node.node_id)}",
                   f"address = {_quoted(node.address)}",

@@ -124,8 +124,13 @@ class SecureRound:
         return answered, failed
 
     async def run(self, query: ValidatedQuery, *, result_id: str, created_at: str,
-                  deadline: float) -> tuple[SectorResult, dict[str, Any]]:
-        """Run one round; the result and the signed transcript (for the history)."""
+                  deadline: float, attribution: pb2.OperatorAttribution | None = None
+                  ) -> tuple[SectorResult, dict[str, Any]]:
+        """Run one round; the result and the signed transcript (for the history).
+
+        ``attribution`` (the operator's signature, ``wire.attribution``) goes to every node
+        with round 1, where the charge is made.
+        """
         mode = self._config.aggregation
         nodes = list(self._config.nodes)
         honest = mode.honest_shares(len(nodes))
@@ -160,7 +165,8 @@ class SecureRound:
         the_round = pb2.SecureRoundSpec(
             query_id=round_id, spec=spec_to_proto(spec), params=params.to_bytes(),
             roster=roster.to_bytes(), roster_signature=signature,
-            aggregator_certificate=self._certificate_pem, honest_shares=honest)
+            aggregator_certificate=self._certificate_pem, honest_shares=honest,
+            attribution=attribution)
         share_keys = pb2.SecureShareKeysRequest(round=the_round)
         log.info("secure round %s: %d nodes enrolled", round_id, len(u1))
 

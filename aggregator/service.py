@@ -1,4 +1,10 @@
-"""The aggregator's own gRPC service for operators: convert, call :class:`Aggregator`, convert."""
+"""The aggregator's own gRPC service for operators: convert, call :class:`Aggregator`, convert.
+
+A submitted query may carry the operator's own signature (``wire.attribution``). The service
+binds it to the operator on the TLS connection — the certificate it forwards to the nodes is
+the verified TLS peer's, never one the request names — checks it, and hands it on untouched, so
+every node can check who asked against the federation CA itself.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +23,16 @@ from aggregator.serde import (
     result_to_proto,
     spec_from_proto,
 )
-from privacy import CatalogueVersionError, InvalidQueryError, KoepelError, QueryConflictError
+from privacy import (
+    CatalogueVersionError,
+    InvalidQueryError,
+    KoepelError,
+    QueryConflictError,
+    QuerySpec,
+)
 from protos import pb2, pb2_grpc
+from wire.attribution import OperatorAttributionError, verify_attribution
+from wire.tls import peer_identity
 
 __all__ = ["AggregatorServicer"]
 
@@ -42,6 +56,9 @@ async def _guarded(context: Any, method: str, call: Callable[[], Awaitable[T]],
     except (InvalidQueryError, CatalogueVersionError) as error:
         observed.outcome = "invalid"
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+    except OperatorAttributionError as error:
+        observed.outcome = "refused"
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(error))
     except (QueryConflictError, HistoryConflictError) as error:
         observed.outcome = "invalid"
         await context.abort(grpc.StatusCode.ALREADY_EXISTS, str(error))
@@ -56,9 +73,36 @@ async def _guarded(context: Any, method: str, call: Callable[[], Awaitable[T]],
     raise AssertionError("unreachable")  # context.abort raises
 
 
+def forwarded_attribution(request: pb2.SubmitQueryRequest, spec: QuerySpec, context: Any,
+                          ca_pem: bytes | None) -> tuple[pb2.OperatorAttribution | None, str]:
+    """The attribution to forward to the nodes and the query id it binds ("" for none).
+
+    The certificate is the TLS peer's, so the operator the nodes see is the one connected
+    here; its signature must hold over this very query (and ``request.query_id``, if given).
+    """
+    if not request.HasField("attribution"):
+        return None, request.query_id
+    auth: dict[str, list[bytes]] = dict(context.auth_context() or {})
+    peer = peer_identity(auth)
+    pems = auth.get("x509_pem_cert") or []
+    if ca_pem is None or peer is None or len(pems) != 1:
+        raise OperatorAttributionError("an operator attribution needs mutual TLS: the "
+                                       "aggregator binds it to the certificate you connect with")
+    attribution = pb2.OperatorAttribution(payload=request.attribution.payload,
+                                          signature=request.attribution.signature,
+                                          certificate=bytes(pems[0]))
+    claim = verify_attribution(attribution, ca_pem, spec_digest=spec.digest(),
+                               query_id=request.query_id or None)
+    if claim.operator != peer.name:  # the certificate is the peer's: cannot differ; belt and braces
+        raise OperatorAttributionError("the attribution is not signed by the connected operator")
+    return attribution, claim.request_id
+
+
 class AggregatorServicer(pb2_grpc.AggregatorServiceServicer):
     def __init__(self, aggregator: Aggregator) -> None:
         self._aggregator = aggregator
+        tls = aggregator.config.tls
+        self._ca_pem = tls.ca.read_bytes() if tls is not None and tls.ca.is_file() else None
 
     async def SubmitQuery(self, request: pb2.SubmitQueryRequest,
                           context: Any) -> pb2.SubmitQueryResponse:
@@ -69,9 +113,11 @@ class AggregatorServicer(pb2_grpc.AggregatorServiceServicer):
                 if request.aggregation not in ("", "secure", "per_node"):
                     raise InvalidQueryError("aggregation must be secure or per_node")
                 secure = {"": None, "secure": True, "per_node": False}[request.aggregation]
+                attribution, query_id = forwarded_attribution(request, spec, context,
+                                                              self._ca_pem)
                 result = await self._aggregator.submit(spec, deadline_seconds=deadline,
-                                                       query_id=request.query_id or None,
-                                                       secure=secure)
+                                                       query_id=query_id or None,
+                                                       secure=secure, attribution=attribution)
                 observed.result(result)
                 log.info("result %s: %d of %d nodes answered", result.result_id,
                          len(result.answered), len(result.nodes),

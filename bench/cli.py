@@ -28,6 +28,7 @@ from bench.measure import Row
 from bench.node_query import run_cold_start, run_node_queries, run_opendp
 from bench.report import render_table, write_results
 from bench.secure import run_secure
+from bench.secure_time import run_secure_time
 from bench.startup import run_startup
 from bench.stores import cache_root, ensure_federation, ensure_store, remove_stale, size_label
 from bench.tls_overhead import run_tls
@@ -37,7 +38,7 @@ __all__ = ["MODES", "Plan", "main"]
 
 HERE = Path(__file__).resolve().parent
 PARTS = ("startup", "node", "import", "ledger", "federation", "tls", "accuracy", "web",
-         "secure")
+         "secure", "secure-time")
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class Plan:
     secure_tiers: tuple[int, ...] = (10, 100)  # secure aggregation (issue 12)
     secure_samples: int = 3_000  # noise draws per mode and K for the RMSE
     secure_runs: int = 3  # rounds timed at the largest K
+    secure_time_tiers: tuple[int, ...] = (10, 100)  # node processes, secure vs per-node query
+    secure_time_runs: int = 5
     ledger_entries: int = 100_000
     ledger_runs: int = 20
     startup_runs: int = 15
@@ -74,12 +77,14 @@ MODES = {
     "quick": Plan(sizes=(10_000, 100_000), query_runs=5, big_query_runs=3, cold_runs=5,
                   import_store=100_000, import_rows=100_000, import_runs=2,
                   federation_tiers=(10, 50, 100), federation_runs=5, work_runs=2,
-                  tls_runs=30, accuracy_tiers=((10, 200), (100, 40)), web_runs=10),
+                  tls_runs=30, accuracy_tiers=((10, 200), (100, 40)), web_runs=10,
+                  secure_time_tiers=(10,), secure_time_runs=3),
     "smoke": Plan(sizes=(2_000,), query_runs=2, big_query_runs=1, cold_runs=2,
                   import_store=2_000, import_rows=1_000, import_runs=1, federation_tiers=(3,),
                   federation_runs=2, work_runs=1, tls_runs=2, accuracy_tiers=((3, 5),),
                   web_people=200, web_runs=2, secure_tiers=(3,), secure_samples=50,
-                  secure_runs=1, ledger_entries=1_000, ledger_runs=2, startup_runs=2),
+                  secure_runs=1, ledger_entries=1_000, ledger_runs=2, startup_runs=2,
+                  secure_time_tiers=(3,), secure_time_runs=1),
 }
 
 
@@ -187,6 +192,9 @@ def main(argv: Sequence[str] | None = None) -> int:
              f"{', '.join(map(str, plan.secure_tiers))}")
         rows += run_secure(plan.secure_tiers, plan.secure_samples, plan.secure_runs,
                            scratch / "secure", _log)
+    if "secure-time" in parts:
+        rows += run_secure_time(plan.secure_time_tiers, plan.secure_time_runs,
+                                scratch / "secure-time", _log)
     meta["duration_seconds"] = round(time.perf_counter() - started, 1)
     name = datetime.date.today().isoformat() + ("" if args.mode == "full" else f"-{args.mode}")
     out = args.out / f"{name}.json"

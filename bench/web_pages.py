@@ -37,7 +37,7 @@ from node.organisation.web import COOKIE, WebSettings, add_account, create_app
 from node.organisation.web.people import people_page, reminders
 from node.synthetic.generator import OrgProfile, generate_organisation
 from node.synthetic.plans import generate_accompaniment
-from privacy import shipped_catalogues
+from privacy import Accounting, shipped_versions
 
 __all__ = ["TARGET_MS", "run_web"]
 
@@ -71,7 +71,7 @@ def _node(directory: Path, people: int) -> tuple[Any, int]:
     directory.mkdir(parents=True)
     (directory / "node.toml").write_text(render_node_config(
         node_id="bench-web", organisation="Bench", listen="127.0.0.1:0",
-        queriers={"federation": "10"}, approved=tuple(shipped_catalogues())))
+        queriers={"federation": "10"}, approved=shipped_versions(Accounting.PURE)))
     key = create_key_file(directory / "keys" / "db.key")
     create_key_file(directory / "keys" / "pseudonym.key")
     create_signing_key(directory / "keys" / "signing.key")

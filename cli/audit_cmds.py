@@ -3,7 +3,8 @@
 ``verify`` checks a node's ledger — its hash chain, the node's signatures, the totals against the
 caps the node states and, given the aggregator's history file, that every answer the node signed
 a receipt for is still in the ledger — and names each problem it finds (exit code 10).
-``report`` gives per-node, per-querier, per-period totals as a table, JSON or CSV.
+``report`` gives per-node, per-querier, per-operator, per-period totals as a table, JSON or CSV
+(an operator row counts the charges that operator signed, with its own cap if the node set one).
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ def fetch_export(address: str, identity: str, tls: TlsFiles | None = None,
             query_id=e.query_id, query_digest=e.query_digest, mechanism=e.mechanism,
             cost_micro=e.cost_micro_epsilon, budget_period=e.budget_period,
             catalogue_version=e.catalogue_version, prev_hash=e.previous_hash,
-            entry_hash=e.entry_hash, unit=e.unit, noise=e.noise)
+            entry_hash=e.entry_hash, unit=e.unit, noise=e.noise, operator=e.operator,
+            operator_request=e.operator_request)
         for e in response.entries)
     return LedgerExport(response.node_id, records, response.statement, response.signature,
                         response.public_key, response.signing_certificate)
@@ -197,6 +199,11 @@ def verify(files: tuple[Path, ...], nodes: tuple[str, ...], identity: str, tls: 
             if ca_pem is None:
                 out.print("  signing key not checked against the federation CA (give "
                           "--federation-ca ca.crt)")
+            for row in report_rows(result):  # who spent the queriers' budgets
+                if row["operator"]:
+                    cap = f" of its own cap {row['cap']}" if row["cap"] is not None else ""
+                    out.print(f"  operator {row['operator']} ({row['querier']}, "
+                              f"{row['period']}): spent {row['spent']} {row['unit']}{cap}")
             if result.findings:
                 out.print(_findings_table(result))
     if not all(r.ok for r in results) or (rounds is not None and rounds[1]):
@@ -238,7 +245,8 @@ def _transcript_check(history_path: Path, ca_pem: bytes) -> tuple[int, list[str]
 @handle_errors
 def report(files: tuple[Path, ...], nodes: tuple[str, ...], identity: str, tls: TlsFiles | None,
            as_json: bool, as_csv: bool) -> None:
-    """Spent per node, querier and period, with the caps, from FILES or live nodes."""
+    """Spent per node, querier (and operator who signed) and period, with the caps, from
+    FILES or live nodes."""
     if as_json and as_csv:
         raise KoepelCliError("choose one of --json and --csv", EXIT["usage"])
     rows = [row for e in _exports(files, nodes, identity, tls)
@@ -246,8 +254,8 @@ def report(files: tuple[Path, ...], nodes: tuple[str, ...], identity: str, tls: 
     if as_json:
         dump_json(rows)
         return
-    columns = ["node", "querier", "period", "unit", "spent", "cap", "spent_epsilon",
-               "within_cap", "cap_flag"]
+    columns = ["node", "querier", "operator", "period", "unit", "spent", "cap",
+               "spent_epsilon", "within_cap", "cap_flag"]
     if as_csv:
         writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
         writer.writeheader()

@@ -7,9 +7,16 @@ Operators present their own certificate (role ``operator``, or ``auditor`` for r
 issued by the federation CA. The files are named with ``--cert/--key/--ca`` or the
 ``KOEPEL_TLS_CERT/KEY/CA`` environment variables (paths, never key material); plaintext needs an
 explicit ``--insecure`` and a loopback address.
+
+Under mutual TLS every query is signed with the operator's certificate key
+(``wire.attribution``) over its query id — chosen here, a fresh one unless given — its digest
+and the time. The aggregator forwards that signature to every node, whose ledger then records
+which operator asked, on the node's own check against the federation CA.
 """
 
 from __future__ import annotations
+
+import uuid
 
 import grpc
 
@@ -22,8 +29,11 @@ from aggregator import (
     result_from_proto,
 )
 from cli.connection import Connection, connection_options, tls_options
+from privacy import InvalidQueryError
 from protos import pb2, pb2_grpc
+from wire.attribution import sign_request
 from wire.limits import channel_options, check_loopback
+from wire.spec import spec_from_proto
 from wire.tls import channel_credentials
 
 __all__ = ["AggregatorClient", "Connection", "NodeListing", "connection_options", "tls_options"]
@@ -44,11 +54,28 @@ class AggregatorClient:
             raise ValueError("no TLS files and not --insecure: cannot connect")
         self._stub = pb2_grpc.AggregatorServiceStub(self._channel)
         self._timeout = timeout
+        self._conn = conn
+
+    def _attribution(self, spec: pb2.QuerySpec, query_id: str) -> pb2.OperatorAttribution | None:
+        """The operator's signature over this query (None without TLS, or for a query the
+        aggregator will refuse anyway: it then says what is wrong with it)."""
+        if self._conn.tls is None:
+            return None
+        try:
+            digest = spec_from_proto(spec).digest()
+        except InvalidQueryError:
+            return None
+        return sign_request(self._conn.tls, query_id=query_id, spec_digest=digest)
 
     def submit(self, spec: pb2.QuerySpec, deadline_seconds: float = 0.0,
                query_id: str = "", aggregation: str = "") -> SectorResult:
+        attribution = None
+        if self._conn.tls is not None:
+            query_id = query_id or uuid.uuid4().hex
+            attribution = self._attribution(spec, query_id)
         request = pb2.SubmitQueryRequest(spec=spec, deadline_seconds=deadline_seconds,
-                                         query_id=query_id, aggregation=aggregation)
+                                         query_id=query_id, aggregation=aggregation,
+                                         attribution=attribution)
         return result_from_proto(self._stub.SubmitQuery(request, timeout=self._timeout).result)
 
     def plan(self, spec: pb2.QuerySpec) -> QueryPlan:

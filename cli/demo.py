@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
 from rich.progress import Progress
 from rich.table import Table
 
+from aggregator.federation import AggregationMode
 from cli.client import AggregatorClient, Connection
 from cli.errors import EXIT, handle_errors
-from cli.federation_runner import LocalFederation, setup_node
+from cli.federation_runner import ZCDP_VERSION, LocalFederation, setup_node
 from cli.query_cmds import build_spec
 from cli.render import console, nodes_line, result_table
 from cli.render_federation import binding_budget
 from node.synthetic.generator import sample_federation
-from privacy import default_catalogue
+from privacy import Accounting, default_catalogue
 
 __all__ = ["demo"]
 
@@ -38,11 +41,16 @@ REPORT = (
 @click.option("--workdir", type=click.Path(path_type=Path), default=None,
               help="Keep the federation in this (new) folder instead of a temporary one.")
 @click.option("--insecure", is_flag=True,
-              help="Plaintext gRPC on loopback instead of mutual TLS with a demo CA.")
+              help="Plaintext gRPC on loopback instead of mutual TLS with a demo CA (and so "
+                   "per-node noise: secure aggregation needs mutual TLS).")
+@click.option("--secure/--per-node", "secure", default=True, show_default=True,
+              help="Secure aggregation (the aggregator learns only the nodes' sum, which "
+                   "carries about one curator's noise; zCDP accounting) or per-node noise.")
 @handle_errors
 def demo(n_nodes: int, seed: int, year: int, epsilon: str, cap: str,
-         workdir: Path | None, insecure: bool) -> None:
+         workdir: Path | None, insecure: bool, secure: bool) -> None:
     """Start a local federation of synthetic organisations and run a small sector report."""
+    secure = secure and not insecure
     out = console()
     if workdir is not None and workdir.exists():
         raise click.ClickException(f"{workdir} exists; name a new folder or omit --workdir")
@@ -54,7 +62,8 @@ def demo(n_nodes: int, seed: int, year: int, epsilon: str, cap: str,
             task = progress.add_task("Creating encrypted nodes", total=len(profiles))
             for index, profile in enumerate(profiles):
                 setup_node(root / profile.org_id, profile, seed=seed + index, year=year,
-                           cap_epsilon=cap)
+                           cap_epsilon=cap,
+                           accounting=Accounting.ZCDP if secure else Accounting.PURE)
                 progress.advance(task)
         sizes = ", ".join(f"{p.org_id} {p.org_type} ({p.n_people})" for p in profiles)
         out.print(f"[bold]{len(profiles)} synthetic organisations[/bold]: {sizes}")
@@ -64,11 +73,17 @@ def demo(n_nodes: int, seed: int, year: int, epsilon: str, cap: str,
                                     kind=profile.org_type, expected_size=profile.n_people)
             with Progress(console=out, transient=True) as progress:
                 task = progress.add_task("Starting node processes", total=len(profiles))
-                federation.start(on_node=lambda _: progress.advance(task))
+                federation.start(on_node=lambda _: progress.advance(task),
+                                 catalogue=ZCDP_VERSION if secure else "",
+                                 aggregation=AggregationMode("secure", 0, 1) if secure
+                                 else None)
             security = "plaintext (--insecure)" if insecure else "mutual TLS, demo CA in ca/"
+            noise = ("secure aggregation (catalogue 2026.2-zcdp: the aggregator sees only the "
+                     "sum)" if secure else "per-node noise")
             out.print(f"aggregator on {federation.aggregator_address}, "
-                      f"{len(profiles)} nodes on loopback, {security}\n")
-            incomplete = _report(federation.connection(), year, epsilon)
+                      f"{len(profiles)} nodes on loopback, {security}, {noise}\n")
+            version = ZCDP_VERSION if secure else default_catalogue().version
+            incomplete = _report(federation.connection(), year, epsilon, version, secure)
         if incomplete:
             raise SystemExit(EXIT["incomplete"])
     finally:
@@ -78,13 +93,14 @@ def demo(n_nodes: int, seed: int, year: int, epsilon: str, cap: str,
             out.print(f"federation kept in {root}")
 
 
-def _report(conn: Connection, year: int, epsilon: str) -> bool:
+def _report(conn: Connection, year: int, epsilon: str, version: str, secure: bool) -> bool:
     out = console()
-    version = default_catalogue().version
     incomplete = False
     with AggregatorClient(conn) as client:
-        for title, measure, statistic, group_by in REPORT:
+        for index, (title, measure, statistic, group_by) in enumerate(REPORT):
             spec = build_spec(measure, statistic, group_by, (), str(year), epsilon, version)
+            if index == 0:  # what each way of adding noise would give: a free dry run
+                out.print(_expected_errors(client.plan(spec).expected_se, secure))
             result = client.submit(spec)
             out.print(result_table(result, title=f"{title} ({year}, ε={epsilon} per node)"))
             out.print(nodes_line(result) + "\n")
@@ -102,3 +118,17 @@ def _report(conn: Connection, year: int, epsilon: str) -> bool:
               "the node-wide or lifetime cap over all queriers (`koepel node budget` on a node "
               "shows all three).")
     return incomplete
+
+
+def _expected_errors(expected: Mapping[str, float], secure: bool) -> str:
+    """One line: a cell's standard error with per-node noise, secure aggregation, a curator."""
+    per_node, central = expected.get("per_node", math.nan), expected.get("central", math.nan)
+    safe = expected.get("secure", math.nan)
+    if not all(math.isfinite(v) for v in (per_node, central)):
+        return ""
+    used = "secure aggregation" if secure else "per-node noise"
+    line = (f"Expected standard error of one headcount cell ({used} is in use): per-node noise "
+            f"{per_node:.3g}")
+    if math.isfinite(safe):
+        line += f", secure aggregation {safe:.3g}"
+    return line + f", one trusted curator {central:.3g} (dry run, nothing spent)\n"

@@ -16,15 +16,18 @@ also gives every process a Prometheus endpoint on a free loopback port (``metric
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from aggregator import NodeEntry, render_federation
+from aggregator.federation import AggregationMode
 from cli.client import Connection
 from node import (
     Signer,
@@ -38,14 +41,32 @@ from node import (
 )
 from node.synthetic.generator import OrgProfile, generate_organisation
 from node.synthetic.plans import generate_accompaniment
-from privacy import shipped_catalogues
+from privacy import Accounting, shipped_versions
 from wire.signing_certs import certify_signing_key
 from wire.tls import CA_CERT, TlsFiles, init_ca, issue
 
-__all__ = ["LocalFederation", "setup_node"]
+__all__ = ["ZCDP_VERSION", "LocalFederation", "serve_catalogue", "setup_node",
+           "write_zcdp_catalogue"]
 
 FEDERATION_IDENTITY = "federation"
 OPERATOR_IDENTITY = "demo-operator"
+ZCDP_VERSION = "2026.2-zcdp"
+
+
+def write_zcdp_catalogue(path: Path) -> Path:
+    """A copy of the shipped ``2026.2-zcdp`` catalogue (2026.2 under zCDP accounting, which
+    secure aggregation needs) at ``path``, for a federation.toml or node.toml to name."""
+    text = resources.files("privacy").joinpath(f"catalogues/koepel-{ZCDP_VERSION}.toml")
+    path.write_text(text.read_text("utf-8"))
+    return path
+
+
+def serve_catalogue(node_toml: Path, catalogue: Path, version: str = ZCDP_VERSION) -> None:
+    """Point a node.toml at a catalogue file and approve only its version."""
+    text = node_toml.read_text()
+    text = re.sub(r'(?m)^approved = \[.*\]$', f'path = "{catalogue}"\napproved = ["{version}"]',
+                  text, count=1)
+    node_toml.write_text(text)
 
 
 def _koepel(*args: str) -> list[str]:
@@ -53,12 +74,13 @@ def _koepel(*args: str) -> list[str]:
 
 
 def setup_node(directory: Path, profile: OrgProfile, *, seed: int, year: int,
-               cap_epsilon: str) -> None:
-    """Create a node folder and import a synthetic organisation into it."""
+               cap_epsilon: str, accounting: Accounting = Accounting.PURE) -> None:
+    """Create a node folder and import a synthetic organisation into it; the node approves
+    every shipped catalogue of ``accounting``."""
     directory.mkdir(parents=True)
     (directory / "node.toml").write_text(render_node_config(
         node_id=profile.org_id, organisation=profile.name, listen="127.0.0.1:0",
-        queriers={FEDERATION_IDENTITY: cap_epsilon}, approved=tuple(shipped_catalogues()),
+        queriers={FEDERATION_IDENTITY: cap_epsilon}, approved=shipped_versions(accounting),
     ))
     db_key = create_key_file(directory / "keys" / "db.key")
     create_key_file(directory / "keys" / "pseudonym.key")
@@ -96,6 +118,7 @@ class LocalFederation:
     root: Path
     insecure: bool = False
     metrics: bool = False
+    start_timeout: float = 60.0  # seconds each process may take to listen
     node_ids: list[str] = field(default_factory=list)
     node_ports: dict[str, int] = field(default_factory=dict)
     aggregator_port: int = 0
@@ -184,7 +207,7 @@ class LocalFederation:
 
     def _listening(self, name: str, port_file: Path, process: subprocess.Popen[bytes],
                    what: str) -> int:
-        port = _wait_for_port(port_file, process, what)
+        port = _wait_for_port(port_file, process, what, self.start_timeout)
         if self.metrics:
             self.metrics_ports[name] = int(self._metrics_file(name).read_text().strip())
         return port
@@ -198,7 +221,8 @@ class LocalFederation:
 
     def start(self, *, deadline_seconds: float = 10.0, quorum: float = 0.5,
               quorum_size: float = 0.0, retries: int = 2,
-              on_node: Callable[[str], None] | None = None) -> None:
+              on_node: Callable[[str], None] | None = None, catalogue: str = "",
+              aggregation: AggregationMode | None = None) -> None:
         """Start every node (in parallel) and then the aggregator in front of them."""
         (self.root / "logs").mkdir(exist_ok=True)
         (self.root / "run").mkdir(exist_ok=True)
@@ -225,7 +249,7 @@ class LocalFederation:
         (self.root / "federation.toml").write_text(render_federation(
             name="demo federation", querier_identity=FEDERATION_IDENTITY, nodes=entries,
             deadline_seconds=deadline_seconds, quorum=quorum, quorum_size=quorum_size,
-            retries=retries))
+            retries=retries, catalogue=catalogue, aggregation=aggregation))
         port_file = self.root / "run" / "aggregator.port"
         port_file.unlink(missing_ok=True)
         process = self._spawn("aggregator", _koepel(

@@ -20,7 +20,8 @@ from privacy import QuerySpec, Statistic, format_micro, parse_epsilon
 
 __all__ = ["dry_run", "ledger", "node_budget", "signing_key"]
 
-_SCOPES = {"querier": "querier", "node": "all queriers", "lifetime": "all periods"}
+_SCOPES = {"querier": "querier", "node": "all queriers", "lifetime": "all periods",
+           "operator": "operator"}
 
 
 def _line_json(line: BudgetLine) -> dict[str, object]:
@@ -62,10 +63,11 @@ def budget_lines_table(node_id: str, lines: list[BudgetLine], *, title: str) -> 
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors
 def node_budget(config_path: Path, as_json: bool) -> None:
-    """Spent and remaining budget per querier and period, node-wide and long-horizon."""
+    """Spent and remaining budget per querier and period, node-wide and long-horizon, and
+    per operator who signed (QUERIER/OPERATOR; its own cap, or the querier's if it has none)."""
     runtime = open_node(load_node_config(config_path))
     try:
-        lines = runtime.engine.all_budgets()
+        lines = runtime.engine.all_budgets() + runtime.engine.operator_budgets()
         rule = runtime.engine.loss_rule
     finally:
         runtime.close()

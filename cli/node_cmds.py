@@ -27,7 +27,7 @@ from node import (
     render_node_config,
     serve,
 )
-from privacy import format_micro, parse_epsilon, shipped_catalogues
+from privacy import Accounting, format_micro, parse_epsilon, shipped_versions
 
 __all__ = ["node"]
 
@@ -52,10 +52,15 @@ def node() -> None:
 @click.option("--passphrase", "use_passphrase", is_flag=True,
               help="Protect the database with a passphrase typed at a prompt (stretched by "
                    "SQLCipher's KDF) instead of a random key in keys/db.key.")
+@click.option("--accounting", type=click.Choice(["pure", "zcdp"]), default="pure",
+              show_default=True,
+              help="The federation's privacy accounting: pure ε, or zCDP (needed for secure "
+                   "aggregation). The node approves every shipped catalogue of that accounting; "
+                   "its ledger keeps that unit for life.")
 @handle_errors
 def init(directory: Path, node_id: str, organisation: str, queriers: tuple[str, ...],
          listen: str, node_cap: str | None, lifetime_cap: str | None,
-         use_passphrase: bool) -> None:
+         use_passphrase: bool, accounting: str) -> None:
     """Create a node in DIRECTORY: node.toml, a fresh database and its distinct keys."""
     config_path = directory / "node.toml"
     keys = directory / "keys"
@@ -80,7 +85,8 @@ def init(directory: Path, node_id: str, organisation: str, queriers: tuple[str, 
     keys.chmod(0o700)
     text = render_node_config(node_id=node_id, organisation=organisation or node_id,
                               listen=listen, queriers=caps,
-                              approved=tuple(shipped_catalogues()), node_cap=node_cap,
+                              approved=shipped_versions(Accounting(accounting)),
+                              node_cap=node_cap,
                               lifetime_cap=lifetime_cap,
                               key_source="passphrase" if use_passphrase else "file")
     if db_key is None:

@@ -170,6 +170,10 @@ def query(measure: str | None, statistic: str, group_by: tuple[str, ...],
     from privacy import format_micro
 
     output = _output(as_json, as_csv)
+    if secure and (resume_id or query_id):
+        raise KoepelCliError("a secure query always gets a fresh round id: it cannot be resumed "
+                             "or given --query-id; leave those out, or ask with --per-node",
+                             EXIT["usage"])
     with AggregatorClient(conn) as client:
         if resume_id:
             if measure or query_id:

@@ -18,6 +18,7 @@ from privacy.catalogue import (
     parse_catalogue,
     shipped_catalogue,
     shipped_catalogues,
+    shipped_versions,
 )
 from privacy.combine import (
     Estimate,
@@ -117,5 +118,6 @@ __all__ = [
     "reliability_note",
     "shipped_catalogue",
     "shipped_catalogues",
+    "shipped_versions",
     "validate",
 ]

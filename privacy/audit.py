@@ -131,20 +131,27 @@ class LedgerExport:
 
 @dataclass(frozen=True)
 class Totals:
-    """Spending in the ledger's unit: per (querier, period), per period, and overall."""
+    """Spending in the ledger's unit: per (querier, period), per period, and overall; and per
+    (querier, operator, period) for the charges an operator signed."""
 
     per_querier: Mapping[tuple[str, str], int]
     per_period: Mapping[str, int]
     overall: int
+    per_operator: Mapping[tuple[str, str, str], int] = field(default_factory=dict)
 
 
 def totals_of(records: Sequence[LedgerRecord]) -> Totals:
     per_querier: dict[tuple[str, str], int] = defaultdict(int)
     per_period: dict[str, int] = defaultdict(int)
+    per_operator: dict[tuple[str, str, str], int] = defaultdict(int)
     for record in records:
         per_querier[(record.querier, record.budget_period)] += record.cost_micro
         per_period[record.budget_period] += record.cost_micro
-    return Totals(dict(per_querier), dict(per_period), sum(per_period.values()))
+        if record.operator:
+            per_operator[(record.querier, record.operator, record.budget_period)] += (
+                record.cost_micro)
+    return Totals(dict(per_querier), dict(per_period), sum(per_period.values()),
+                  dict(per_operator))
 
 
 @dataclass(frozen=True)
@@ -264,6 +271,12 @@ def _cap_findings(totals: Totals, statement: LedgerStatement) -> list[Finding]:
         elif spent > cap:
             findings.append(Finding("OVER_CAP", f"querier {querier} spent {format_micro(spent)} "
                                     f"{unit} in {period}, over its cap of {format_micro(cap)}"))
+    for (querier, operator, period), spent in sorted(totals.per_operator.items()):
+        own = statement.operator_caps.get(querier, {}).get(operator)
+        if own is not None and spent > own:
+            findings.append(Finding("OVER_CAP", f"operator {operator} of querier {querier} "
+                                    f"spent {format_micro(spent)} {unit} in {period}, over "
+                                    f"its own cap of {format_micro(own)}"))
     for period, spent in sorted(totals.per_period.items()):
         if spent > statement.node_cap:
             findings.append(Finding("OVER_CAP", f"all queriers together spent "
@@ -374,24 +387,32 @@ def epsilon_of(statement: LedgerStatement, units_micro: int) -> int:
 
 
 def report_rows(result: AuditResult) -> list[dict[str, Any]]:
-    """Per-querier, per-period totals with their caps (rows for tables, JSON and CSV)."""
+    """Per-querier (and per-operator), per-period totals with their caps (rows for tables,
+    JSON and CSV). ``operator`` is empty on a querier's row and on the node-wide rows; an
+    operator's row has its own cap, or none (``cap`` None) when the node gives it none."""
     rows: list[dict[str, Any]] = []
     statement = result.statement
     unit = statement.unit if statement else "epsilon"
 
     def row(querier: str, period: str, spent: int, cap: int | None,
-            scope: str = "querier") -> dict[str, Any]:
+            scope: str = "querier", operator: str = "") -> dict[str, Any]:
         as_epsilon = epsilon_of(statement, spent) if statement else spent
-        return {"node": result.node_id, "querier": querier, "period": period, "unit": unit,
+        return {"node": result.node_id, "querier": querier, "operator": operator,
+                "period": period, "unit": unit,
                 "spent": format_micro(spent), "cap": None if cap is None else format_micro(cap),
                 "spent_epsilon": format_micro(as_epsilon),
                 "within_cap": cap is None or spent <= cap,
-                "cap_flag": cap_flag(statement, scope, cap) if statement else ""}
+                "cap_flag": cap_flag(statement, scope, cap)
+                if statement and not (operator and cap is None) else ""}
 
     for (querier, period), spent in sorted(result.totals.per_querier.items(),
                                            key=lambda kv: (kv[0][1], kv[0][0])):
         cap = statement.querier_caps.get(querier) if statement else None
         rows.append(row(querier, period, spent, cap))
+        for (q, operator, p), own in sorted(result.totals.per_operator.items()):
+            if (q, p) == (querier, period):
+                limit = statement.operator_caps.get(q, {}).get(operator) if statement else None
+                rows.append(row(querier, period, own, limit, "querier", operator))
     for period, spent in sorted(result.totals.per_period.items()):
         rows.append(row("(all queriers)", period, spent, statement.node_cap if statement
                         else None, "node"))

@@ -33,6 +33,7 @@ __all__ = [
     "parse_catalogue",
     "shipped_catalogue",
     "shipped_catalogues",
+    "shipped_versions",
 ]
 
 
@@ -296,13 +297,52 @@ def load_catalogue(path: Path) -> Catalogue:
         raise CatalogueError(f"cannot read catalogue {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise CatalogueError(f"catalogue {path} is not valid TOML: {exc}") from None
-    return parse_catalogue(raw)
+    return parse_catalogue(_resolve_variant(raw, str(path)))
 
 
 # The catalogue versions shipped with koepel, oldest first. A new version is added beside the
 # old ones (never edited in place), so that queries written against an older version keep
-# working on nodes that still approve it.
-SHIPPED_VERSIONS = ("2025.1", "2026.1", "2026.2")
+# working on nodes that still approve it. A version may be an *accounting variant* of another
+# (``extends = "2026.2"`` in its file): the same measures and dimensions under other top-level
+# settings, e.g. zCDP for secure aggregation, whose Gaussian noise shares are never pure ε-DP.
+SHIPPED_VERSIONS = ("2025.1", "2026.1", "2026.2", "2026.2-zcdp")
+DEFAULT_VERSION = "2026.2"  # what federations and queries use unless they name another
+
+
+def _shipped_raw(version: str) -> dict[str, Any]:
+    text = resources.files("privacy").joinpath(f"catalogues/koepel-{version}.toml").read_text(
+        "utf-8")
+    return _resolve_variant(tomllib.loads(text), f"catalogues/koepel-{version}.toml")
+
+
+def _resolve_variant(raw: dict[str, Any], where: str) -> dict[str, Any]:
+    """A catalogue that ``extends`` a shipped version: the base with its top-level settings
+    replaced (accounting, delta, version …); measures and dimensions stay the base's."""
+    base = raw.pop("extends", None)
+    if base is None:
+        return raw
+    if base not in SHIPPED_VERSIONS or base == raw.get("version"):
+        raise CatalogueError(f"{where} extends {base!r}, which is not another shipped version "
+                             f"({', '.join(SHIPPED_VERSIONS)})")
+    if any(isinstance(value, dict) for value in raw.values()):
+        raise CatalogueError(f"{where} is a variant of {base}: it may change top-level "
+                             "settings only, not measures or dimensions")
+    merged = _shipped_raw(base)
+    if "accounting" in raw and raw["accounting"] != merged.get("accounting"):
+        merged.pop("delta", None)  # a delta belongs to the accounting it came with
+    merged.update(raw)
+    return merged
+
+
+def shipped_versions(accounting: Accounting | None = None) -> tuple[str, ...]:
+    """The shipped versions, oldest first; with ``accounting``, only those accounted so.
+
+    A node's ledger keeps one unit for life, so a node approves versions of one accounting:
+    pure ε (the default) or zCDP (for secure aggregation).
+    """
+    if accounting is None:
+        return SHIPPED_VERSIONS
+    return tuple(v for v in SHIPPED_VERSIONS if shipped_catalogue(v).accounting is accounting)
 
 
 @functools.cache
@@ -311,9 +351,7 @@ def shipped_catalogue(version: str) -> Catalogue:
     if version not in SHIPPED_VERSIONS:
         raise CatalogueError(f"koepel ships no catalogue {version!r}; shipped: "
                              f"{', '.join(SHIPPED_VERSIONS)}")
-    text = resources.files("privacy").joinpath(f"catalogues/koepel-{version}.toml").read_text(
-        "utf-8")
-    catalogue = parse_catalogue(tomllib.loads(text))
+    catalogue = parse_catalogue(_shipped_raw(version))
     if catalogue.version != version:
         raise CatalogueError(f"catalogues/koepel-{version}.toml declares {catalogue.version!r}")
     return catalogue
@@ -325,9 +363,10 @@ def shipped_catalogues() -> Mapping[str, Catalogue]:
 
 
 def default_catalogue() -> Catalogue:
-    """The newest catalogue shipped with koepel (version 2026.2, a superset of 2026.1 and 2025.1).
+    """The catalogue federations use unless they name another (2026.2: a superset of 2026.1
+    and 2025.1, under pure ε accounting).
 
     Federations and nodes created now use it; nodes created by `koepel node init` approve every
     shipped version, so queries written against 2025.1 keep working.
     """
-    return shipped_catalogue(SHIPPED_VERSIONS[-1])
+    return shipped_catalogue(DEFAULT_VERSION)

@@ -35,7 +35,9 @@ __all__ = [
 GENESIS = "0" * 64
 RECEIPT_FORMAT = "koepel-receipt/1"
 STATEMENT_FORMAT = "koepel-ledger-statement/1"
-_OPTIONAL_FIELDS = ("unit", "noise")  # added by schema v2; absent from older hashes when empty
+# Added later (unit, noise: schema v3; operator, operator_request: the operator attribution);
+# left out of the hash when empty, so entries written before them keep verifying.
+_OPTIONAL_FIELDS = ("unit", "noise", "operator", "operator_request")
 
 
 def canonical_json(data: Mapping[str, Any]) -> bytes:
@@ -66,6 +68,8 @@ class LedgerRecord:
     entry_hash: str
     unit: str = ""  # "epsilon" or "rho"; empty in entries written before schema v2 (ε)
     noise: str = ""  # per released vector: kind, scale and sensitivity
+    operator: str = ""  # the operator who signed the query (wire.attribution); "" if none did
+    operator_request: str = ""  # the query id that operator signed
 
     def hashed_fields(self) -> dict[str, Any]:
         """The fields the entry's hash covers (empty optional fields are left out)."""
@@ -96,6 +100,8 @@ class LedgerRecord:
                 catalogue_version=str(raw["catalogue_version"]),
                 prev_hash=str(raw["prev_hash"]), entry_hash=str(raw["entry_hash"]),
                 unit=str(raw.get("unit", "")), noise=str(raw.get("noise", "")),
+                operator=str(raw.get("operator", "")),
+                operator_request=str(raw.get("operator_request", "")),
             )
         except (KeyError, TypeError, ValueError):
             raise ValueError("a ledger entry lacks a field or has a malformed one") from None
@@ -181,7 +187,8 @@ class LedgerStatement:
     """What the node signs with every ledger export: its head, caps and accounting rule.
 
     Caps are in ``unit`` (what the node enforces); ``caps_epsilon`` are the configured ε.
-    ``lifetime_cap`` is ``None`` when the node has no long-horizon cap.
+    ``lifetime_cap`` is ``None`` when the node has no long-horizon cap. ``operator_caps`` are
+    the operators' own caps within a querier's (querier → operator → cap, in ``unit``).
     """
 
     node_id: str
@@ -196,11 +203,13 @@ class LedgerStatement:
     node_cap: int
     lifetime_cap: int | None
     caps_epsilon: Mapping[str, int | None] = field(default_factory=dict)
+    operator_caps: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     def to_payload(self) -> bytes:
         raw = asdict(self)
         raw["querier_caps"] = dict(self.querier_caps)
         raw["caps_epsilon"] = dict(self.caps_epsilon)
+        raw["operator_caps"] = {q: dict(c) for q, c in self.operator_caps.items()}
         return canonical_json({"format": STATEMENT_FORMAT, **raw})
 
     @classmethod
@@ -218,6 +227,8 @@ class LedgerStatement:
                 lifetime_cap=None if lifetime is None else int(lifetime),
                 caps_epsilon={str(k): None if v is None else int(v)
                               for k, v in dict(raw.get("caps_epsilon", {})).items()},
+                operator_caps={str(q): {str(o): int(c) for o, c in dict(caps).items()}
+                               for q, caps in dict(raw.get("operator_caps", {})).items()},
             )
         except (KeyError, TypeError, ValueError):
             raise ValueError("a ledger statement lacks a field or has a malformed one") from None

@@ -17,7 +17,7 @@ from node import (
     open_node,
     render_node_config,
 )
-from privacy import shipped_catalogues
+from privacy import Accounting, shipped_versions
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -39,7 +39,7 @@ def create_node(directory: Path, *, node_id: str = "org-test",
     (directory / "node.toml").write_text(render_node_config(
         node_id=node_id, organisation="Test organisation", listen="127.0.0.1:0",
         queriers=dict(queriers or {"federation": "10"}),
-        approved=tuple(shipped_catalogues()), node_cap=node_cap, lifetime_cap=lifetime_cap,
+        approved=shipped_versions(Accounting.PURE), node_cap=node_cap, lifetime_cap=lifetime_cap,
     ))
     key = create_key_file(directory / "keys" / "db.key")
     create_key_file(directory / "keys" / "pseudonym.key")

@@ -92,6 +92,12 @@ def test_json_and_csv_together_are_refused(running: Running) -> None:
     assert result.exit_code == 2 and "choose one of --json and --csv" in result.output
 
 
+def test_a_secure_query_refuses_a_query_id_or_a_resume(running: Running) -> None:
+    for extra in (("--query-id", "q-1"), ("--resume", "r-1")):
+        result = running.koepel(*QUERY, "--secure", *extra)
+        assert result.exit_code == 2 and "cannot be resumed" in result.output
+
+
 def test_a_query_needs_a_measure_or_a_result_to_resume(running: Running) -> None:
     result = running.koepel("query", "--period", "2025")
     assert result.exit_code == 2 and "name a MEASURE" in result.output

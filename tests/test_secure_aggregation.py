@@ -19,7 +19,14 @@ from conftest import FIXTURES, create_node
 from secure_support import ZCDP_VERSION, serve_zcdp, write_zcdp_catalogue
 from security_support import LOOPBACK
 
-from aggregator import Aggregator, FederationConfig, NodeEntry, NodeOutcome, QuorumPolicy
+from aggregator import (
+    Aggregator,
+    FederationConfig,
+    NodeEntry,
+    NodeOutcome,
+    QuorumPolicy,
+    SectorResult,
+)
 from aggregator.federation import AggregationMode
 from aggregator.history import SqliteHistory
 from aggregator.secure import SecureRound
@@ -106,8 +113,11 @@ def _spec(message: pb2.QuerySpec) -> QuerySpec:
 
 
 def _round_args(message: pb2.SecureRoundSpec) -> tuple[str, QuerySpec, RoundRequest]:
-    from node.service.servicer import _round_args as as_the_servicer_does
-    return as_the_servicer_does(message)
+    """As the servicer reads a share-keys or round-1 request (no operator attribution here:
+    tests/test_operator_secure.py covers that through real processes)."""
+    return message.query_id, _spec(message.spec), RoundRequest(
+        message.params, message.roster, message.roster_signature,
+        message.aggregator_certificate, message.honest_shares)
 
 
 @pytest.fixture(scope="module")
@@ -216,13 +226,18 @@ def test_a_second_unmask_is_refused_also_after_a_restart(federation: Federation)
         restarted.unmask("federation", request.query_id, **again)
 
 
-def test_a_secure_query_refuses_an_asked_for_query_id_at_no_cost(
+def test_a_secure_query_refuses_to_resume_a_stored_query_at_no_cost(
         federation: Federation, tmp_path: Path) -> None:
     fed = federation
-    aggregator = Aggregator(fed.config, Dispatch(fed.rounds), SqliteHistory(tmp_path / "h.db"))
+    history = SqliteHistory(tmp_path / "h.db")
+    aggregator = Aggregator(fed.config, Dispatch(fed.rounds), history)
+    asked = _query(fed).spec
+    stored = SectorResult(result_id="r1", created_at="now", spec=asked, group_by=(), cells=(),
+                          nodes=(), complete=True, query_id="q" * 32)
+    history.save(stored)  # a per-node query asked earlier with that id
     before = {n: len(r.engine.ledger.entries()) for n, r in fed.runtimes.items()}
-    with pytest.raises(InvalidQueryError, match="fresh query id"):
-        asyncio.run(aggregator.submit(_query(fed).spec, query_id="q" * 32, secure=True))
+    with pytest.raises(InvalidQueryError, match="cannot be resumed"):
+        asyncio.run(aggregator.submit(asked, query_id="q" * 32, secure=True))
     assert before == {n: len(r.engine.ledger.entries()) for n, r in fed.runtimes.items()}
 
 

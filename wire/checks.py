@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from protos import pb2
+from wire.attribution import MAX_CERTIFICATE, MAX_PAYLOAD, MAX_SIGNATURE
 
 __all__ = ["MAX_FILTERS", "MAX_FILTER_VALUES", "MAX_GROUP_BY_WIRE", "request_problem"]
 
@@ -82,12 +83,24 @@ def _spec_problem(spec: pb2.QuerySpec, prefix: str = "spec.") -> str | None:
     return None
 
 
+def _attribution(request: Any) -> str | None:
+    """An operator attribution's sizes (wire.attribution checks the rest, cryptographically)."""
+    if not request.HasField("attribution"):
+        return None
+    found = request.attribution
+    if (len(found.payload) > MAX_PAYLOAD or len(found.signature) > MAX_SIGNATURE
+            or len(found.certificate) > MAX_CERTIFICATE):
+        return (f"attribution is too large (payload ≤ {MAX_PAYLOAD}, signature ≤ "
+                f"{MAX_SIGNATURE}, certificate ≤ {MAX_CERTIFICATE} bytes)")
+    return None
+
+
 def _query(request: pb2.QueryRequest) -> str | None:
     if not _QUERY_ID.fullmatch(request.query_id):
         return "query_id must be 1–64 characters of letters, digits, . _ : -"
     if not request.HasField("spec"):
         return "spec is required"
-    return _spec_problem(request.spec)
+    return _attribution(request) or _spec_problem(request.spec)
 
 
 def _export(request: pb2.ExportLedgerRequest) -> str | None:
@@ -104,7 +117,7 @@ def _submit(request: pb2.SubmitQueryRequest) -> str | None:
         return f"deadline_seconds must be between 0 (the default) and {MAX_DEADLINE_SECONDS:g}"
     if request.query_id and not _QUERY_ID.fullmatch(request.query_id):
         return "query_id must be empty or 1–64 characters of letters, digits, . _ : -"
-    return _spec_problem(request.spec)
+    return _attribution(request) or _spec_problem(request.spec)
 
 
 def _plan(request: pb2.PlanQueryRequest) -> str | None:
@@ -137,7 +150,7 @@ def _secure_round(round_: pb2.SecureRoundSpec) -> str | None:
     if not (round_.params and round_.roster and round_.roster_signature
             and round_.aggregator_certificate):
         return "params, roster, roster_signature and aggregator_certificate are required"
-    return _round_id(round_) or _spec_problem(round_.spec)
+    return _round_id(round_) or _attribution(round_) or _spec_problem(round_.spec)
 
 
 def _secure_share_keys(request: pb2.SecureShareKeysRequest | pb2.SecureMaskRequest

@@ -8,6 +8,10 @@ Three caps apply to every charge, each checked inside the ledger's write transac
 * the long-horizon cap over all periods (``[budget] lifetime_cap_epsilon``), because
   long-tenured workers appear in the records year after year.
 
+A fourth applies when the querier's policy gives its operators caps of their own
+(``[queriers.operators]``, see ``node.policy``): the signing operator's spend for the querier
+in the period, so that two operators of one federation no longer share one cap unseen.
+
 Caps are configured as ε. Under zCDP each becomes the largest ρ whose (ε, δ) at the catalogue's δ
 stays within it (rounded down), and charges are compared in ρ.
 """
@@ -37,16 +41,20 @@ def _now() -> datetime:
 
 @dataclass(frozen=True)
 class BudgetCaps:
-    """The three caps a charge must fit (``lifetime`` is None when the node has none)."""
+    """The caps a charge must fit (``lifetime`` is None when the node has none; ``operator``
+    when the signing operator has no cap of its own, or no operator signed)."""
 
     period: str
     querier: Cap
     node: Cap
     lifetime: Cap | None
+    operator: Cap | None = None
+    operator_name: str = ""  # who signed the query ("" if nobody did)
 
     @property
     def all(self) -> tuple[Cap, ...]:
-        return tuple(c for c in (self.querier, self.node, self.lifetime) if c is not None)
+        return tuple(c for c in (self.querier, self.node, self.lifetime, self.operator)
+                     if c is not None)
 
 
 class BudgetPolicy:
@@ -67,6 +75,12 @@ class BudgetPolicy:
         self.node_cap = to_units(node_epsilon)
         self.lifetime_cap = (None if self.lifetime_cap_epsilon is None
                              else to_units(self.lifetime_cap_epsilon))
+        # querier → operator → cap (ε as configured, and in the catalogue's unit)
+        self.operator_caps_epsilon = {q: dict(p.access.operator_caps_epsilon)
+                                      for q, p in config.queriers.items()
+                                      if p.access.operator_caps_epsilon is not None}
+        self.operator_caps = {q: {o: to_units(c) for o, c in caps.items()}
+                              for q, caps in self.operator_caps_epsilon.items()}
 
     def current_period(self) -> str:
         return period_label(self.period_kind, self._clock())
@@ -74,12 +88,16 @@ class BudgetPolicy:
     def knows(self, querier: str) -> bool:
         return querier in self.querier_caps
 
-    def caps(self, querier: str, period: str | None = None) -> BudgetCaps:
-        """The caps for ``querier`` in ``period`` (default: now); unknown queriers are refused."""
+    def caps(self, querier: str, period: str | None = None, *,
+             operator: str | None = None) -> BudgetCaps:
+        """The caps for ``querier`` in ``period`` (default: now) when ``operator`` signed the
+        query (None: nobody did); unknown queriers are refused. Whether that operator may ask
+        at all is the access policy's (``AccessPolicy.check_operator``)."""
         if querier not in self.querier_caps:
             raise PermissionDeniedError(f"querier {querier!r} is not authorised on this node")
         period = period or self.current_period()
         symbol = self.rule.unit.symbol
+        own = self.operator_caps.get(querier, {}).get(operator or "")
         return BudgetCaps(
             period=period,
             querier=Cap(f"querier {querier} in {period}", self.querier_caps[querier], symbol,
@@ -88,4 +106,8 @@ class BudgetPolicy:
             lifetime=None if self.lifetime_cap is None else Cap(
                 "all periods together (long-horizon cap)", self.lifetime_cap, symbol,
                 "lifetime"),
+            operator=None if own is None else Cap(
+                f"operator {operator} of querier {querier} in {period}", own, symbol,
+                "operator"),
+            operator_name=operator or "",
         )

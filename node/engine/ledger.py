@@ -11,6 +11,12 @@ schema refuses UPDATE and DELETE. What has been spent per querier, period and un
 ``ledger_totals`` by a trigger on every ledger insert, in the same transaction, so the cap checks
 read a few rows however long the ledger grows. Costs are integers in the catalogue's unit
 (µε or µρ).
+
+Each row also names the operator who signed the query (``wire.attribution``; empty when none
+did) and the query id that operator signed. Both are in the entry's hash when set and left out
+when empty, so entries written before them keep verifying. An operator's own cap reads that
+operator's spend through an index (schema version 9), in the same transaction as the charge,
+and one signed request is charged at most once (a unique index backs the check).
 """
 
 from __future__ import annotations
@@ -39,7 +45,8 @@ __all__ = [
 LedgerEntry = LedgerRecord  # the node's name for one row of its ledger
 
 _COLUMNS = ("seq, created_at, querier, query_id, query_digest, mechanism, cost_micro,"
-            " budget_period, catalogue_version, prev_hash, entry_hash, unit, noise")
+            " budget_period, catalogue_version, prev_hash, entry_hash, unit, noise, operator,"
+            " operator_request")
 
 
 class LedgerUnitError(Exception):
@@ -64,6 +71,8 @@ class Charge:
     answer: str  # the released answer, serialised; replayed on a retried query id
     unit: str = "epsilon"
     noise: str = ""
+    operator: str = ""  # the operator who signed the query, "" if nobody did
+    operator_request: str = ""  # the query id the operator signed
 
 
 @dataclass(frozen=True)
@@ -135,16 +144,45 @@ class Ledger:
             sql += " WHERE " + " AND ".join(where)
         return int(conn.execute(sql, params).fetchone()[0])
 
-    def check(self, querier: str, caps: BudgetCaps, cost_micro: int) -> None:
-        """Raise if ``cost_micro`` does not fit every cap now (a pre-check: commit re-checks)."""
+    def check(self, querier: str, caps: BudgetCaps, cost_micro: int,
+              operator_request: str = "") -> None:
+        """Raise if ``cost_micro`` does not fit every cap now (a pre-check: commit re-checks),
+        or if the operator's signed request ``operator_request`` was already charged."""
         with self._store.reading() as conn:
-            self._check(conn, querier, caps, cost_micro)
+            self._check(conn, querier, caps, cost_micro, operator_request)
 
-    def _check(self, conn: Any, querier: str, caps: BudgetCaps, cost_micro: int) -> None:
+    def _check(self, conn: Any, querier: str, caps: BudgetCaps, cost_micro: int,
+               operator_request: str = "") -> None:
+        if operator_request and conn.execute(
+                "SELECT 1 FROM ledger WHERE operator = ? AND operator_request = ?",
+                (caps.operator_name, operator_request)).fetchone() is not None:
+            raise QueryConflictError(
+                f"operator {caps.operator_name!r} signed query id {operator_request} once and "
+                "it was already charged; a signed request is answered once (ask anew to sign "
+                "a new one)")
         caps.querier.check(self._spent(conn, querier, caps.period), cost_micro)
         caps.node.check(self._spent(conn, None, caps.period), cost_micro)
         if caps.lifetime is not None:
             caps.lifetime.check(self._spent(conn, None, None), cost_micro)
+        if caps.operator is not None:
+            caps.operator.check(self._operator_spent(conn, querier, caps.operator_name,
+                                                    caps.period), cost_micro)
+
+    @staticmethod
+    def _operator_spent(conn: Any, querier: str, operator: str, budget_period: str) -> int:
+        """What ``operator`` spent for ``querier`` in ``budget_period`` (ledger_by_operator)."""
+        return int(conn.execute(
+            "SELECT COALESCE(SUM(cost_micro), 0) FROM ledger"
+            " WHERE querier = ? AND operator = ? AND budget_period = ?",
+            (querier, operator, budget_period)).fetchone()[0])
+
+    def operator_totals(self) -> dict[tuple[str, str, str], int]:
+        """Spent per (querier, operator, period) by signed queries, for the budget views."""
+        with self._store.reading() as conn:
+            rows = conn.execute(
+                "SELECT querier, operator, budget_period, SUM(cost_micro) FROM ledger"
+                " WHERE operator != '' GROUP BY 1, 2, 3 ORDER BY 3, 1, 2").fetchall()
+        return {(r[0], r[1], r[2]): int(r[3]) for r in rows}
 
     @staticmethod
     def _head(conn: Any) -> tuple[int, str]:
@@ -177,7 +215,7 @@ class Ledger:
             if other is not None:
                 raise LedgerUnitError(f"the ledger holds charges in another unit than "
                                       f"{charge.unit}; refusing to mix them")
-            self._check(conn, charge.querier, caps, charge.cost_micro)
+            self._check(conn, charge.querier, caps, charge.cost_micro, charge.operator_request)
             last_seq, prev = self._head(conn)
             sequence = last_seq + 1
             record = LedgerRecord(
@@ -194,14 +232,17 @@ class Ledger:
                 entry_hash="",
                 unit=charge.unit,
                 noise=charge.noise,
+                operator=charge.operator,
+                operator_request=charge.operator_request,
             )
             digest = record.computed_hash()
             conn.execute(
-                f"INSERT INTO ledger ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO ledger ({_COLUMNS}) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (record.sequence, record.created_at, record.querier, record.query_id,
                  record.query_digest, record.mechanism, record.cost_micro,
                  record.budget_period, record.catalogue_version, prev, digest, record.unit,
-                 record.noise),
+                 record.noise, record.operator, record.operator_request),
             )
             conn.execute(
                 "INSERT INTO answers (querier, query_id, query_digest, answer, ledger_seq) "

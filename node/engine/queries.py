@@ -40,6 +40,7 @@ from privacy import (
 )
 from privacy.audit import LedgerExport
 from privacy.receipts import LedgerStatement, Receipt, SignedReceipt
+from wire.attribution import Attributed
 
 __all__ = ["Answer", "BudgetLine", "DryRun", "QueryEngine"]
 
@@ -108,20 +109,28 @@ class QueryEngine:
             lines=tuple(self._lines(querier, caps)),
         )
 
-    def admit(self, querier: str, spec: QuerySpec) -> tuple[ValidatedQuery, BudgetCaps]:
-        """The validated query and ``querier``'s caps, or the refusal (before any data)."""
-        caps = self._policy.caps(querier)
+    def admit(self, querier: str, spec: QuerySpec, operator: Attributed | None = None
+              ) -> tuple[ValidatedQuery, BudgetCaps]:
+        """The validated query and the caps of ``querier`` (and of the ``operator`` who signed
+        it, if any), or the refusal (before any data)."""
+        name = None if operator is None else operator.operator
+        caps = self._policy.caps(querier, operator=name)
+        access = self._config.queriers[querier].access
+        access.check_operator(querier, name)  # the node's own policy: who may ask
         query = self._validate(spec)
-        self._config.queriers[querier].access.check(querier, query)  # the node's own policy
+        access.check(querier, query)  # and what
         return query, caps
 
-    def answer(self, querier: str, query_id: str, spec: QuerySpec) -> Answer:
-        """Answer ``spec`` for ``querier``, charging its budget exactly once per query id."""
+    def answer(self, querier: str, query_id: str, spec: QuerySpec,
+               operator: Attributed | None = None) -> Answer:
+        """Answer ``spec`` for ``querier``, charging its budget exactly once per query id.
+
+        ``operator`` is the verified operator attribution (``wire.attribution``), if any: the
+        ledger entry names that operator, and its own cap applies.
+        """
         if not _QUERY_ID.match(query_id):
             raise InvalidQueryError("query_id must be 1–64 characters of letters, digits, . _ : -")
-        caps = self._policy.caps(querier)
-        query = self._validate(spec)
-        self._config.queriers[querier].access.check(querier, query)  # the node's own policy
+        query, caps = self.admit(querier, spec, operator)
         digest = spec.digest()
         stored = self._ledger.stored_answer(querier, query_id)
         if stored is not None:
@@ -131,7 +140,8 @@ class QueryEngine:
                 )
             return self._signed(querier, digest, stored, replayed=True)
         plan = plan_release(query)
-        self._ledger.check(querier, caps, plan.total_micro)  # refuse before touching data
+        request = "" if operator is None else operator.request_id
+        self._ledger.check(querier, caps, plan.total_micro, request)  # before touching data
 
         histogram_query = spec.statistic is Statistic.HISTOGRAM
         # One run of the query's SQL gives every vector it releases.
@@ -165,7 +175,8 @@ class QueryEngine:
                 mechanism=plan.mechanism, cost_micro=released.cost_micro,
                 budget_period=caps.period, catalogue_version=query.catalogue.version,
                 answer=answer.to_json(), unit=rule.unit.value,
-                noise=answer.noise_description(),
+                noise=answer.noise_description(), operator=caps.operator_name,
+                operator_request=request,
             ),
             caps,
         )
@@ -306,6 +317,25 @@ class QueryEngine:
                                     policy.lifetime_cap_epsilon))
         return lines
 
+    def operator_budgets(self) -> list[BudgetLine]:
+        """Each operator's own cap and spend (``querier/operator``), per period, for the
+        node's own operator: the operators the policy lists, and any who signed a charge."""
+        policy = self._policy
+        current = policy.current_period()
+        totals = self._ledger.operator_totals()
+        keys = set(totals) | {(q, o, current) for q, caps in policy.operator_caps.items()
+                              for o in caps}
+        lines = []
+        for querier, operator, period in sorted(keys, key=lambda k: (k[2], k[0], k[1])):
+            cap = policy.operator_caps.get(querier, {}).get(operator)
+            lines.append(self._line(
+                f"{querier}/{operator}", period,
+                policy.querier_caps.get(querier, 0) if cap is None else cap,
+                totals.get((querier, operator, period), 0), "operator",
+                policy.operator_caps_epsilon.get(querier, {}).get(operator)
+                if cap is not None else policy.querier_caps_epsilon.get(querier, 0)))
+        return lines
+
     # ------------------------------------------------------------------ ledger export
 
     def may_export(self, identity: str) -> bool:
@@ -335,7 +365,11 @@ class QueryEngine:
             lifetime_cap=policy.lifetime_cap,
             caps_epsilon={**{f"querier:{q}": c for q, c in policy.querier_caps_epsilon.items()},
                           "node": policy.node_cap_epsilon,
-                          "lifetime": policy.lifetime_cap_epsilon},
+                          "lifetime": policy.lifetime_cap_epsilon,
+                          **{f"operator:{q}/{o}": c
+                             for q, caps in policy.operator_caps_epsilon.items()
+                             for o, c in caps.items()}},
+            operator_caps=policy.operator_caps,
         )
         payload = statement.to_payload()
         certificate = self._config.signing_certificate

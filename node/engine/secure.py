@@ -62,6 +62,7 @@ from privacy import (
 from privacy.distributed import SharePlan, draw_share, secure_release
 from privacy.errors import KoepelError
 from privacy.mechanisms import VectorRole
+from wire.attribution import Attributed
 from wire.secagg import (
     Roster,
     RoundParams,
@@ -108,6 +109,9 @@ class RoundRequest:
     roster_signature: bytes
     aggregator_certificate: bytes
     honest_shares: int
+    # The operator who signed the query (verified by the service): its own cap and policy
+    # apply from share keys on, and round 1's ledger entry names it.
+    operator: Attributed | None = None
 
 
 @dataclass(frozen=True)
@@ -154,11 +158,12 @@ class SecureRounds:
 
     def _admit(self, querier: str, query_id: str, spec: QuerySpec,
                request: RoundRequest) -> _Admitted:
-        """Catalogue, policy, caps, zCDP, roster and exposure checks: nothing read or charged.
+        """Catalogue, policy (who may ask, and what), caps (the querier's and the signing
+        operator's), zCDP, roster and exposure checks: nothing read or charged.
 
         Refuses a query id the ledger already holds for another query or round.
         """
-        query, caps = self._engine.admit(querier, spec)
+        query, caps = self._engine.admit(querier, spec, request.operator)
         if query.catalogue.accounting is not Accounting.ZCDP:
             raise InvalidQueryError(
                 "secure aggregation adds Gaussian noise shares, which are never pure ε-DP: "
@@ -204,7 +209,8 @@ class SecureRounds:
         """
         admitted = self._admit(querier, query_id, spec, request)
         if admitted.stored is None:
-            self._engine.ledger.check(querier, admitted.caps, admitted.cost)
+            signed_request = "" if request.operator is None else request.operator.request_id
+            self._engine.ledger.check(querier, admitted.caps, admitted.cost, signed_request)
         try:
             return self._client(admitted).share_keys().to_bytes()
         except SecAggError as error:
@@ -225,7 +231,8 @@ class SecureRounds:
             self._keep(query_id, _Round(client, querier))
             return (bytes.fromhex(json.loads(admitted.stored)["masked_input"]), cost, local,
                     True)
-        ledger.check(querier, caps, cost)  # refuse before touching the data
+        signed_request = "" if request.operator is None else request.operator.request_id
+        ledger.check(querier, caps, cost, signed_request)  # refuse before touching the data
         counts: list[int] = []
         sums: list[int] = []
         histogram: list[int] = []
@@ -247,7 +254,8 @@ class SecureRounds:
                    budget_period=caps.period, catalogue_version=query.catalogue.version,
                    answer=json.dumps({"masked_input": masked.hex()}),
                    unit=self._engine.loss_rule.unit.value,
-                   noise=_noise_note(admitted.shares, admitted.params, local)),
+                   noise=_noise_note(admitted.shares, admitted.params, local),
+                   operator=caps.operator_name, operator_request=signed_request),
             caps)
         self._keep(query_id, _Round(client, querier))
         if not committed.written:  # a concurrent retry won: its message is the one that stands

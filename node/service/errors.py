@@ -24,6 +24,7 @@ from privacy import (
     PermissionDeniedError,
     QueryConflictError,
 )
+from wire.attribution import OperatorAttributionError
 
 __all__ = ["ERROR_DOMAIN", "status_for"]
 
@@ -33,6 +34,7 @@ _CODES: tuple[tuple[type[KoepelError], grpc.StatusCode], ...] = (
     (InvalidQueryError, grpc.StatusCode.INVALID_ARGUMENT),
     (PermissionDeniedError, grpc.StatusCode.PERMISSION_DENIED),
     (UnauthenticatedError, grpc.StatusCode.UNAUTHENTICATED),
+    (OperatorAttributionError, grpc.StatusCode.UNAUTHENTICATED),
     (CatalogueVersionError, grpc.StatusCode.FAILED_PRECONDITION),
     (BudgetExhaustedError, grpc.StatusCode.FAILED_PRECONDITION),
     (QueryConflictError, grpc.StatusCode.ALREADY_EXISTS),

@@ -9,18 +9,27 @@ NAME; the role decides which methods the certificate may call (``node.service.se
 Without TLS — allowed only behind the explicit ``--insecure`` flag on loopback, for demos and
 tests — the caller names itself in the ``x-koepel-querier`` metadata header and counts as an
 aggregator, which is exactly as trustworthy as a loopback-only demo needs and no more.
+
+Behind the querier, the operator who asked signs the query itself (``wire.attribution``);
+:class:`OperatorCheck` verifies that signature against the node's own federation CA and its
+revocation list, so the ledger names that operator on the node's own authority.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from privacy import KoepelError
+from protos import pb2
+from wire.attribution import Attributed, OperatorAttributionError, verify_attribution
+from wire.lifecycle import Revocations
 from wire.limits import QUERIER_HEADER
 from wire.tls import PeerIdentity, peer_identity
 
-__all__ = ["QUERIER_HEADER", "UnauthenticatedError", "insecure_identity", "querier_of"]
+__all__ = ["QUERIER_HEADER", "OperatorCheck", "UnauthenticatedError", "insecure_identity",
+           "querier_of"]
 
 
 class UnauthenticatedError(KoepelError):
@@ -50,3 +59,24 @@ def querier_of(context: Any, *, insecure: bool) -> str:
     if identity is None:
         raise UnauthenticatedError("no verified client certificate identity")
     return identity.name
+
+
+class OperatorCheck:
+    """Verifies operator attributions against the federation CA whose certificate is
+    ``ca_path`` (and the revocation list beside it); ``None`` stands for no CA (plaintext
+    demo nodes), where any attribution is refused rather than believed."""
+
+    def __init__(self, ca_path: Path | None) -> None:
+        self._ca_pem = ca_path.read_bytes() if ca_path is not None else None
+        self._revocations = Revocations.beside(ca_path) if ca_path is not None else None
+
+    def operator(self, request: pb2.QueryRequest | pb2.SecureRoundSpec, *, spec_digest: str,
+                 query_id: str | None) -> Attributed | None:
+        """The verified operator of ``request``; None when it carries no attribution."""
+        if not request.HasField("attribution"):
+            return None
+        if self._ca_pem is None or self._revocations is None:
+            raise OperatorAttributionError("this node has no federation CA to check an "
+                                           "operator attribution against (plaintext mode)")
+        return verify_attribution(request.attribution, self._ca_pem, spec_digest=spec_digest,
+                                  query_id=query_id, revoked=self._revocations.is_revoked)

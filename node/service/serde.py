@@ -93,7 +93,8 @@ def export_to_proto(export: LedgerExport, after_sequence: int = 0) -> pb2.Export
                 query_id=e.query_id, query_digest=e.query_digest, mechanism=e.mechanism,
                 cost_micro_epsilon=e.cost_micro, budget_period=e.budget_period,
                 catalogue_version=e.catalogue_version, previous_hash=e.prev_hash,
-                entry_hash=e.entry_hash, unit=e.unit, noise=e.noise,
+                entry_hash=e.entry_hash, unit=e.unit, noise=e.noise, operator=e.operator,
+                operator_request=e.operator_request,
             )
             for e in export.records if e.sequence > after_sequence
         ],

@@ -12,7 +12,7 @@ from node.config import NodeConfig
 from node.engine.queries import QueryEngine
 from node.engine.secure import RoundRequest, SecureRefused, SecureRounds
 from node.service.errors import status_for
-from node.service.identity import querier_of
+from node.service.identity import OperatorCheck, querier_of
 from node.service.metrics import NodeMetrics, QueryObservation
 from node.service.pacing import ReplyPacer
 from node.service.serde import answer_to_proto, budget_to_proto, export_to_proto, spec_from_proto
@@ -37,6 +37,9 @@ class NodeServicer(pb2_grpc.NodeServiceServicer):
         self._insecure = insecure
         self._metrics = metrics
         self._pacer = pacer or ReplyPacer(config.reply_quantum_ms / 1000)
+        # Plaintext demo nodes may have no CA at all: they then refuse any attribution.
+        ca = config.tls.ca if config.tls is not None else None
+        self._operators = OperatorCheck(ca if ca is not None and ca.is_file() else None)
         certificate = config.signing_certificate
         self._signing_certificate = (certificate.read_bytes()
                                      if certificate is not None and certificate.is_file()
@@ -81,8 +84,10 @@ class NodeServicer(pb2_grpc.NodeServiceServicer):
         with self._pacer.paced(), self._metrics.observe_query(request.query_id) as observed:
             def call() -> pb2.QueryResponse:
                 observed.querier = querier = querier_of(context, insecure=self._insecure)
-                answer = self._engine.answer(querier, request.query_id,
-                                             spec_from_proto(request.spec))
+                spec = spec_from_proto(request.spec)
+                operator = self._operators.operator(request, spec_digest=spec.digest(),
+                                                    query_id=request.query_id)
+                answer = self._engine.answer(querier, request.query_id, spec, operator)
                 observed.answered(replayed=answer.replayed, cost_micro=answer.release.cost_micro)
                 return answer_to_proto(answer, self._engine.loss_rule.epsilon_of,
                                        self._signing_certificate)
@@ -119,12 +124,24 @@ class NodeServicer(pb2_grpc.NodeServiceServicer):
 
         return self._guard(context, "SecureEnrol", call)
 
+    def _round_args(self, round_: pb2.SecureRoundSpec) -> tuple[str, QuerySpec, RoundRequest]:
+        """The query id, spec and round of a share-keys or round-1 request, as the engine takes
+        them, with the operator's attribution verified."""
+        spec = spec_from_proto(round_.spec)
+        # The signed query id is the operator's, not the round's: it is kept in the ledger,
+        # once per operator, instead of being compared with the round id.
+        operator = self._operators.operator(round_, spec_digest=spec.digest(), query_id=None)
+        return round_.query_id, spec, RoundRequest(
+            params=round_.params, roster=round_.roster, roster_signature=round_.roster_signature,
+            aggregator_certificate=round_.aggregator_certificate,
+            honest_shares=round_.honest_shares, operator=operator)
+
     def SecureShareKeys(self, request: pb2.SecureShareKeysRequest, context: Any
                         ) -> pb2.SecureShareKeysResponse:
         def call() -> pb2.SecureShareKeysResponse:
             querier = querier_of(context, insecure=self._insecure)
             return pb2.SecureShareKeysResponse(key_shares=self._rounds().share_keys(
-                querier, *_round_args(request.round)))
+                querier, *self._round_args(request.round)))
 
         return self._guard(context, "SecureShareKeys", call)
 
@@ -135,7 +152,7 @@ class NodeServicer(pb2_grpc.NodeServiceServicer):
             def call() -> pb2.SecureMaskResponse:
                 querier = querier_of(context, insecure=self._insecure)
                 masked, cost, local, replayed = self._rounds().mask(
-                    querier, *_round_args(request.round), key_holders=request.key_holders)
+                    querier, *self._round_args(request.round), key_holders=request.key_holders)
                 return pb2.SecureMaskResponse(
                     masked_input=masked, cost_micro_units=cost,
                     cost_micro_epsilon=self._engine.loss_rule.epsilon_of(cost),
@@ -162,12 +179,3 @@ class NodeServicer(pb2_grpc.NodeServiceServicer):
                 dict(request.consistency_signatures), dict(request.shares)))
 
         return self._guard(context, "SecureUnmask", call)
-
-
-def _round_args(round_: pb2.SecureRoundSpec) -> tuple[str, QuerySpec, RoundRequest]:
-    """The query id, spec and round of a share-keys or round-1 request, as the engine takes
-    them."""
-    return round_.query_id, spec_from_proto(round_.spec), RoundRequest(
-        params=round_.params, roster=round_.roster, roster_signature=round_.roster_signature,
-        aggregator_certificate=round_.aggregator_certificate,
-        honest_shares=round_.honest_shares)

@@ -339,6 +339,19 @@ _V8_FACTS = (
             DO UPDATE SET spent_micro = spent_micro + excluded.spent_micro; END""",
 )
 
+# Version 9: each charge names the operator who signed the query (wire.attribution) and the
+# query id that operator signed; operators' own caps sum their charges through an index, and a
+# signed request is charged at most once (a replay under another query id is refused).
+_V9_OPERATOR = (
+    """ALTER TABLE ledger ADD COLUMN operator TEXT NOT NULL DEFAULT ''""",
+    """ALTER TABLE ledger ADD COLUMN operator_request TEXT NOT NULL DEFAULT ''""",
+    """CREATE INDEX ledger_by_operator
+        ON ledger(querier, operator, budget_period, cost_micro)""",
+    """CREATE UNIQUE INDEX ledger_operator_requests
+        ON ledger(operator, operator_request) WHERE operator_request != ''""",
+)
+
 MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3_LEDGER, _V4_ACCOMPANIMENT, _V5_INDEXES,
-                                       _V6_SECURE_AGGREGATION, _V7_WEB_ACCOUNTS, _V8_FACTS)
+                                       _V6_SECURE_AGGREGATION, _V7_WEB_ACCOUNTS, _V8_FACTS,
+                                       _V9_OPERATOR)
 SCHEMA_VERSION = len(MIGRATIONS)

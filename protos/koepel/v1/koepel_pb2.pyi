@@ -110,6 +110,16 @@ class Receipt(_message.Message):
     signing_certificate: bytes
     def __init__(self, payload: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., public_key: _Optional[bytes] = ..., signing_certificate: _Optional[bytes] = ...) -> None: ...
 
+class OperatorAttribution(_message.Message):
+    __slots__ = ("payload", "signature", "certificate")
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
+    payload: bytes
+    signature: bytes
+    certificate: bytes
+    def __init__(self, payload: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., certificate: _Optional[bytes] = ...) -> None: ...
+
 class Cell(_message.Message):
     __slots__ = ("key",)
     KEY_FIELD_NUMBER: _ClassVar[int]
@@ -127,7 +137,7 @@ class SecureEnrolResponse(_message.Message):
     def __init__(self, roster_entry: _Optional[bytes] = ...) -> None: ...
 
 class SecureRoundSpec(_message.Message):
-    __slots__ = ("query_id", "spec", "params", "roster", "roster_signature", "aggregator_certificate", "honest_shares")
+    __slots__ = ("query_id", "spec", "params", "roster", "roster_signature", "aggregator_certificate", "honest_shares", "attribution")
     QUERY_ID_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
     PARAMS_FIELD_NUMBER: _ClassVar[int]
@@ -135,6 +145,7 @@ class SecureRoundSpec(_message.Message):
     ROSTER_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     AGGREGATOR_CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
     HONEST_SHARES_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTION_FIELD_NUMBER: _ClassVar[int]
     query_id: str
     spec: QuerySpec
     params: bytes
@@ -142,7 +153,8 @@ class SecureRoundSpec(_message.Message):
     roster_signature: bytes
     aggregator_certificate: bytes
     honest_shares: int
-    def __init__(self, query_id: _Optional[str] = ..., spec: _Optional[_Union[QuerySpec, _Mapping]] = ..., params: _Optional[bytes] = ..., roster: _Optional[bytes] = ..., roster_signature: _Optional[bytes] = ..., aggregator_certificate: _Optional[bytes] = ..., honest_shares: _Optional[int] = ...) -> None: ...
+    attribution: OperatorAttribution
+    def __init__(self, query_id: _Optional[str] = ..., spec: _Optional[_Union[QuerySpec, _Mapping]] = ..., params: _Optional[bytes] = ..., roster: _Optional[bytes] = ..., roster_signature: _Optional[bytes] = ..., aggregator_certificate: _Optional[bytes] = ..., honest_shares: _Optional[int] = ..., attribution: _Optional[_Union[OperatorAttribution, _Mapping]] = ...) -> None: ...
 
 class SecureShareKeysRequest(_message.Message):
     __slots__ = ("round",)
@@ -245,12 +257,14 @@ class DescribeResponse(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., organisation: _Optional[str] = ..., catalogue_versions: _Optional[_Iterable[str]] = ..., software_version: _Optional[str] = ...) -> None: ...
 
 class QueryRequest(_message.Message):
-    __slots__ = ("query_id", "spec")
+    __slots__ = ("query_id", "spec", "attribution")
     QUERY_ID_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTION_FIELD_NUMBER: _ClassVar[int]
     query_id: str
     spec: QuerySpec
-    def __init__(self, query_id: _Optional[str] = ..., spec: _Optional[_Union[QuerySpec, _Mapping]] = ...) -> None: ...
+    attribution: OperatorAttribution
+    def __init__(self, query_id: _Optional[str] = ..., spec: _Optional[_Union[QuerySpec, _Mapping]] = ..., attribution: _Optional[_Union[OperatorAttribution, _Mapping]] = ...) -> None: ...
 
 class QueryResponse(_message.Message):
     __slots__ = ("query_id", "node_id", "cells", "sum", "count", "clamp_lower", "clamp_upper", "cost_micro_epsilon", "replayed", "catalogue_version", "histogram", "bins", "bin_edges", "accounting", "delta", "cost_micro_units", "receipt", "clamped")
@@ -331,7 +345,7 @@ class ExportLedgerRequest(_message.Message):
     def __init__(self, after_sequence: _Optional[int] = ...) -> None: ...
 
 class LedgerEntry(_message.Message):
-    __slots__ = ("sequence", "created_at", "querier", "query_id", "query_digest", "mechanism", "cost_micro_epsilon", "budget_period", "catalogue_version", "previous_hash", "entry_hash", "unit", "noise")
+    __slots__ = ("sequence", "created_at", "querier", "query_id", "query_digest", "mechanism", "cost_micro_epsilon", "budget_period", "catalogue_version", "previous_hash", "entry_hash", "unit", "noise", "operator", "operator_request")
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     QUERIER_FIELD_NUMBER: _ClassVar[int]
@@ -345,6 +359,8 @@ class LedgerEntry(_message.Message):
     ENTRY_HASH_FIELD_NUMBER: _ClassVar[int]
     UNIT_FIELD_NUMBER: _ClassVar[int]
     NOISE_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_REQUEST_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     created_at: str
     querier: str
@@ -358,7 +374,9 @@ class LedgerEntry(_message.Message):
     entry_hash: str
     unit: str
     noise: str
-    def __init__(self, sequence: _Optional[int] = ..., created_at: _Optional[str] = ..., querier: _Optional[str] = ..., query_id: _Optional[str] = ..., query_digest: _Optional[str] = ..., mechanism: _Optional[str] = ..., cost_micro_epsilon: _Optional[int] = ..., budget_period: _Optional[str] = ..., catalogue_version: _Optional[str] = ..., previous_hash: _Optional[str] = ..., entry_hash: _Optional[str] = ..., unit: _Optional[str] = ..., noise: _Optional[str] = ...) -> None: ...
+    operator: str
+    operator_request: str
+    def __init__(self, sequence: _Optional[int] = ..., created_at: _Optional[str] = ..., querier: _Optional[str] = ..., query_id: _Optional[str] = ..., query_digest: _Optional[str] = ..., mechanism: _Optional[str] = ..., cost_micro_epsilon: _Optional[int] = ..., budget_period: _Optional[str] = ..., catalogue_version: _Optional[str] = ..., previous_hash: _Optional[str] = ..., entry_hash: _Optional[str] = ..., unit: _Optional[str] = ..., noise: _Optional[str] = ..., operator: _Optional[str] = ..., operator_request: _Optional[str] = ...) -> None: ...
 
 class ExportLedgerResponse(_message.Message):
     __slots__ = ("node_id", "entries", "public_key", "statement", "signature", "signing_certificate")
@@ -377,16 +395,18 @@ class ExportLedgerResponse(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., entries: _Optional[_Iterable[_Union[LedgerEntry, _Mapping]]] = ..., public_key: _Optional[bytes] = ..., statement: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., signing_certificate: _Optional[bytes] = ...) -> None: ...
 
 class SubmitQueryRequest(_message.Message):
-    __slots__ = ("spec", "deadline_seconds", "query_id", "aggregation")
+    __slots__ = ("spec", "deadline_seconds", "query_id", "aggregation", "attribution")
     SPEC_FIELD_NUMBER: _ClassVar[int]
     DEADLINE_SECONDS_FIELD_NUMBER: _ClassVar[int]
     QUERY_ID_FIELD_NUMBER: _ClassVar[int]
     AGGREGATION_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTION_FIELD_NUMBER: _ClassVar[int]
     spec: QuerySpec
     deadline_seconds: float
     query_id: str
     aggregation: str
-    def __init__(self, spec: _Optional[_Union[QuerySpec, _Mapping]] = ..., deadline_seconds: _Optional[float] = ..., query_id: _Optional[str] = ..., aggregation: _Optional[str] = ...) -> None: ...
+    attribution: OperatorAttribution
+    def __init__(self, spec: _Optional[_Union[QuerySpec, _Mapping]] = ..., deadline_seconds: _Optional[float] = ..., query_id: _Optional[str] = ..., aggregation: _Optional[str] = ..., attribution: _Optional[_Union[OperatorAttribution, _Mapping]] = ...) -> None: ...
 
 class NodeStatus(_message.Message):
     __slots__ = ("node_id", "outcome", "reason", "cost_micro_epsilon", "attempts", "replayed", "catalogue_version", "elapsed_seconds", "receipt")
