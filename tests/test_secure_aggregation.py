@@ -347,3 +347,28 @@ def test_a_node_restarted_between_share_keys_and_round_one_sends_the_same_keys(
     # The same round id under another ledger query id is refused (one round, one id).
     with pytest.raises(SecureRefused, match="not the round's id"):
         restarted.share_keys("federation", "f" * 32, spec, round_request)
+
+
+def test_a_complete_roster_is_reused_and_asked_again_after_a_failure(
+        federation: Federation) -> None:
+    """One fan-out less per query while every node enrolled and shared keys; a node that
+    failed makes the next query enrol everyone again."""
+    fed = federation
+    transport = Dispatch(fed.rounds)
+    round_ = SecureRound(fed.config, transport, fed.tls)
+    query = _query(fed)
+
+    def run() -> SectorResult:
+        result, _ = asyncio.run(round_.run(query, result_id="r", created_at="now", deadline=5))
+        return result
+
+    def enrolled() -> list[str]:
+        return sorted(n for n, m in transport.calls if m == "SecureEnrol")
+
+    assert len(run().answered) == K and len(run().answered) == K
+    assert enrolled() == sorted(fed.runtimes)  # once each, for two queries
+    transport.dead = {"org-4"}  # down during the next query's share keys
+    assert len(run().answered) == K - 1
+    transport.dead = set()
+    assert len(run().answered) == K
+    assert enrolled() == sorted(sorted(fed.runtimes) * 2)  # the failure made it ask again
