@@ -6,13 +6,18 @@ its accounting ``privacy.distributed``):
 1. **Roster.** Every registered node is asked for its roster entry (certificate, long-term
    X25519 key, binding signature); each is checked against the federation CA and the node's
    registered id, then the roster is signed with the aggregator's certificate key. Nodes check
-   every entry themselves, never the aggregator's word alone. U1 is who enrolled.
-2. **Round 1.** A fresh 128-bit round id (also the nodes' ledger query id), the query, the
-   roster, U1, the thresholds and t go to U1. Each node charges the central loss, adds a noise
-   share and masks its vector. U2 is who answered.
-3. **Consistency, round 2.** U2 is signed by the survivors and every signature shown to all
-   (an aggregator cannot show different survivor sets); each survivor unmasks once.
-4. **Result.** The unmasked sum, decoded centred and checked against an a-priori bound, is
+   every entry themselves, never the aggregator's word alone. U1 is who enrolled. A roster
+   that covered every node, and all of whose members then shared keys, is reused for the next
+   queries for up to ten minutes (the entries are long-term), sparing one fan-out.
+2. **Share keys.** A fresh 128-bit round id (also the nodes' ledger query id), the query, the
+   roster, U1, the thresholds and t go to U1. Each node checks the query (nothing read or
+   charged) and sends its round's ephemeral key and sealed shares of its round secrets. U1' is
+   who did.
+3. **Round 1.** The same, with U1' and each member's signed key, goes to U1'. Each node
+   charges the central loss, adds a noise share and masks its vector. U2 is who answered.
+4. **Consistency, round 2.** (U1', U2) is signed by the survivors and every signature shown to
+   all (an aggregator cannot show different sets); each survivor unmasks once.
+5. **Result.** The unmasked sum, decoded centred and checked against an a-priori bound, is
    divided by the refinement; its noise is the sum of |U2| shares, which the existing interval
    code handles exactly. Nodes that enrolled but dropped are named, never imputed; below
    t + c survivors nothing is released and every charge made stays.
@@ -24,6 +29,7 @@ import asyncio
 import json
 import logging
 import math
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -42,23 +48,27 @@ from privacy.distributed import SharePlan, secure_release
 from privacy.mechanisms import VectorRole, discrete_gaussian_variance
 from protos import pb2
 from wire.secagg import (
+    KeyShares,
     MaskedInput,
     Roster,
+    RosterEntry,
     RoundParams,
     SecAggError,
     SecAggServer,
     UnmaskReply,
+    encode_adverts,
     sign_roster,
     verify_entry,
 )
 from wire.spec import spec_to_proto
 from wire.tls import TlsFiles
 
-__all__ = ["SecureRound"]
+__all__ = ["ROSTER_REUSE_SECONDS", "SecureRound"]
 
 log = logging.getLogger("koepel.aggregator")
 T = TypeVar("T")
 _MAX_PEOPLE_PER_NODE = 10_000_000  # far above any organisation: the decode bound's headroom
+ROSTER_REUSE_SECONDS = 600.0  # how long a complete, working roster is reused across queries
 
 
 _FIELD = {VectorRole.COUNT: "count", VectorRole.SUM: "sum", VectorRole.HISTOGRAM: "histogram"}
@@ -86,6 +96,7 @@ class SecureRound:
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise InvalidQueryError("the aggregator's TLS key is not an ECDSA key")
         self._key = key
+        self._roster: tuple[float, dict[str, RosterEntry]] | None = None  # (when, entries)
 
     async def _each(self, nodes: Sequence[NodeEntry],
                     call: Callable[[NodeEntry], Awaitable[T]], timeout: float
@@ -118,6 +129,39 @@ class SecureRound:
                 answered[node.node_id] = result
         return answered, failed
 
+    async def _enrolled(self, nodes: Sequence[NodeEntry], deadline: float
+                        ) -> tuple[dict[str, RosterEntry], dict[str, _Outcome]]:
+        """Every node's roster entry, each checked against the CA and its registered id.
+
+        Entries are long-term (certificate, X25519 key), so a roster that covered every node
+        and whose every member then shared keys is reused for ``ROSTER_REUSE_SECONDS``, while
+        each entry still verifies: one fan-out less per query. Any failure asks afresh.
+        """
+        ids = {n.node_id for n in nodes}
+        kept = self._roster
+        if kept is not None and time.monotonic() - kept[0] < ROSTER_REUSE_SECONDS and set(
+                kept[1]) == ids:
+            try:
+                for entry in kept[1].values():
+                    verify_entry(entry, self._ca_pem)  # cached; catches an expired certificate
+                return dict(kept[1]), {}
+            except SecAggError:
+                pass
+
+        async def enrol(node: NodeEntry) -> RosterEntry:
+            response = await self._transport.secure(node, "SecureEnrol",
+                                                    pb2.SecureEnrolRequest(), deadline)
+            [entry] = Roster.from_bytes(response.roster_entry).entries
+            if entry.node_id != node.node_id:
+                raise SecAggError(f"enrolled as {entry.node_id[:64]!r}")
+            verify_entry(entry, self._ca_pem)
+            return entry
+
+        started = time.monotonic()
+        entries, failed = await self._each(nodes, enrol, deadline)
+        self._roster = None if failed else (started, dict(entries))
+        return entries, failed
+
     async def run(self, query: ValidatedQuery, *, result_id: str, created_at: str,
                   deadline: float, attribution: pb2.OperatorAttribution | None = None
                   ) -> tuple[SectorResult, dict[str, Any]]:
@@ -133,16 +177,7 @@ class SecureRound:
         spec = query.spec
         _, lengths, shares = secure_release(query, honest)
 
-        async def enrol(node: NodeEntry) -> Any:
-            response = await self._transport.secure(node, "SecureEnrol",
-                                                    pb2.SecureEnrolRequest(), deadline)
-            [entry] = Roster.from_bytes(response.roster_entry).entries
-            if entry.node_id != node.node_id:
-                raise SecAggError(f"enrolled as {entry.node_id[:64]!r}")
-            verify_entry(entry, self._ca_pem)
-            return entry
-
-        entries, failed = await self._each(nodes, enrol, deadline)
+        entries, failed = await self._enrolled(nodes, deadline)
         if len(entries) < needed:
             return self._aborted(query, result_id, created_at, nodes, failed, {},
                                  f"only {len(entries)} nodes enrolled; a secure round needs at "
@@ -157,19 +192,40 @@ class SecureRound:
         round_id = params.query_id.hex()
         server = SecAggServer(params, roster, self._ca_pem)
         enrolled = [n for n in nodes if n.node_id in u1]
-        mask = pb2.SecureMaskRequest(
+        the_round = pb2.SecureRoundSpec(
             query_id=round_id, spec=spec_to_proto(spec), params=params.to_bytes(),
             roster=roster.to_bytes(), roster_signature=signature,
             aggregator_certificate=self._certificate_pem, honest_shares=honest,
             attribution=attribution)
+        share_keys = pb2.SecureShareKeysRequest(round=the_round)
         log.info("secure round %s: %d nodes enrolled", round_id, len(u1))
+
+        async def keys(node: NodeEntry) -> Any:
+            response = await self._transport.secure(node, "SecureShareKeys", share_keys,
+                                                    deadline)
+            server.receive_keys(node.node_id, KeyShares.from_bytes(response.key_shares))
+            return response
+
+        _, unkeyed = await self._each(enrolled, keys, deadline)
+        failed.update(unkeyed)
+        if unkeyed:  # down, restarted with other keys, or refusing: ask everyone again next time
+            self._roster = None
+        try:
+            adverts = server.key_holders()
+        except SecAggError as error:
+            return self._aborted(query, result_id, created_at, nodes, failed, {},
+                                 str(error)), {**server.transcript(),
+                                               "roster": roster.to_bytes().hex()}
+        u1p = server.u1_prime
+        keyed = [n for n in enrolled if n.node_id in u1p]
+        mask = pb2.SecureMaskRequest(round=the_round, key_holders=encode_adverts(adverts))
 
         async def round1(node: NodeEntry) -> Any:
             response = await self._transport.secure(node, "SecureMask", mask, deadline)
             server.receive_masked(node.node_id, MaskedInput.from_bytes(response.masked_input))
             return response
 
-        masked, dropped = await self._each(enrolled, round1, deadline)
+        masked, dropped = await self._each(keyed, round1, deadline)
         failed.update(dropped)
         costs = {n: int(r.cost_micro_epsilon) for n, r in masked.items()}
         replayed = {n for n, r in masked.items() if r.replayed}
@@ -179,12 +235,13 @@ class SecureRound:
             return self._aborted(query, result_id, created_at, nodes, failed, costs,
                                  str(error)), {**server.transcript(),
                                                "roster": roster.to_bytes().hex()}
-        survivors = [n for n in enrolled if n.node_id in u2]
+        survivors = [n for n in keyed if n.node_id in u2]
 
         async def consistency(node: NodeEntry) -> Any:
             response = await self._transport.secure(
                 node, "SecureConsistency",
-                pb2.SecureConsistencyRequest(query_id=round_id, survivors=list(u2)), deadline)
+                pb2.SecureConsistencyRequest(query_id=round_id, key_holders=list(u1p),
+                                             survivors=list(u2)), deadline)
             server.receive_consistency(node.node_id, response.signature)
             return response
 
@@ -198,8 +255,8 @@ class SecureRound:
         async def unmask(node: NodeEntry) -> Any:
             response = await self._transport.secure(
                 node, "SecureUnmask",
-                pb2.SecureUnmaskRequest(query_id=round_id, survivors=list(u2),
-                                        consistency_signatures=signatures,
+                pb2.SecureUnmaskRequest(query_id=round_id, key_holders=list(u1p),
+                                        survivors=list(u2), consistency_signatures=signatures,
                                         shares=server.shares_for(node.node_id)), deadline)
             server.receive_unmask(node.node_id, UnmaskReply.from_bytes(response.unmask_reply))
             return response

@@ -6,11 +6,11 @@ three ways at the same ρ (ε at the catalogue's δ): every node adding its own 
 one discrete Gaussian at the full budget (a trusted curator: the floor). Every draw is OpenDP's.
 
 **Cost.** The critical path of one secure round's work at K nodes, in process (no network):
-per phase, the slowest node's work (share draw and round 1, consistency, round 2, run one node
-after the other here but in parallel in a federation) plus the aggregator's own checks and
-unmasking; against the slowest node's per-node OpenDP release of the same vector. A real round
-adds three fan-outs to a per-node query's one (the federation benchmark measures a fan-out: 3 /
-14 / 26 ms to 10 / 50 / 100 warm servers); the SQL both run is the same.
+per phase, the slowest node's work (share keys, share draw and round 1, consistency, round 2,
+run one node after the other here but in parallel in a federation) plus the aggregator's own
+checks and unmasking; against the slowest node's per-node OpenDP release of the same vector. A
+real round adds four fan-outs to a per-node query's one (the federation benchmark measures a
+fan-out: 3 / 14 / 26 ms to 10 / 50 / 100 warm servers); the SQL both run is the same.
 """
 
 from __future__ import annotations
@@ -33,12 +33,15 @@ from privacy.catalogue import Statistic
 from privacy.distributed import SharePlan, draw_share, plan_shares
 from privacy.mechanisms import ReleasePlan, VectorPlan, VectorRole, release_vector
 from wire.secagg import (
+    KeyShares,
     MaskedInput,
     Roster,
     RoundParams,
     SecAggClient,
     SecAggServer,
     UnmaskReply,
+    decode_adverts,
+    encode_adverts,
     make_entry,
 )
 from wire.tls import CA_CERT, init_ca, issue
@@ -128,20 +131,31 @@ def _round_cost(nodes: int, share: SharePlan, runs: int, scratch: Path
         # Nodes work in parallel between the aggregator's barriers: a phase lasts as long as
         # its slowest node, plus the aggregator's own work on what came back.
         critical = 0.0
+        slowest, shared = 0.0, {}
+        for n in ids:
+            started = time.perf_counter()
+            shared[n] = clients[n].share_keys().to_bytes()
+            slowest = max(slowest, time.perf_counter() - started)
+        started = time.perf_counter()
+        for n in ids:
+            server.receive_keys(n, KeyShares.from_bytes(shared[n]))
+        key_holders = encode_adverts(server.key_holders())
+        critical += slowest + time.perf_counter() - started
         slowest, messages = 0.0, {}
         for n in ids:
             started = time.perf_counter()
-            messages[n] = clients[n].round1(draw_share(vector, share)).to_bytes()
+            adverts = decode_adverts(key_holders)
+            messages[n] = clients[n].round1(draw_share(vector, share), adverts).to_bytes()
             slowest = max(slowest, time.perf_counter() - started)
         started = time.perf_counter()
         for n in ids:
             server.receive_masked(n, MaskedInput.from_bytes(messages[n]))
-        u2 = server.survivors()
+        u1p, u2 = server.u1_prime, server.survivors()
         critical += slowest + time.perf_counter() - started
         slowest, signatures_of = 0.0, {}
         for n in ids:
             started = time.perf_counter()
-            signatures_of[n] = clients[n].consistency(u2)
+            signatures_of[n] = clients[n].consistency(u1p, u2)
             slowest = max(slowest, time.perf_counter() - started)
         started = time.perf_counter()
         for n in ids:
@@ -152,7 +166,8 @@ def _round_cost(nodes: int, share: SharePlan, runs: int, scratch: Path
         for n in ids:
             shares = server.shares_for(n)
             started = time.perf_counter()
-            replies[n] = clients[n].round2(u2, signatures, shares, lambda _: True).to_bytes()
+            replies[n] = clients[n].round2(u1p, u2, signatures, shares,
+                                           lambda _: True).to_bytes()
             slowest = max(slowest, time.perf_counter() - started)
         started = time.perf_counter()
         for n in ids:

@@ -18,15 +18,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wire.secagg import (
+    KeyShares,
     MaskedInput,
     MessageError,
     ParamsError,
     ProtocolError,
     RoundParams,
     UnmaskReply,
+    decode_adverts,
+    encode_adverts,
 )
 from wire.secagg.messages import SEALED_SHARE_BYTES
-from wire.secagg.primitives import prg
+from wire.secagg.primitives import FieldStream, prg
 from wire.secagg.shamir import PRIME, combine, consistent, split
 
 SECRETS = st.integers(0, (1 << 256) - 1)
@@ -119,20 +122,28 @@ NAMES = st.lists(st.from_regex(r"org-[a-z0-9]{1,8}", fullmatch=True), min_size=2
        st.data())
 def test_messages_round_trip(names: list[str], words: list[int], data: st.DataObject) -> None:
     query_id = secrets.token_bytes(16)
-    masked = MaskedInput(names[0], query_id, tuple(words),
-                         tuple((n, secrets.token_bytes(SEALED_SHARE_BYTES)) for n in names),
+    masked = MaskedInput(names[0], query_id, tuple(words), secrets.token_bytes(32),
                          secrets.token_bytes(70))
     assert MaskedInput.from_bytes(masked.to_bytes()) == masked
+    keys = KeyShares(names[0], query_id, secrets.token_bytes(32),
+                     tuple((n, secrets.token_bytes(SEALED_SHARE_BYTES)) for n in names),
+                     secrets.token_bytes(71))
+    assert KeyShares.from_bytes(keys.to_bytes()) == keys
+    adverts = tuple(KeyShares(n, query_id, secrets.token_bytes(32), keys.shares, b"s").advert()
+                    for n in names)
+    assert decode_adverts(encode_adverts(adverts)) == adverts
     cut = data.draw(st.integers(1, len(names) - 1))
     reply = UnmaskReply(names[0], query_id,
                         tuple((n, secrets.token_bytes(70)) for n in names[:cut]),
-                        tuple((n, secrets.token_bytes(32)) for n in names[cut:]), b"sig")
+                        tuple((n, secrets.token_bytes(70)) for n in names[cut:]), b"sig")
     assert UnmaskReply.from_bytes(reply.to_bytes()) == reply
     params = RoundParams.new(roster_hash=secrets.token_bytes(32), u1=names,
                              shamir_threshold=len(names) // 2 + 1, min_survivors=1,
                              vector_length=len(words), bound=data.draw(st.integers(0, 2**63 - 1)))
     assert RoundParams.from_bytes(params.to_bytes()) == params
     for blob, decode in ((masked.to_bytes(), MaskedInput.from_bytes),
+                         (keys.to_bytes(), KeyShares.from_bytes),
+                         (encode_adverts(adverts), decode_adverts),
                          (reply.to_bytes(), UnmaskReply.from_bytes),
                          (params.to_bytes(), RoundParams.from_bytes)):
         with pytest.raises(MessageError):
@@ -144,21 +155,45 @@ def test_messages_round_trip(names: list[str], words: list[int], data: st.DataOb
 def test_decoders_refuse_foreign_and_malformed_bytes() -> None:
     params = RoundParams.new(roster_hash=bytes(32), u1=["a", "b", "c"], shamir_threshold=2,
                              min_survivors=2, vector_length=1, bound=1)
-    with pytest.raises(MessageError, match="not a koepel-secagg-masked-v1"):
+    with pytest.raises(MessageError, match="not a koepel-secagg-masked-v2"):
         MaskedInput.from_bytes(params.to_bytes())
     with pytest.raises(MessageError):
         MaskedInput.from_bytes("text")  # type: ignore[arg-type]
+    with pytest.raises(MessageError, match="keys hash"):
+        MaskedInput("a", bytes(16), (1,), b"short", b"")
     with pytest.raises(MessageError, match="wrong length"):
-        MaskedInput("a", bytes(16), (1,), (("a", b"short"),), b"")
+        KeyShares("a", bytes(16), bytes(32), (("a", b"short"),), b"")
     with pytest.raises(MessageError, match="sorted"):
-        MaskedInput("a", bytes(16), (1,), (("b", bytes(98)), ("a", bytes(98))), b"")
+        KeyShares("a", bytes(16), bytes(32), (("b", bytes(SEALED_SHARE_BYTES)),
+                                              ("a", bytes(SEALED_SHARE_BYTES))), b"")
+    with pytest.raises(MessageError, match="32 bytes"):
+        KeyShares("a", bytes(16), bytes(31), (), b"")
     with pytest.raises(MessageError, match="valid node name"):
-        MaskedInput("../x", bytes(16), (1,), (), b"")
+        MaskedInput("../x", bytes(16), (1,), bytes(32), b"")
 
 
 def test_a_reply_never_holds_both_secrets_for_one_node() -> None:
     with pytest.raises(ProtocolError, match="both"):
-        UnmaskReply("a", bytes(16), (("b", bytes(70)),), (("b", bytes(32)),), b"")
+        UnmaskReply("a", bytes(16), (("b", bytes(70)),), (("b", bytes(70)),), b"")
+
+
+def test_field_stream_is_uniform_enough_and_repeatable() -> None:
+    """The deterministic coefficient source: the same seed repeats, another differs, and its
+    draws are spread over the field (each of 8 top-bit buckets holds 1/8 of 4000 draws within
+    6 σ: a correct stream fails with probability < 1e-7)."""
+    seed = secrets.token_bytes(32)
+    first, again = FieldStream(seed, PRIME), FieldStream(seed, PRIME)
+    draws = [first(PRIME) for _ in range(4000)]
+    assert draws == [again(PRIME) for _ in range(4000)]
+    assert all(0 <= d < PRIME for d in draws)
+    assert FieldStream(secrets.token_bytes(32), PRIME)(PRIME) != draws[0]
+    buckets = [0] * 8
+    for d in draws:
+        buckets[d >> (PRIME.bit_length() - 3)] += 1
+    sigma = (4000 * (1 / 8) * (7 / 8)) ** 0.5
+    assert all(abs(b - 500) <= 6 * sigma for b in buckets)
+    small = FieldStream(seed, 11)
+    assert sorted({small(11) for _ in range(400)}) == list(range(11))
 
 
 @pytest.mark.parametrize("change, message", [

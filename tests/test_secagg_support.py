@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from wire.secagg import (
+    KeyShares,
     MaskedInput,
     Roster,
     RoundParams,
@@ -106,25 +107,33 @@ class Outcome:
 
 
 def run_round(fed: Federation, params: RoundParams, inputs: Mapping[str, Sequence[int]], *,
+              silent_keys: frozenset[str] = frozenset(),
               silent_round1: frozenset[str] = frozenset(),
               silent_consistency: frozenset[str] = frozenset(),
               silent_round2: frozenset[str] = frozenset()) -> Outcome:
-    """One round through the byte encodings; nodes in ``silent_*`` stop before that phase."""
+    """One round through the byte encodings; nodes in ``silent_*`` stop before that phase
+    (share keys, round 1, consistency, unmask) and stay silent from then on."""
     server = SecAggServer(params, fed.roster, fed.ca_pem)
     clients = {u: fed.client(u, params) for u in params.u1}
     for u in params.u1:
+        if u not in silent_keys:
+            shared = clients[u].share_keys()
+            server.receive_keys(u, KeyShares.from_bytes(shared.to_bytes()))
+    adverts = server.key_holders()
+    u1p = server.u1_prime
+    for u in u1p:
         if u not in silent_round1:
-            message = clients[u].round1(inputs[u])
+            message = clients[u].round1(inputs[u], adverts)
             server.receive_masked(u, MaskedInput.from_bytes(message.to_bytes()))
     u2 = server.survivors()
     for u in u2:
         if u not in silent_consistency:
-            server.receive_consistency(u, clients[u].consistency(u2))
+            server.receive_consistency(u, clients[u].consistency(u1p, u2))
     signatures = server.consistency_signatures()
     replies = {}
     for u in u2:
         if u not in silent_consistency | silent_round2:
-            reply = clients[u].round2(u2, signatures, server.shares_for(u), fed.claim(u))
+            reply = clients[u].round2(u1p, u2, signatures, server.shares_for(u), fed.claim(u))
             replies[u] = UnmaskReply.from_bytes(reply.to_bytes())
             server.receive_unmask(u, replies[u])
     return Outcome(server.finish(), server, replies)

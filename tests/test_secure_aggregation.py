@@ -32,7 +32,7 @@ from aggregator.history import SqliteHistory
 from aggregator.secure import SecureRound
 from aggregator.transport import NodeQueryError
 from node import NodeRuntime, import_files, load_node_config, open_node
-from node.engine.secure import SecureRefused, SecureRounds
+from node.engine.secure import RoundRequest, SecureRefused, SecureRounds
 from node.service.errors import status_for
 from privacy import QuerySpec, Statistic, load_catalogue, validate
 from privacy.errors import InvalidQueryError, KoepelError
@@ -57,11 +57,15 @@ class Dispatch:
     ``silent`` nodes stop answering from ``silent_from`` on (a crash between the rounds)."""
 
     def __init__(self, rounds: dict[str, SecureRounds], silent: set[str] = frozenset(),
-                 silent_from: str = "SecureConsistency") -> None:
-        self.rounds, self.silent, self.silent_from = rounds, set(silent), silent_from
+                 silent_from: str = "SecureConsistency", *,
+                 restart_before: str | None = None) -> None:
+        self.rounds, self.silent, self.silent_from = dict(rounds), set(silent), silent_from
+        self.restart_before = restart_before  # every node restarts before this method
         self.dead: set[str] = set()
         self.calls: list[tuple[str, str]] = []
         self.unmasks: dict[str, Any] = {}  # the last unmask request each node got
+        self.key_shares: dict[str, bytes] = {}  # what each node sent in share keys
+        self.requests: dict[tuple[str, str], Any] = {}  # the last request of each kind
 
     async def secure(self, node: NodeEntry, method: str, request: Any, timeout: float) -> Any:
         if method == self.silent_from:
@@ -69,6 +73,7 @@ class Dispatch:
         if node.node_id in self.dead:
             raise TimeoutError
         self.calls.append((node.node_id, method))
+        self.requests[(node.node_id, method)] = request
         try:
             return self._call(node.node_id, method, request)
         except KoepelError as error:  # as the servicer maps a refusal to its status
@@ -76,30 +81,43 @@ class Dispatch:
                                  {}) from None
 
     def _call(self, node_id: str, method: str, request: Any) -> Any:
+        if method == self.restart_before:
+            old = self.rounds[node_id]
+            self.rounds[node_id] = SecureRounds(old._config, old._engine, old._store)
         r = self.rounds[node_id]
         if method == "SecureEnrol":
             return pb2.SecureEnrolResponse(roster_entry=r.enrol())
+        if method == "SecureShareKeys":
+            self.key_shares[node_id] = r.share_keys("federation", *_round_args(request.round))
+            return pb2.SecureShareKeysResponse(key_shares=self.key_shares[node_id])
         if method == "SecureMask":
             masked, cost, local, replayed = r.mask(
-                "federation", request.query_id, _spec(request.spec), params=request.params,
-                roster=request.roster, roster_signature=request.roster_signature,
-                aggregator_certificate=request.aggregator_certificate,
-                honest_shares=request.honest_shares)
+                "federation", *_round_args(request.round), key_holders=request.key_holders)
             return pb2.SecureMaskResponse(masked_input=masked, cost_micro_units=cost,
                                           cost_micro_epsilon=cost, local_micro_units=local,
                                           replayed=replayed)
         if method == "SecureConsistency":
             return pb2.SecureConsistencyResponse(signature=r.consistency(
-                "federation", request.query_id, list(request.survivors)))
+                "federation", request.query_id, list(request.key_holders),
+                list(request.survivors)))
         self.unmasks[node_id] = request
         return pb2.SecureUnmaskResponse(unmask_reply=r.unmask(
-            "federation", request.query_id, list(request.survivors),
-            dict(request.consistency_signatures), dict(request.shares)))
+            "federation", request.query_id, list(request.key_holders),
+            list(request.survivors), dict(request.consistency_signatures),
+            dict(request.shares)))
 
 
 def _spec(message: pb2.QuerySpec) -> QuerySpec:
     from wire.spec import spec_from_proto
     return spec_from_proto(message)
+
+
+def _round_args(message: pb2.SecureRoundSpec) -> tuple[str, QuerySpec, RoundRequest]:
+    """As the servicer reads a share-keys or round-1 request (no operator attribution here:
+    tests/test_operator_secure.py covers that through real processes)."""
+    return message.query_id, _spec(message.spec), RoundRequest(
+        message.params, message.roster, message.roster_signature,
+        message.aggregator_certificate, message.honest_shares)
 
 
 @pytest.fixture(scope="module")
@@ -197,17 +215,15 @@ def test_a_second_unmask_is_refused_also_after_a_restart(federation: Federation)
     transport = Dispatch(fed.rounds)
     _run(fed, transport, _query(fed))
     request = transport.unmasks["org-0"]
-    again = dict(survivors=list(request.survivors),
+    again = dict(key_holders=list(request.key_holders), survivors=list(request.survivors),
                  signatures=dict(request.consistency_signatures), shares=dict(request.shares))
     with pytest.raises(SecureRefused, match="unmask"):  # the very same, valid request
-        fed.rounds["org-0"].unmask("federation", request.query_id, again["survivors"],
-                                   again["signatures"], again["shares"])
+        transport.rounds["org-0"].unmask("federation", request.query_id, **again)
     node = fed.runtimes["org-0"]
     restarted = SecureRounds(node.config, node.engine, node.store)  # a restarted node
     assert restarted._claim(bytes.fromhex(request.query_id)) is False  # the claim persisted
     with pytest.raises(SecureRefused, match="no round-1 state"):
-        restarted.unmask("federation", request.query_id, again["survivors"],
-                         again["signatures"], again["shares"])
+        restarted.unmask("federation", request.query_id, **again)
 
 
 def test_a_secure_query_refuses_to_resume_a_stored_query_at_no_cost(
@@ -231,10 +247,11 @@ def test_a_pure_epsilon_catalogue_is_refused_at_no_cost(federation: Federation,
     node = fed.runtimes["org-0"]
     before = len(node.engine.ledger.entries())
     pure = replace(_query(fed).spec, catalogue_version="2026.1")
+    nothing = RoundRequest(b"", b"", b"", b"", 3)
     with pytest.raises(Exception, match=r"pure|approved"):
-        fed.rounds["org-0"].mask("federation", "x" * 32, pure, params=b"", roster=b"",
-                                 roster_signature=b"", aggregator_certificate=b"",
-                                 honest_shares=3)
+        fed.rounds["org-0"].mask("federation", "x" * 32, pure, nothing, key_holders=b"")
+    with pytest.raises(Exception, match=r"pure|approved"):
+        fed.rounds["org-0"].share_keys("federation", "x" * 32, pure, nothing)
     assert len(node.engine.ledger.entries()) == before
 
 
@@ -273,3 +290,85 @@ def test_a_node_refuses_a_share_that_would_expose_more_than_its_cap(
     assert report.outcome is NodeOutcome.REFUSED and "local_exposure_cap" in report.reason
     assert len(node.engine.ledger.entries()) == before
     assert sorted(result.answered) == ["org-1", "org-2", "org-3", "org-4"]
+
+
+def test_nodes_dropping_after_sharing_keys_cost_nothing_and_a_silent_survivor_is_fine(
+        federation: Federation) -> None:
+    """org-4 shares keys, then goes silent before round 1 (its pair masks are rebuilt from
+    its key shares, it is not charged); org-3 is silent from the consistency round on: the
+    combination the long-term-key variant had to abort."""
+    fed = federation
+    query = _query(fed)
+    before = {n: len(r.engine.ledger.entries()) for n, r in fed.runtimes.items()}
+
+    class Both(Dispatch):
+        async def secure(self, node: NodeEntry, method: str, request: Any,
+                         timeout: float) -> Any:
+            if (node.node_id == "org-4" and method != "SecureShareKeys"
+                    and method != "SecureEnrol") or (
+                    node.node_id == "org-3" and method in ("SecureConsistency", "SecureUnmask")):
+                raise TimeoutError
+            return await super().secure(node, method, request, timeout)
+
+    transport = Both(fed.rounds)
+    result, transcript = _run(fed, transport, query)
+    assert sorted(result.answered) == ["org-0", "org-1", "org-2", "org-3"]
+    assert transcript["u1_prime"] == sorted(fed.runtimes) and "org-4" not in transcript["u2"]
+    assert "org-3" not in transcript["unmask"] and result.cells
+    charged = {n for n, r in fed.runtimes.items() if len(r.engine.ledger.entries()) > before[n]}
+    assert charged == {"org-0", "org-1", "org-2", "org-3"}
+    [report] = [n for n in result.nodes if n.node_id == "org-4"]
+    assert report.cost_micro == 0
+
+
+def test_a_node_restarted_between_share_keys_and_round_one_sends_the_same_keys(
+        federation: Federation) -> None:
+    """Every node restarts between the phases; the round still unmasks exactly (a node whose
+    round-1 keys differed from its shared ones would be refused by every peer)."""
+    fed = federation
+    query = _query(fed)
+    transport = Dispatch(fed.rounds, restart_before="SecureMask")
+    result, transcript = _run(fed, transport, query)
+    assert len(result.answered) == K and result.cells
+    restarted = transport.rounds["org-0"]
+    assert restarted is not fed.rounds["org-0"]
+    from wire.secagg import KeyShares
+
+    # A retried share keys, from yet another restart, repeats the key it advertised (and
+    # costs nothing: the round is in the ledger under the same digest).
+    _, spec, round_request = _round_args(
+        transport.requests[("org-0", "SecureShareKeys")].round)
+    round_id = transport.requests[("org-0", "SecureShareKeys")].round.query_id
+    again = SecureRounds(restarted._config, restarted._engine, restarted._store).share_keys(
+        "federation", round_id, spec, round_request)
+    first = KeyShares.from_bytes(transport.key_shares["org-0"])
+    assert KeyShares.from_bytes(again).ephemeral_public == first.ephemeral_public
+    assert transcript["keys"]["org-0"]["ephemeral_public"] == first.ephemeral_public.hex()
+    # The same round id under another ledger query id is refused (one round, one id).
+    with pytest.raises(SecureRefused, match="not the round's id"):
+        restarted.share_keys("federation", "f" * 32, spec, round_request)
+
+
+def test_a_complete_roster_is_reused_and_asked_again_after_a_failure(
+        federation: Federation) -> None:
+    """One fan-out less per query while every node enrolled and shared keys; a node that
+    failed makes the next query enrol everyone again."""
+    fed = federation
+    transport = Dispatch(fed.rounds)
+    round_ = SecureRound(fed.config, transport, fed.tls)
+    query = _query(fed)
+
+    def run() -> SectorResult:
+        result, _ = asyncio.run(round_.run(query, result_id="r", created_at="now", deadline=5))
+        return result
+
+    def enrolled() -> list[str]:
+        return sorted(n for n, m in transport.calls if m == "SecureEnrol")
+
+    assert len(run().answered) == K and len(run().answered) == K
+    assert enrolled() == sorted(fed.runtimes)  # once each, for two queries
+    transport.dead = {"org-4"}  # down during the next query's share keys
+    assert len(run().answered) == K - 1
+    transport.dead = set()
+    assert len(run().answered) == K
+    assert enrolled() == sorted(sorted(fed.runtimes) * 2)  # the failure made it ask again

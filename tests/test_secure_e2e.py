@@ -2,10 +2,13 @@
 
 The nodes are real `koepel node serve` processes with their own SQLCipher stores, answering
 over mutual TLS with certificates from the federation CA. The aggregator's logic runs in this
-process over its real gRPC transport, so that the test can kill two nodes (SIGKILL) exactly
-between round 1 and the consistency round. The result must be the sum over all ten nodes
-(the two killed ones took part in round 1: their vectors are in the sum, their masks recovered
-from the others' shares), with the standard error the round states, and every node charged.
+process over its real gRPC transport, so that the test can kill nodes (SIGKILL) exactly
+between phases: one after it shared its keys and before round 1 (its pair masks with everyone
+are rebuilt from its key shares; it is not charged), one after round 1 and before the
+consistency round (its vector is in the sum, its self mask rebuilt from the others' b-shares,
+and it is silent in the unmask: the combination the long-term-key variant had to abort). The
+result must be the sum over the nine nodes of U2, with the standard error the round states,
+and every node of U2 charged.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ pytestmark = pytest.mark.slow
 
 PROFILES = [OrgProfile(f"org-{i:02d}", f"Atelier {i}", "MAATWERKBEDRIJF", "BE-VLG", 40 + 7 * i)
             for i in range(10)]
-KILLED = ("org-03", "org-07")
+KILLED_AFTER_KEYS, KILLED_AFTER_ROUND1 = "org-03", "org-07"
+KILLED = (KILLED_AFTER_KEYS, KILLED_AFTER_ROUND1)
 
 
 @pytest.fixture(scope="module")
@@ -57,15 +61,17 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalFedera
 
 
 class KillBetweenRounds:
-    """The aggregator's real transport; SIGKILLs two node processes once round 1 is over."""
+    """The aggregator's real transport; SIGKILLs one node process once the key phase is over
+    and another once round 1 is over."""
 
     def __init__(self, inner: Any, fed: LocalFederation) -> None:
-        self._inner, self._fed, self.killed = inner, fed, False
+        self._inner, self._fed, self.killed = inner, fed, set[str]()
 
     async def secure(self, node: NodeEntry, method: str, request: object, timeout: float) -> Any:
-        if method == "SecureConsistency" and not self.killed:
-            self.killed = True
-            for name in KILLED:
+        for phase, name in (("SecureMask", KILLED_AFTER_KEYS),
+                            ("SecureConsistency", KILLED_AFTER_ROUND1)):
+            if method == phase and name not in self.killed:
+                self.killed.add(name)
                 self._fed.stop_process(name, kill=True)
         return await self._inner.secure(node, method, request, timeout)
 
@@ -80,7 +86,9 @@ def test_ten_processes_two_killed_between_the_rounds(federation: LocalFederation
                      1_000_000)
     query = validate(spec, catalogue)
     exact = [0] * len(query.cells)
-    for profile in PROFILES:  # the truth, read from each store while its node serves
+    for profile in PROFILES:  # the truth over U2, read from each store while its node serves
+        if profile.org_id == KILLED_AFTER_KEYS:
+            continue
         runtime = open_node(load_node_config(federation.root / profile.org_id / "node.toml"))
         try:
             counts, _ = runtime.engine.exact_cells(query)
@@ -99,23 +107,27 @@ def test_ten_processes_two_killed_between_the_rounds(federation: LocalFederation
             await aggregator.close()
 
     result, killed = asyncio.run(scenario())
-    assert killed and result.aggregation == "secure"
-    assert sorted(result.answered) == [p.org_id for p in PROFILES]  # U2: all ten sent round 1
+    assert killed == set(KILLED) and result.aggregation == "secure"
+    u2 = [p.org_id for p in PROFILES if p.org_id != KILLED_AFTER_KEYS]
+    assert sorted(result.answered) == u2  # U2: all but the node killed before round 1
     rho = plan_release(query).vectors[0].budget_micro / 1e6
-    expected_se = math.sqrt(10 / 6) / math.sqrt(2 * rho)  # 10 shares calibrated for t = 6
+    expected_se = math.sqrt(9 / 6) / math.sqrt(2 * rho)  # 9 shares calibrated for t = 6
     for cell, truth in zip(result.cells, exact, strict=True):
         assert cell.standard_error == pytest.approx(expected_se, rel=0.01)
         # 5.5 SEs: a correct release fails with probability < 4e-8 per cell (4 cells).
         assert abs(cell.estimate - truth) <= 5.5 * cell.standard_error
-    assert all(n.cost_micro > 0 for n in result.nodes)  # every node charged in round 1
-    for profile in PROFILES:
-        if profile.org_id in KILLED:
-            continue
+    costs = {n.node_id: n.cost_micro for n in result.nodes}
+    assert costs[KILLED_AFTER_KEYS] == 0 and all(costs[u] > 0 for u in u2)  # U2 charged
+    for profile in PROFILES:  # the killed processes are dead: their stores can be read too
         runtime = open_node(load_node_config(federation.root / profile.org_id / "node.toml"))
         try:
-            [entry] = runtime.engine.ledger.entries()
+            entries = runtime.engine.ledger.entries()
         finally:
             runtime.close()
+        if profile.org_id == KILLED_AFTER_KEYS:
+            assert entries == []  # shared keys, read nothing, charged nothing
+            continue
+        [entry] = entries
         assert entry.mechanism == "secagg_discrete_gaussian:count"
         assert "t=6 c=1 n=10" in entry.noise
 
@@ -131,6 +143,9 @@ def test_an_auditor_checks_the_kept_transcripts_against_the_ca(
     try:
         [kept] = [r for r in history.recent(10) if r.aggregation == "secure"]
         record = json.loads(kept.transcript)
+        assert record["u1_prime"] == [p.org_id for p in PROFILES]
+        assert KILLED_AFTER_KEYS in record["dropped"] and KILLED_AFTER_ROUND1 in record["u2"]
+        assert KILLED_AFTER_ROUND1 not in record["unmask"]
         node, entry = next(iter(record["consistency"].items()))
         forged = bytearray(bytes.fromhex(entry))
         forged[-1] ^= 1

@@ -144,18 +144,33 @@ def _round_id(request: Any) -> str | None:
     return None
 
 
-def _secure_mask(request: pb2.SecureMaskRequest) -> str | None:
-    if not request.HasField("spec"):
-        return "spec is required"
-    if not (request.params and request.roster and request.roster_signature
-            and request.aggregator_certificate):
+def _secure_round(round_: pb2.SecureRoundSpec) -> str | None:
+    if not round_.HasField("spec"):
+        return "round.spec is required"
+    if not (round_.params and round_.roster and round_.roster_signature
+            and round_.aggregator_certificate):
         return "params, roster, roster_signature and aggregator_certificate are required"
-    return _round_id(request) or _attribution(request) or _spec_problem(request.spec)
+    return _round_id(round_) or _attribution(round_) or _spec_problem(round_.spec)
+
+
+def _secure_share_keys(request: pb2.SecureShareKeysRequest | pb2.SecureMaskRequest
+                       ) -> str | None:
+    if not request.HasField("round"):
+        return "round is required"
+    return _secure_round(request.round)
+
+
+def _secure_mask(request: pb2.SecureMaskRequest) -> str | None:
+    if not request.key_holders:
+        return "key_holders is required"
+    return _secure_share_keys(request)
 
 
 def _survivors(request: Any) -> str | None:
-    if len(request.survivors) > 1000 or len(set(request.survivors)) != len(request.survivors):
-        return "survivors must be at most 1000 distinct node ids"
+    for name in ("survivors", "key_holders"):
+        nodes = getattr(request, name)
+        if len(nodes) > 1000 or len(set(nodes)) != len(nodes):
+            return f"{name} must be at most 1000 distinct node ids"
     return _round_id(request)
 
 
@@ -165,6 +180,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "/koepel.v1.NodeService/Budget": _none,
     "/koepel.v1.NodeService/ExportLedger": _export,
     "/koepel.v1.NodeService/SecureEnrol": _none,
+    "/koepel.v1.NodeService/SecureShareKeys": _secure_share_keys,
     "/koepel.v1.NodeService/SecureMask": _secure_mask,
     "/koepel.v1.NodeService/SecureConsistency": _survivors,
     "/koepel.v1.NodeService/SecureUnmask": _survivors,

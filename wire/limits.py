@@ -58,9 +58,11 @@ def channel_options(*, max_receive_bytes: int) -> list[tuple[str, int]]:
 
 
 MAX_REQUEST_BYTES = 64 * 1024  # a query is a few hundred bytes: anything larger is refused
-# Secure aggregation carries the round's roster (≈0.8 KB a node) and the sealed shares addressed
-# to one node (≈0.1 KB a node): up to 500 organisations, a few hundred KiB.
+# Secure aggregation carries the round's roster (≈0.8 KB a node), U1' with each member's signed
+# ephemeral key (≈0.15 KB a node, round 1) and the sealed shares addressed to one node (≈0.2 KB
+# a node, unmask): up to 500 organisations, well under 1 MiB.
 _LARGER_REQUESTS = {
+    "/koepel.v1.NodeService/SecureShareKeys": 2 << 20,
     "/koepel.v1.NodeService/SecureMask": 2 << 20,
     "/koepel.v1.NodeService/SecureConsistency": 256 * 1024,
     "/koepel.v1.NodeService/SecureUnmask": 2 << 20,

@@ -70,7 +70,7 @@ class OperatorCheck:
         self._ca_pem = ca_path.read_bytes() if ca_path is not None else None
         self._revocations = Revocations.beside(ca_path) if ca_path is not None else None
 
-    def operator(self, request: pb2.QueryRequest | pb2.SecureMaskRequest, *, spec_digest: str,
+    def operator(self, request: pb2.QueryRequest | pb2.SecureRoundSpec, *, spec_digest: str,
                  query_id: str | None) -> Attributed | None:
         """The verified operator of ``request``; None when it carries no attribution."""
         if not request.HasField("attribution"):

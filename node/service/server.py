@@ -48,6 +48,7 @@ METHOD_ROLES = {
     f"/{SERVICE_NAME}/Budget": _READERS,
     f"/{SERVICE_NAME}/ExportLedger": _READERS,
     f"/{SERVICE_NAME}/SecureEnrol": _AGGREGATOR,
+    f"/{SERVICE_NAME}/SecureShareKeys": _AGGREGATOR,
     f"/{SERVICE_NAME}/SecureMask": _AGGREGATOR,
     f"/{SERVICE_NAME}/SecureConsistency": _AGGREGATOR,
     f"/{SERVICE_NAME}/SecureUnmask": _AGGREGATOR,

@@ -10,13 +10,13 @@ import grpc
 
 from node.config import NodeConfig
 from node.engine.queries import QueryEngine
-from node.engine.secure import SecureRefused, SecureRounds
+from node.engine.secure import RoundRequest, SecureRefused, SecureRounds
 from node.service.errors import status_for
 from node.service.identity import OperatorCheck, querier_of
 from node.service.metrics import NodeMetrics, QueryObservation
 from node.service.pacing import ReplyPacer
 from node.service.serde import answer_to_proto, budget_to_proto, export_to_proto, spec_from_proto
-from privacy import KoepelError
+from privacy import KoepelError, QuerySpec
 from protos import pb2, pb2_grpc
 
 __all__ = ["NodeServicer"]
@@ -124,23 +124,35 @@ class NodeServicer(pb2_grpc.NodeServiceServicer):
 
         return self._guard(context, "SecureEnrol", call)
 
+    def _round_args(self, round_: pb2.SecureRoundSpec) -> tuple[str, QuerySpec, RoundRequest]:
+        """The query id, spec and round of a share-keys or round-1 request, as the engine takes
+        them, with the operator's attribution verified."""
+        spec = spec_from_proto(round_.spec)
+        # The signed query id is the operator's, not the round's: it is kept in the ledger,
+        # once per operator, instead of being compared with the round id.
+        operator = self._operators.operator(round_, spec_digest=spec.digest(), query_id=None)
+        return round_.query_id, spec, RoundRequest(
+            params=round_.params, roster=round_.roster, roster_signature=round_.roster_signature,
+            aggregator_certificate=round_.aggregator_certificate,
+            honest_shares=round_.honest_shares, operator=operator)
+
+    def SecureShareKeys(self, request: pb2.SecureShareKeysRequest, context: Any
+                        ) -> pb2.SecureShareKeysResponse:
+        def call() -> pb2.SecureShareKeysResponse:
+            querier = querier_of(context, insecure=self._insecure)
+            return pb2.SecureShareKeysResponse(key_shares=self._rounds().share_keys(
+                querier, *self._round_args(request.round)))
+
+        return self._guard(context, "SecureShareKeys", call)
+
     def SecureMask(self, request: pb2.SecureMaskRequest, context: Any
                    ) -> pb2.SecureMaskResponse:
         # Round 1 reads the records, so it is paced like a query (timing side channel).
         with self._pacer.paced():
             def call() -> pb2.SecureMaskResponse:
                 querier = querier_of(context, insecure=self._insecure)
-                spec = spec_from_proto(request.spec)
-                # The signed query id is the operator's, not the round's: it is kept in the
-                # ledger, once per operator, instead of being compared with the round id.
-                operator = self._operators.operator(request, spec_digest=spec.digest(),
-                                                    query_id=None)
                 masked, cost, local, replayed = self._rounds().mask(
-                    querier, request.query_id, spec, operator=operator,
-                    params=request.params, roster=request.roster,
-                    roster_signature=request.roster_signature,
-                    aggregator_certificate=request.aggregator_certificate,
-                    honest_shares=request.honest_shares)
+                    querier, *self._round_args(request.round), key_holders=request.key_holders)
                 return pb2.SecureMaskResponse(
                     masked_input=masked, cost_micro_units=cost,
                     cost_micro_epsilon=self._engine.loss_rule.epsilon_of(cost),
@@ -153,7 +165,8 @@ class NodeServicer(pb2_grpc.NodeServiceServicer):
         def call() -> pb2.SecureConsistencyResponse:
             querier = querier_of(context, insecure=self._insecure)
             return pb2.SecureConsistencyResponse(signature=self._rounds().consistency(
-                querier, request.query_id, list(request.survivors)))
+                querier, request.query_id, list(request.key_holders),
+                list(request.survivors)))
 
         return self._guard(context, "SecureConsistency", call)
 
@@ -162,7 +175,7 @@ class NodeServicer(pb2_grpc.NodeServiceServicer):
         def call() -> pb2.SecureUnmaskResponse:
             querier = querier_of(context, insecure=self._insecure)
             return pb2.SecureUnmaskResponse(unmask_reply=self._rounds().unmask(
-                querier, request.query_id, list(request.survivors),
+                querier, request.query_id, list(request.key_holders), list(request.survivors),
                 dict(request.consistency_signatures), dict(request.shares)))
 
         return self._guard(context, "SecureUnmask", call)

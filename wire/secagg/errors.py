@@ -4,8 +4,8 @@ Callers map the family to gRPC codes: a ``MessageError`` or ``ParamsError`` is t
 malformed input (``INVALID_ARGUMENT``); ``RosterError``, ``SignatureError``, ``ShareError`` and
 ``ConsistencyError`` are evidence of a forged or tampered message (``PERMISSION_DENIED``, and
 worth an alert); ``ReplayError`` is a second unmask or a reused query id
-(``FAILED_PRECONDITION``); ``AbortError`` ends the round without a result (too few survivors,
-too few unmask replies, a mask that can no longer be removed) and ``BoundError`` refuses a
+(``FAILED_PRECONDITION``); ``AbortError`` ends the round without a result (too few key
+holders or survivors, too few signatures or unmask replies) and ``BoundError`` refuses a
 decoded sum that cannot be right. Messages name nodes and phases, never a key, a share, a seed
 or a vector value.
 """
@@ -52,7 +52,7 @@ class ShareError(SecAggError):
 
 
 class ConsistencyError(SecAggError):
-    """Survivor sets that disagree: the aggregator showed different U2 to different nodes."""
+    """Sets that disagree: the aggregator showed different (U1', U2) to different nodes."""
 
 
 class ProtocolError(SecAggError):

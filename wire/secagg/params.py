@@ -1,7 +1,8 @@
 """What one secure-aggregation round is about, fixed before any vector is masked.
 
-The aggregator draws a fresh 128-bit query id for every query: it salts every pairwise seed
-and share key, so seeds revealed for a dropped peer in one query unmask nothing in another.
+The aggregator draws a fresh 128-bit query id for every query: it salts every derived round
+secret, pair seed and share key, so an ephemeral key rebuilt for a dropped peer in one query
+unmasks nothing in another.
 ``u1`` are the nodes asked; ``shamir_threshold`` t' is how many shares rebuild a self mask
 (t' > |U1|/2, so that two disjoint halves of the federation can never both unmask, which is
 what makes the consistency round binding); ``min_survivors`` is the noise threshold t plus the

@@ -2,10 +2,18 @@
 
 - ``prg``: a seed expanded to uint64 words with ChaCha20's keystream (never a
   non-cryptographic PRG: a mask is only as hiding as its generator is unpredictable).
-- ``pair_seed`` and ``share_key``: HKDF-SHA256 over the long-term X25519 secret of two nodes,
-  salted with the query id, with distinct ``info`` labels: revealing a pair's mask seed for one
-  query (when a peer drops out) says nothing about its share key, about the same pair's seeds
-  for other queries, or about the X25519 secret itself.
+- ``round_secrets``: a node's per-round secrets (self-mask seed b_u, ephemeral X25519 secret,
+  Shamir coefficient key), each HKDF-SHA256 over its long-term secret salted with the query id,
+  with its own ``info`` label bound to the round's parameters: a node that restarts, or is
+  asked again, derives the very same secrets and so never sends two different sharings of one
+  secret; another round (another query id or parameters) gets independent ones.
+- ``pair_seed``: HKDF over the X25519 secret of two nodes' *ephemeral* keys, salted with the
+  query id: revealing a dropped node's ephemeral secret (rebuilt from shares) gives its pair
+  masks for this round only, nothing of its long-term key.
+- ``share_key``: HKDF over the *long-term* X25519 secret of two nodes, salted with the query id:
+  the key that seals the shares one sends the other (distinct label from the pair seeds).
+- ``FieldStream``: uniform field elements from a ChaCha20 keystream (rejection sampling), the
+  deterministic source of a sharing's random coefficients.
 - ``seal_share``/``open_share``: AES-256-GCM with a fresh 12-byte nonce and the additional data
   (query id, sender, recipient), so a share cannot be replayed into another query or
   re-addressed to another node without the decryption failing.
@@ -17,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import struct
+from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -32,10 +41,13 @@ from wire.secagg.errors import RosterError, ShareError, SignatureError
 __all__ = [
     "MOD",
     "SEED_BYTES",
+    "FieldStream",
+    "RoundSecrets",
     "dh",
     "open_share",
     "pair_seed",
     "prg",
+    "round_secrets",
     "seal_share",
     "sha256",
     "share_key",
@@ -45,8 +57,9 @@ __all__ = [
 
 MOD = 1 << 64
 SEED_BYTES = 32
-PAIR_INFO = b"koepel-secagg-pair-v1"
+PAIR_INFO = b"koepel-secagg-pair-v2"  # v2: over the ephemeral keys
 SHARE_INFO = b"koepel-secagg-share-v1"
+ROUND_INFO = b"koepel-secagg-round-v2"
 _NONCE = 12
 _ZERO_NONCE = bytes(16)  # ChaCha20 counter||nonce: each seed keys exactly one stream
 
@@ -89,6 +102,44 @@ def pair_seed(secret: bytes, query_id: bytes, u: str, v: str) -> bytes:
 def share_key(secret: bytes, query_id: bytes, u: str, v: str) -> bytes:
     """The AES-256-GCM key for shares between u and v in this query (symmetric in u, v)."""
     return _hkdf(secret, query_id, SHARE_INFO + _pair(u, v))
+
+
+@dataclass(frozen=True)
+class RoundSecrets:
+    """One node's secrets for one round: derived, never stored, so a restart changes nothing."""
+
+    self_seed: bytes  # b_u, the self mask's PRG seed
+    ephemeral: bytes  # the raw X25519 secret whose public half is advertised this round
+    coefficients: bytes  # keys the stream of the sharings' random coefficients
+
+
+def round_secrets(long_term: bytes, query_id: bytes, params_hash: bytes) -> RoundSecrets:
+    """The round's secrets from the node's long-term secret (salt: the query id; info: a
+    label per secret and the hash of the round's parameters)."""
+    def derive(what: bytes) -> bytes:
+        return _hkdf(long_term, query_id, ROUND_INFO + what + params_hash)
+
+    return RoundSecrets(derive(b"/self-mask"), derive(b"/ephemeral"), derive(b"/coefficients"))
+
+
+class FieldStream:
+    """Uniform elements of [0, prime) from ChaCha20 under ``seed``: deterministic, so that a
+    retried sharing repeats its coefficients, and unpredictable without the seed."""
+
+    def __init__(self, seed: bytes, prime: int) -> None:
+        if len(seed) != SEED_BYTES:
+            raise ValueError("a field stream seed is 32 bytes")
+        self._stream = Cipher(algorithms.ChaCha20(seed, _ZERO_NONCE), mode=None).encryptor()
+        self._prime = prime
+        self._bits = prime.bit_length()
+        self._bytes = (self._bits + 7) // 8
+
+    def __call__(self, _: int) -> int:
+        mask = (1 << self._bits) - 1
+        while True:  # rejection sampling: uniform, and almost never loops for 2^521 - 1
+            value = int.from_bytes(self._stream.update(bytes(self._bytes)), "big") & mask
+            if value < self._prime:
+                return value
 
 
 def _aad(query_id: bytes, sender: str, recipient: str) -> bytes:

@@ -9,8 +9,8 @@ the node (SAN ``koepel://node/NAME`` and CN NAME), and its key signed the bindin
 
 The aggregator assembles the roster and signs its hash, but a node never trusts that
 signature alone: it verifies every entry it uses against the CA itself, so an aggregator
-cannot slip in an X25519 key of its own (which would let it compute a pairwise mask) under a
-real node's name.
+cannot slip in an X25519 key of its own under a real node's name (which would let it open the
+shares other nodes seal to that node).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
-"""Shamir secret sharing of a 32-byte self-mask seed over the prime field GF(2^521 - 1).
+"""Shamir secret sharing of 32-byte secrets (self-mask seeds, ephemeral keys) over GF(2^521 - 1).
 
 A secret s is the constant term of a random polynomial f of degree t'-1 whose other
-coefficients are drawn uniformly from the field with ``secrets``; the share for the party at
-x (x = its index in U1 + 1, so never 0) is f(x). Any t' shares determine f and hence s by
-Lagrange interpolation at 0.
+coefficients are drawn uniformly from the field (with ``secrets``, or from a caller's keyed
+stream when a sharing must be repeatable: a node re-sends the same shares after a restart);
+the share for the party at x (x = its index in U1 + 1, so never 0) is f(x). Any t' shares
+determine f and hence s by Lagrange interpolation at 0.
 
 Why t'-1 shares say nothing: fix any t'-1 distinct non-zero points x_1..x_{t'-1}. For each
 candidate secret s, the map from the t'-1 random coefficients (a_1..a_{t'-1}) to the values
@@ -20,7 +21,7 @@ field element injectively. ``prime`` is a parameter only so that tests can use a
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 __all__ = ["PRIME", "SHARE_BYTES", "combine", "consistent", "lagrange", "split"]
@@ -29,15 +30,20 @@ PRIME = (1 << 521) - 1
 SHARE_BYTES = 66  # a field element, big-endian
 
 
-def split(secret: int, threshold: int, xs: Sequence[int], *, prime: int = PRIME) -> list[int]:
-    """Shares f(x) for each x in ``xs`` of a fresh random polynomial with f(0) = ``secret``."""
+def split(secret: int, threshold: int, xs: Sequence[int], *, prime: int = PRIME,
+          draw: Callable[[int], int] = secrets.randbelow) -> list[int]:
+    """Shares f(x) for each x in ``xs`` of a random polynomial with f(0) = ``secret``.
+
+    ``draw(prime)`` gives each other coefficient; it must be uniform over [0, prime) and
+    unpredictable to everyone but the dealer.
+    """
     if not 0 <= secret < prime:
         raise ValueError("the secret is not a field element")
     if not 1 <= threshold <= len(xs):
         raise ValueError("the threshold must be between 1 and the number of shares")
     if len(set(xs)) != len(xs) or any(not 0 < x < prime for x in xs):
         raise ValueError("share points must be distinct and non-zero")
-    coefficients = [secret] + [secrets.randbelow(prime) for _ in range(threshold - 1)]
+    coefficients = [secret] + [draw(prime) for _ in range(threshold - 1)]
     shares = []
     for x in xs:
         value = 0

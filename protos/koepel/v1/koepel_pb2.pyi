@@ -136,7 +136,7 @@ class SecureEnrolResponse(_message.Message):
     roster_entry: bytes
     def __init__(self, roster_entry: _Optional[bytes] = ...) -> None: ...
 
-class SecureMaskRequest(_message.Message):
+class SecureRoundSpec(_message.Message):
     __slots__ = ("query_id", "spec", "params", "roster", "roster_signature", "aggregator_certificate", "honest_shares", "attribution")
     QUERY_ID_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
@@ -156,6 +156,26 @@ class SecureMaskRequest(_message.Message):
     attribution: OperatorAttribution
     def __init__(self, query_id: _Optional[str] = ..., spec: _Optional[_Union[QuerySpec, _Mapping]] = ..., params: _Optional[bytes] = ..., roster: _Optional[bytes] = ..., roster_signature: _Optional[bytes] = ..., aggregator_certificate: _Optional[bytes] = ..., honest_shares: _Optional[int] = ..., attribution: _Optional[_Union[OperatorAttribution, _Mapping]] = ...) -> None: ...
 
+class SecureShareKeysRequest(_message.Message):
+    __slots__ = ("round",)
+    ROUND_FIELD_NUMBER: _ClassVar[int]
+    round: SecureRoundSpec
+    def __init__(self, round: _Optional[_Union[SecureRoundSpec, _Mapping]] = ...) -> None: ...
+
+class SecureShareKeysResponse(_message.Message):
+    __slots__ = ("key_shares",)
+    KEY_SHARES_FIELD_NUMBER: _ClassVar[int]
+    key_shares: bytes
+    def __init__(self, key_shares: _Optional[bytes] = ...) -> None: ...
+
+class SecureMaskRequest(_message.Message):
+    __slots__ = ("round", "key_holders")
+    ROUND_FIELD_NUMBER: _ClassVar[int]
+    KEY_HOLDERS_FIELD_NUMBER: _ClassVar[int]
+    round: SecureRoundSpec
+    key_holders: bytes
+    def __init__(self, round: _Optional[_Union[SecureRoundSpec, _Mapping]] = ..., key_holders: _Optional[bytes] = ...) -> None: ...
+
 class SecureMaskResponse(_message.Message):
     __slots__ = ("masked_input", "cost_micro_units", "cost_micro_epsilon", "local_micro_units", "replayed")
     MASKED_INPUT_FIELD_NUMBER: _ClassVar[int]
@@ -171,12 +191,14 @@ class SecureMaskResponse(_message.Message):
     def __init__(self, masked_input: _Optional[bytes] = ..., cost_micro_units: _Optional[int] = ..., cost_micro_epsilon: _Optional[int] = ..., local_micro_units: _Optional[int] = ..., replayed: _Optional[bool] = ...) -> None: ...
 
 class SecureConsistencyRequest(_message.Message):
-    __slots__ = ("query_id", "survivors")
+    __slots__ = ("query_id", "survivors", "key_holders")
     QUERY_ID_FIELD_NUMBER: _ClassVar[int]
     SURVIVORS_FIELD_NUMBER: _ClassVar[int]
+    KEY_HOLDERS_FIELD_NUMBER: _ClassVar[int]
     query_id: str
     survivors: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, query_id: _Optional[str] = ..., survivors: _Optional[_Iterable[str]] = ...) -> None: ...
+    key_holders: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, query_id: _Optional[str] = ..., survivors: _Optional[_Iterable[str]] = ..., key_holders: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SecureConsistencyResponse(_message.Message):
     __slots__ = ("signature",)
@@ -185,7 +207,7 @@ class SecureConsistencyResponse(_message.Message):
     def __init__(self, signature: _Optional[bytes] = ...) -> None: ...
 
 class SecureUnmaskRequest(_message.Message):
-    __slots__ = ("query_id", "survivors", "consistency_signatures", "shares")
+    __slots__ = ("query_id", "survivors", "consistency_signatures", "shares", "key_holders")
     class ConsistencySignaturesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -204,11 +226,13 @@ class SecureUnmaskRequest(_message.Message):
     SURVIVORS_FIELD_NUMBER: _ClassVar[int]
     CONSISTENCY_SIGNATURES_FIELD_NUMBER: _ClassVar[int]
     SHARES_FIELD_NUMBER: _ClassVar[int]
+    KEY_HOLDERS_FIELD_NUMBER: _ClassVar[int]
     query_id: str
     survivors: _containers.RepeatedScalarFieldContainer[str]
     consistency_signatures: _containers.ScalarMap[str, bytes]
     shares: _containers.ScalarMap[str, bytes]
-    def __init__(self, query_id: _Optional[str] = ..., survivors: _Optional[_Iterable[str]] = ..., consistency_signatures: _Optional[_Mapping[str, bytes]] = ..., shares: _Optional[_Mapping[str, bytes]] = ...) -> None: ...
+    key_holders: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, query_id: _Optional[str] = ..., survivors: _Optional[_Iterable[str]] = ..., consistency_signatures: _Optional[_Mapping[str, bytes]] = ..., shares: _Optional[_Mapping[str, bytes]] = ..., key_holders: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SecureUnmaskResponse(_message.Message):
     __slots__ = ("unmask_reply",)

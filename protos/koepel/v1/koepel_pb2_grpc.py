@@ -61,6 +61,11 @@ class NodeServiceStub:
                 request_serializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureEnrolRequest.SerializeToString,
                 response_deserializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureEnrolResponse.FromString,
                 _registered_method=True)
+        self.SecureShareKeys = channel.unary_unary(
+                '/koepel.v1.NodeService/SecureShareKeys',
+                request_serializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureShareKeysRequest.SerializeToString,
+                response_deserializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureShareKeysResponse.FromString,
+                _registered_method=True)
         self.SecureMask = channel.unary_unary(
                 '/koepel.v1.NodeService/SecureMask',
                 request_serializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureMaskRequest.SerializeToString,
@@ -114,6 +119,12 @@ class NodeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SecureShareKeys(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SecureMask(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -159,6 +170,11 @@ def add_NodeServiceServicer_to_server(servicer, server):
                     servicer.SecureEnrol,
                     request_deserializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureEnrolRequest.FromString,
                     response_serializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureEnrolResponse.SerializeToString,
+            ),
+            'SecureShareKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.SecureShareKeys,
+                    request_deserializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureShareKeysRequest.FromString,
+                    response_serializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureShareKeysResponse.SerializeToString,
             ),
             'SecureMask': grpc.unary_unary_rpc_method_handler(
                     servicer.SecureMask,
@@ -313,6 +329,33 @@ class NodeService:
             '/koepel.v1.NodeService/SecureEnrol',
             protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureEnrolRequest.SerializeToString,
             protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureEnrolResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SecureShareKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/koepel.v1.NodeService/SecureShareKeys',
+            protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureShareKeysRequest.SerializeToString,
+            protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureShareKeysResponse.FromString,
             options,
             channel_credentials,
             insecure,
