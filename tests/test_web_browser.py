@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from node import NodeRuntime
+from node import NodeRuntime, audit_entries
 from node.organisation.web import add_account
 from node.organisation.web.sessions import LoginThrottle
 from tests.web_support import import_synthetic, serving, web_settings
@@ -59,6 +59,19 @@ def _sign_in(page: object, base: str, user: str, password: str = PASSWORD) -> No
     page.click("form[action='/login'] button")  # type: ignore[attr-defined]
 
 
+def _add_person(page: object, fields: dict[str, str], shot: Path | None = None) -> None:
+    """Fill in the new-person form (text inputs and selects by id) and send it."""
+    page.click("text=Ajouter une personne")  # type: ignore[attr-defined]
+    for selector, value in fields.items():
+        if page.locator(selector).evaluate("e => e.tagName") == "SELECT":  # type: ignore[attr-defined]
+            page.select_option(selector, value)  # type: ignore[attr-defined]
+        else:
+            page.fill(selector, value)  # type: ignore[attr-defined]
+    if shot is not None:
+        page.screenshot(path=str(shot), full_page=True)  # type: ignore[attr-defined]
+    page.click("text=Ajouter la personne")  # type: ignore[attr-defined]
+
+
 def test_a_job_coach_records_a_person_and_a_manager_follows_up(
         browser: object, node_factory: Callable[..., NodeRuntime], shots: Path) -> None:
     runtime = node_factory()
@@ -76,15 +89,10 @@ def test_a_job_coach_records_a_person_and_a_manager_follows_up(
         assert page.locator("h1").inner_text() == "Personnes"
         page.screenshot(path=str(shots / "people-list-fr.png"))
 
-        page.click("text=Ajouter une personne")
-        page.fill("#person_id", "HR-2025-0042")
-        page.fill("#birth_year", "1990")
-        page.select_option("#gender", "F")
-        page.select_option("#education_level", "LOWER_SEC")
-        page.select_option("#target_group", "TG_SEVERELY_DISADV")
-        page.select_option("#region", "BE-WAL")
-        page.screenshot(path=str(shots / "person-new-fr.png"), full_page=True)
-        page.click("text=Ajouter la personne")
+        _add_person(page, {"#person_id": "HR-2025-0042", "#birth_year": "1990", "#gender": "F",
+                           "#education_level": "LOWER_SEC",
+                           "#target_group": "TG_SEVERELY_DISADV", "#region": "BE-WAL"},
+                    shot=shots / "person-new-fr.png")
         assert "La personne a été ajoutée." in page.inner_text(".flash")
         person_url = page.url
 
@@ -191,4 +199,82 @@ def test_a_job_coach_records_a_person_and_a_manager_follows_up(
         stranger.close()
     written = sorted(p.name for p in shots.glob("*.png"))
     print(f"screenshots in {shots}: {', '.join(written)}")
-    assert len(written) == 10
+    assert {"people-list-fr.png", "person-new-fr.png", "person-page-fr.png", "reminders-nl.png",
+            "report-nl.png", "sharing-nl.png", "forms-nl.png", "audit-nl.png",
+            "person-page-en.png", "login-throttled-fr.png"} <= set(written)
+
+
+def test_a_job_coach_changes_and_deletes_what_was_recorded(
+        browser: object, node_factory: Callable[..., NodeRuntime], shots: Path) -> None:
+    runtime = node_factory()
+    add_account(runtime.store, "anna", PASSWORD, role="job_coach", language="fr")
+    add_account(runtime.store, "joke", PASSWORD, role="job_coach", language="nl")
+    with serving(web_settings(runtime, today=lambda: date(2025, 11, 15))) as base:
+        context = browser.new_context(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]
+        page = context.new_page()
+        _sign_in(page, base, "anna")
+        _add_person(page, {"#person_id": "HR-2025-0077", "#birth_year": "1986", "#gender": "M",
+                           "#education_level": "UPPER_SEC", "#target_group": "TG_DISADV",
+                           "#region": "BE-BRU"})
+        person_url = page.url
+        page.click("#support-actions summary")
+        page.fill("#action_date", "2025-03-10")
+        page.fill("#duration_min", "75")
+        page.select_option("#action_code", "SA07")
+        page.click("text=Ajouter l'action")
+        page.click("#assessments summary")
+        page.fill("#assessment_date", "2025-02-10")
+        page.select_option("#competence_code", "C05")
+        page.select_option("#score_norm", "2")
+        page.select_option("#assessor", "COACH")
+        page.select_option("#context", "INTAKE")
+        page.click("text=Ajouter l'évaluation")
+        page.click("#self-evaluations summary")
+        page.fill("#evaluation_date", "2025-03-01")
+        page.select_option("#item_SE01", "2")
+        page.select_option("#item_SE02", "4")
+        page.click("text=Enregistrer les réponses")
+
+        # Change the support action: a wrong duration is refused on its field, then saved.
+        page.click("#support-actions >> text=modifier ou supprimer")
+        assert page.locator("h1").inner_text() == "Modifier une action d'accompagnement"
+        page.fill("#duration_min", "0")
+        page.click("text=Enregistrer la modification")
+        assert "doit être compris entre 1 – 600" in page.inner_text("#change")
+        page.screenshot(path=str(shots / "record-edit-refused-fr.png"), full_page=True)
+        page.fill("#duration_min", "90")
+        page.select_option("#action_code", "SA02")
+        page.click("text=Enregistrer la modification")
+        assert page.url.startswith(person_url)
+        assert "Enregistré." in page.inner_text(".flash")
+        actions = page.inner_text("#support-actions")
+        assert "entretien individuel de suivi" in actions and "1,5 h" in actions
+
+        # Change the assessment's score on the 1–5 scale, with a decimal comma.
+        page.click("#assessments >> text=modifier ou supprimer")
+        assert page.input_value("#score_norm") == "2"
+        page.fill("#score_norm", "3,5")
+        page.click("text=Enregistrer la modification")
+        assert "0,62" in page.inner_text("#assessments")  # 3.5 on 1–5 is 0.625
+
+        # Delete a self-evaluation answer: refused until the box is ticked.
+        page.click("#answers >> text=modifier ou supprimer >> nth=0")
+        page.click("#delete button")
+        assert "cochez la case" in page.inner_text("#delete")
+        page.check("#confirm")
+        page.screenshot(path=str(shots / "record-delete-fr.png"), full_page=True)
+        page.click("#delete button")
+        assert "Supprimé." in page.inner_text(".flash")
+        assert page.locator("#answers tbody tr").count() == 1
+        context.close()
+
+        dutch = browser.new_context(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]
+        page = dutch.new_page()
+        _sign_in(page, base, "joke")
+        page.goto(person_url)
+        page.click("#assessments >> text=wijzigen of verwijderen")
+        assert page.locator("h1").inner_text() == "Een evaluatie wijzigen"
+        page.screenshot(path=str(shots / "record-edit-nl.png"), full_page=True)
+        dutch.close()
+    actions = [e.action for e in audit_entries(runtime.store)]
+    assert {"support_action_edit", "assessment_edit", "self_evaluation_delete"} <= set(actions)

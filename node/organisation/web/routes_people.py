@@ -44,10 +44,9 @@ from node.organisation.web.recording import (
     record_plan,
     record_review,
     record_self_evaluation,
-    update_record,
 )
 
-__all__ = ["routes"]
+__all__ = ["form_choices", "person_context", "routes"]
 
 _PID = re.compile(r"[0-9a-f]{32}")
 _PREFIX = re.compile(r"[0-9a-f]{4,32}")
@@ -58,7 +57,7 @@ FORMS = {"contracts": ("contracts", "contract_add"),
          "self-evaluations": ("self_evaluations", "self_evaluation_add")}
 
 
-def _choices(page: Page) -> dict[str, Any]:
+def form_choices(page: Page) -> dict[str, Any]:
     vocabulary = page.settings.config.vocabulary
     actions = [(code, code, fed) for code, fed in sorted(vocabulary.support_actions.items())]
     actions += [(code, code, code) for code in FED_SUPPORT_ACTIONS]
@@ -111,11 +110,11 @@ async def people_list(request: Request, page: Page) -> Response:
     return render(page, "people.html", {
         "result": result, "search": search, "target_group": target_group, "ending": ending,
         "review": review, "not_found": bool(search) and not prefix,
-        "today": settings.today().isoformat(), **_choices(page)})
+        "today": settings.today().isoformat(), **form_choices(page)})
 
 
 async def person_new_form(request: Request, page: Page) -> Response:
-    return render(page, "person_new.html", {"values": {}, "errors": {}, **_choices(page)})
+    return render(page, "person_new.html", {"values": {}, "errors": {}, **form_choices(page)})
 
 
 async def person_create(request: Request, page: Page) -> Response:
@@ -138,7 +137,7 @@ async def person_create(request: Request, page: Page) -> Response:
     if errors:
         values.pop("person_id", None)  # the raw id is never sent back in a page
         return render(page, "person_new.html", {"values": values, "errors": errors,
-                                                **_choices(page)}, status=400)
+                                                **form_choices(page)}, status=400)
     record_access(settings.store, actor=page.user, action="person_create", subject=pid,
                   detail={"via": "web"})
     page.flash(page.gettext("The person was added."))
@@ -162,7 +161,7 @@ def _sparkline(rows: list[dict[str, Any]], code_key: str, code: str) -> str:
     return " ".join(coords)
 
 
-def _person_context(page: Page, pid: str) -> dict[str, Any]:
+def person_context(page: Page, pid: str) -> dict[str, Any]:
     person = person_record(page.settings.store, pid)
     with page.settings.store.reading() as conn:  # the same orders as person_record's
         plan_keys = [r[0] for r in conn.execute(
@@ -191,7 +190,8 @@ def _person_context(page: Page, pid: str) -> dict[str, Any]:
             "evaluations": person.self_evaluation_changes(),
             "hours_by_quarter": hours_by_quarter, "hours_peak": peak,
             "actions": list(reversed(person.support_actions)),
-            "assessments": list(reversed(person.assessments)), **_choices(page)}
+            "assessments": list(reversed(person.assessments)),
+            "answers": list(reversed(person.self_evaluations)), **form_choices(page)}
 
 
 async def person_page(request: Request, page: Page) -> Response:
@@ -199,7 +199,7 @@ async def person_page(request: Request, page: Page) -> Response:
     if not _PID.fullmatch(pid):
         return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
     try:
-        context = _person_context(page, pid)
+        context = person_context(page, pid)
     except PersonNotFound:
         return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
     record_access(page.settings.store, actor=page.user, action="person_view", subject=pid,
@@ -215,7 +215,7 @@ async def person_add(request: Request, page: Page) -> Response:
     table, action = FORMS[kind]
     settings = page.settings
     try:
-        context = _person_context(page, pid)
+        context = person_context(page, pid)
     except PersonNotFound:
         return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
     try:
@@ -255,7 +255,7 @@ async def plan_review(request: Request, page: Page) -> Response:
         record_review(settings.store, settings.secret, page.form, plan_key=plan,
                       vocabulary=settings.config.vocabulary, gettext=page.gettext)
     except FormRefused as exc:
-        context = _person_context(page, pid)
+        context = person_context(page, pid)
         return render(page, "person.html", {
             **context, "errors": {e.field: e.message for e in exc.errors},
             "values": dict(page.form), "open": f"review-{plan}"}, status=400)
@@ -263,50 +263,6 @@ async def plan_review(request: Request, page: Page) -> Response:
                   detail={"via": "web", "table": "plan_reviews"})
     page.flash(page.gettext("Saved."))
     return redirect(f"/people/{pid}#plans")
-
-
-_EDITS = {
-    # kind: (table, owner check, audit action, the form fields it changes)
-    "contract": ("contracts", "SELECT 1 FROM contracts WHERE contract_key = ? AND pid = ?",
-                 "contract_edit", ("role", "contract_type", "weekly_hours", "start_date",
-                                   "end_date", "subsidy_scheme")),
-    "plan": ("support_plans", "SELECT 1 FROM support_plans WHERE plan_key = ? AND pid = ?",
-             "plan_close", ("end_date",)),
-    "goal": ("plan_goals", "SELECT 1 FROM plan_goals g JOIN support_plans p "
-             "ON p.plan_key = g.plan_key WHERE g.goal_key = ? AND p.pid = ?",
-             "goal_edit", ("status",)),
-}
-
-
-async def person_edit(request: Request, page: Page) -> Response:
-    """Change a stored contract, close a plan, or change a goal's status."""
-    pid, kind, key = (request.path_params[k] for k in ("pid", "what", "key"))
-    settings = page.settings
-    if kind not in _EDITS or not (_PID.fullmatch(pid) and _PID.fullmatch(key)):
-        return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
-    table, owner_sql, action, fields = _EDITS[kind]
-    with settings.store.reading() as conn:
-        owned = conn.execute(owner_sql, (key, pid)).fetchone()
-        parent = conn.execute("SELECT plan_key FROM plan_goals WHERE goal_key = ?",
-                              (key,)).fetchone() if kind == "goal" else None
-    if owned is None:
-        return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
-    changes = {name: page.form.get(name, "") for name in fields}
-    try:
-        update_record(settings.store, settings.secret, table, key, changes,
-                      vocabulary=settings.config.vocabulary, gettext=page.gettext,
-                      person_pid=None if kind == "goal" else pid,
-                      parent_key=str(parent[0]) if parent else None)
-    except FormRefused as exc:
-        context = _person_context(page, pid)
-        return render(page, "person.html", {
-            **context, "errors": {e.field: e.message for e in exc.errors},
-            "values": dict(page.form), "open": f"{kind}-{key}"}, status=400)
-    record_access(settings.store, actor=page.user, action=action, subject=pid,
-                  detail={"via": "web", "table": table})
-    page.flash(page.gettext("Saved."))
-    anchor = "contracts" if kind == "contract" else "plans"
-    return redirect(f"/people/{pid}#{anchor}")
 
 
 async def person_transfer(request: Request, page: Page) -> Response:
@@ -336,7 +292,7 @@ async def person_transfer(request: Request, page: Page) -> Response:
     if not recipient or len(recipient) > 100:
         errors["recipient"] = page.gettext("the name of a service, 1 to 100 characters")
     if errors:
-        context = _person_context(page, pid)
+        context = person_context(page, pid)
         return render(page, "person.html", {**context, "errors": errors,
                                             "values": {"recipient": recipient},
                                             "open": "transfer"}, status=400)
@@ -373,7 +329,6 @@ def routes(guarded: Callable[..., Any]) -> list[Route]:
         Route("/people/new", guarded(person_create), methods=["POST"]),
         Route("/people/{pid}", guarded(person_page), methods=["GET"]),
         Route("/people/{pid}/plans/{plan}/reviews", guarded(plan_review), methods=["POST"]),
-        Route("/people/{pid}/edit/{what}/{key}", guarded(person_edit), methods=["POST"]),
         Route("/people/{pid}/transfer", guarded(person_transfer), methods=["POST"]),
         Route("/people/{pid}/{kind}", guarded(person_add), methods=["POST"]),
         Route("/account", guarded(account_page), methods=["GET"]),
