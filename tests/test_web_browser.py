@@ -213,7 +213,8 @@ def test_a_job_coach_changes_and_deletes_what_was_recorded(
         context = browser.new_context(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]
         page = context.new_page()
         _sign_in(page, base, "anna")
-        _add_person(page, {"#person_id": "HR-2025-0077", "#birth_year": "1986", "#gender": "M",
+        _add_person(page, {"#person_id": "HR-2025-0077", "#display_name": "Karim Benali",
+                           "#birth_year": "1986", "#gender": "M",
                            "#education_level": "UPPER_SEC", "#target_group": "TG_DISADV",
                            "#region": "BE-BRU"})
         person_url = page.url
@@ -266,6 +267,16 @@ def test_a_job_coach_changes_and_deletes_what_was_recorded(
         page.click("#delete button")
         assert "Supprimé." in page.inner_text(".flash")
         assert page.locator("#answers tbody tr").count() == 1
+
+        # Find him by name (case and accents aside), and see the name on his page.
+        page.goto(f"{base}/people")
+        page.fill("#q", "bénali")
+        page.click("form.filters button")
+        assert page.locator("table.list tbody tr").count() == 1
+        page.screenshot(path=str(shots / "people-search-name-fr.png"), full_page=True)
+        page.click("text=Karim Benali")
+        assert page.url == person_url
+        assert page.locator("h1").inner_text().startswith("Karim Benali")
         context.close()
 
         dutch = browser.new_context(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]

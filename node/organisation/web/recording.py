@@ -43,6 +43,7 @@ FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType({
 
 FIELD_LABELS: Mapping[str, str] = MappingProxyType({
     "person_id": N_("The organisation's id of the person"),
+    "display_name": N_("Name"),
     "birth_year": N_("Year of birth"),
     "gender": N_("Gender"),
     "education_level": N_("Education"),

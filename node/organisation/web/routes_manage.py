@@ -26,6 +26,7 @@ from node.organisation.sharing import sharing_decisions
 from node.organisation.web.app import Page, redirect, render
 from node.organisation.web.i18n import N_, Locale
 from node.organisation.web.labels import LABELS
+from node.organisation.web.names import names_of
 from node.organisation.web.people import reminders
 from privacy import InvalidQueryError
 
@@ -112,7 +113,9 @@ def _section_view(locale: Locale, section: ReportSection) -> dict[str, Any]:
 async def reminders_page(request: Request, page: Page) -> Response:
     today = page.settings.today()
     found = reminders(page.settings.store, today=today)
-    return render(page, "reminders.html", {"reminders": found, "today": today.isoformat()})
+    names = names_of(page.settings.store, (pid for pid, _, _ in found.assessments))
+    return render(page, "reminders.html", {"reminders": found, "today": today.isoformat(),
+                                           "names": names})
 
 
 def _period(request: Request, page: Page) -> str:

@@ -2,8 +2,9 @@
 
 Every view of a person's record and every change is written to the node's audit log (who, when,
 which pseudonymous person, what kind of action; never a value). People are known by their
-pseudonym on screen; a job coach finds someone by the organisation's own id (turned into the
-pseudonym in memory, as `koepel node person` does) or by the first characters of the pseudonym.
+pseudonym and, when staff entered one, by their name (web/names.py: kept for the screen only);
+a job coach finds someone by the organisation's own id (turned into the pseudonym in memory, as
+`koepel node person` does), by a part of their name or by the first characters of the pseudonym.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from node.imports.vocabulary import FED_COMPETENCES, FED_SUPPORT_ACTIONS
 from node.organisation.audit_log import record_access
 from node.organisation.person import PersonNotFound, person_record, resolve
 from node.organisation.web.app import Page, redirect, render
+from node.organisation.web.names import MAX_NAME, NameRefused, check_name, name_of, set_name
 from node.organisation.web.people import people_page
 from node.organisation.web.recording import (
     FIELD_LABELS,
@@ -100,7 +102,7 @@ async def people_list(request: Request, page: Page) -> Response:
     review = _int(query.get("review"))
     result = people_page(settings.store, today=settings.today(), target_group=target_group,
                          ending_within=ending, review_due_within=review, pid_prefix=prefix,
-                         page=_int(query.get("page")) or 1)
+                         name=search[:MAX_NAME], page=_int(query.get("page")) or 1)
     filters = sorted(name for name, used in (("target_group", target_group),
                                              ("ending", ending is not None),
                                              ("review", review is not None),
@@ -109,7 +111,7 @@ async def people_list(request: Request, page: Page) -> Response:
                   detail={"via": "web", "filters": filters, "shown": len(result.rows)})
     return render(page, "people.html", {
         "result": result, "search": search, "target_group": target_group, "ending": ending,
-        "review": review, "not_found": bool(search) and not prefix,
+        "review": review, "not_found": bool(search) and not result.total,
         "today": settings.today().isoformat(), **form_choices(page)})
 
 
@@ -122,6 +124,11 @@ async def person_create(request: Request, page: Page) -> Response:
     values = dict(page.form)
     raw = values.get("person_id", "").strip()
     errors: dict[str, str] = {}
+    try:
+        name = check_name(values.get("display_name", ""))
+    except NameRefused:
+        errors["display_name"] = page.gettext(
+            "a name has at most 100 characters and no control characters")
     if raw:
         try:
             resolve(settings.store, settings.secret, raw)
@@ -138,6 +145,8 @@ async def person_create(request: Request, page: Page) -> Response:
         values.pop("person_id", None)  # the raw id is never sent back in a page
         return render(page, "person_new.html", {"values": values, "errors": errors,
                                                 **form_choices(page)}, status=400)
+    if name:
+        set_name(settings.store, pid, name)
     record_access(settings.store, actor=page.user, action="person_create", subject=pid,
                   detail={"via": "web"})
     page.flash(page.gettext("The person was added."))
@@ -181,7 +190,8 @@ def person_context(page: Page, pid: str) -> dict[str, Any]:
                    for line in person.competences()]
     evaluations = [(line, _sparkline(person.self_evaluations, "item_code", line.code))
                    for line in person.self_evaluation_changes()]
-    return {"person": person, "pid": pid, "competence_lines": competences,
+    return {"person": person, "pid": pid, "name": name_of(page.settings.store, pid),
+            "competence_lines": competences,
             "evaluation_lines": evaluations,
             "plans": [(key, plan, list(zip(goal_keys[key], plan["goals"], strict=True)))
                       for key, plan in zip(plan_keys, person.plans, strict=True)],
@@ -194,30 +204,39 @@ def person_context(page: Page, pid: str) -> dict[str, Any]:
             "answers": list(reversed(person.self_evaluations)), **form_choices(page)}
 
 
-async def person_page(request: Request, page: Page) -> Response:
+def _not_found(page: Page) -> Response:
+    return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
+
+
+def _person_in_url(request: Request, page: Page) -> tuple[str, dict[str, Any]] | None:
+    """The pseudonym in the URL and its page's context, if such a person is on the node."""
     pid = request.path_params["pid"]
     if not _PID.fullmatch(pid):
-        return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
+        return None
     try:
-        context = person_context(page, pid)
+        return pid, person_context(page, pid)
     except PersonNotFound:
-        return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
+        return None
+
+
+async def person_page(request: Request, page: Page) -> Response:
+    found = _person_in_url(request, page)
+    if found is None:
+        return _not_found(page)
+    pid, context = found
     record_access(page.settings.store, actor=page.user, action="person_view", subject=pid,
                   detail={"via": "web"})
     return render(page, "person.html", {**context, "errors": {}, "values": {}, "open": ""})
 
 
 async def person_add(request: Request, page: Page) -> Response:
-    pid = request.path_params["pid"]
     kind = request.path_params["kind"]
-    if kind not in FORMS or not _PID.fullmatch(pid):
-        return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
+    found = _person_in_url(request, page) if kind in FORMS else None
+    if found is None:
+        return _not_found(page)
+    pid, context = found
     table, action = FORMS[kind]
     settings = page.settings
-    try:
-        context = person_context(page, pid)
-    except PersonNotFound:
-        return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
     try:
         if kind == "plans":
             record_plan(settings.store, settings.secret, page.form, person_pid=pid,
@@ -245,12 +264,12 @@ async def plan_review(request: Request, page: Page) -> Response:
     pid, plan = request.path_params["pid"], request.path_params["plan"]
     settings = page.settings
     if not (_PID.fullmatch(pid) and _PID.fullmatch(plan)):
-        return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
+        return _not_found(page)
     with settings.store.reading() as conn:
         owned = conn.execute("SELECT 1 FROM support_plans WHERE plan_key = ? AND pid = ?",
                              (plan, pid)).fetchone()
     if owned is None:
-        return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
+        return _not_found(page)
     try:
         record_review(settings.store, settings.secret, page.form, plan_key=plan,
                       vocabulary=settings.config.vocabulary, gettext=page.gettext)
@@ -280,7 +299,7 @@ async def person_transfer(request: Request, page: Page) -> Response:
     pid = request.path_params["pid"]
     settings = page.settings
     if not _PID.fullmatch(pid):
-        return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
+        return _not_found(page)
     raw = page.form.get("person_id", "").strip()
     recipient = page.form.get("recipient", "").strip()
     errors: dict[str, str] = {}
@@ -308,6 +327,25 @@ async def person_transfer(request: Request, page: Page) -> Response:
         "Content-Disposition": f'attachment; filename="koepel-transfer-{pid[:10]}.json"'})
 
 
+async def person_name(request: Request, page: Page) -> Response:
+    """Enter, change or (left empty) remove the name a person is known by on screen."""
+    found = _person_in_url(request, page)
+    if found is None:
+        return _not_found(page)
+    pid, context = found
+    try:
+        set_name(page.settings.store, pid, page.form.get("display_name", ""))
+    except NameRefused:
+        return render(page, "person.html", {**context, "values": dict(page.form), "errors": {
+            "display_name": page.gettext(
+                "a name has at most 100 characters and no control characters")},
+            "open": "name"}, status=400)
+    record_access(page.settings.store, actor=page.user, action="name_edit", subject=pid,
+                  detail={"via": "web"})
+    page.flash(page.gettext("Saved."))
+    return redirect(f"/people/{pid}")
+
+
 async def account_page(request: Request, page: Page) -> Response:
     return render(page, "account.html")
 
@@ -330,6 +368,7 @@ def routes(guarded: Callable[..., Any]) -> list[Route]:
         Route("/people/{pid}", guarded(person_page), methods=["GET"]),
         Route("/people/{pid}/plans/{plan}/reviews", guarded(plan_review), methods=["POST"]),
         Route("/people/{pid}/transfer", guarded(person_transfer), methods=["POST"]),
+        Route("/people/{pid}/name", guarded(person_name), methods=["POST"]),
         Route("/people/{pid}/{kind}", guarded(person_add), methods=["POST"]),
         Route("/account", guarded(account_page), methods=["GET"]),
         Route("/account/language", guarded(account_language), methods=["POST"]),
