@@ -289,3 +289,58 @@ def test_a_job_coach_changes_and_deletes_what_was_recorded(
         dutch.close()
     actions = [e.action for e in audit_entries(runtime.store)]
     assert {"support_action_edit", "assessment_edit", "self_evaluation_delete"} <= set(actions)
+
+
+def test_a_manager_defines_the_organisations_words_and_prints_the_report(
+        browser: object, node_factory: Callable[..., NodeRuntime], shots: Path) -> None:
+    runtime = node_factory()
+    import_synthetic(runtime, 40)
+    add_account(runtime.store, "marc", PASSWORD, role="manager", language="nl")
+    add_account(runtime.store, "lea", PASSWORD, role="manager", language="fr")
+    with serving(web_settings(runtime, today=lambda: date(2025, 11, 15))) as base:
+        context = browser.new_context(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]
+        page = context.new_page()
+        _sign_in(page, base, "marc")
+        page.goto(f"{base}/manage/vocabulary")
+        page.select_option("#kind", "support_action")
+        page.fill("#code", "ATELIER")
+        page.select_option("#federation_code", "SA03")
+        page.fill("#label_nl", "Begeleiding in het atelier")
+        page.fill("#label_fr", "Accompagnement à l'atelier")
+        page.click("#define button")
+        assert "Opgeslagen." in page.inner_text(".flash")
+        page.select_option("#kind", "competence")
+        page.fill("#code", "SA02")  # a federation code: refused on its field
+        page.click("#define button")
+        assert "is een federatiecode" in page.inner_text("#define")
+        page.fill("#code", "BOEKHOUDEN")
+        page.select_option("#federation_code", "")
+        page.click("#define button")
+        words = page.inner_text("#words")
+        assert "ATELIER" in words and "SA03" in words and "BOEKHOUDEN" in words
+        assert "niet gekoppeld" in words
+        page.screenshot(path=str(shots / "vocabulary-nl.png"), full_page=True)
+        with runtime.store.reading() as conn:
+            pid = conn.execute("SELECT pid FROM workers ORDER BY pid").fetchone()[0]
+        page.goto(f"{base}/people/{pid}")
+        page.click("#support-actions summary")
+        options = page.inner_text("#action_code")
+        assert "ATELIER — Begeleiding in het atelier" in options and "BOEKHOUDEN" not in options
+
+        page.goto(f"{base}/manage/report?period=2025")
+        page.click("text=Afdrukbare versie")
+        assert page.locator("html").get_attribute("lang") == "nl"
+        assert "begeleiding en tewerkstelling, 2025" in page.inner_text("h1")
+        assert page.locator("section svg").count() >= 10
+        page.screenshot(path=str(shots / "report-print-nl.png"), full_page=True)
+        page.pdf(path=str(shots / "report-print-nl.pdf"))  # prints on A4
+        context.close()
+
+        french = browser.new_context(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]
+        page = french.new_page()
+        _sign_in(page, base, "lea")
+        page.goto(f"{base}/manage/report/print?period=2025")
+        assert "accompagnement et emploi, 2025" in page.inner_text("h1")
+        assert "comme dans les chiffres de la fédération" in page.inner_text("body")
+        page.screenshot(path=str(shots / "report-print-fr.png"))
+        french.close()

@@ -245,19 +245,30 @@ def update_record(store: Store, secret: bytes, table: str, stored_key: str,
     form would give (a vocabulary column as the organisation's own code, a score on the form's
     1–5 scale), with the changes over it, goes through the same validation as a new one (an end
     before the start, an unmapped code, a score out of range are refused) and replaces the
-    stored row, or nothing is written."""
+    stored row, or nothing is written. A record whose code is left as it was keeps the mapping
+    it was recorded with (its federation code and mapping version), even if that code is no
+    longer mapped: an unmapped code never blocks correcting a date or a duration."""
     spec = TABLES[table]
     columns = [c.name for c in spec.columns]
     # a vocabulary column is given back as the organisation's own code (what a form sends)
-    read = ["local_code" if c.kind in VOCABULARY_KIND else c.name for c in spec.columns]
+    coded = next((c for c in spec.columns if c.kind in VOCABULARY_KIND), None)
+    read = ["local_code" if c is coded else c.name for c in spec.columns]
+    if coded is not None:
+        read += [coded.name, "mapping_version"]
     with store.reading() as conn:
         row = conn.execute(f"SELECT {', '.join(read)} FROM {table} "  # names from records.py
                            f"WHERE {spec.key_stored_as} = ?", (stored_key,)).fetchone()
     if row is None:
         raise LookupError("no such record")
-    cells = {name: _text(value) for name, value in zip(columns, row, strict=True)}
+    cells = {name: _text(value) for name, value in zip(columns, row, strict=False)}
     if table in SCORED:
         cells["score_norm"] = _form_score(float(row[columns.index("score_norm")]))
+    if coded is not None and str(changes.get(coded.name, cells[coded.name])) == cells[coded.name]:
+        local, federation, version = cells[coded.name], str(row[-2]), str(row[-1])
+        mapping = MappingProxyType({local: federation})
+        vocabulary = (Vocabulary(mapping, MappingProxyType({}), version)
+                      if coded.kind == "support_action"
+                      else Vocabulary(MappingProxyType({}), mapping, version))
     cells.update({name: str(changes[name]) for name in columns if name in changes})
     _write(store, secret, [RowBatch(table, [cells], _mapping(table), person_pid, parent_key,
                                     stored_key)], vocabulary=vocabulary, gettext=gettext)

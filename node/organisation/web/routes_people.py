@@ -60,7 +60,10 @@ FORMS = {"contracts": ("contracts", "contract_add"),
 
 
 def form_choices(page: Page) -> dict[str, Any]:
-    vocabulary = page.settings.config.vocabulary
+    """The choices of the record forms; the codes offered are the mapped ones (node.toml's and
+    the app's) and the federation's own, never an unmapped one (the federation could not count
+    a record under it)."""
+    vocabulary = page.vocabulary
     actions = [(code, code, fed) for code, fed in sorted(vocabulary.support_actions.items())]
     actions += [(code, code, code) for code in FED_SUPPORT_ACTIONS]
     competences = [(code, code, fed) for code, fed in sorted(vocabulary.competences.items())]
@@ -138,7 +141,7 @@ async def person_create(request: Request, page: Page) -> Response:
     if not errors:
         try:
             pid = record(settings.store, settings.secret, "workers", values,
-                         vocabulary=settings.config.vocabulary, gettext=page.gettext)
+                         vocabulary=page.vocabulary, gettext=page.gettext)
         except FormRefused as exc:
             errors = {e.field: e.message for e in exc.errors}
     if errors:
@@ -240,15 +243,15 @@ async def person_add(request: Request, page: Page) -> Response:
     try:
         if kind == "plans":
             record_plan(settings.store, settings.secret, page.form, person_pid=pid,
-                        vocabulary=settings.config.vocabulary, gettext=page.gettext)
+                        vocabulary=page.vocabulary, gettext=page.gettext)
         elif kind == "self-evaluations":
             record_self_evaluation(settings.store, settings.secret, page.form,
                                    person_pid=pid, items=tuple(SELF_EVALUATION_ITEMS),
-                                   vocabulary=settings.config.vocabulary,
+                                   vocabulary=page.vocabulary,
                                    gettext=page.gettext)
         else:
             record(settings.store, settings.secret, table, page.form,
-                   vocabulary=settings.config.vocabulary, gettext=page.gettext,
+                   vocabulary=page.vocabulary, gettext=page.gettext,
                    person_pid=pid)
     except FormRefused as exc:
         return render(page, "person.html", {
@@ -272,7 +275,7 @@ async def plan_review(request: Request, page: Page) -> Response:
         return _not_found(page)
     try:
         record_review(settings.store, settings.secret, page.form, plan_key=plan,
-                      vocabulary=settings.config.vocabulary, gettext=page.gettext)
+                      vocabulary=page.vocabulary, gettext=page.gettext)
     except FormRefused as exc:
         context = person_context(page, pid)
         return render(page, "person.html", {

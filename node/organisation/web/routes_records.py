@@ -166,7 +166,7 @@ async def edit(request: Request, page: Page) -> Response:
     changes = {name: page.form.get(name, "") for name in kind.fields}
     try:
         update_record(settings.store, settings.secret, kind.table, key, changes,
-                      vocabulary=settings.config.vocabulary, gettext=page.gettext,
+                      vocabulary=page.vocabulary, gettext=page.gettext,
                       person_pid=None if what == "goal" else pid, parent_key=parent)
     except FormRefused as exc:
         errors = {e.field: e.message for e in exc.errors}
