@@ -17,6 +17,7 @@ import pytest
 from node import NodeRuntime, audit_entries
 from node.organisation.web import add_account
 from node.organisation.web.names import search_key
+from node.organisation.web.people import people_page
 from tests.web_support import Client, serving, web_settings
 
 PASSWORD = "correct horse battery staple"
@@ -88,6 +89,12 @@ def test_find_a_person_by_name_change_it_and_remove_it(app: tuple[NodeRuntime, s
         assert conn.execute("SELECT count(*) FROM person_names").fetchone()[0] == 1
     actions = [(e.action, e.subject) for e in audit_entries(runtime.store)]
     assert actions.count(("name_edit", pid)) == 2
+    today = date(2025, 11, 15)
+    first = people_page(runtime.store, today=today)
+    assert first.total == 3 and [r.name for r in first.rows] == ["Bart Peeters", "", ""]
+    past = people_page(runtime.store, today=today, page=2)  # a page past the end
+    assert past.total == 3 and past.rows == ()
+    assert people_page(runtime.store, today=today, name="PEETERS").total == 1
 
 
 def test_the_name_goes_nowhere_but_the_staffs_pages(app: tuple[NodeRuntime, str]) -> None:

@@ -14,6 +14,7 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 
+from babel.core import Locale as BabelLocale
 from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 
@@ -38,6 +39,7 @@ class Locale:
             language = "en"
         self.language = language
         self.locale = LOCALES[language]
+        self._babel = BabelLocale.parse(self.locale)  # parsed once, not on every number
         if language == "en":
             self._t: gettext.NullTranslations = gettext.NullTranslations()
         else:
@@ -54,17 +56,17 @@ class Locale:
         if value is None or value == "":
             return ""
         when = date.fromisoformat(value) if isinstance(value, str) else value
-        return format_date(when, _DATE_PATTERN[self.language], locale=self.locale)
+        return format_date(when, _DATE_PATTERN[self.language], locale=self._babel)
 
     def number(self, value: float | int, digits: int = 1) -> str:
         pattern = "#,##0" + ("." + "#" * digits if digits else "")
-        return format_decimal(value, format=pattern, locale=self.locale)
+        return format_decimal(value, format=pattern, locale=self._babel)
 
     def fixed(self, value: float, digits: int = 2) -> str:
-        return format_decimal(value, format="#,##0." + "0" * digits, locale=self.locale)
+        return format_decimal(value, format="#,##0." + "0" * digits, locale=self._babel)
 
     def percent(self, value: float) -> str:
-        return format_percent(value, format="#,##0.0 %", locale=self.locale)
+        return format_percent(value, format="#,##0.0 %", locale=self._babel)
 
 
 @cache
