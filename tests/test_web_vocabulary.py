@@ -76,7 +76,9 @@ def test_define_codes_record_with_them_and_remap(
 
         person = coach.get(f"/people/{pid}")
         assert "ATELIER — Accompagnement à l&#39;atelier" in person.body
-        assert 'value="BOEKHOUDEN"' not in person.body  # unmapped: not offered
+        assert 'value="BOEKHOUDEN"' not in person.body  # unmapped: not offered, and said so
+        assert ("Non proposés tant qu&#39;un responsable ne les a pas liés à un code de la "
+                "fédération : BOEKHOUDEN.") in person.body
         assert coach.post(f"/people/{pid}/support-actions", {
             "csrf_token": person.csrf, "action_date": "2025-03-04", "duration_min": "90",
             "action_code": "ATELIER"}).status == 303

@@ -68,9 +68,14 @@ def form_choices(page: Page) -> dict[str, Any]:
     actions += [(code, code, code) for code in FED_SUPPORT_ACTIONS]
     competences = [(code, code, fed) for code, fed in sorted(vocabulary.competences.items())]
     competences += [(code, code, code) for code in FED_COMPETENCES]
-    from node.organisation.web.vocabulary import labels
+    from node.organisation.web.vocabulary import app_terms, labels
 
+    unmapped = sorted(app_terms(page.settings.store).items())
     return {"org_labels": labels(page.settings.store, page.locale.language),
+            "unmapped_actions": [c for (k, c), f in unmapped
+                                 if k == "support_action" and f is None],
+            "unmapped_competences": [c for (k, c), f in unmapped
+                                     if k == "competence" and f is None],
             "genders": GENDERS, "education": EDUCATION, "target_groups": TARGET_GROUPS,
             "regions": REGIONS, "roles": ROLES, "contract_types": CONTRACT_TYPES,
             "subsidy_schemes": [s for s in SUBSIDY_SCHEMES if s != "NONE"],
