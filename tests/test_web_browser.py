@@ -277,18 +277,29 @@ def test_a_job_coach_changes_and_deletes_what_was_recorded(
         page.click("text=Karim Benali")
         assert page.url == person_url
         assert page.locator("h1").inner_text().startswith("Karim Benali")
+
+        # Change his name, then delete the assessment entered for him.
+        page.click("#name summary")
+        page.fill("#display_name", "Karim Ben Ali")
+        page.click("text=Enregistrer le nom")
+        assert page.locator("h1").inner_text().startswith("Karim Ben Ali")
+        page.click("#assessments >> text=modifier ou supprimer")
+        page.check("#confirm")
+        page.click("#delete button")
+        assert "Aucune évaluation de compétence enregistrée." in page.inner_text("#assessments")
         context.close()
 
         dutch = browser.new_context(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]
         page = dutch.new_page()
         _sign_in(page, base, "joke")
         page.goto(person_url)
-        page.click("#assessments >> text=wijzigen of verwijderen")
-        assert page.locator("h1").inner_text() == "Een evaluatie wijzigen"
+        page.click("#support-actions >> text=wijzigen of verwijderen")
+        assert page.locator("h1").inner_text() == "Een begeleidingsactie wijzigen"
         page.screenshot(path=str(shots / "record-edit-nl.png"), full_page=True)
         dutch.close()
     actions = [e.action for e in audit_entries(runtime.store)]
-    assert {"support_action_edit", "assessment_edit", "self_evaluation_delete"} <= set(actions)
+    assert {"support_action_edit", "assessment_edit", "self_evaluation_delete", "name_edit",
+            "assessment_delete"} <= set(actions)
 
 
 def test_a_manager_defines_the_organisations_words_and_prints_the_report(
