@@ -1,15 +1,16 @@
 """Server time of the web app's people list and person page on a synthetic organisation.
 
 Part ``web`` of `python -m bench` (issue 13's target: ≤ 100 ms at 3,000 people), and a script
-of its own: ``PYTHONPATH=$PWD python bench/web_pages.py [--people 3000] [--runs 30]``.
+of its own: ``PYTHONPATH=$PWD python -m bench.web_pages [--people 3000] [--runs 30]``.
 
 One node (a real SQLCipher store, node.toml and keys as `koepel node init` makes them) holds a
 synthetic insertion enterprise of about ``people`` people with its accompaniment records,
-imported like a real one. A signed-in manager's requests go straight to the ASGI app (no
-network, no browser): the time from the request to the last byte of the page, which includes
-the guard (session, account lookup), the SQL, the audit-log line written and committed in its
-own transaction, and the template. The floor, measured in turn with it, is the page's data
-alone: ``people_page`` for a list, ``person_record`` for a person's page.
+imported like a real one, every person with a name (the list is sorted and searched by it).
+A signed-in manager's requests go straight to the ASGI app (no network, no browser): the time
+from the request to the last byte of the page, which includes the guard (session, account
+lookup), the SQL, the audit-log line written and committed in its own transaction, and the
+template. The floor, measured in turn with it, is the page's data alone: ``people_page`` for a
+list, ``person_record`` for a person's page.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from node import (
 )
 from node.organisation.person import person_record
 from node.organisation.web import COOKIE, WebSettings, add_account, create_app
+from node.organisation.web.names import search_key
 from node.organisation.web.people import people_page, reminders
 from node.synthetic.generator import OrgProfile, generate_organisation
 from node.synthetic.plans import generate_accompaniment
@@ -87,8 +89,24 @@ def _node(directory: Path, people: int) -> tuple[Any, int]:
     for path in paths:
         path.unlink()
     with runtime.store.reading() as conn:
-        count = int(conn.execute("SELECT count(*) FROM workers").fetchone()[0])
-    return runtime, count
+        pids = [str(r[0]) for r in conn.execute("SELECT pid FROM workers ORDER BY pid")]
+    with runtime.store.transaction() as conn:  # every person named, as job coaches would
+        conn.executemany(
+            "INSERT INTO person_names (pid, display_name, search_key) VALUES (?, ?, ?)",
+            [(pid, name, search_key(name)) for pid, name in zip(pids, _names(len(pids)),
+                                                                   strict=True)])
+    return runtime, len(pids)
+
+
+def _names(count: int) -> list[str]:
+    """``count`` made-up Belgian names (first × last, cycled)."""
+    first = ("Fatima", "Jan", "Marie", "Mohamed", "Els", "Kevin", "Sofie", "Youssef", "Ana",
+             "Luc", "Aïcha", "Bram", "Nathalie", "Dries", "Inès", "Tom", "Zeynep", "Pieter")
+    last = ("Janssens", "Peeters", "Maes", "Dubois", "Lambert", "El Amrani", "Claes", "Dupont",
+            "Wouters", "Mertens", "Yilmaz", "Goossens", "Renard", "De Smet", "Leroy", "Bah",
+            "Vermeulen", "Martin", "Jacobs", "Hermans")
+    return [f"{first[i % len(first)]} {last[(i // len(first)) % len(last)]}"
+            for i in range(count)]
 
 
 def run_web(scratch: Path, people: int, runs: int, log: Callable[[str], None]) -> list[Row]:
@@ -128,6 +146,9 @@ def run_web(scratch: Path, people: int, runs: int, log: Callable[[str], None]) -
                  "people_page() alone"),
                 ("people list, plan review overdue", "/people?review=0",
                  lambda: people_page(store, today=TODAY, review_due_within=0),
+                 "people_page() alone"),
+                ("people list, search by name", "/people?q=janssens",
+                 lambda: people_page(store, today=TODAY, name="janssens"),
                  "people_page() alone"),
                 ("person page (most support actions)", f"/people/{busiest}",
                  lambda: person_record(store, busiest), "person_record() alone"),

@@ -3,7 +3,10 @@ its own temp dir; a job coach signs in with a password holding a marker and reco
 whose organisation id holds another. Neither marker is then found in any file the node touched
 (database, journal, node folder, temp dir, the server's output) — not even after the person's
 transfer file and the Walloon forms were downloaded — nor in the decrypted records:
-the id is stored only as its HMAC, the password only as its Argon2 hash."""
+the id is stored only as its HMAC, the password only as its Argon2 hash. The person's name,
+entered and searched for, is on the staff's pages, in the encrypted store's ``person_names``
+table and nowhere else: not in a file in plaintext, not in the transfer file, not in any
+other table."""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from tests.test_plaintext_scan import containing, files_under
 from tests.web_support import Client
 
 ID_MARKER = f"KOEPEL-WEB-ID-{secrets.token_hex(6)}"
+NAME_MARKER = f"Koepelname {secrets.token_hex(6)}"
 PASSWORD_MARKER = f"KOEPEL-WEB-PW-{secrets.token_hex(6)}"
 
 
@@ -64,17 +68,20 @@ def test_no_marker_in_any_file_the_web_app_touched(tmp_path: Path) -> None:
         assert client.login("anna", PASSWORD_MARKER).status == 303
         form = client.get("/people/new")
         created = client.post("/people/new", {
-            "csrf_token": form.csrf, "person_id": ID_MARKER, "birth_year": "1975",
+            "csrf_token": form.csrf, "person_id": ID_MARKER, "display_name": NAME_MARKER,
+            "birth_year": "1975",
             "gender": "F", "education_level": "NONE_OR_PRIMARY", "target_group": "TG_DISADV",
             "region": "BE-BRU"})
         assert created.status == 303
         person = created.headers["location"]
         page = client.get(person)
-        assert ID_MARKER not in page.body
+        assert ID_MARKER not in page.body and NAME_MARKER in page.body  # shown to staff
         assert client.post(f"{person}/support-actions", {
             "csrf_token": page.csrf, "action_date": "2025-04-02", "duration_min": "45",
             "action_code": "SA01"}).status == 303
         assert client.get(f"/people?q={ID_MARKER}").headers["location"] == person
+        found = client.get(f"/people?q={NAME_MARKER.split()[1]}")  # search by name
+        assert person in found.body and NAME_MARKER in found.body
         assert client.get("/manage/report?period=2025").status == 200
         forms = client.get("/manage/forms?year=2025")
         assert client.post("/manage/forms", {"csrf_token": forms.csrf,
@@ -82,6 +89,7 @@ def test_no_marker_in_any_file_the_web_app_touched(tmp_path: Path) -> None:
         transfer = client.post(f"{person}/transfer", {
             "csrf_token": page.csrf, "person_id": ID_MARKER, "recipient": "FOREM"})
         assert transfer.status == 200 and ID_MARKER in transfer.body  # sent, never kept
+        assert NAME_MARKER not in transfer.body  # koepel-transfer/1 has no name
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -90,6 +98,8 @@ def test_no_marker_in_any_file_the_web_app_touched(tmp_path: Path) -> None:
     assert len(paths) >= 4
     assert containing(ID_MARKER, paths, {}) == []
     assert containing(PASSWORD_MARKER, paths, {}) == []
+    assert containing(NAME_MARKER, paths, {}) == []
+    assert containing(NAME_MARKER.split()[1], paths, {}) == []
     store = open_store(config)
     try:
         with store.reading() as conn:
@@ -99,6 +109,7 @@ def test_no_marker_in_any_file_the_web_app_touched(tmp_path: Path) -> None:
                 for row in conn.execute(f'SELECT * FROM "{table}"'):
                     text = " ".join(str(v) for v in row)
                     assert ID_MARKER not in text and PASSWORD_MARKER not in text, table
+                    assert (NAME_MARKER in text) == (table == "person_names"), table
             assert conn.execute("SELECT count(*) FROM workers").fetchone()[0] == 1
     finally:
         store.close()

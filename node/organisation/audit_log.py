@@ -30,6 +30,9 @@ ACTIONS = ("transfer_export", "forms_export")
 ACCESS_ACTIONS = ("person_view", "person_create", "contract_add", "support_action_add",
                   "assessment_add", "plan_add", "plan_review_add", "self_evaluation_add",
                   "contract_edit", "plan_close", "goal_edit",
+                  "support_action_edit", "support_action_delete", "assessment_edit",
+                  "assessment_delete", "self_evaluation_edit", "self_evaluation_delete",
+                  "name_edit",
                   "account_add", "account_reset", "account_disable", "vocabulary_edit",
                   "people_list", "report_view")
 

@@ -164,10 +164,10 @@ def person_record(store: Store, pid: str) -> PersonRecord:
             "SELECT exit_date, destination FROM exits WHERE pid = ? "
             "ORDER BY exit_date, exit_key", (pid,))]
         record.support_actions = [dict(zip(
-            ("date", "duration_min", "federation_code", "local_code"), r, strict=True))
+            ("key", "date", "duration_min", "federation_code", "local_code"), r, strict=True))
             for r in conn.execute(
-                "SELECT action_date, duration_min, action_code, local_code FROM support_actions"
-                " WHERE pid = ? ORDER BY action_date, action_key", (pid,))]
+                "SELECT action_key, action_date, duration_min, action_code, local_code "
+                "FROM support_actions WHERE pid = ? ORDER BY action_date, action_key", (pid,))]
         record.assessments = [dict(zip(
             ("key", "date", "federation_code", "local_code", "score_norm", "assessor",
              "context"), r, strict=True)) for r in conn.execute(

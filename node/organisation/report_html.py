@@ -13,7 +13,7 @@ from html import escape
 from node.organisation.report import LocalReport
 from node.organisation.sections import ReportSection, format_value
 
-__all__ = ["render_html"]
+__all__ = ["PRINT_CSS", "render_html"]
 
 _CSS = """
 body { font-family: "DejaVu Sans", Arial, sans-serif; color: #1b1b1b; margin: 2em auto;
@@ -32,6 +32,8 @@ p.note { color: #555; font-size: 0.85em; margin: 0.2em 0; }
 @media print { body { margin: 0; max-width: none; } a { color: inherit; } }
 @page { size: A4; margin: 15mm; }
 """
+
+PRINT_CSS = _CSS  # the web app's printable report (in the user's language) uses it too
 
 _BAR = "#3b6ea5"
 _NEGATIVE = "#b5533c"

@@ -351,7 +351,28 @@ _V9_OPERATOR = (
         ON ledger(operator, operator_request) WHERE operator_request != ''""",
 )
 
+# Version 10: what the organisation's web app keeps for its own staff. ``person_names``: the name
+# a job coach knows a person by, in its own table of the encrypted store (with a search key:
+# the name folded to lower case without accents), read only by the web app's people list and
+# person page: never by the query engine, the reports, the exports, the audit log or the
+# federation (docs/organisation.md, "Names on screen"). ``vocabulary_terms``: the kinds of
+# support and competences a manager defines in the app, each mapped to a federation code (or
+# to none yet: NULL), next to the ones node.toml [vocabulary] maps.
+_V10_WEB_NAMES = (
+    """CREATE TABLE person_names (
+        pid TEXT PRIMARY KEY REFERENCES workers(pid),
+        display_name TEXT NOT NULL,
+        search_key TEXT NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE vocabulary_terms (
+        kind TEXT NOT NULL CHECK (kind IN ('support_action', 'competence')),
+        local_code TEXT NOT NULL,
+        fed_code TEXT,
+        PRIMARY KEY (kind, local_code)
+    ) WITHOUT ROWID""",
+)
+
 MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3_LEDGER, _V4_ACCOMPANIMENT, _V5_INDEXES,
                                        _V6_SECURE_AGGREGATION, _V7_WEB_ACCOUNTS, _V8_FACTS,
-                                       _V9_OPERATOR)
+                                       _V9_OPERATOR, _V10_WEB_NAMES)
 SCHEMA_VERSION = len(MIGRATIONS)

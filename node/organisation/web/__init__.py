@@ -3,9 +3,12 @@
 A local, server-rendered app over the node's encrypted store, in French, Dutch and English:
 staff accounts with roles (``accounts``), in-memory sessions, CSRF tokens and login throttling
 (``sessions``), the guard and page rendering (``app``), the people list and reminders
-(``people``), recording through the importer's own validation (``recording``), the job coach's
-routes (``routes_people``) and the manager's (``routes_manage``), the gettext catalogues and
-locale formats (``i18n``, ``labels``, ``translations/``), put together by ``application``.
+(``people``), the names staff know people by, kept for the screen only (``names``), recording,
+changing and deleting through the importer's own validation (``recording``), the
+organisation's own codes and words (``vocabulary``), the job coach's routes (``routes_people``,
+``routes_records``), the manager's (``routes_manage``, ``routes_report``) and the admin's
+(``routes_admin``), the gettext catalogues and locale formats (``i18n``, ``labels``,
+``catalogues``, ``translations/``), put together by ``application``.
 """
 
 from node.organisation.web.accounts import (

@@ -27,10 +27,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from node.config import NodeConfig
 from node.engine.queries import QueryEngine
+from node.imports.vocabulary import Vocabulary
 from node.organisation.web.accounts import authenticate, get_account
 from node.organisation.web.i18n import LANGUAGES, Locale, locale_for
 from node.organisation.web.labels import label
 from node.organisation.web.sessions import LoginThrottle, Session, SessionStore
+from node.organisation.web.vocabulary import effective_vocabulary
 from node.store.database import Store
 
 __all__ = ["COOKIE", "Page", "WebSettings", "guarded", "redirect", "render"]
@@ -77,6 +79,11 @@ class Page:
 
     def gettext(self, message: str) -> str:
         return self.locale.gettext(message)
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """What a form records with: node.toml's mapping and the codes defined in the app."""
+        return effective_vocabulary(self.settings.store, self.settings.config.vocabulary)
 
     def flash(self, message: str, kind: str = "ok") -> None:
         self.session.flashes.append((kind, message))

@@ -9,7 +9,13 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from node.organisation.web import routes_admin, routes_manage, routes_people
+from node.organisation.web import (
+    routes_admin,
+    routes_manage,
+    routes_people,
+    routes_records,
+    routes_report,
+)
 from node.organisation.web.app import HERE, WebSettings, guarded, home, login, login_form, logout
 
 __all__ = ["create_app"]
@@ -22,8 +28,10 @@ def create_app(settings: WebSettings) -> Starlette:
         Route("/login", guarded(login_form, role=None), methods=["GET"]),
         Route("/login", guarded(login, role=None), methods=["POST"]),
         Route("/logout", guarded(logout), methods=["POST"]),
+        *routes_records.routes(guarded),
         *routes_people.routes(guarded),
         *routes_manage.routes(guarded),
+        *routes_report.routes(guarded),
         *routes_admin.routes(guarded),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

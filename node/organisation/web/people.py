@@ -11,10 +11,12 @@ per page: at 3,000 people it stays within a few tens of milliseconds (measured i
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from node.organisation.web.names import search_key
 from node.store.database import Store
 
 __all__ = ["PAGE", "REVIEW_MONTHS", "PeoplePage", "PersonRow", "people_page", "reminders"]
@@ -41,10 +43,15 @@ WITH person AS (
                                WHERE r.plan_key = p.plan_key), p.start_date),
                      '+{REVIEW_MONTHS} months'))
        FROM support_plans p
-      WHERE p.pid = w.pid AND (p.end_date IS NULL OR p.end_date > :today)) AS review_due
-  FROM workers w
+      WHERE p.pid = w.pid AND (p.end_date IS NULL OR p.end_date > :today)) AS review_due,
+    n.display_name AS name, n.search_key AS name_key
+  FROM workers w LEFT JOIN person_names n ON n.pid = w.pid
 )
 """
+# The same, for the people whose pseudonyms :pids lists (a JSON array): one page's fifty.
+_PER_PERSON_OF = _PER_PERSON.replace(
+    "LEFT JOIN person_names n ON n.pid = w.pid",
+    "LEFT JOIN person_names n ON n.pid = w.pid WHERE w.pid IN (SELECT value FROM json_each(:pids))")
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,7 @@ class PersonRow:
     contract_end: str | None  # None: no running contract; OPEN_ENDED: open-ended
     review_due: str | None  # None: no open plan
     subsidies: str = ""  # the running contracts' subsidy schemes, comma-separated
+    name: str = ""  # the name staff entered (web/names.py), "" if none
 
     @property
     def open_ended(self) -> bool:
@@ -74,15 +82,22 @@ class PeoplePage:
         return max(1, -(-self.total // PAGE))
 
 
+_COLUMNS = ("pid, birth_year, gender, target_group, region, contract_end, review_due, "
+            "subsidies, name")
+
+
 def _row(r: tuple[Any, ...]) -> PersonRow:
     return PersonRow(str(r[0]), int(r[1]), str(r[2]), str(r[3]), str(r[4]), r[5], r[6],
-                     str(r[7] or "") if len(r) > 7 else "")
+                     str(r[7] or ""), str(r[8] or ""))
 
 
 def people_page(store: Store, *, today: date, target_group: str = "",
                 ending_within: int | None = None, review_due_within: int | None = None,
-                pid_prefix: str = "", page: int = 1) -> PeoplePage:
-    """One page of the people list with its filters (every value bound, never spliced)."""
+                pid_prefix: str = "", name: str = "", page: int = 1) -> PeoplePage:
+    """One page of the people list with its filters (every value bound, never spliced):
+    people with a name first, by name, then by pseudonym. ``pid_prefix`` and ``name`` (either
+    matching) keep the people whose pseudonym starts with it or whose name holds it (accents
+    and case aside)."""
     where, params = [], {"today": today.isoformat()}
     if target_group:
         where.append("target_group = :tg")
@@ -94,18 +109,35 @@ def people_page(store: Store, *, today: date, target_group: str = "",
     if review_due_within is not None:
         where.append("review_due IS NOT NULL AND review_due <= date(:today, :review)")
         params["review"] = f"+{int(review_due_within)} days"
+    found = []  # a search matches a name or the start of a pseudonym
     if pid_prefix:
-        where.append("pid >= :lo AND pid < :hi")
+        found.append("(pid >= :lo AND pid < :hi)")
         params["lo"], params["hi"] = pid_prefix, pid_prefix + "g"  # hex: 'g' sorts after 'f'
+    if name:
+        found.append("name_key LIKE :name ESCAPE '\\'")
+        folded = search_key(name)
+        for special in ("\\", "%", "_"):
+            folded = folded.replace(special, "\\" + special)
+        params["name"] = f"%{folded}%"
+    if found:
+        where.append("(" + " OR ".join(found) + ")")
     clause = ("WHERE " + " AND ".join(where)) if where else ""
     page = max(1, page)
+    order = "ORDER BY name_key IS NULL, name_key, pid"
     with store.reading() as conn:
-        total = int(conn.execute(f"{_PER_PERSON} SELECT COUNT(*) FROM person {clause}",
-                                 params).fetchone()[0])
+        # The page's people and the total in one pass (only the filters' columns are computed
+        # for everyone), then the per-person columns for those fifty alone.
+        listed = conn.execute(
+            f"{_PER_PERSON} SELECT pid, COUNT(*) OVER () FROM person {clause} {order} "
+            f"LIMIT {PAGE} OFFSET :offset", {**params, "offset": (page - 1) * PAGE}).fetchall()
+        if listed:
+            total = int(listed[0][1])
+        else:  # no one, or a page past the end
+            total = int(conn.execute(f"{_PER_PERSON} SELECT COUNT(*) FROM person {clause}",
+                                     params).fetchone()[0])
         rows = conn.execute(
-            f"{_PER_PERSON} SELECT pid, birth_year, gender, target_group, region, contract_end,"
-            f" review_due FROM person {clause} ORDER BY pid LIMIT {PAGE} OFFSET :offset",
-            {**params, "offset": (page - 1) * PAGE}).fetchall()
+            f"{_PER_PERSON_OF} SELECT {_COLUMNS} FROM person {order}",
+            {"today": params["today"], "pids": json.dumps([r[0] for r in listed])}).fetchall()
     return PeoplePage(tuple(_row(r) for r in rows), total, page)
 
 
@@ -142,13 +174,11 @@ def reminders(store: Store, *, today: date) -> Reminders:
     params = {"today": today.isoformat()}
     with store.reading() as conn:
         ending = [_row(r) for r in conn.execute(
-            f"{_PER_PERSON} SELECT pid, birth_year, gender, target_group, region, contract_end,"
-            f" review_due, subsidies FROM person WHERE contract_end IS NOT NULL "
+            f"{_PER_PERSON} SELECT {_COLUMNS} FROM person WHERE contract_end IS NOT NULL "
             f"AND contract_end <> '{OPEN_ENDED}' AND contract_end <= date(:today, '+90 days') "
             "ORDER BY contract_end, pid", params)]
         reviews = tuple(_row(r) for r in conn.execute(
-            f"{_PER_PERSON} SELECT pid, birth_year, gender, target_group, region, contract_end,"
-            " review_due FROM person WHERE review_due IS NOT NULL "
+            f"{_PER_PERSON} SELECT {_COLUMNS} FROM person WHERE review_due IS NOT NULL "
             "AND review_due <= date(:today, '+30 days') ORDER BY review_due, pid", params))
         assessments = tuple((str(r[0]), str(r[1]), r[2])
                             for r in conn.execute(_ASSESSMENTS_OVERDUE, params))

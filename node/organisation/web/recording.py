@@ -19,15 +19,20 @@ from node.imports.importer import ImportFailed, RowBatch, import_batches
 from node.imports.mapping import ColumnSource, TableMapping
 from node.imports.pseudonyms import Pseudonymiser
 from node.imports.records import TABLES
+from node.imports.validation import VOCABULARY_KIND
 from node.imports.vocabulary import Vocabulary
 from node.organisation.web.i18n import N_
 from node.store.database import Store
 
-__all__ = ["FIELDS", "GOAL_SLOTS", "SCORE_SCALE", "FieldError", "FormRefused", "record",
-           "record_plan", "record_review", "record_self_evaluation", "update_record"]
+__all__ = ["DELETABLE", "FIELDS", "GOAL_SLOTS", "SCORE_SCALE", "FieldError", "FormRefused",
+           "delete_record", "record", "record_plan", "record_review", "record_self_evaluation",
+           "update_record"]
 
 GOAL_SLOTS = 3  # goals a new plan can be given at once (goal_1_domain, goal_1_status, …)
 SCORE_SCALE = (1.0, 5.0)  # the form asks for a score on 1–5; stored on 0–1 like the imports
+SCORED = ("competence_assessments", "self_evaluations")
+# Record kinds with no end date to close them by: a mistaken one is deleted instead.
+DELETABLE = ("support_actions", "competence_assessments", "self_evaluations")
 
 # The fields each form shows (the table's input columns less the ids the app makes itself).
 FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType({
@@ -38,6 +43,7 @@ FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType({
 
 FIELD_LABELS: Mapping[str, str] = MappingProxyType({
     "person_id": N_("The organisation's id of the person"),
+    "display_name": N_("Name"),
     "birth_year": N_("Year of birth"),
     "gender": N_("Gender"),
     "education_level": N_("Education"),
@@ -61,6 +67,7 @@ FIELD_LABELS: Mapping[str, str] = MappingProxyType({
     "status": N_("Status"),
     "review_date": N_("Date of the review"),
     "evaluation_date": N_("Date of the questionnaire"),
+    "item_code": N_("Question"),
 })
 
 # The importer's reasons (node/imports/records.py, validation.py, importer.py), as patterns,
@@ -110,7 +117,7 @@ def _message(reason: str, gettext: Callable[[str], str]) -> str:
 
 def _mapping(table: str) -> TableMapping:
     columns: dict[str, ColumnSource] = {}
-    if table in ("competence_assessments", "self_evaluations"):
+    if table in SCORED:
         columns["score_norm"] = ColumnSource(column="score_norm", scale=SCORE_SCALE)
     return TableMapping(table, decimal_comma=True, columns=MappingProxyType(columns))
 
@@ -223,24 +230,59 @@ def _text(value: object) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
+def _form_score(value: float) -> str:
+    """A stored 0–1 score back on the form's 1–5 scale (the text a form would give)."""
+    lo, hi = SCORE_SCALE
+    return repr(round(lo + value * (hi - lo), 6))
+
+
 def update_record(store: Store, secret: bytes, table: str, stored_key: str,
                   changes: Mapping[str, str], *, vocabulary: Vocabulary,
                   gettext: Callable[[str], str], person_pid: str | None = None,
                   parent_key: str | None = None) -> None:
-    """Change some columns of a stored row (a contract's end, a plan's end, a goal's status):
-    the row with the changes goes through the same validation as a new one (an end before the
-    start is refused) and replaces the stored row, or nothing is written."""
+    """Change some columns of a stored row (a contract, a plan's end, a goal's status, a support
+    action, an assessment, a self-evaluation answer): the stored row, read back as the text a
+    form would give (a vocabulary column as the organisation's own code, a score on the form's
+    1–5 scale), with the changes over it, goes through the same validation as a new one (an end
+    before the start, an unmapped code, a score out of range are refused) and replaces the
+    stored row, or nothing is written. A record whose code is left as it was keeps the mapping
+    it was recorded with (its federation code and mapping version), even if that code is no
+    longer mapped: an unmapped code never blocks correcting a date or a duration."""
     spec = TABLES[table]
     columns = [c.name for c in spec.columns]
-    if any(c.kind in ("support_action", "competence") for c in spec.columns) or (
-            table in ("competence_assessments", "self_evaluations")):
-        raise ValueError(f"{table} rows are not edited here")
+    # a vocabulary column is given back as the organisation's own code (what a form sends)
+    coded = next((c for c in spec.columns if c.kind in VOCABULARY_KIND), None)
+    read = ["local_code" if c is coded else c.name for c in spec.columns]
+    if coded is not None:
+        read += [coded.name, "mapping_version"]
     with store.reading() as conn:
-        row = conn.execute(f"SELECT {', '.join(columns)} FROM {table} "  # names from records.py
+        row = conn.execute(f"SELECT {', '.join(read)} FROM {table} "  # names from records.py
                            f"WHERE {spec.key_stored_as} = ?", (stored_key,)).fetchone()
     if row is None:
         raise LookupError("no such record")
-    cells = {name: _text(value) for name, value in zip(columns, row, strict=True)}
+    cells = {name: _text(value) for name, value in zip(columns, row, strict=False)}
+    if table in SCORED:
+        cells["score_norm"] = _form_score(float(row[columns.index("score_norm")]))
+    if coded is not None and str(changes.get(coded.name, cells[coded.name])) == cells[coded.name]:
+        local, federation, version = cells[coded.name], str(row[-2]), str(row[-1])
+        mapping = MappingProxyType({local: federation})
+        vocabulary = (Vocabulary(mapping, MappingProxyType({}), version)
+                      if coded.kind == "support_action"
+                      else Vocabulary(MappingProxyType({}), mapping, version))
     cells.update({name: str(changes[name]) for name in columns if name in changes})
     _write(store, secret, [RowBatch(table, [cells], _mapping(table), person_pid, parent_key,
                                     stored_key)], vocabulary=vocabulary, gettext=gettext)
+
+
+def delete_record(store: Store, table: str, stored_key: str, *, person_pid: str) -> None:
+    """Delete one row of a record kind that has no end to close it by (a support action, an
+    assessment, a self-evaluation answer), if it is ``person_pid``'s; the person's facts are
+    brought up to date in the same transaction (Store.transaction)."""
+    if table not in DELETABLE:
+        raise ValueError(f"{table} rows are not deleted here")
+    spec = TABLES[table]
+    with store.transaction() as conn:
+        cursor = conn.execute(f"DELETE FROM {table} WHERE {spec.key_stored_as} = ? "  # known
+                              "AND pid = ?", (stored_key, person_pid))
+        if cursor.rowcount != 1:
+            raise LookupError("no such record")

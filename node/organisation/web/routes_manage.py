@@ -1,161 +1,39 @@
-"""The manager's pages: reminders, the report, the Walloon forms, what is shared, the budget.
+"""The manager's pages: reminders, the Walloon forms, what is shared, the budget, the audit log
+and the organisation's own words (the report is ``routes_report``'s).
 
-Reachable by managers and admins only (the guard refuses a job coach with 403). The report is
-the one `koepel node report` computes (node/organisation/report.py: exact, local, the
-federation's per-person definitions), shown with its charts in the user's language; its
-printable page is report_html's. Sharing and budget are read from node.toml and the ledger and
-said in plain words.
+Reachable by managers and admins only (the guard refuses a job coach with 403). Sharing and
+budget are read from node.toml and the ledger and said in plain words.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from node.organisation.audit_log import record_access
-from node.organisation.report import build_report
-from node.organisation.report_html import render_html
-from node.organisation.sections import ReportSection
 from node.organisation.sharing import sharing_decisions
 from node.organisation.web.app import Page, redirect, render
 from node.organisation.web.i18n import N_, Locale
-from node.organisation.web.labels import LABELS
+from node.organisation.web.names import names_of
 from node.organisation.web.people import reminders
 from privacy import InvalidQueryError
 
-__all__ = ["SECTION_TITLES", "routes"]
+__all__ = ["routes"]
 
-_PERIOD = re.compile(r"\d{4}(-Q[1-4])?")
-
-SECTION_TITLES = {
-    "headcount": N_("People under contract on the last day"),
-    "fte": N_("Full-time equivalent over the period"),
-    "reached": N_("People with a contract or activity during the period"),
-    "exits": N_("People who left, by destination"),
-    "support_hours": N_("Hours of support received"),
-    "support_hours_per_person": N_("Hours of support per person reached"),
-    "competence_progression": N_("Competence progression (people assessed twice)"),
-    "plan_coverage": N_("Share of people reached who have a support plan"),
-    "plan_review_rate": N_("Share of plans reviewed in the period"),
-    "retention_12m": N_("Still under contract 12 months on"),
-    "self_evaluation_change": N_("Change in self-evaluation (people who answered twice)"),
-    "transition_regular_economy": N_("Share of leavers who left for a regular job"),
-    "competence_by_support_kind": N_("Competence progression by kind of support received"),
-    "support_hours_by_kind": N_("Hours of support by kind (all hours)"),
-    "plan_goals": N_("Goals of the support plans, by domain and status"),
-    "exits_by_tenure": N_("People who left, by destination and time with the organisation"),
-}
-UNITS = {"people": N_("people"), "FTE": N_("FTE"), "hours": N_("hours"),
-         "hours per person": N_("hours per person"), "mean change": N_("mean change"),
-         "share": N_("share"), "goals": N_("goals")}
-EXIT_CELLS = {"REGULAR_JOB": N_("regular job"), "OTHER_SOCIAL_ECONOMY":
-              N_("other social-economy job"), "TRAINING": N_("training"),
-              "UNEMPLOYMENT": N_("unemployment"), "RETIREMENT": N_("retirement"),
-              "ILLNESS": N_("illness"), "OTHER": N_("other")}
 SCOPES = {"querier": N_("this year"), "node": N_("all queriers together, this year"),
           "lifetime": N_("all queriers, all years")}
-
-
-def _cell_label(locale: Locale, cell: str) -> str:
-    parts = []
-    for part in cell.split("/"):
-        text = EXIT_CELLS.get(part)
-        for kind in ("target_group", "support_action", "goal_domain", "goal_status"):
-            text = text or LABELS[kind].get(part)
-        if part == "all":
-            text = N_("all")
-        parts.append(locale.gettext(text) if text else part)
-    return " / ".join(parts)
-
-
-def _value(locale: Locale, section: ReportSection, value: float) -> str:
-    if section.unit == "share":
-        return locale.percent(value)
-    if section.unit == "mean change":
-        return ("+" if value > 0 else "") + locale.fixed(value, 3)
-    if section.unit in ("people", "goals"):
-        return locale.number(value, 0)
-    return locale.number(value, 1)
-
-
-def _section_view(locale: Locale, section: ReportSection) -> dict[str, Any]:
-    values = [v for _, v in section.rows]
-    low = 0.0 if section.unit == "share" else min(0.0, *values) if values else 0.0
-    high = 1.0 if section.unit == "share" else max(0.0, *values) if values else 0.0
-    span = (high - low) or 1.0
-    rows = []
-    for i, (cell, value) in enumerate(section.rows):
-        empty = section.empty(i)
-        rows.append({
-            "label": _cell_label(locale, cell),
-            "shown": "—" if empty else _value(locale, section, value),
-            "x": round(240 + 300 * (min(value, 0.0) - low) / span, 1),
-            "width": round(max(0.5, 300 * abs(value) / span), 1),
-            "negative": value < 0,
-            "persons": section.row_persons[i] if section.row_persons else None,
-        })
-    return {"name": section.name,
-            "title": locale.gettext(SECTION_TITLES.get(section.name, section.title)),
-            "unit": locale.gettext(UNITS.get(section.unit, section.unit)),
-            "rows": rows, "total": _value(locale, section, section.total),
-            "persons": section.persons, "has_persons": bool(section.row_persons),
-            "zero": round(240 + 300 * (0.0 - low) / span, 1),
-            "height": 22 * len(rows) + 8}
-
 
 async def reminders_page(request: Request, page: Page) -> Response:
     today = page.settings.today()
     found = reminders(page.settings.store, today=today)
-    return render(page, "reminders.html", {"reminders": found, "today": today.isoformat()})
-
-
-def _period(request: Request, page: Page) -> str:
-    period = request.query_params.get("period", "")
-    return period if _PERIOD.fullmatch(period) else str(page.settings.today().year - 1)
-
-
-async def report_page(request: Request, page: Page) -> Response:
-    settings = page.settings
-    period = _period(request, page)
-    try:
-        report = build_report(settings.engine, settings.config.catalogue,
-                              node_id=settings.config.node_id,
-                              organisation=settings.config.organisation, period=period,
-                              store=settings.store)
-    except InvalidQueryError:
-        return render(page, "error.html", {"status": 400, "message": "period"}, status=400)
-    record_access(settings.store, actor=page.user, action="report_view", subject="*",
-                  detail={"via": "web", "period": period})
-    sections = [_section_view(page.locale, s) for s in report.sections]
-    return render(page, "report.html", {"period": period, "sections": sections,
-                                        "catalogue": report.catalogue_version,
-                                        "skipped": len(report.skipped)})
-
-
-async def report_print(request: Request, page: Page) -> Response:
-    settings = page.settings
-    period = _period(request, page)
-    try:
-        report = build_report(settings.engine, settings.config.catalogue,
-                              node_id=settings.config.node_id,
-                              organisation=settings.config.organisation, period=period,
-                              store=settings.store)
-    except InvalidQueryError:
-        return render(page, "error.html", {"status": 400, "message": "period"}, status=400)
-    record_access(settings.store, actor=page.user, action="report_view", subject="*",
-                  detail={"via": "web", "period": period, "printable": True})
-    html = render_html(report, generated_at=datetime.now(UTC).isoformat(timespec="seconds"))
-    response = HTMLResponse(html)
-    # The printable page is report_html's own: one inline stylesheet, nothing else.
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'")
-    return response
+    names = names_of(page.settings.store, (pid for pid, _, _ in found.assessments))
+    return render(page, "reminders.html", {"reminders": found, "today": today.isoformat(),
+                                           "names": names})
 
 
 def _epsilon(locale: Locale, micro: int) -> str:
@@ -259,6 +137,13 @@ ACTION_LABELS = {
     "plan_close": N_("closed a support plan"),
     "goal_edit": N_("changed a goal"),
     "self_evaluation_add": N_("recorded a self-evaluation"),
+    "support_action_edit": N_("changed a support action"),
+    "support_action_delete": N_("deleted a support action"),
+    "assessment_edit": N_("changed an assessment"),
+    "assessment_delete": N_("deleted an assessment"),
+    "self_evaluation_edit": N_("changed a self-evaluation answer"),
+    "self_evaluation_delete": N_("deleted a self-evaluation answer"),
+    "name_edit": N_("changed a person's name"),
     "people_list": N_("listed people"),
     "report_view": N_("viewed the report"),
     "transfer_export": N_("exported a person's record"),
@@ -295,14 +180,43 @@ async def audit_page(request: Request, page: Page) -> Response:
 _LABEL_FIELD = re.compile(r"(fr|nl|en):(support_action|competence):(.{1,40})")
 
 
-def _vocabulary_page(page: Page, *, status: int = 200, error: str = "") -> Response:
+def _vocabulary_page(page: Page, *, status: int = 200, error: str = "",
+                     errors: dict[str, str] | None = None,
+                     values: dict[str, str] | None = None) -> Response:
+    from node.imports.vocabulary import FED_COMPETENCES, FED_SUPPORT_ACTIONS
     from node.organisation.web.vocabulary import federation_label, terms
 
     found = terms(page.settings.store, page.settings.config.vocabulary)
     rows = [{"kind": t.kind, "code": t.local_code, "federation": t.federation_code,
              "federation_label": federation_label(t.kind, t.federation_code),
-             "labels": t.labels} for t in found]
-    return render(page, "vocabulary.html", {"terms": rows, "error": error}, status=status)
+             "labels": t.labels, "defined_in": t.defined_in} for t in found]
+    return render(page, "vocabulary.html", {
+        "terms": rows, "error": error, "errors": errors or {}, "values": values or {},
+        "federation_actions": tuple(FED_SUPPORT_ACTIONS),
+        "federation_competences": tuple(FED_COMPETENCES)}, status=status)
+
+
+async def vocabulary_define(request: Request, page: Page) -> Response:
+    """Define one of the organisation's codes in the app (or change the mapping of one defined
+    here), with its words; a code node.toml maps is refused (it is changed there)."""
+    from node.organisation.web.vocabulary import TermRefused, define_term, set_labels
+
+    store, form = page.settings.store, page.form
+    kind, code = form.get("kind", ""), form.get("code", "").strip()
+    federation = form.get("federation_code", "") or None
+    words = {lang: form.get(f"label_{lang}", "") for lang in ("fr", "nl", "en")}
+    try:
+        if any(len(" ".join(v.split())) > 80 for v in words.values()):
+            raise TermRefused(N_("A label has at most 80 characters; nothing was saved."))
+        define_term(store, page.settings.config.vocabulary, kind, code, federation)
+    except TermRefused as exc:
+        return _vocabulary_page(page, status=400, errors={"code": page.gettext(str(exc))},
+                                values=dict(form))
+    set_labels(store, kind, code, {k: v for k, v in words.items() if v.strip()})
+    record_access(store, actor=page.user, action="vocabulary_edit", subject="*",
+                  detail={"via": "web", "codes": 1, "defined": True})
+    page.flash(page.gettext("Saved."))
+    return redirect("/manage/vocabulary")
 
 
 async def vocabulary_page(request: Request, page: Page) -> Response:
@@ -333,13 +247,13 @@ async def vocabulary_save(request: Request, page: Page) -> Response:
 def routes(guarded: Callable[..., Any]) -> list[Route]:
     return [
         Route("/manage/reminders", guarded(reminders_page, role="manager"), methods=["GET"]),
-        Route("/manage/report", guarded(report_page, role="manager"), methods=["GET"]),
-        Route("/manage/report/print", guarded(report_print, role="manager"), methods=["GET"]),
         Route("/manage/sharing", guarded(sharing_page, role="manager"), methods=["GET"]),
         Route("/manage/forms", guarded(forms_page, role="manager"), methods=["GET"]),
         Route("/manage/audit", guarded(audit_page, role="manager"), methods=["GET"]),
         Route("/manage/vocabulary", guarded(vocabulary_page, role="manager"), methods=["GET"]),
         Route("/manage/vocabulary", guarded(vocabulary_save, role="manager"),
+              methods=["POST"]),
+        Route("/manage/vocabulary/define", guarded(vocabulary_define, role="manager"),
               methods=["POST"]),
         Route("/manage/forms", guarded(forms_download, role="manager"), methods=["POST"]),
     ]

@@ -2,8 +2,9 @@
 
 Every view of a person's record and every change is written to the node's audit log (who, when,
 which pseudonymous person, what kind of action; never a value). People are known by their
-pseudonym on screen; a job coach finds someone by the organisation's own id (turned into the
-pseudonym in memory, as `koepel node person` does) or by the first characters of the pseudonym.
+pseudonym and, when staff entered one, by their name (web/names.py: kept for the screen only);
+a job coach finds someone by the organisation's own id (turned into the pseudonym in memory, as
+`koepel node person` does), by a part of their name or by the first characters of the pseudonym.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from node.imports.vocabulary import FED_COMPETENCES, FED_SUPPORT_ACTIONS
 from node.organisation.audit_log import record_access
 from node.organisation.person import PersonNotFound, person_record, resolve
 from node.organisation.web.app import Page, redirect, render
+from node.organisation.web.names import MAX_NAME, NameRefused, check_name, name_of, set_name
 from node.organisation.web.people import people_page
 from node.organisation.web.recording import (
     FIELD_LABELS,
@@ -44,10 +46,9 @@ from node.organisation.web.recording import (
     record_plan,
     record_review,
     record_self_evaluation,
-    update_record,
 )
 
-__all__ = ["routes"]
+__all__ = ["form_choices", "person_context", "routes"]
 
 _PID = re.compile(r"[0-9a-f]{32}")
 _PREFIX = re.compile(r"[0-9a-f]{4,32}")
@@ -58,15 +59,23 @@ FORMS = {"contracts": ("contracts", "contract_add"),
          "self-evaluations": ("self_evaluations", "self_evaluation_add")}
 
 
-def _choices(page: Page) -> dict[str, Any]:
-    vocabulary = page.settings.config.vocabulary
+def form_choices(page: Page) -> dict[str, Any]:
+    """The choices of the record forms; the codes offered are the mapped ones (node.toml's and
+    the app's) and the federation's own, never an unmapped one (the federation could not count
+    a record under it)."""
+    vocabulary = page.vocabulary
     actions = [(code, code, fed) for code, fed in sorted(vocabulary.support_actions.items())]
     actions += [(code, code, code) for code in FED_SUPPORT_ACTIONS]
     competences = [(code, code, fed) for code, fed in sorted(vocabulary.competences.items())]
     competences += [(code, code, code) for code in FED_COMPETENCES]
-    from node.organisation.web.vocabulary import labels
+    from node.organisation.web.vocabulary import app_terms, labels
 
+    unmapped = sorted(app_terms(page.settings.store).items())
     return {"org_labels": labels(page.settings.store, page.locale.language),
+            "unmapped_actions": [c for (k, c), f in unmapped
+                                 if k == "support_action" and f is None],
+            "unmapped_competences": [c for (k, c), f in unmapped
+                                     if k == "competence" and f is None],
             "genders": GENDERS, "education": EDUCATION, "target_groups": TARGET_GROUPS,
             "regions": REGIONS, "roles": ROLES, "contract_types": CONTRACT_TYPES,
             "subsidy_schemes": [s for s in SUBSIDY_SCHEMES if s != "NONE"],
@@ -101,7 +110,7 @@ async def people_list(request: Request, page: Page) -> Response:
     review = _int(query.get("review"))
     result = people_page(settings.store, today=settings.today(), target_group=target_group,
                          ending_within=ending, review_due_within=review, pid_prefix=prefix,
-                         page=_int(query.get("page")) or 1)
+                         name=search[:MAX_NAME], page=_int(query.get("page")) or 1)
     filters = sorted(name for name, used in (("target_group", target_group),
                                              ("ending", ending is not None),
                                              ("review", review is not None),
@@ -110,12 +119,12 @@ async def people_list(request: Request, page: Page) -> Response:
                   detail={"via": "web", "filters": filters, "shown": len(result.rows)})
     return render(page, "people.html", {
         "result": result, "search": search, "target_group": target_group, "ending": ending,
-        "review": review, "not_found": bool(search) and not prefix,
-        "today": settings.today().isoformat(), **_choices(page)})
+        "review": review, "not_found": bool(search) and not result.total,
+        "today": settings.today().isoformat(), **form_choices(page)})
 
 
 async def person_new_form(request: Request, page: Page) -> Response:
-    return render(page, "person_new.html", {"values": {}, "errors": {}, **_choices(page)})
+    return render(page, "person_new.html", {"values": {}, "errors": {}, **form_choices(page)})
 
 
 async def person_create(request: Request, page: Page) -> Response:
@@ -123,6 +132,11 @@ async def person_create(request: Request, page: Page) -> Response:
     values = dict(page.form)
     raw = values.get("person_id", "").strip()
     errors: dict[str, str] = {}
+    try:
+        name = check_name(values.get("display_name", ""))
+    except NameRefused:
+        errors["display_name"] = page.gettext(
+            "a name has at most 100 characters and no control characters")
     if raw:
         try:
             resolve(settings.store, settings.secret, raw)
@@ -132,13 +146,15 @@ async def person_create(request: Request, page: Page) -> Response:
     if not errors:
         try:
             pid = record(settings.store, settings.secret, "workers", values,
-                         vocabulary=settings.config.vocabulary, gettext=page.gettext)
+                         vocabulary=page.vocabulary, gettext=page.gettext)
         except FormRefused as exc:
             errors = {e.field: e.message for e in exc.errors}
     if errors:
         values.pop("person_id", None)  # the raw id is never sent back in a page
         return render(page, "person_new.html", {"values": values, "errors": errors,
-                                                **_choices(page)}, status=400)
+                                                **form_choices(page)}, status=400)
+    if name:
+        set_name(settings.store, pid, name)
     record_access(settings.store, actor=page.user, action="person_create", subject=pid,
                   detail={"via": "web"})
     page.flash(page.gettext("The person was added."))
@@ -162,7 +178,7 @@ def _sparkline(rows: list[dict[str, Any]], code_key: str, code: str) -> str:
     return " ".join(coords)
 
 
-def _person_context(page: Page, pid: str) -> dict[str, Any]:
+def person_context(page: Page, pid: str) -> dict[str, Any]:
     person = person_record(page.settings.store, pid)
     with page.settings.store.reading() as conn:  # the same orders as person_record's
         plan_keys = [r[0] for r in conn.execute(
@@ -182,7 +198,8 @@ def _person_context(page: Page, pid: str) -> dict[str, Any]:
                    for line in person.competences()]
     evaluations = [(line, _sparkline(person.self_evaluations, "item_code", line.code))
                    for line in person.self_evaluation_changes()]
-    return {"person": person, "pid": pid, "competence_lines": competences,
+    return {"person": person, "pid": pid, "name": name_of(page.settings.store, pid),
+            "competence_lines": competences,
             "evaluation_lines": evaluations,
             "plans": [(key, plan, list(zip(goal_keys[key], plan["goals"], strict=True)))
                       for key, plan in zip(plan_keys, person.plans, strict=True)],
@@ -191,45 +208,55 @@ def _person_context(page: Page, pid: str) -> dict[str, Any]:
             "evaluations": person.self_evaluation_changes(),
             "hours_by_quarter": hours_by_quarter, "hours_peak": peak,
             "actions": list(reversed(person.support_actions)),
-            "assessments": list(reversed(person.assessments)), **_choices(page)}
+            "assessments": list(reversed(person.assessments)),
+            "answers": list(reversed(person.self_evaluations)), **form_choices(page)}
+
+
+def _not_found(page: Page) -> Response:
+    return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
+
+
+def _person_in_url(request: Request, page: Page) -> tuple[str, dict[str, Any]] | None:
+    """The pseudonym in the URL and its page's context, if such a person is on the node."""
+    pid = request.path_params["pid"]
+    if not _PID.fullmatch(pid):
+        return None
+    try:
+        return pid, person_context(page, pid)
+    except PersonNotFound:
+        return None
 
 
 async def person_page(request: Request, page: Page) -> Response:
-    pid = request.path_params["pid"]
-    if not _PID.fullmatch(pid):
-        return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
-    try:
-        context = _person_context(page, pid)
-    except PersonNotFound:
-        return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
+    found = _person_in_url(request, page)
+    if found is None:
+        return _not_found(page)
+    pid, context = found
     record_access(page.settings.store, actor=page.user, action="person_view", subject=pid,
                   detail={"via": "web"})
     return render(page, "person.html", {**context, "errors": {}, "values": {}, "open": ""})
 
 
 async def person_add(request: Request, page: Page) -> Response:
-    pid = request.path_params["pid"]
     kind = request.path_params["kind"]
-    if kind not in FORMS or not _PID.fullmatch(pid):
-        return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
+    found = _person_in_url(request, page) if kind in FORMS else None
+    if found is None:
+        return _not_found(page)
+    pid, context = found
     table, action = FORMS[kind]
     settings = page.settings
     try:
-        context = _person_context(page, pid)
-    except PersonNotFound:
-        return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
-    try:
         if kind == "plans":
             record_plan(settings.store, settings.secret, page.form, person_pid=pid,
-                        vocabulary=settings.config.vocabulary, gettext=page.gettext)
+                        vocabulary=page.vocabulary, gettext=page.gettext)
         elif kind == "self-evaluations":
             record_self_evaluation(settings.store, settings.secret, page.form,
                                    person_pid=pid, items=tuple(SELF_EVALUATION_ITEMS),
-                                   vocabulary=settings.config.vocabulary,
+                                   vocabulary=page.vocabulary,
                                    gettext=page.gettext)
         else:
             record(settings.store, settings.secret, table, page.form,
-                   vocabulary=settings.config.vocabulary, gettext=page.gettext,
+                   vocabulary=page.vocabulary, gettext=page.gettext,
                    person_pid=pid)
     except FormRefused as exc:
         return render(page, "person.html", {
@@ -245,17 +272,17 @@ async def plan_review(request: Request, page: Page) -> Response:
     pid, plan = request.path_params["pid"], request.path_params["plan"]
     settings = page.settings
     if not (_PID.fullmatch(pid) and _PID.fullmatch(plan)):
-        return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
+        return _not_found(page)
     with settings.store.reading() as conn:
         owned = conn.execute("SELECT 1 FROM support_plans WHERE plan_key = ? AND pid = ?",
                              (plan, pid)).fetchone()
     if owned is None:
-        return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
+        return _not_found(page)
     try:
         record_review(settings.store, settings.secret, page.form, plan_key=plan,
-                      vocabulary=settings.config.vocabulary, gettext=page.gettext)
+                      vocabulary=page.vocabulary, gettext=page.gettext)
     except FormRefused as exc:
-        context = _person_context(page, pid)
+        context = person_context(page, pid)
         return render(page, "person.html", {
             **context, "errors": {e.field: e.message for e in exc.errors},
             "values": dict(page.form), "open": f"review-{plan}"}, status=400)
@@ -263,50 +290,6 @@ async def plan_review(request: Request, page: Page) -> Response:
                   detail={"via": "web", "table": "plan_reviews"})
     page.flash(page.gettext("Saved."))
     return redirect(f"/people/{pid}#plans")
-
-
-_EDITS = {
-    # kind: (table, owner check, audit action, the form fields it changes)
-    "contract": ("contracts", "SELECT 1 FROM contracts WHERE contract_key = ? AND pid = ?",
-                 "contract_edit", ("role", "contract_type", "weekly_hours", "start_date",
-                                   "end_date", "subsidy_scheme")),
-    "plan": ("support_plans", "SELECT 1 FROM support_plans WHERE plan_key = ? AND pid = ?",
-             "plan_close", ("end_date",)),
-    "goal": ("plan_goals", "SELECT 1 FROM plan_goals g JOIN support_plans p "
-             "ON p.plan_key = g.plan_key WHERE g.goal_key = ? AND p.pid = ?",
-             "goal_edit", ("status",)),
-}
-
-
-async def person_edit(request: Request, page: Page) -> Response:
-    """Change a stored contract, close a plan, or change a goal's status."""
-    pid, kind, key = (request.path_params[k] for k in ("pid", "what", "key"))
-    settings = page.settings
-    if kind not in _EDITS or not (_PID.fullmatch(pid) and _PID.fullmatch(key)):
-        return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
-    table, owner_sql, action, fields = _EDITS[kind]
-    with settings.store.reading() as conn:
-        owned = conn.execute(owner_sql, (key, pid)).fetchone()
-        parent = conn.execute("SELECT plan_key FROM plan_goals WHERE goal_key = ?",
-                              (key,)).fetchone() if kind == "goal" else None
-    if owned is None:
-        return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
-    changes = {name: page.form.get(name, "") for name in fields}
-    try:
-        update_record(settings.store, settings.secret, table, key, changes,
-                      vocabulary=settings.config.vocabulary, gettext=page.gettext,
-                      person_pid=None if kind == "goal" else pid,
-                      parent_key=str(parent[0]) if parent else None)
-    except FormRefused as exc:
-        context = _person_context(page, pid)
-        return render(page, "person.html", {
-            **context, "errors": {e.field: e.message for e in exc.errors},
-            "values": dict(page.form), "open": f"{kind}-{key}"}, status=400)
-    record_access(settings.store, actor=page.user, action=action, subject=pid,
-                  detail={"via": "web", "table": table})
-    page.flash(page.gettext("Saved."))
-    anchor = "contracts" if kind == "contract" else "plans"
-    return redirect(f"/people/{pid}#{anchor}")
 
 
 async def person_transfer(request: Request, page: Page) -> Response:
@@ -324,7 +307,7 @@ async def person_transfer(request: Request, page: Page) -> Response:
     pid = request.path_params["pid"]
     settings = page.settings
     if not _PID.fullmatch(pid):
-        return render(page, "error.html", {"status": 404, "message": "person"}, status=404)
+        return _not_found(page)
     raw = page.form.get("person_id", "").strip()
     recipient = page.form.get("recipient", "").strip()
     errors: dict[str, str] = {}
@@ -336,7 +319,7 @@ async def person_transfer(request: Request, page: Page) -> Response:
     if not recipient or len(recipient) > 100:
         errors["recipient"] = page.gettext("the name of a service, 1 to 100 characters")
     if errors:
-        context = _person_context(page, pid)
+        context = person_context(page, pid)
         return render(page, "person.html", {**context, "errors": errors,
                                             "values": {"recipient": recipient},
                                             "open": "transfer"}, status=400)
@@ -350,6 +333,25 @@ async def person_transfer(request: Request, page: Page) -> Response:
                           "via": "web"})
     return Response(data, media_type="application/json", headers={
         "Content-Disposition": f'attachment; filename="koepel-transfer-{pid[:10]}.json"'})
+
+
+async def person_name(request: Request, page: Page) -> Response:
+    """Enter, change or (left empty) remove the name a person is known by on screen."""
+    found = _person_in_url(request, page)
+    if found is None:
+        return _not_found(page)
+    pid, context = found
+    try:
+        set_name(page.settings.store, pid, page.form.get("display_name", ""))
+    except NameRefused:
+        return render(page, "person.html", {**context, "values": dict(page.form), "errors": {
+            "display_name": page.gettext(
+                "a name has at most 100 characters and no control characters")},
+            "open": "name"}, status=400)
+    record_access(page.settings.store, actor=page.user, action="name_edit", subject=pid,
+                  detail={"via": "web"})
+    page.flash(page.gettext("Saved."))
+    return redirect(f"/people/{pid}")
 
 
 async def account_page(request: Request, page: Page) -> Response:
@@ -373,8 +375,8 @@ def routes(guarded: Callable[..., Any]) -> list[Route]:
         Route("/people/new", guarded(person_create), methods=["POST"]),
         Route("/people/{pid}", guarded(person_page), methods=["GET"]),
         Route("/people/{pid}/plans/{plan}/reviews", guarded(plan_review), methods=["POST"]),
-        Route("/people/{pid}/edit/{what}/{key}", guarded(person_edit), methods=["POST"]),
         Route("/people/{pid}/transfer", guarded(person_transfer), methods=["POST"]),
+        Route("/people/{pid}/name", guarded(person_name), methods=["POST"]),
         Route("/people/{pid}/{kind}", guarded(person_add), methods=["POST"]),
         Route("/account", guarded(account_page), methods=["GET"]),
         Route("/account/language", guarded(account_language), methods=["POST"]),
