@@ -7,9 +7,6 @@ import os
 from datetime import date
 from functools import cache
 
-from babel.dates import format_date
-from babel.numbers import format_decimal, format_percent
-
 from i18n.domains import DOMAINS, Domain
 
 __all__ = ["LANGUAGES", "LOCALES", "N_", "Locale", "choose_language", "locale_for"]
@@ -64,17 +61,25 @@ class Locale:
     def date(self, value: str | date | None) -> str:
         if value is None or value == "":
             return ""
+        from babel.dates import format_date  # Babel loads when a date is shown, not at start-up
+
         when = date.fromisoformat(value) if isinstance(value, str) else value
         return format_date(when, _DATE_PATTERN[self.language], locale=self.locale)
 
     def number(self, value: float | int, digits: int = 1) -> str:
+        from babel.numbers import format_decimal
+
         pattern = "#,##0" + ("." + "#" * digits if digits else "")
         return format_decimal(value, format=pattern, locale=self.locale)
 
     def fixed(self, value: float, digits: int = 2) -> str:
+        from babel.numbers import format_decimal
+
         return format_decimal(value, format="#,##0." + "0" * digits, locale=self.locale)
 
     def percent(self, value: float) -> str:
+        from babel.numbers import format_percent
+
         return format_percent(value, format="#,##0.0 %", locale=self.locale)
 
 
