@@ -72,7 +72,8 @@ def _for_rpc(error: grpc.RpcError) -> KoepelCliError:
         return KoepelCliError(details or _("not found"), EXIT["usage"])
     if code in (grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.FAILED_PRECONDITION):
         return KoepelCliError(_("refused: {details}").format(details=details), EXIT["refused"])
-    return KoepelCliError(f"{code.name if code else _('error')}: {details}", EXIT["unexpected"])
+    name = code.name if code else _("error")
+    return KoepelCliError(f"{name}: {details}", EXIT["unexpected"])
 
 
 def _loaded(module: str, *names: str) -> tuple[type[BaseException], ...]:

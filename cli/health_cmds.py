@@ -48,7 +48,8 @@ def health(address: str, service: str, timeout: float, tls: TlsFiles | None) -> 
                                      EXIT["usage"]) from None
             raise
     status = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
-    click.echo(f"{address} {service or _('(server)')}: {status}")
+    named = service or _("(server)")
+    click.echo(f"{address} {named}: {status}")
     if response.status != health_pb2.HealthCheckResponse.SERVING:
         raise KoepelCliError(_("{address} is {status}").format(address=address, status=status),
                              EXIT["unavailable"])

@@ -15,7 +15,7 @@ from rich.table import Table
 from cli.errors import EXIT, KoepelCliError, handle_errors
 from cli.lang import N_, _, micro
 from cli.node_options import CONFIG_OPTION, export_options, export_sealing
-from cli.render import console, dump_json
+from cli.render import console, dump_json, styled
 from node import BudgetLine, create_signing_key, load_node_config, open_node
 from privacy import QuerySpec, Statistic, format_micro, parse_epsilon
 
@@ -132,7 +132,7 @@ def dry_run(config_path: Path, measure: str, statistic: str, group_by: tuple[str
         out.print(budget_lines_table(config.node_id, list(result.lines),
                                      title=_("Budget it would be charged against")))
         out.print(_("fits every cap") if result.fits
-                  else f"[red]{_('would be refused: over a cap')}[/red]")
+                  else styled("red", _("would be refused: over a cap")))
     if not result.fits:
         raise SystemExit(EXIT["budget"])
 

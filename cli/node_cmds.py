@@ -16,7 +16,7 @@ from cli.node_options import (
     export_options,
     export_sealing,
 )
-from cli.render import console, dump_json
+from cli.render import console, dump_json, styled
 from cli.service_options import metrics_address, service_options
 from node import (
     DatabaseKey,
@@ -227,7 +227,7 @@ def report(config_path: Path, period: str, as_json: bool, html_path: Path | None
             shown = "—" if section.empty(i) else format_value(section, value)
             table.add_row(escape(cell), shown, *persons[i:i + 1])
         if section.dimension:
-            table.add_row(f"[bold]{_('total') if not persons else _('overall')}[/bold]",
+            table.add_row(styled("bold", _("total") if not persons else _("overall")),
                           f"[bold]{format_value(section, section.total)}[/bold]",
                           *([f"[bold]{locale().number(section.persons, 0)}[/bold]"]
                             if persons else []))
@@ -235,7 +235,7 @@ def report(config_path: Path, period: str, as_json: bool, html_path: Path | None
         if section.note:
             out.print(f"  {section.note}")
     for skipped in local.skipped:
-        out.print(f"[yellow]{_('not shown')}[/yellow]: {skipped}")
+        out.print(styled("yellow", _("not shown")) + f": {skipped}")
 
 
 @node.group()
@@ -279,7 +279,7 @@ def diff(config_path: Path, new_path: Path, as_json: bool) -> None:
                           escape("\n".join(change.details) or change.change))
         out.print(table)
     if not result.compilable:
-        out.print(f"[red]{_('this node cannot serve it')}[/red]: "
+        out.print(styled("red", _("this node cannot serve it")) + ": "
                   f"{escape(result.compile_problem)}")
     elif result.approved:
         out.print(_("version {version} is already approved in {path}").format(

@@ -20,7 +20,7 @@ from rich.table import Table
 from cli.errors import EXIT, KoepelCliError, handle_errors
 from cli.lang import LANGUAGES, N_, _, language, locale
 from cli.node_options import CONFIG_OPTION, ask_secret, export_options, export_sealing
-from cli.render import code_label, console, dump_json, when
+from cli.render import code_label, console, dump_json, styled, when
 from node import NodeConfig, load_node_config, open_node
 from node.store.private_files import ExportExists
 
@@ -57,12 +57,12 @@ def _show(out: Any, table: Table, empty: str) -> None:
     if table.row_count:
         out.print(table)
     else:
-        out.print(f"{table.title}: [dim]{_(empty)}[/dim]")
+        out.print(f"{table.title}: " + styled("dim", _(empty)))
 
 
 def _change(value: float | None) -> str:
     if value is None:
-        return f"[dim]{_('one answer')}[/dim]"
+        return styled("dim", _("one answer"))
     colour = "green" if value > 0 else ("red" if value < 0 else "white")
     return f"[{colour}]{'+' if value >= 0 else ''}{locale().fixed(value, 2)}[/{colour}]"
 
@@ -99,12 +99,13 @@ def person_cmd(config_path: Path, person_id: str, as_json: bool) -> None:
     out = console()
     w = record.worker
     loc = locale()
-    out.print(f"[bold]{_('person')} {record.pid[:12]}…[/bold] — " + _("born {year}").format(
+    out.print(styled("bold", _("person {pseudonym}…").format(pseudonym=record.pid[:12]))
+              + " — " + _("born {year}").format(
         year=w["birth_year"]) + ", " + ", ".join(
             code_label(kind, w[key]) for kind, key in (
                 ("gender", "gender"), ("education_level", "education_level"),
                 ("target_group", "target_group"), ("region", "region")))
-        + f" [dim]{_('(local view, never sent)')}[/dim]")
+        + " " + styled("dim", _("(local view, never sent)")))
     contracts = Table(title=_("Contracts"), title_justify="left")
     for name in (_("role"), _("type"), _("hours/week"), _("start"), _("end"), _("subsidy")):
         contracts.add_column(name)
@@ -172,7 +173,7 @@ def _support_table(lines: list[Any]) -> Table:
         text = text if len(text) <= 26 else text[:25] + "…"
         table.add_row(escape(text + (f" ({codes})" if codes else "")), *cells,
                       fixed(sum(hours.get((code, q), 0.0) for q in quarters), 1))
-    table.add_row(f"[bold]{_('all kinds')}[/bold]", *(
+    table.add_row(styled("bold", _("all kinds")), *(
         f"[bold]{fixed(sum(hours.get((c, q), 0.0) for c, _label in kinds), 1)}[/bold]"
         for q in quarters), f"[bold]{fixed(sum(hours.values()), 1)}[/bold]")
     return table
@@ -342,7 +343,7 @@ def forms_cmd(config_path: Path, period: str, out_dir: Path, xlsx: bool,
         for r in forms.annex2:
             table.add_row(r.quarter, fixed(r.fte, 2),
                           ("+" if r.difference >= 0 else "") + fixed(r.difference, 2),
-                          _("yes") if r.maintained else f"[red]{_('no')}[/red]")
+                          _("yes") if r.maintained else styled("red", _("no")))
         out.print(table)
         out.print(_("Annexe 1: {contracts} contract(s) of {people} TD/TGD worker(s)").format(
             contracts=len(forms.annex1), people=forms.people))

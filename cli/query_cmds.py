@@ -82,6 +82,7 @@ def show_result(result: SectorResult, output: str, *, receipts: bool = False,
         result_csv,
         result_json,
         result_table,
+        styled,
         write_csv,
     )
 
@@ -99,7 +100,7 @@ def show_result(result: SectorResult, output: str, *, receipts: bool = False,
     from rich.markup import escape
 
     for line in clamp_notes(result):
-        out.print(f"[yellow]{_('clamped:')}[/yellow] {escape(line)}")
+        out.print(styled("yellow", _("clamped:")) + f" {escape(line)}")
     if result.quantiles:
         out.print(quantile_table(result, title=_("Quartiles from the summed histograms")))
     out.print(nodes_line(result))

@@ -131,6 +131,11 @@ def code_label(kind: str, code: str) -> str:
     return label(kind, code, language())
 
 
+def styled(style: str, text: str) -> str:
+    """``text`` in a rich ``style`` (markup in ``text`` itself is escaped)."""
+    return f"[{style}]{escape(text)}[/{style}]"
+
+
 def yes_no(value: bool) -> str:
     return _("yes") if value else _("no")
 
@@ -197,7 +202,8 @@ def clamp_notes(result: SectorResult) -> list[str]:
         key = c.key[:-1] if histogram else c.key
         if c.clamp_note and key not in seen:
             seen[key] = c.clamp_note
-    return [f"{' · '.join(key) or _('all')}: {note}" for key, note in seen.items()]
+    everything = _("all")
+    return [f"{' · '.join(key) or everything}: {note}" for key, note in seen.items()]
 
 
 def publishable_summary(result: SectorResult) -> str:
@@ -345,7 +351,7 @@ def history_table(results: Sequence[SectorResult]) -> Table:
                       r.spec.statistic.value, ",".join(r.group_by) or "-", r.spec.period,
                       format_micro(r.spec.epsilon_micro),
                       f"{len(r.answered)}/{len(r.nodes)}",
-                      _("yes") if r.complete else f"[yellow]{_('no')}[/yellow]")
+                      _("yes") if r.complete else styled("yellow", _("no")))
     return table
 
 

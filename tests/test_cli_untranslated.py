@@ -139,3 +139,23 @@ def test_the_scan_catches_what_it_is_meant_to_catch(tmp_path: Path) -> None:
 def test_the_excluded_modules_still_exist() -> None:
     """An exclusion outliving its module (renamed, merged) would hide nothing but mislead."""
     assert all((CLI / name).exists() for name in EXCLUDED)
+
+
+def test_every_literal_given_to_gettext_reaches_the_catalogue() -> None:
+    """Babel's extractor does not look inside f-strings: ``f"[red]{_('no')}[/red]"`` would be
+    translated nowhere, silently. Every ``_("…")``/``N_("…")`` literal must be a msgid."""
+    from i18n import DOMAINS
+    from i18n.catalogues import extract
+
+    domain = DOMAINS["cli"]
+    msgids = {m.id if isinstance(m.id, str) else m.id[0] for m in extract(domain) if m.id}
+    lost = []
+    for path in sorted(CLI.glob("*.py")):
+        if any(path.name.startswith(skip) for skip in domain.skip):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (isinstance(node, ast.Call) and _name(node.func) in {"_", "N_", "ngettext"}
+                    and node.args and isinstance(node.args[0], ast.Constant)
+                    and node.args[0].value not in msgids):
+                lost.append(f"{path.name}:{node.lineno}: {node.args[0].value!r}")
+    assert not lost, "not extracted (inside an f-string?):\n" + "\n".join(lost)
