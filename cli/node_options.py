@@ -37,8 +37,12 @@ CONFIG_OPTION = click.option(
 
 
 def ask_secret(label: str) -> str:
-    """Ask for a passphrase on the terminal (hidden), never from the command line."""
-    return str(click.prompt(label, hide_input=True, err=True))
+    """Ask for a passphrase on the terminal (hidden), never from the command line.
+
+    ``label`` may come from the node (node/store/dbkey.py asks for "Database passphrase"): an
+    English msgid, translated here when the catalogue knows it.
+    """
+    return str(click.prompt(_(label), hide_input=True, err=True))
 
 
 def ask_new_passphrase(label: str | None = None) -> str:

@@ -118,7 +118,7 @@ def restore_cmd(config_path: Path, source: Path, replace: bool, accept_ledger_ro
     if backup_key_file is not None:
         source_key = DatabaseKey.raw(read_key_file(backup_key_file), f"key file {backup_key_file}")
     elif backup_passphrase:
-        source_key = DatabaseKey.passphrase(_ask(_("Passphrase of the backup")),
+        source_key = DatabaseKey.passphrase(_ask(N_("Passphrase of the backup")),
                                             "the passphrase typed")
     report = restore(config, source, source_key, key, replace=replace,
                      accept_ledger_rollback=accept_ledger_rollback)
