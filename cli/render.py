@@ -22,6 +22,7 @@ from rich.table import Table
 
 from aggregator import NodeOutcome, SectorResult
 from cli.lang import N_, _, language, locale, micro
+from cli.notes import translate_note
 from privacy import QuerySpec, Statistic, format_micro, shipped_catalogues
 
 __all__ = [
@@ -164,7 +165,7 @@ def result_table(result: SectorResult, *, title: str | None = None) -> Table:
                       fmt(cell.estimate, display),
                       fmt(cell.standard_error, plain), interval,
                       _("yes") if cell.reliable else "[yellow]{}[/yellow]".format(
-                          _("no: {note}").format(note=escape(cell.note))))
+                          _("no: {note}").format(note=escape(translate_note(cell.note)))))
     return table
 
 
@@ -201,7 +202,7 @@ def clamp_notes(result: SectorResult) -> list[str]:
     for c in result.cells:
         key = c.key[:-1] if histogram else c.key
         if c.clamp_note and key not in seen:
-            seen[key] = c.clamp_note
+            seen[key] = translate_note(c.clamp_note)
     everything = _("all")
     return [f"{' · '.join(key) or everything}: {note}" for key, note in seen.items()]
 
@@ -219,7 +220,7 @@ def publishable_summary(result: SectorResult) -> str:
     text = _("{flagged} of {cells} cells too uncertain to publish").format(
         flagged=len(flagged), cells=len(result.cells))
     if missing:
-        reasons = sorted({c.note.removeprefix("no estimate: ") for c in missing})
+        reasons = sorted({translate_note(c.note.removeprefix("no estimate: ")) for c in missing})
         text += _("; {missing} without an estimate ({reasons})").format(
             missing=len(missing), reasons="; ".join(reasons))
     return text
