@@ -180,8 +180,14 @@ def report(config_path: Path, period: str, as_json: bool, html_path: Path | None
     from rich.markup import escape
     from rich.table import Table
 
+    from cli.node_report_view import (
+        cell_label,
+        dimension_label,
+        section_title,
+        unit_label,
+        value_text,
+    )
     from node.organisation.report import build_report
-    from node.organisation.sections import format_value
 
     config = load_node_config(config_path)
     sealing = (export_sealing(N_("the HTML report"), config.export_recipients, encrypt_to,
@@ -216,19 +222,19 @@ def report(config_path: Path, period: str, as_json: bool, html_path: Path | None
         "exact figures for {period} (catalogue {version}; local only, never sent)").format(
             period=local.period, version=local.catalogue_version))
     for section in local.sections:
-        out.print(f"\n[bold]{section.title}[/bold] ({section.unit})")
+        out.print("\n" + styled("bold", section_title(section)) + f" ({unit_label(section)})")
         table = Table()
-        table.add_column(escape(section.dimension or ""))
-        table.add_column(section.unit, justify="right")
+        table.add_column(escape(dimension_label(section)))
+        table.add_column(unit_label(section), justify="right")
         if section.row_persons:
             table.add_column(_("people"), justify="right")
         persons = [locale().number(n, 0) for n in section.row_persons]
         for i, (cell, value) in enumerate(section.rows):
-            shown = "—" if section.empty(i) else format_value(section, value)
-            table.add_row(escape(cell), shown, *persons[i:i + 1])
+            shown = "—" if section.empty(i) else value_text(section, value)
+            table.add_row(escape(cell_label(section, cell)), shown, *persons[i:i + 1])
         if section.dimension:
             table.add_row(styled("bold", _("total") if not persons else _("overall")),
-                          f"[bold]{format_value(section, section.total)}[/bold]",
+                          styled("bold", value_text(section, section.total)),
                           *([f"[bold]{locale().number(section.persons, 0)}[/bold]"]
                             if persons else []))
         out.print(table)

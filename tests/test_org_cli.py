@@ -230,3 +230,28 @@ def test_language_overrides_the_commands_language(config: Path, tmp_path: Path) 
     assert french["language"] == "fr"
     assert all(label == code_label(kind, code, "fr") for kind, code, label in _labels(french))
     assert "comparez les scores" in str(french["notes"])
+
+
+def test_the_organisation_report_reads_dutch_and_every_figure_is_labelled(config: Path) -> None:
+    from node.organisation.report import build_report
+    from privacy.catalogue import catalogue_labels
+
+    done = koepel("--lang", "nl", "node", "report", "--config", config, "--period", "2025")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert "Personen onder contract op de laatste dag (personen)" in text
+    assert "kansengroep (TG_DISADV)" in text and "totaal" in text
+    assert "People under contract" not in text
+    node_config = load_node_config(config)
+    runtime = open_node(node_config)
+    try:
+        report = build_report(runtime.engine, node_config.catalogue, node_id="n",
+                              organisation="o", period="2025", store=runtime.store)
+    finally:
+        runtime.close()
+    labels = catalogue_labels()
+    for section in report.sections:  # the English label is the node's own title: no drift
+        assert labels["report_section"][section.name]["en"] == section.title, section.name
+        assert section.unit in labels["report_unit"], section.unit
+        assert (section.dimension in labels["dimension"]
+                or section.dimension in labels["report_dimension"]), section.dimension
