@@ -9,6 +9,7 @@ import click
 
 from aggregator import load_federation, serve
 from cli.errors import handle_errors
+from cli.lang import N_
 from cli.logs import setup_logging
 from cli.service_options import metrics_address, service_options
 
@@ -23,12 +24,13 @@ def aggregator() -> None:
 @aggregator.command(name="serve")
 @click.option("--federation", "federation_path", type=click.Path(path_type=Path),
               default=Path("federation.toml"), show_default=True)
-@click.option("--insecure", is_flag=True, help="Plaintext gRPC on loopback only (demos, tests).")
-@click.option("--listen", default=None, help="Address to listen on (default from the file).")
+@click.option("--insecure", is_flag=True,
+              help=N_("Plaintext gRPC on loopback only (demos, tests)."))
+@click.option("--listen", default=None, help=N_("Address to listen on (default from the file)."))
 @click.option("--port-file", type=click.Path(path_type=Path), default=None)
 @click.option("--probe-interval", type=click.FloatRange(0.5, 3600), default=15.0,
               show_default=True,
-              help="With metrics on: seconds between health probes of every node.")
+              help=N_("With metrics on: seconds between health probes of every node."))
 @service_options
 @handle_errors
 def serve_(federation_path: Path, insecure: bool, listen: str | None, port_file: Path | None,

@@ -22,7 +22,8 @@ from aggregator import ReceiptBook
 from aggregator.receipts import verify_signature
 from cli.client import tls_options
 from cli.errors import EXIT, KoepelCliError, handle_errors
-from cli.render import console, dump_json
+from cli.lang import N_, _
+from cli.render import console, dump_json, styled
 from node.store.sealing import is_sealed
 from privacy.audit import AuditResult, Finding, LedgerExport, report_rows
 from privacy.audit import audit as audit_ledger
@@ -40,11 +41,13 @@ def load_export(path: Path) -> LedgerExport:
     try:
         data = path.read_bytes()
         if is_sealed(data):
-            raise KoepelCliError(f"{path} is sealed: open it first with `koepel decrypt "
-                                 f"{path} --identity YOUR_KEY --out PLAIN_FILE`", EXIT["usage"])
+            raise KoepelCliError(_("{path} is sealed: open it first with `koepel decrypt "
+                                   "{path} --identity YOUR_KEY --out PLAIN_FILE`").format(
+                                       path=path), EXIT["usage"])
         return LedgerExport.from_json(data.decode("utf-8"))
     except OSError as error:
-        raise KoepelCliError(f"cannot read {path}: {error.strerror}", EXIT["usage"]) from None
+        raise KoepelCliError(_("cannot read {path}: {reason}").format(
+            path=path, reason=error.strerror), EXIT["usage"]) from None
     except ValueError as error:
         raise KoepelCliError(f"{path}: {error}", EXIT["usage"]) from None
 
@@ -82,7 +85,7 @@ def fetch_export(address: str, identity: str, tls: TlsFiles | None = None,
 def _exports(files: tuple[Path, ...], nodes: tuple[str, ...], identity: str,
              tls: TlsFiles | None = None) -> list[LedgerExport]:
     if not files and not nodes:
-        raise KoepelCliError("name a ledger export file, or a node with --node ADDRESS",
+        raise KoepelCliError(_("name a ledger export file, or a node with --node ADDRESS"),
                              EXIT["usage"])
     return [load_export(f) for f in files] + [fetch_export(a, identity, tls) for a in nodes]
 
@@ -118,11 +121,13 @@ def _key_findings(export: LedgerExport, ca_pem: bytes | None) -> list[Finding]:
 
 
 def _findings_table(result: AuditResult) -> Table:
-    table = Table(title=f"Problems in the ledger of {result.node_id}", title_justify="left")
-    for name in ("kind", "entry", "detail"):
+    table = Table(title=_("Problems in the ledger of {node}").format(node=result.node_id),
+                  title_justify="left")
+    for name in (_("kind"), _("entry"), _("detail")):
         table.add_column(name)
     for finding in result.findings:
-        kind = finding.kind if finding.severity == "error" else f"{finding.kind} (warning)"
+        kind = (finding.kind if finding.severity == "error"
+                else _("{kind} (warning)").format(kind=finding.kind))
         table.add_row(kind, "" if finding.sequence is None else str(finding.sequence),
                       finding.detail)
     return table
@@ -144,10 +149,10 @@ def audit() -> None:
 
 
 NODE_OPTION = click.option("--node", "nodes", multiple=True, metavar="ADDRESS",
-                           help="Fetch the ledger from a running node instead. Repeatable.")
+                           help=N_("Fetch the ledger from a running node instead. Repeatable."))
 IDENTITY_OPTION = click.option("--identity", default="auditor", show_default=True,
-                               help="Identity presented to a plaintext demo node (with TLS the "
-                               "certificate names you).")
+                               help=N_("Identity presented to a plaintext demo node (with TLS the "
+                                  "certificate names you)."))
 
 
 @audit.command()
@@ -156,13 +161,13 @@ IDENTITY_OPTION = click.option("--identity", default="auditor", show_default=Tru
 @IDENTITY_OPTION
 @tls_options
 @click.option("--history", "history_path", type=click.Path(exists=True, path_type=Path),
-              default=None, help="The aggregator's history file: its receipts prove that no "
-              "receipted entry is missing.")
+              default=None, help=N_("The aggregator's history file: its receipts prove that no "
+                 "receipted entry is missing."))
 @click.option("--federation-ca", "federation_ca", default=None,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The federation CA certificate that must certify each node's signing key "
-                   "(default: --ca when given).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+              help=N_("The federation CA certificate that must certify each node's signing key "
+                      "(default: --ca when given)."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Machine-readable output."))
 @handle_errors
 def verify(files: tuple[Path, ...], nodes: tuple[str, ...], identity: str, tls: TlsFiles | None,
            history_path: Path | None, federation_ca: Path | None, as_json: bool) -> None:
@@ -187,23 +192,28 @@ def verify(files: tuple[Path, ...], nodes: tuple[str, ...], identity: str, tls: 
     else:
         out = console()
         if rounds is not None:
-            out.print(f"secure-aggregation transcripts: {rounds[0]} checked, "
-                      f"{len(rounds[1])} with problems")
+            out.print(_("secure-aggregation transcripts: {checked} checked, {problems} with "
+                        "problems").format(checked=rounds[0], problems=len(rounds[1])))
             for problem in rounds[1]:
                 out.print(f"  [red]{problem}[/red]")
         for result in results:
-            receipts = (f", {result.receipts_checked} receipts checked" if history_path
-                        else ", no receipts given (rollbacks cannot be detected)")
-            verdict = "[green]no problems[/green]" if result.ok else "[red]PROBLEMS[/red]"
-            out.print(f"{result.node_id}: {result.entries} entries{receipts}: {verdict}")
+            receipts = (_(", {receipts} receipts checked").format(
+                receipts=result.receipts_checked) if history_path
+                else _(", no receipts given (rollbacks cannot be detected)"))
+            verdict = (styled("green", _("no problems")) if result.ok
+                       else styled("red", _("PROBLEMS")))
+            out.print(_("{node}: {entries} entries{receipts}: {verdict}").format(
+                node=result.node_id, entries=result.entries, receipts=receipts,
+                verdict=verdict))
             if ca_pem is None:
-                out.print("  signing key not checked against the federation CA (give "
-                          "--federation-ca ca.crt)")
+                out.print("  " + _("signing key not checked against the federation CA (give "
+                                   "--federation-ca ca.crt)"))
             for row in report_rows(result):  # who spent the queriers' budgets
                 if row["operator"]:
-                    cap = f" of its own cap {row['cap']}" if row["cap"] is not None else ""
-                    out.print(f"  operator {row['operator']} ({row['querier']}, "
-                              f"{row['period']}): spent {row['spent']} {row['unit']}{cap}")
+                    cap = (_(" of its own cap {cap}").format(cap=row["cap"])
+                           if row["cap"] is not None else "")
+                    out.print("  " + _("operator {operator} ({querier}, {period}): spent "
+                                       "{spent} {unit}").format(**row) + cap)
             if result.findings:
                 out.print(_findings_table(result))
     if not all(r.ok for r in results) or (rounds is not None and rounds[1]):
@@ -240,15 +250,15 @@ def _transcript_check(history_path: Path, ca_pem: bytes) -> tuple[int, list[str]
 @NODE_OPTION
 @IDENTITY_OPTION
 @tls_options
-@click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
-@click.option("--csv", "as_csv", is_flag=True, help="CSV instead of a table.")
+@click.option("--json", "as_json", is_flag=True, help=N_("JSON instead of a table."))
+@click.option("--csv", "as_csv", is_flag=True, help=N_("CSV instead of a table."))
 @handle_errors
 def report(files: tuple[Path, ...], nodes: tuple[str, ...], identity: str, tls: TlsFiles | None,
            as_json: bool, as_csv: bool) -> None:
     """Spent per node, querier (and operator who signed) and period, with the caps, from
     FILES or live nodes."""
     if as_json and as_csv:
-        raise KoepelCliError("choose one of --json and --csv", EXIT["usage"])
+        raise KoepelCliError(_("choose one of --json and --csv"), EXIT["usage"])
     rows = [row for e in _exports(files, nodes, identity, tls)
             for row in report_rows(audit_ledger(e, (), verify_signature))]
     if as_json:
@@ -261,10 +271,14 @@ def report(files: tuple[Path, ...], nodes: tuple[str, ...], identity: str, tls: 
         writer.writeheader()
         writer.writerows(rows)
         return
-    table = Table(title="Privacy loss spent", title_justify="left")
+    headers = {"node": N_("node"), "querier": N_("querier"), "period": N_("period"),
+               "unit": N_("unit"), "spent": N_("spent"), "cap": N_("cap"),
+               "spent_epsilon": N_("spent ε"), "within_cap": N_("within the cap"),
+               "cap_flag": N_("cap warning")}
+    table = Table(title=_("Privacy loss spent"), title_justify="left")
     for name in columns:
-        table.add_column(name, justify="right" if name in ("spent", "cap", "spent_epsilon")
-                         else "left")
+        table.add_column(_(headers[name]), justify="right" if name in (
+            "spent", "cap", "spent_epsilon") else "left")
     for row in rows:
         table.add_row(*("–" if row[c] is None else str(row[c]) for c in columns))
     console().print(table)

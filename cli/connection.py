@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from cli.lang import N_, _
+
 if TYPE_CHECKING:
     from wire.tls import TlsFiles
 
@@ -39,11 +41,11 @@ def tls_options(func: F) -> F:
     """
 
     @click.option("--cert", type=click.Path(path_type=Path), envvar="KOEPEL_TLS_CERT",
-                  help="Your certificate from the federation CA (or KOEPEL_TLS_CERT).")
+                  help=N_("Your certificate from the federation CA (or KOEPEL_TLS_CERT)."))
     @click.option("--key", type=click.Path(path_type=Path), envvar="KOEPEL_TLS_KEY",
-                  help="Its private key file, mode 0600 (or KOEPEL_TLS_KEY).")
+                  help=N_("Its private key file, mode 0600 (or KOEPEL_TLS_KEY)."))
     @click.option("--ca", type=click.Path(path_type=Path), envvar="KOEPEL_TLS_CA",
-                  help="The federation CA certificate (or KOEPEL_TLS_CA).")
+                  help=N_("The federation CA certificate (or KOEPEL_TLS_CA)."))
     @wraps(func)
     def wrapper(*args: Any, cert: Path | None, key: Path | None, ca: Path | None,
                 **kwargs: Any) -> Any:
@@ -52,7 +54,7 @@ def tls_options(func: F) -> F:
 
             tls: TlsFiles | None = TlsFiles(cert, key, ca)
         elif cert or key or ca:
-            raise click.UsageError("--cert, --key and --ca go together")
+            raise click.UsageError(_("--cert, --key and --ca go together"))
         else:
             tls = None
         return func(*args, tls=tls, **kwargs)
@@ -64,10 +66,10 @@ def connection_options(func: F) -> F:
     """Add --aggregator, --cert, --key, --ca and --insecure; pass one ``conn`` argument."""
 
     @click.option("--aggregator", "address", default="127.0.0.1:7700", show_default=True,
-                  envvar="KOEPEL_AGGREGATOR", help="The aggregator's address.")
+                  envvar="KOEPEL_AGGREGATOR", help=N_("The aggregator's address."))
     @tls_options
     @click.option("--insecure", is_flag=True,
-                  help="Plaintext to an aggregator on loopback (demos and tests only).")
+                  help=N_("Plaintext to an aggregator on loopback (demos and tests only)."))
     @wraps(func)
     def wrapper(*args: Any, address: str, tls: TlsFiles | None, insecure: bool,
                 **kwargs: Any) -> Any:
@@ -76,9 +78,9 @@ def connection_options(func: F) -> F:
         elif tls is not None:
             conn = Connection(address, tls)
         else:
-            raise click.UsageError(
+            raise click.UsageError(_(
                 "name your operator certificate with --cert, --key and --ca (or KOEPEL_TLS_CERT,"
-                " KOEPEL_TLS_KEY, KOEPEL_TLS_CA), or use --insecure for a loopback demo")
+                " KOEPEL_TLS_KEY, KOEPEL_TLS_CA), or use --insecure for a loopback demo"))
         return func(*args, conn=conn, **kwargs)
 
     return wrapper  # type: ignore[return-value]

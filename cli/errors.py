@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from cli.lang import _
+
 if TYPE_CHECKING:
     import grpc
 
@@ -52,22 +54,26 @@ def _for_rpc(error: grpc.RpcError) -> KoepelCliError:
     code = error.code() if hasattr(error, "code") else None
     details = error.details() if hasattr(error, "details") else ""
     if code == grpc.StatusCode.UNAVAILABLE:
-        return KoepelCliError("cannot reach the service; is it running, is the address right, "
-                              "and do both certificates come from the federation CA (or both "
-                              "ends use --insecure)?", EXIT["unavailable"])
+        return KoepelCliError(_("cannot reach the service; is it running, is the address "
+                                "right, and do both certificates come from the federation CA "
+                                "(or both ends use --insecure)?"), EXIT["unavailable"])
     if code == grpc.StatusCode.INVALID_ARGUMENT:
-        return KoepelCliError(f"query refused: {details}", EXIT["refused"])
+        return KoepelCliError(_("query refused: {details}").format(details=details),
+                              EXIT["refused"])
     if code in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED):
-        return KoepelCliError(f"not permitted: {details}", EXIT["refused"])
+        return KoepelCliError(_("not permitted: {details}").format(details=details),
+                              EXIT["refused"])
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
-        return KoepelCliError(f"slow down: {details}", EXIT["unavailable"])
+        return KoepelCliError(_("slow down: {details}").format(details=details),
+                              EXIT["unavailable"])
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        return KoepelCliError("the service did not answer in time", EXIT["unavailable"])
+        return KoepelCliError(_("the service did not answer in time"), EXIT["unavailable"])
     if code == grpc.StatusCode.NOT_FOUND:
-        return KoepelCliError(details or "not found", EXIT["usage"])
+        return KoepelCliError(details or _("not found"), EXIT["usage"])
     if code in (grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.FAILED_PRECONDITION):
-        return KoepelCliError(f"refused: {details}", EXIT["refused"])
-    return KoepelCliError(f"{code.name if code else 'error'}: {details}", EXIT["unexpected"])
+        return KoepelCliError(_("refused: {details}").format(details=details), EXIT["refused"])
+    name = code.name if code else _("error")
+    return KoepelCliError(f"{name}: {details}", EXIT["unexpected"])
 
 
 def _loaded(module: str, *names: str) -> tuple[type[BaseException], ...]:

@@ -12,6 +12,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from cli.client import tls_options
 from cli.errors import EXIT, KoepelCliError, handle_errors
+from cli.lang import N_, _
 from wire.limits import check_loopback
 from wire.tls import TlsFiles, channel_credentials
 
@@ -19,9 +20,9 @@ __all__ = ["health"]
 
 
 @click.command()
-@click.option("--address", required=True, help="host:port of the node or aggregator.")
+@click.option("--address", required=True, help=N_("host:port of the node or aggregator."))
 @click.option("--service", default="", show_default=True,
-              help="Service to ask about, e.g. koepel.v1.NodeService; empty: the whole server.")
+              help=N_("Service to ask about, e.g. koepel.v1.NodeService; empty: the whole server."))
 @click.option("--timeout", type=click.FloatRange(0.1, 60), default=3.0, show_default=True)
 @tls_options
 @handle_errors
@@ -41,10 +42,14 @@ def health(address: str, service: str, timeout: float, tls: TlsFiles | None) -> 
                 health_pb2.HealthCheckRequest(service=service), timeout=timeout)
         except grpc.RpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
-                raise KoepelCliError(f"the server at {address} does not know service "
-                                     f"{service!r}", EXIT["usage"]) from None
+                raise KoepelCliError(_("the server at {address} does not know service "
+                                       "{service}").format(address=address,
+                                                           service=repr(service)),
+                                     EXIT["usage"]) from None
             raise
     status = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
-    click.echo(f"{address} {service or '(server)'}: {status}")
+    named = service or _("(server)")
+    click.echo(f"{address} {named}: {status}")
     if response.status != health_pb2.HealthCheckResponse.SERVING:
-        raise KoepelCliError(f"{address} is {status}", EXIT["unavailable"])
+        raise KoepelCliError(_("{address} is {status}").format(address=address, status=status),
+                             EXIT["unavailable"])

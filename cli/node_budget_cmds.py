@@ -13,15 +13,16 @@ import click
 from rich.table import Table
 
 from cli.errors import EXIT, KoepelCliError, handle_errors
+from cli.lang import N_, _, micro
 from cli.node_options import CONFIG_OPTION, export_options, export_sealing
-from cli.render import console, dump_json
+from cli.render import console, dump_json, styled
 from node import BudgetLine, create_signing_key, load_node_config, open_node
 from privacy import QuerySpec, Statistic, format_micro, parse_epsilon
 
 __all__ = ["dry_run", "ledger", "node_budget", "signing_key"]
 
-_SCOPES = {"querier": "querier", "node": "all queriers", "lifetime": "all periods",
-           "operator": "operator"}
+_SCOPES = {"querier": N_("querier"), "node": N_("all queriers"), "lifetime": N_("all periods"),
+           "operator": N_("operator")}
 
 
 def _line_json(line: BudgetLine) -> dict[str, object]:
@@ -40,27 +41,27 @@ def budget_lines_table(node_id: str, lines: list[BudgetLine], *, title: str) -> 
     """One row per scope and period; ρ columns appear under zCDP accounting."""
     zcdp = any(line.unit == "rho" for line in lines)
     table = Table(title=title, title_justify="left")
-    for name in ("node", "scope", "querier", "period"):
+    for name in (_("node"), _("scope"), _("querier"), _("period")):
         table.add_column(name)
     if zcdp:
-        for name in ("cap ρ", "spent ρ", "remaining ρ"):
+        for name in (_("cap ρ"), _("spent ρ"), _("remaining ρ")):
             table.add_column(name, justify="right")
-    for name in ("cap ε", "spent ε", "remaining ε"):
+    for name in (_("cap ε"), _("spent ε"), _("remaining ε")):
         table.add_column(name, justify="right")
     for line in lines:
-        cells = [node_id, _SCOPES.get(line.scope, line.scope), line.querier, line.period]
+        cells = [node_id, _(_SCOPES.get(line.scope, line.scope)), line.querier, line.period]
         if zcdp:
-            cells += [format_micro(line.cap_micro), format_micro(line.spent_micro),
-                      format_micro(line.remaining_micro)]
-        cells += [format_micro(line.cap_epsilon_micro), format_micro(line.spent_epsilon_micro),
-                  format_micro(line.remaining_epsilon_micro)]
+            cells += [micro(line.cap_micro), micro(line.spent_micro),
+                      micro(line.remaining_micro)]
+        cells += [micro(line.cap_epsilon_micro), micro(line.spent_epsilon_micro),
+                  micro(line.remaining_epsilon_micro)]
         table.add_row(*cells)
     return table
 
 
 @click.command(name="budget")
 @CONFIG_OPTION
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--json", "as_json", is_flag=True, help=N_("Machine-readable output."))
 @handle_errors
 def node_budget(config_path: Path, as_json: bool) -> None:
     """Spent and remaining budget per querier and period, node-wide and long-horizon, and
@@ -75,7 +76,8 @@ def node_budget(config_path: Path, as_json: bool) -> None:
         dump_json({"node_id": runtime.config.node_id, "accounting": rule.accounting.value,
                    "delta": str(rule.delta or ""), "lines": [_line_json(x) for x in lines]})
         return
-    title = "Privacy budget" + (f" (zCDP, ε at δ={rule.delta})" if rule.delta else " (pure ε)")
+    title = (_("Privacy budget (zCDP, ε at δ={delta})").format(delta=rule.delta) if rule.delta
+             else _("Privacy budget (pure ε)"))
     console().print(budget_lines_table(runtime.config.node_id, lines, title=title))
 
 
@@ -84,14 +86,14 @@ def node_budget(config_path: Path, as_json: bool) -> None:
 @click.argument("measure")
 @click.option("--stat", "statistic", type=click.Choice([s.value for s in Statistic]),
               default="count", show_default=True)
-@click.option("--by", "group_by", multiple=True, help="Group-by dimension. Repeatable.")
+@click.option("--by", "group_by", multiple=True, help=N_("Group-by dimension. Repeatable."))
 @click.option("--filter", "filters", multiple=True, metavar="DIM=V1,V2",
-              help="Keep only these cells of a dimension. Repeatable.")
-@click.option("--period", required=True, help="Reference period: 2025 or 2025-Q3.")
-@click.option("--epsilon", required=True, help="Privacy loss the query would ask for.")
-@click.option("--querier", required=True, help="The querier identity that would ask.")
-@click.option("--catalogue-version", default=None, help="Default: the node's catalogue.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+              help=N_("Keep only these cells of a dimension. Repeatable."))
+@click.option("--period", required=True, help=N_("Reference period: 2025 or 2025-Q3."))
+@click.option("--epsilon", required=True, help=N_("Privacy loss the query would ask for."))
+@click.option("--querier", required=True, help=N_("The querier identity that would ask."))
+@click.option("--catalogue-version", default=None, help=N_("Default: the node's catalogue."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Machine-readable output."))
 @handle_errors
 def dry_run(config_path: Path, measure: str, statistic: str, group_by: tuple[str, ...],
             filters: tuple[str, ...], period: str, epsilon: str, querier: str,
@@ -101,8 +103,8 @@ def dry_run(config_path: Path, measure: str, statistic: str, group_by: tuple[str
     for item in filters:
         dimension, sep, values = item.partition("=")
         if not sep or not dimension or not values:
-            raise KoepelCliError(f"--filter takes DIMENSION=VALUE[,VALUE…], got {item!r}",
-                                 EXIT["usage"])
+            raise KoepelCliError(_("--filter takes DIMENSION=VALUE[,VALUE…], got {item}")
+                                 .format(item=repr(item)), EXIT["usage"])
         parsed.append((dimension, tuple(values.split(","))))
     config = load_node_config(config_path)
     spec = QuerySpec(catalogue_version or config.catalogue.version, measure,
@@ -123,13 +125,16 @@ def dry_run(config_path: Path, measure: str, statistic: str, group_by: tuple[str
     else:
         out = console()
         symbol = "ρ" if result.unit == "rho" else "ε"
-        shares = ", ".join(f"{role} {format_micro(b)} (sensitivity {s})"
-                           for role, s, b in result.vectors)
-        out.print(f"{result.mechanism}: would cost {symbol}={format_micro(result.cost_micro)}"
-                  f" (ε={format_micro(result.cost_epsilon_micro)}); split: {shares}")
+        shares = ", ".join(_("{role} {budget} (sensitivity {sensitivity})").format(
+            role=role, budget=micro(b), sensitivity=s) for role, s, b in result.vectors)
+        out.print(_("{mechanism}: would cost {symbol}={cost} (ε={epsilon}); split: {shares}")
+                  .format(mechanism=result.mechanism, symbol=symbol,
+                          cost=micro(result.cost_micro),
+                          epsilon=micro(result.cost_epsilon_micro), shares=shares))
         out.print(budget_lines_table(config.node_id, list(result.lines),
-                                     title="Budget it would be charged against"))
-        out.print("fits every cap" if result.fits else "[red]would be refused: over a cap[/red]")
+                                     title=_("Budget it would be charged against")))
+        out.print(_("fits every cap") if result.fits
+                  else styled("red", _("would be refused: over a cap")))
     if not result.fits:
         raise SystemExit(EXIT["budget"])
 
@@ -142,7 +147,7 @@ def ledger() -> None:
 @ledger.command(name="export")
 @CONFIG_OPTION
 @click.option("--out", "out_path", type=click.Path(path_type=Path), required=True,
-              help="File to write (refused if it exists).")
+              help=N_("File to write (refused if it exists)."))
 @export_options
 @handle_errors
 def export(config_path: Path, out_path: Path, encrypt_to: tuple[str, ...],
@@ -154,11 +159,12 @@ def export(config_path: Path, out_path: Path, encrypt_to: tuple[str, ...],
     from node.store.private_files import ExportExists, write_private
 
     config = load_node_config(config_path)
-    sealing = export_sealing("the ledger export", config.export_recipients, encrypt_to,
+    sealing = export_sealing(N_("the ledger export"), config.export_recipients, encrypt_to,
                              plaintext)
     out_path = sealing.path_for(out_path)
     if out_path.exists():
-        raise KoepelCliError(f"{out_path} exists; name a new file", EXIT["usage"])
+        raise KoepelCliError(_("{path} exists; name a new file").format(path=out_path),
+                             EXIT["usage"])
     runtime = open_node(config)
     try:
         exported = runtime.engine.export_ledger()
@@ -169,15 +175,16 @@ def export(config_path: Path, out_path: Path, encrypt_to: tuple[str, ...],
     except ExportExists as exc:
         raise KoepelCliError(str(exc), EXIT["usage"]) from None
     head = exported.statement
-    click.echo(f"exported {len(exported.records)} ledger entries of {exported.node_id} "
-               f"(head {head.head_sequence} {head.head_hash[:16]}…) to {out_path} "
-               f"({sealing.describe()})")
+    click.echo(_("exported {entries} ledger entries of {node} (head {sequence} {digest}…) to "
+                 "{path} ({sealing})").format(
+        entries=len(exported.records), node=exported.node_id, sequence=head.head_sequence,
+        digest=head.head_hash[:16], path=out_path, sealing=sealing.describe()))
 
 
 @click.command(name="signing-key")
 @CONFIG_OPTION
-@click.option("--show", is_flag=True, help="Print the existing key's public half (for the "
-              "federation to certify with `koepel certs certify-signing-key`).")
+@click.option("--show", is_flag=True, help=N_("Print the existing key's public half (for the "
+                 "federation to certify with `koepel certs certify-signing-key`)."))
 @handle_errors
 def signing_key(config_path: Path, show: bool) -> None:
     """Create the node's Ed25519 signing key (for nodes created before signing existed)."""
@@ -189,6 +196,8 @@ def signing_key(config_path: Path, show: bool) -> None:
         click.echo(Signer.load(path).public_key.hex())
         return
     if path is None or path.exists():
-        raise KoepelCliError(f"{path} already exists; nothing was changed", EXIT["usage"])
+        raise KoepelCliError(_("{path} already exists; nothing was changed").format(path=path),
+                             EXIT["usage"])
     public = create_signing_key(path)
-    click.echo(f"created {path} (0600); public key {public.hex()}")
+    click.echo(_("created {path} (0600); public key {key}").format(path=path,
+                                                                  key=public.hex()))

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from cli.errors import EXIT, KoepelCliError, handle_errors
+from cli.lang import N_, _, locale
 from cli.logs import setup_logging
 from cli.node_options import (
     CONFIG_OPTION,
@@ -15,7 +16,7 @@ from cli.node_options import (
     export_options,
     export_sealing,
 )
-from cli.render import console, dump_json
+from cli.render import console, dump_json, styled
 from cli.service_options import metrics_address, service_options
 from node import (
     DatabaseKey,
@@ -40,23 +41,23 @@ def node() -> None:
 
 @node.command()
 @click.argument("directory", type=click.Path(path_type=Path))
-@click.option("--id", "node_id", required=True, help="Node id assigned by the federation.")
-@click.option("--organisation", default="", help="The organisation's name.")
+@click.option("--id", "node_id", required=True, help=N_("Node id assigned by the federation."))
+@click.option("--organisation", default="", help=N_("The organisation's name."))
 @click.option("--querier", "queriers", multiple=True, metavar="IDENTITY=EPSILON",
-              help="Allow a querier with a yearly ε cap, e.g. federation=3. Repeatable.")
+              help=N_("Allow a querier with a yearly ε cap, e.g. federation=3. Repeatable."))
 @click.option("--listen", default="127.0.0.1:0", show_default=True)
 @click.option("--node-cap", default=None, metavar="EPSILON",
-              help="ε cap per year over all queriers together (default: the sum of theirs).")
+              help=N_("ε cap per year over all queriers together (default: the sum of theirs)."))
 @click.option("--lifetime-cap", default=None, metavar="EPSILON",
-              help="ε cap over all years together (default: five times the node cap).")
+              help=N_("ε cap over all years together (default: five times the node cap)."))
 @click.option("--passphrase", "use_passphrase", is_flag=True,
-              help="Protect the database with a passphrase typed at a prompt (stretched by "
-                   "SQLCipher's KDF) instead of a random key in keys/db.key.")
+              help=N_("Protect the database with a passphrase typed at a prompt (stretched by "
+                      "SQLCipher's KDF) instead of a random key in keys/db.key."))
 @click.option("--accounting", type=click.Choice(["pure", "zcdp"]), default="pure",
               show_default=True,
-              help="The federation's privacy accounting: pure ε, or zCDP (needed for secure "
-                   "aggregation). The node approves every shipped catalogue of that accounting; "
-                   "its ledger keeps that unit for life.")
+              help=N_("The federation's privacy accounting: pure ε, or zCDP (needed for secure "
+                      "aggregation). The node approves every shipped catalogue of that "
+                      "accounting; its ledger keeps that unit for life."))
 @handle_errors
 def init(directory: Path, node_id: str, organisation: str, queriers: tuple[str, ...],
          listen: str, node_cap: str | None, lifetime_cap: str | None,
@@ -67,18 +68,19 @@ def init(directory: Path, node_id: str, organisation: str, queriers: tuple[str, 
     existing = [p for p in (config_path, keys / "db.key", keys / "pseudonym.key",
                             directory / "koepel.db") if p.exists()]
     if existing:
-        raise KoepelCliError(f"{existing[0]} already exists; nothing was changed (init never "
-                             "overwrites a node)", EXIT["usage"])
+        raise KoepelCliError(_("{path} already exists; nothing was changed (init never "
+                               "overwrites a node)").format(path=existing[0]), EXIT["usage"])
     caps: dict[str, str] = {}
     for item in queriers:
         identity, sep, cap = item.partition("=")
         if not sep or not identity:
-            raise KoepelCliError(f"--querier takes IDENTITY=EPSILON, got {item!r}", EXIT["usage"])
+            raise KoepelCliError(_("--querier takes IDENTITY=EPSILON, got {item}").format(
+                item=repr(item)), EXIT["usage"])
         caps[identity] = format_micro(parse_epsilon(cap, field="querier cap"))
     node_cap, lifetime_cap = (
         None if cap is None else format_micro(parse_epsilon(cap, field=name, limit=None))
         for cap, name in ((node_cap, "--node-cap"), (lifetime_cap, "--lifetime-cap")))
-    db_key = (DatabaseKey.passphrase(ask_new_passphrase("Database passphrase"))
+    db_key = (DatabaseKey.passphrase(ask_new_passphrase(_("Database passphrase")))
               if use_passphrase else None)
     directory.mkdir(parents=True, exist_ok=True)
     keys.mkdir(mode=0o700, exist_ok=True)
@@ -96,20 +98,21 @@ def init(directory: Path, node_id: str, organisation: str, queriers: tuple[str, 
     config_path.write_text(text)
     config = load_node_config(config_path)
     Store.open(config.database, db_key, create=True).close()
-    protected = ("a passphrase (not stored anywhere: losing it loses the data)"
+    protected = (_("a passphrase (not stored anywhere: losing it loses the data)")
                  if use_passphrase else "keys/db.key")
-    click.echo(f"created node {node_id} in {directory}: database encrypted with {protected}, "
-               "pseudonym secret keys/pseudonym.key, signing key keys/signing.key; keep the "
-               "keys folder private and backed up separately from the database backups")
+    click.echo(_("created node {node_id} in {directory}: database encrypted with {protected}, "
+                 "pseudonym secret keys/pseudonym.key, signing key keys/signing.key; keep the "
+                 "keys folder private and backed up separately from the database backups")
+               .format(node_id=node_id, directory=directory, protected=protected))
 
 
 @node.command(name="serve")
 @CONFIG_OPTION
 @click.option("--insecure", is_flag=True,
-              help="Plaintext gRPC on loopback only (demos and tests).")
-@click.option("--listen", default=None, help="Address to listen on (default from node.toml).")
+              help=N_("Plaintext gRPC on loopback only (demos and tests)."))
+@click.option("--listen", default=None, help=N_("Address to listen on (default from node.toml)."))
 @click.option("--port-file", type=click.Path(path_type=Path), default=None,
-              help="Write the bound port here once listening.")
+              help=N_("Write the bound port here once listening."))
 @service_options
 @handle_errors
 def serve_(config_path: Path, insecure: bool, listen: str | None, port_file: Path | None,
@@ -138,7 +141,8 @@ def synth(directory: Path, org_type: str, people: int, seed: int, year: int) -> 
     from node.synthetic.plans import generate_accompaniment
 
     if org_type not in ORG_TYPES:
-        raise KoepelCliError(f"--type must be one of {', '.join(ORG_TYPES)}", EXIT["usage"])
+        raise KoepelCliError(_("--type must be one of {types}").format(
+            types=", ".join(ORG_TYPES)), EXIT["usage"])
     region = "BE-VLG" if org_type.startswith(("MAATWERK", "LDE")) else (
         "BE-BRU" if org_type.endswith("BXL") else "BE-WAL")
     profile = OrgProfile("synthetic", "Synthetic organisation", org_type, region, people)
@@ -162,12 +166,12 @@ _register()
 
 @node.command()
 @CONFIG_OPTION
-@click.option("--period", required=True, help="A year such as 2025, or a quarter such as "
-              "2025-Q3.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--period", required=True, help=N_("A year such as 2025, or a quarter such as "
+                 "2025-Q3."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Machine-readable output."))
 @click.option("--html", "html_path", default=None, type=click.Path(path_type=Path),
-              help="Also write the report as a self-contained, printable HTML page with charts "
-                   "(a new file, readable by you only; sealed like every export).")
+              help=N_("Also write the report as a self-contained, printable HTML page with charts "
+                      "(a new file, readable by you only; sealed like every export)."))
 @export_options
 @handle_errors
 def report(config_path: Path, period: str, as_json: bool, html_path: Path | None,
@@ -182,11 +186,17 @@ def report(config_path: Path, period: str, as_json: bool, html_path: Path | None
     from rich.markup import escape
     from rich.table import Table
 
+    from cli.node_report_view import (
+        cell_label,
+        dimension_label,
+        section_title,
+        unit_label,
+        value_text,
+    )
     from node.organisation.report import build_report
-    from node.organisation.sections import format_value
 
     config = load_node_config(config_path)
-    sealing = (export_sealing("the HTML report", config.export_recipients, encrypt_to,
+    sealing = (export_sealing(N_("the HTML report"), config.export_recipients, encrypt_to,
                               plaintext) if html_path is not None else None)
     runtime = open_node(config, prompt=ask_secret)
     try:
@@ -207,33 +217,37 @@ def report(config_path: Path, period: str, as_json: bool, html_path: Path | None
             write_private(html_path, sealing.payload(page.encode("utf-8")))
         except ExportExists as exc:
             raise KoepelCliError(str(exc), EXIT["usage"]) from None
-        click.echo(f"wrote {html_path} ({sealing.describe()})", err=as_json)
+        click.echo(_("wrote {path} ({sealing})").format(path=html_path,
+                                                         sealing=sealing.describe()),
+                   err=as_json)
     if as_json:
         dump_json(local.to_json())
         return
     out = console()
-    out.print(f"[bold]{local.organisation}[/bold] — exact figures for {local.period} "
-              f"(catalogue {local.catalogue_version}; local only, never sent)")
+    out.print(f"[bold]{escape(local.organisation)}[/bold] — " + _(
+        "exact figures for {period} (catalogue {version}; local only, never sent)").format(
+            period=local.period, version=local.catalogue_version))
     for section in local.sections:
-        out.print(f"\n[bold]{section.title}[/bold] ({section.unit})")
+        out.print("\n" + styled("bold", section_title(section)) + f" ({unit_label(section)})")
         table = Table()
-        table.add_column(escape(section.dimension or ""))
-        table.add_column(section.unit, justify="right")
+        table.add_column(escape(dimension_label(section)))
+        table.add_column(unit_label(section), justify="right")
         if section.row_persons:
-            table.add_column("people", justify="right")
-        persons = [str(n) for n in section.row_persons]
+            table.add_column(_("people"), justify="right")
+        persons = [locale().number(n, 0) for n in section.row_persons]
         for i, (cell, value) in enumerate(section.rows):
-            shown = "—" if section.empty(i) else format_value(section, value)
-            table.add_row(escape(cell), shown, *persons[i:i + 1])
+            shown = "—" if section.empty(i) else value_text(section, value)
+            table.add_row(escape(cell_label(section, cell)), shown, *persons[i:i + 1])
         if section.dimension:
-            table.add_row("[bold]total[/bold]" if not persons else "[bold]overall[/bold]",
-                          f"[bold]{format_value(section, section.total)}[/bold]",
-                          *([f"[bold]{section.persons}[/bold]"] if persons else []))
+            table.add_row(styled("bold", _("total") if not persons else _("overall")),
+                          styled("bold", value_text(section, section.total)),
+                          *([f"[bold]{locale().number(section.persons, 0)}[/bold]"]
+                            if persons else []))
         out.print(table)
         if section.note:
             out.print(f"  {section.note}")
     for skipped in local.skipped:
-        out.print(f"[yellow]not shown[/yellow]: {skipped}")
+        out.print(styled("yellow", _("not shown")) + f": {skipped}")
 
 
 @node.group()
@@ -245,7 +259,7 @@ def catalogue() -> None:
 @CONFIG_OPTION
 @click.argument("new_path", metavar="NEW.toml",
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--json", "as_json", is_flag=True, help=N_("Machine-readable output."))
 @handle_errors
 def diff(config_path: Path, new_path: Path, as_json: bool) -> None:
     """Show what the catalogue NEW.toml adds, removes or changes against the one served now."""
@@ -262,13 +276,13 @@ def diff(config_path: Path, new_path: Path, as_json: bool) -> None:
         dump_json(result.to_json())
         return
     out = console()
-    out.print(f"catalogue {result.old_version} (served now) → {result.new_version} "
-              f"({new_path.name})")
+    out.print(_("catalogue {old} (served now) → {new} ({file})").format(
+        old=result.old_version, new=result.new_version, file=new_path.name))
     if not result.changes:
-        out.print("no differences")
+        out.print(_("no differences"))
     else:
         table = Table(show_lines=True)
-        for name in ("", "kind", "name", "what"):
+        for name in ("", _("kind"), _("name"), _("what")):
             table.add_column(name)
         marks = {"added": "[green]+[/green]", "removed": "[red]−[/red]",
                  "changed": "[yellow]~[/yellow]"}
@@ -277,9 +291,12 @@ def diff(config_path: Path, new_path: Path, as_json: bool) -> None:
                           escape("\n".join(change.details) or change.change))
         out.print(table)
     if not result.compilable:
-        out.print(f"[red]this node cannot serve it[/red]: {escape(result.compile_problem)}")
+        out.print(styled("red", _("this node cannot serve it")) + ": "
+                  f"{escape(result.compile_problem)}")
     elif result.approved:
-        out.print(f"version {result.new_version} is already approved in {config.path}")
+        out.print(_("version {version} is already approved in {path}").format(
+            version=result.new_version, path=config.path))
     else:
-        out.print(f"to serve it, add \"{result.new_version}\" to [catalogue] approved in "
-                  f"{config.path} (and point [catalogue] path at it)")
+        out.print(escape(_("to serve it, add \"{version}\" to [catalogue] approved in {path} "
+                           "(and point [catalogue] path at it)").format(
+            version=result.new_version, path=config.path)))

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cli.errors import EXIT, KoepelCliError, handle_errors
+from cli.lang import N_, _, locale
 from cli.node_options import ask_secret
 from cli.render import console, dump_json
 from node import import_files, load_node_config, open_node
@@ -46,36 +47,43 @@ class _Bar:
                 TimeElapsedColumn(), console=Console(stderr=True), transient=True)
             self._progress.start()
         if label not in self._tasks:
-            self._tasks[label] = self._progress.add_task(f"reading {label}", total=total)
+            self._tasks[label] = self._progress.add_task(
+                _("reading {file}").format(file=label), total=total)
         self._progress.update(self._tasks[label], completed=done)  # type: ignore[arg-type]
 
 
 def _table(summary: ImportSummary) -> Table:
-    verb = "would import" if summary.dry_run else "imported"
-    table = Table(title=f"{verb} (mapping version {summary.mapping_version})",
-                  title_justify="left")
-    for name in ("table", "from", "rows", "new", "updated", "unchanged"):
-        table.add_column(name, justify="right" if name not in ("table", "from") else "left")
+    title = (_("would import (mapping version {version})") if summary.dry_run
+             else _("imported (mapping version {version})"))
+    table = Table(title=title.format(version=summary.mapping_version), title_justify="left")
+    table.add_column(_("table"))
+    table.add_column(_("from"))
+    for name in (_("rows"), _("new"), _("updated"), _("unchanged")):
+        table.add_column(name, justify="right")
+    number = locale().number
     for name, rows in summary.rows.items():
-        table.add_row(name, summary.sources.get(name, ""), str(rows), str(summary.new[name]),
-                      str(summary.updated[name]), str(summary.unchanged[name]))
+        table.add_row(name, summary.sources.get(name, ""), number(rows, 0),
+                      number(summary.new[name], 0), number(summary.updated[name], 0),
+                      number(summary.unchanged[name], 0))
     return table
 
 
 @click.command(name="import")
 @click.option("--config", "config_path", type=click.Path(path_type=Path),
-              default=Path("node.toml"), show_default=True, help="The node's configuration file.")
+              default=Path("node.toml"), show_default=True,
+              help=N_("The node's configuration file."))
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--mapping", "mapping_path", type=click.Path(exists=True, path_type=Path),
-              default=None, help="Column-mapping file for your HR tool's export (TOML).")
+              default=None, help=N_("Column-mapping file for your HR tool's export (TOML)."))
 @click.option("--dry-run", is_flag=True,
-              help="Validate and report what would be new, updated or unchanged; write nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+              help=N_("Validate and report what would be new, updated or unchanged; write "
+                      "nothing."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Machine-readable output."))
 @click.option("--list-unmapped", is_flag=True,
-              help="If local codes map to no federation code, print the codes themselves "
-                   "(by default only where they first occur, as a code column may hold "
-                   "anything).")
+              help=N_("If local codes map to no federation code, print the codes themselves "
+                      "(by default only where they first occur, as a code column may hold "
+                      "anything)."))
 @handle_errors
 def import_cmd(config_path: Path, files: tuple[Path, ...], mapping_path: Path | None,
                dry_run: bool, as_json: bool, list_unmapped: bool) -> None:
@@ -110,6 +118,6 @@ def import_cmd(config_path: Path, files: tuple[Path, ...], mapping_path: Path | 
         return
     console().print(_table(summary))
     for note in summary.notes:
-        click.echo(f"note: {note}")
+        click.echo(_("note: {note}").format(note=note))
     if dry_run:
-        click.echo("dry run: nothing was written")
+        click.echo(_("dry run: nothing was written"))

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from cli.errors import EXIT, KoepelCliError, handle_errors
+from cli.lang import N_, _, locale
 from cli.node_options import CONFIG_OPTION, ask_new_passphrase, ask_secret
 from cli.render import dump_json
 from node import DatabaseKey, load_node_config
@@ -30,16 +31,18 @@ def _fingerprint_json(fp: Fingerprint) -> dict[str, object]:
 
 def _fingerprint_line(fp: Fingerprint) -> str:
     seq, digest = fp.ledger_head
-    head = f"ledger head #{seq} {digest[:16]}" if seq else "empty ledger"
-    return f"schema v{fp.schema_version}, {fp.rows()} rows, {head}"
+    head = (_("ledger head #{sequence} {digest}").format(sequence=seq, digest=digest[:16])
+            if seq else _("empty ledger"))
+    return _("schema v{version}, {rows} rows, {head}").format(
+        version=fp.schema_version, rows=locale().number(fp.rows(), 0), head=head)
 
 
 @click.command(name="check")
 @CONFIG_OPTION
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--json", "as_json", is_flag=True, help=N_("Machine-readable output."))
 @click.option("--rebuild-facts", is_flag=True,
-              help="Also compute every per-person fact again from the records (one "
-                   "transaction), after migrating the database if needed.")
+              help=N_("Also compute every per-person fact again from the records (one "
+                      "transaction), after migrating the database if needed."))
 @handle_errors
 def check_cmd(config_path: Path, as_json: bool, rebuild_facts: bool) -> None:
     """Open the database without changing it and verify every page and its structure."""
@@ -54,16 +57,19 @@ def check_cmd(config_path: Path, as_json: bool, rebuild_facts: bool) -> None:
     finally:
         store.close()
     if facts_rows is not None and not as_json:
-        click.echo(f"per-person facts rebuilt: {facts_rows} person-period rows")
+        click.echo(_("per-person facts rebuilt: {rows} person-period rows").format(
+            rows=locale().number(facts_rows, 0)))
     if as_json:
         dump_json({"database": str(config.database), "ok": not problems,
                    "problems": len(problems), **_fingerprint_json(fingerprint)})
     if problems:
         raise KoepelCliError(
-            f"{config.database} is damaged ({len(problems)} problem(s) found by the integrity "
-            "check); restore it from a backup with `koepel node restore`", EXIT["damaged"])
+            _("{database} is damaged ({problems} problem(s) found by the integrity check); "
+              "restore it from a backup with `koepel node restore`").format(
+                database=config.database, problems=len(problems)), EXIT["damaged"])
     if not as_json:
-        click.echo(f"{config.database}: intact ({_fingerprint_line(fingerprint)})")
+        click.echo(_("{database}: intact ({fingerprint})").format(
+            database=config.database, fingerprint=_fingerprint_line(fingerprint)))
 
 
 @click.command(name="backup")
@@ -79,23 +85,24 @@ def backup_cmd(config_path: Path, target: Path) -> None:
         report = backup(opened, target, key)
     finally:
         opened.close()
-    click.echo(f"backup written and verified: {report.path} "
-               f"({_fingerprint_line(report.fingerprint)}); encrypted with the node's current "
-               f"key ({report.key_origin})")
+    click.echo(_("backup written and verified: {path} ({fingerprint}); encrypted with the "
+                 "node's current key ({origin})").format(
+        path=report.path, fingerprint=_fingerprint_line(report.fingerprint),
+        origin=report.key_origin))
 
 
 @click.command(name="restore")
 @CONFIG_OPTION
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--replace", is_flag=True,
-              help="Replace the existing database (it is moved aside, not deleted).")
+              help=N_("Replace the existing database (it is moved aside, not deleted)."))
 @click.option("--accept-ledger-rollback", is_flag=True,
-              help="Restore even if the current database holds newer privacy-ledger entries.")
+              help=N_("Restore even if the current database holds newer privacy-ledger entries."))
 @click.option("--key-file", "backup_key_file", type=click.Path(path_type=Path), default=None,
-              help="The key file the backup was encrypted with, if not the node's current one "
-                   "(e.g. a retired key after `koepel node rekey`).")
+              help=N_("The key file the backup was encrypted with, if not the node's current one "
+                      "(e.g. a retired key after `koepel node rekey`)."))
 @click.option("--backup-passphrase", is_flag=True,
-              help="Ask for the passphrase the backup was made with, if not the current one.")
+              help=N_("Ask for the passphrase the backup was made with, if not the current one."))
 @handle_errors
 def restore_cmd(config_path: Path, source: Path, replace: bool, accept_ledger_rollback: bool,
                 backup_key_file: Path | None, backup_passphrase: bool) -> None:
@@ -111,16 +118,19 @@ def restore_cmd(config_path: Path, source: Path, replace: bool, accept_ledger_ro
     if backup_key_file is not None:
         source_key = DatabaseKey.raw(read_key_file(backup_key_file), f"key file {backup_key_file}")
     elif backup_passphrase:
-        source_key = DatabaseKey.passphrase(_ask("Passphrase of the backup"),
+        source_key = DatabaseKey.passphrase(_ask(N_("Passphrase of the backup")),
                                             "the passphrase typed")
     report = restore(config, source, source_key, key, replace=replace,
                      accept_ledger_rollback=accept_ledger_rollback)
-    click.echo(f"restored {report.path} from {source} ({_fingerprint_line(report.fingerprint)})")
+    click.echo(_("restored {path} from {source} ({fingerprint})").format(
+        path=report.path, source=source, fingerprint=_fingerprint_line(report.fingerprint)))
     if report.moved_aside is not None:
-        click.echo(f"the previous database was moved aside to {report.moved_aside}")
+        click.echo(_("the previous database was moved aside to {path}").format(
+            path=report.moved_aside))
     if report.ledger_entries_dropped:
-        click.echo(f"warning: {report.ledger_entries_dropped} privacy-ledger entries newer than "
-                   "the backup are no longer in the database; tell your auditor", err=True)
+        click.echo(_("warning: {entries} privacy-ledger entries newer than the backup are no "
+                     "longer in the database; tell your auditor").format(
+            entries=report.ledger_entries_dropped), err=True)
 
 
 @click.command(name="rekey")
@@ -136,9 +146,11 @@ def rekey_cmd(config_path: Path) -> None:
     else:
         report = rekey(config)
     if report.kind == "passphrase":
-        click.echo(f"{config.database} is now encrypted with the new passphrase")
+        click.echo(_("{database} is now encrypted with the new passphrase").format(
+            database=config.database))
         return
-    prefix = "finished an interrupted rotation: " if report.resumed else ""
-    click.echo(f"{prefix}{config.database} is now encrypted with the new key in "
-               f"{config.key_file}; the previous key was kept as {report.retired_key} (backups "
-               "made before now need it: delete it once they have expired)")
+    prefix = _("finished an interrupted rotation: ") if report.resumed else ""
+    click.echo(prefix + _("{database} is now encrypted with the new key in {key_file}; the "
+                          "previous key was kept as {retired} (backups made before now need "
+                          "it: delete it once they have expired)").format(
+        database=config.database, key_file=config.key_file, retired=report.retired_key))

@@ -18,15 +18,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli.errors import EXIT, KoepelCliError, handle_errors
+from cli.lang import LANGUAGES, N_, _, language, locale
 from cli.node_options import CONFIG_OPTION, ask_secret, export_options, export_sealing
-from cli.render import console, dump_json
+from cli.render import code_label, console, dump_json, styled, when
 from node import NodeConfig, load_node_config, open_node
 from node.store.private_files import ExportExists
 
 __all__ = ["ORG_COMMANDS"]
 
-PERSONAL_DATA = ("keep them on the organisation's systems, hand them over only through a "
-                 "secure channel, and delete them when they are no longer needed")
+PERSONAL_DATA = N_("keep them on the organisation's systems, hand them over only through a "
+                    "secure channel, and delete them when they are no longer needed")
 
 
 def _raw_id(person_id: str) -> str:
@@ -56,14 +57,18 @@ def _show(out: Any, table: Table, empty: str) -> None:
     if table.row_count:
         out.print(table)
     else:
-        out.print(f"{table.title}: [dim]{empty}[/dim]")
+        out.print(f"{table.title}: " + styled("dim", _(empty)))
 
 
 def _change(value: float | None) -> str:
     if value is None:
-        return "[dim]one answer[/dim]"
+        return styled("dim", _("one answer"))
     colour = "green" if value > 0 else ("red" if value < 0 else "white")
-    return f"[{colour}]{value:+.2f}[/{colour}]"
+    return f"[{colour}]{'+' if value >= 0 else ''}{locale().fixed(value, 2)}[/{colour}]"
+
+
+def _dated(day: str, value: float) -> str:
+    return f"{locale().date(day)}: {locale().fixed(value, 2)}"
 
 
 # ------------------------------------------------------------------------------ person
@@ -72,7 +77,7 @@ def _change(value: float | None) -> str:
 @click.command(name="person")
 @CONFIG_OPTION
 @click.argument("person_id", metavar="ID")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--json", "as_json", is_flag=True, help=N_("Machine-readable output."))
 @handle_errors
 def person_cmd(config_path: Path, person_id: str, as_json: bool) -> None:
     """One person's evolution, for the job coach: contracts, support, competences, plan.
@@ -83,7 +88,7 @@ def person_cmd(config_path: Path, person_id: str, as_json: bool) -> None:
     """
     from node.organisation.person import person_record
 
-    _, runtime = _open(config_path)
+    _config, runtime = _open(config_path)
     try:
         record = person_record(runtime.store, _resolve(runtime, person_id))
     finally:
@@ -93,70 +98,84 @@ def person_cmd(config_path: Path, person_id: str, as_json: bool) -> None:
         return
     out = console()
     w = record.worker
-    out.print(f"[bold]person {record.pid[:12]}…[/bold] — born {w['birth_year']}, "
-              f"{w['gender']}, {w['education_level']}, {w['target_group']}, {w['region']} "
-              "[dim](local view, never sent)[/dim]")
-    contracts = Table(title="Contracts", title_justify="left")
-    for name in ("role", "type", "hours/week", "start", "end", "subsidy"):
+    loc = locale()
+    out.print(styled("bold", _("person {pseudonym}…").format(pseudonym=record.pid[:12]))
+              + " — " + _("born {year}").format(
+        year=w["birth_year"]) + ", " + ", ".join(
+            code_label(kind, w[key]) for kind, key in (
+                ("gender", "gender"), ("education_level", "education_level"),
+                ("target_group", "target_group"), ("region", "region")))
+        + " " + styled("dim", _("(local view, never sent)")))
+    contracts = Table(title=_("Contracts"), title_justify="left")
+    for name in (_("role"), _("type"), _("hours/week"), _("start"), _("end"), _("subsidy")):
         contracts.add_column(name)
     for c in record.contracts:
-        contracts.add_row(c["role"], c["contract_type"], f"{c['weekly_hours']:g}",
-                          c["start_date"], c["end_date"] or "running", c["subsidy_scheme"] or "")
-    _show(out, contracts, "no contract recorded")
+        contracts.add_row(code_label("role", c["role"]),
+                          code_label("contract_type", c["contract_type"]),
+                          loc.number(c["weekly_hours"], 2), loc.date(c["start_date"]),
+                          loc.date(c["end_date"]) or _("running"), c["subsidy_scheme"] or "")
+    _show(out, contracts, N_("no contract recorded"))
     for x in record.exits:
-        out.print(f"left on {x['date']}: {x['destination']}")
-    _show(out, _support_table(record.support_by_quarter()), "no support action recorded")
-    competences = Table(title="Competences, first → last assessment (scores on 0–1)",
+        out.print(_("left on {date}: {destination}").format(
+            date=loc.date(x["date"]), destination=code_label("destination", x["destination"])))
+    _show(out, _support_table(record.support_by_quarter()), N_("no support action recorded"))
+    competences = Table(title=_("Competences, first → last assessment (scores on 0–1)"),
                         title_justify="left")
-    for name in ("competence", "first", "last", "assessments", "change"):
+    for name in (_("competence"), _("first"), _("last"), _("assessments"), _("change")):
         competences.add_column(name)
     for line in record.competences():
-        competences.add_row(escape(f"{line.code} {line.label}"),
-                            f"{line.first_date}: {line.first:.2f}",
-                            f"{line.last_date}: {line.last:.2f}", str(line.answers),
+        competences.add_row(escape(f"{line.code} {code_label('competence', line.code)}"),
+                            _dated(line.first_date, line.first),
+                            _dated(line.last_date, line.last), str(line.answers),
                             _change(line.change))
-    _show(out, competences, "no competence assessment recorded")
-    plans = Table(title="Support plans", title_justify="left", show_lines=True)
-    for name in ("from", "to", "goals", "reviews"):
+    _show(out, competences, N_("no competence assessment recorded"))
+    plans = Table(title=_("Support plans"), title_justify="left", show_lines=True)
+    for name in (_("from"), _("to"), _("goals"), _("reviews")):
         plans.add_column(name)
     for p in record.plans:
-        plans.add_row(p["start_date"], p["end_date"] or "open",
-                      "\n".join(f"{g['domain']}: {g['status']}" for g in p["goals"]) or "—",
-                      "\n".join(p["reviews"]) or "none")
-    _show(out, plans, "no support plan recorded")
-    evaluations = Table(title="Self-evaluation, first → last answer (0–1)", title_justify="left")
-    for name in ("item", "first", "last", "answers", "change"):
+        plans.add_row(loc.date(p["start_date"]), loc.date(p["end_date"]) or _("open"),
+                      "\n".join(f"{code_label('goal_domain', g['domain'])}: "
+                                f"{code_label('goal_status', g['status'])}"
+                                for g in p["goals"]) or "—",
+                      "\n".join(loc.date(r) for r in p["reviews"]) or _("none"))
+    _show(out, plans, N_("no support plan recorded"))
+    evaluations = Table(title=_("Self-evaluation, first → last answer (0–1)"),
+                        title_justify="left")
+    for name in (_("item"), _("first"), _("last"), _("answers"), _("change")):
         evaluations.add_column(name)
     for e in record.self_evaluation_changes():
-        evaluations.add_row(escape(f"{e.code} {e.label}"), f"{e.first_date}: {e.first:.2f}",
-                            f"{e.last_date}: {e.last:.2f}", str(e.answers), _change(e.change))
-    _show(out, evaluations, "no self-evaluation answer recorded")
+        evaluations.add_row(escape(f"{e.code} {code_label('self_evaluation', e.code)}"),
+                            _dated(e.first_date, e.first), _dated(e.last_date, e.last),
+                            str(e.answers), _change(e.change))
+    _show(out, evaluations, N_("no self-evaluation answer recorded"))
 
 
 def _support_table(lines: list[Any]) -> Table:
     """Hours of support per kind (rows) and quarter (columns), with the local codes used."""
     if not lines:
-        return Table(title="Hours of support received")
+        return Table(title=_("Hours of support received"))
     quarters = sorted({s.quarter for s in lines})
     kinds = sorted({(s.code, s.label) for s in lines})
     hours = {(s.code, s.quarter): s.hours for s in lines}
     local = {code: sorted({c for s in lines if s.code == code for c in s.local_codes})
-             for code, _ in kinds}
-    table = Table(title="Hours of support received, per kind and quarter", title_justify="left")
-    table.add_column("kind (local codes)", no_wrap=True, max_width=34)
+             for code, _label in kinds}
+    table = Table(title=_("Hours of support received, per kind and quarter"),
+                  title_justify="left")
+    table.add_column(_("kind (local codes)"), no_wrap=True, max_width=34)
     for quarter in quarters:
         table.add_column(quarter.replace("-", " "), justify="right")
-    table.add_column("total", justify="right")
-    for code, label in kinds:
+    table.add_column(_("total"), justify="right")
+    fixed = locale().fixed
+    for code, _label in kinds:
         codes = ", ".join(c for c in local[code] if c != code)
-        cells = [f"{hours[(code, q)]:.1f}" if (code, q) in hours else "" for q in quarters]
-        text = f"{code} {label}"
+        cells = [fixed(hours[(code, q)], 1) if (code, q) in hours else "" for q in quarters]
+        text = f"{code} {code_label('support_action', code)}"
         text = text if len(text) <= 26 else text[:25] + "…"
         table.add_row(escape(text + (f" ({codes})" if codes else "")), *cells,
-                      f"{sum(hours.get((code, q), 0.0) for q in quarters):.1f}")
-    table.add_row("[bold]all kinds[/bold]", *(
-        f"[bold]{sum(hours.get((c, q), 0.0) for c, _ in kinds):.1f}[/bold]" for q in quarters),
-        f"[bold]{sum(hours.values()):.1f}[/bold]")
+                      fixed(sum(hours.get((code, q), 0.0) for q in quarters), 1))
+    table.add_row(styled("bold", _("all kinds")), *(
+        f"[bold]{fixed(sum(hours.get((c, q), 0.0) for c, _label in kinds), 1)}[/bold]"
+        for q in quarters), f"[bold]{fixed(sum(hours.values()), 1)}[/bold]")
     return table
 
 
@@ -167,15 +186,19 @@ def _support_table(lines: list[Any]) -> Table:
 @CONFIG_OPTION
 @click.argument("person_id", metavar="ID")
 @click.option("--out", "out_path", required=True, type=click.Path(path_type=Path),
-              help="The JSON file to create (never overwritten).")
+              help=N_("The JSON file to create (never overwritten)."))
 @click.option("--by", "actor", default=None,
-              help="Who makes the export, for the audit log (default: your login name).")
-@click.option("--recipient", default="", help="The service it goes to, for the audit log "
-              "(e.g. \"FOREM Charleroi\"; no personal details).")
+              help=N_("Who makes the export, for the audit log (default: your login name)."))
+@click.option("--recipient", default="", help=N_("The service it goes to, for the audit log "
+                 "(e.g. \"FOREM Charleroi\"; no personal details)."))
+@click.option("--language", "file_language", type=click.Choice(LANGUAGES), default=None,
+              help=N_("Language of the file's labels: the person's or the counsellor's "
+                      "(default: the language of this command, see koepel --lang)."))
 @export_options
 @handle_errors
 def transfer_cmd(config_path: Path, person_id: str, out_path: Path, actor: str | None,
-                 recipient: str, encrypt_to: tuple[str, ...], plaintext: bool) -> None:
+                 recipient: str, file_language: str | None, encrypt_to: tuple[str, ...],
+                 plaintext: bool) -> None:
     """Export one person's accompaniment record (koepel-transfer/1 JSON) for a public
     employment service's counsellor, at the person's request, and log it in the audit log.
 
@@ -192,10 +215,10 @@ def transfer_cmd(config_path: Path, person_id: str, out_path: Path, actor: str |
     from node.store.private_files import write_private
 
     if len(recipient) > 100:
-        raise KoepelCliError("--recipient takes a short name of a service (100 characters "
-                             "at most)", EXIT["usage"])
+        raise KoepelCliError(_("--recipient takes a short name of a service (100 "
+                               "characters at most)"), EXIT["usage"])
     config = load_node_config(config_path)
-    sealing = export_sealing("the transfer record", config.export_recipients, encrypt_to,
+    sealing = export_sealing(N_("the transfer record"), config.export_recipients, encrypt_to,
                              plaintext)
     out_path = sealing.path_for(out_path)
     runtime = open_node(config, prompt=ask_secret)
@@ -203,7 +226,8 @@ def transfer_cmd(config_path: Path, person_id: str, out_path: Path, actor: str |
         raw = _raw_id(person_id)
         pid = _resolve(runtime, raw)
         document = build_transfer(person_record(runtime.store, pid), node_id=config.node_id,
-                                  organisation=config.organisation, person_reference=raw)
+                                  organisation=config.organisation, person_reference=raw,
+                                  language=file_language or language())
         try:
             digest = write_private(out_path, sealing.payload(transfer_bytes(document)))
         except ExportExists as exc:
@@ -219,9 +243,11 @@ def transfer_cmd(config_path: Path, person_id: str, out_path: Path, actor: str |
             raise
     finally:
         runtime.close()
-    click.echo(f"wrote {out_path} ({TRANSFER_FORMAT}, {sealing.describe()}); audit log entry "
-               f"{entry.sequence}")
-    click.echo(f"warning: {out_path} contains personal data; {PERSONAL_DATA}", err=True)
+    click.echo(_("wrote {path} ({format}, {sealing}); audit log entry {entry}").format(
+        path=out_path, format=TRANSFER_FORMAT, sealing=sealing.describe(),
+        entry=entry.sequence))
+    click.echo(_("warning: {path} contains personal data; {advice}").format(
+        path=out_path, advice=_(PERSONAL_DATA)), err=True)
 
 
 # ------------------------------------------------------------------------------ forms
@@ -229,18 +255,18 @@ def transfer_cmd(config_path: Path, person_id: str, out_path: Path, actor: str |
 
 @click.command(name="forms")
 @CONFIG_OPTION
-@click.option("--period", required=True, help="The year of the forms, e.g. 2025.")
+@click.option("--period", required=True, help=N_("The year of the forms, e.g. 2025."))
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
-              help="Folder for the files (created if missing).")
-@click.option("--xlsx", is_flag=True, help="Also write one XLSX workbook with both annexes.")
+              help=N_("Folder for the files (created if missing)."))
+@click.option("--xlsx", is_flag=True, help=N_("Also write one XLSX workbook with both annexes."))
 @click.option("--ids", "ids_path", default=None,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The organisation's own ids (a CSV with a person_id column, such as the HR "
-                   "export's workers file, or one id per line), to fill Annexe 1's "
-                   "organisation_id column. Read in memory only, never stored.")
+              help=N_("The organisation's own ids (a CSV with a person_id column, such as the HR "
+                      "export's workers file, or one id per line), to fill Annexe 1's "
+                      "organisation_id column. Read in memory only, never stored."))
 @click.option("--by", "actor", default=None,
-              help="Who makes the export, for the audit log (default: your login name).")
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON too.")
+              help=N_("Who makes the export, for the audit log (default: your login name)."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the figures as JSON too."))
 @export_options
 @handle_errors
 def forms_cmd(config_path: Path, period: str, out_dir: Path, xlsx: bool,
@@ -256,7 +282,7 @@ def forms_cmd(config_path: Path, period: str, out_dir: Path, xlsx: bool,
     from node.store.private_files import write_private
 
     config = load_node_config(config_path)
-    sealing = export_sealing("the forms", config.export_recipients, encrypt_to, plaintext)
+    sealing = export_sealing(N_("the forms"), config.export_recipients, encrypt_to, plaintext)
     runtime = open_node(config, prompt=ask_secret)
     written: list[Path] = []
     try:
@@ -276,8 +302,9 @@ def forms_cmd(config_path: Path, period: str, out_dir: Path, xlsx: bool,
         out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         existing = [name for name in files if (out_dir / name).exists()]
         if existing:
-            raise KoepelCliError(f"{out_dir / existing[0]} already exists; nothing was written "
-                                 "(move the old forms away first)", EXIT["usage"])
+            raise KoepelCliError(_("{path} already exists; nothing was written (move the old "
+                                   "forms away first)").format(path=out_dir / existing[0]),
+                                 EXIT["usage"])
         digests = {}
         try:
             for name, data in files.items():
@@ -305,24 +332,28 @@ def forms_cmd(config_path: Path, period: str, out_dir: Path, xlsx: bool,
                    "quarters": [{"quarter": r.quarter, "fte": r.fte, "difference": r.difference,
                                  "maintained": r.maintained} for r in forms.annex2]})
     else:
-        table = Table(title=f"Annexe 2 — maintien de l'effectif {forms.year} (reference: "
-                            f"{forms.reference_fte:.2f} FTE, the 4 quarters before)",
+        fixed = locale().fixed
+        table = Table(title=_("Annexe 2 — maintien de l'effectif {year} (reference: {fte} FTE, "
+                              "the 4 quarters before)").format(
+                                  year=forms.year, fte=fixed(forms.reference_fte, 2)),
                       title_justify="left")
-        for name in ("quarter", "FTE", "difference", "maintained"):
-            table.add_column(name, justify="left" if name == "quarter" else "right")
+        table.add_column(_("quarter"))
+        for name in (_("FTE"), _("difference"), _("maintained")):
+            table.add_column(name, justify="right")
         for r in forms.annex2:
-            table.add_row(r.quarter, f"{r.fte:.2f}", f"{r.difference:+.2f}",
-                          "yes" if r.maintained else "[red]no[/red]")
+            table.add_row(r.quarter, fixed(r.fte, 2),
+                          ("+" if r.difference >= 0 else "") + fixed(r.difference, 2),
+                          _("yes") if r.maintained else styled("red", _("no")))
         out.print(table)
-        out.print(f"Annexe 1: {len(forms.annex1)} contract(s) of {forms.people} TD/TGD "
-                  "worker(s)")
+        out.print(_("Annexe 1: {contracts} contract(s) of {people} TD/TGD worker(s)").format(
+            contracts=len(forms.annex1), people=forms.people))
         for path in written:
-            out.print(f"wrote {path}")
+            out.print(_("wrote {path}").format(path=path))
     if forms.unmatched:
-        click.echo(f"note: {forms.unmatched} person(s) in Annexe 1 are not in the id list; "
-                   "their organisation_id is empty", err=True)
-    click.echo(f"warning: the files in {out_dir} contain personal data; {PERSONAL_DATA}",
-               err=True)
+        click.echo(_("note: {people} person(s) in Annexe 1 are not in the id list; their "
+                     "organisation_id is empty").format(people=forms.unmatched), err=True)
+    click.echo(_("warning: the files in {folder} contain personal data; {advice}").format(
+        folder=out_dir, advice=_(PERSONAL_DATA)), err=True)
 
 
 # ------------------------------------------------------------------------------ policy
@@ -335,7 +366,7 @@ def policy_group() -> None:
 
 @policy_group.command(name="show")
 @CONFIG_OPTION
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--json", "as_json", is_flag=True, help=N_("Machine-readable output."))
 @handle_errors
 def policy_show(config_path: Path, as_json: bool) -> None:
     """Per querier: its budget, the ε it may ask per query, and per catalogue measure and
@@ -348,13 +379,14 @@ def policy_show(config_path: Path, as_json: bool) -> None:
         dump_json(decisions.to_json())
         return
     out = console()
-    out.print(f"[bold]{escape(config.organisation)}[/bold] — catalogue "
-              f"{decisions.catalogue_version}; approved: {', '.join(config.approved_versions)}")
+    out.print(f"[bold]{escape(config.organisation)}[/bold] — " + _(
+        "catalogue {version}; approved: {approved}").format(
+            version=decisions.catalogue_version, approved=", ".join(config.approved_versions)))
     if not decisions.queriers:
-        out.print("no querier is allowed to ask anything ([[queriers]] in node.toml)")
+        out.print(escape(_("no querier is allowed to ask anything ([[queriers]] in node.toml)")))
         return
-    rules = Table(title="Queriers", title_justify="left")
-    for name in ("querier", "cap ε per period", "ε per query", "max cells"):
+    rules = Table(title=_("Queriers"), title_justify="left")
+    for name in (_("querier"), _("cap ε per period"), _("ε per query"), _("max cells")):
         rules.add_column(name)
     for q in decisions.queriers:
         rules.add_row(escape(q.identity), q.cap_epsilon, q.epsilon_range, q.max_cells)
@@ -365,22 +397,27 @@ def policy_show(config_path: Path, as_json: bool) -> None:
         caps = querier.access.operator_caps_epsilon
         if caps is not None:
             listed = ", ".join(f"{escape(o)} ε {format_micro(c)}" for o, c in sorted(caps.items()))
-            out.print(f"operators of {escape(identity)}, each within its cap per period: "
-                      f"{listed or 'none'}; any other operator, or a query no operator "
-                      "signed, is refused")
+            out.print(_("operators of {identity}, each within its cap per period: {listed}; any "
+                        "other operator, or a query no operator signed, is refused").format(
+                identity=escape(identity), listed=listed or _("none")))
         elif querier.access.require_operator:
-            out.print(f"{escape(identity)}: every query must be signed by the operator who asks")
-    for kind, rows in (("measure", decisions.measures), ("dimension", decisions.dimensions)):
-        table = Table(title=f"Shared {kind}s", title_justify="left")
-        table.add_column(kind)
+            out.print(_("{identity}: every query must be signed by the operator who asks"
+                        ).format(identity=escape(identity)))
+    shared_word, not_shared_word = _("shared"), _("not shared")
+    for kind, title, rows in (
+            ("measure", _("Shared measures"), decisions.measures),
+            ("dimension", _("Shared dimensions"), decisions.dimensions)):
+        table = Table(title=title, title_justify="left")
+        table.add_column(_("measure") if kind == "measure" else _("dimension"))
         for q in decisions.queriers:
             table.add_column(escape(q.identity))
         for name, shared in rows:
-            table.add_row(escape(name), *("[green]shared[/green]" if s else
-                                          "[red]not shared[/red]" for s in shared))
+            table.add_row(escape(f"{name} ({code_label(kind, name)})"),
+                          *(f"[green]{shared_word}[/green]" if s else
+                            f"[red]{not_shared_word}[/red]" for s in shared))
         out.print(table)
-    out.print("A refused query is reported to the querier as \"not shared by this "
-              "organisation\" (reason NOT_SHARED_BY_ORGANISATION) and costs nothing.")
+    out.print(_("A refused query is reported to the querier as \"not shared by this "
+                "organisation\" (reason NOT_SHARED_BY_ORGANISATION) and costs nothing."))
 
 
 # ------------------------------------------------------------------------------ audit log
@@ -388,13 +425,13 @@ def policy_show(config_path: Path, as_json: bool) -> None:
 
 @click.command(name="audit-log")
 @CONFIG_OPTION
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--json", "as_json", is_flag=True, help=N_("Machine-readable output."))
 @handle_errors
 def audit_log_cmd(config_path: Path, as_json: bool) -> None:
     """The identity-level exports made from this node (transfers, forms): who, when, what."""
     from node.organisation.audit_log import audit_entries
 
-    _, runtime = _open(config_path)
+    _config, runtime = _open(config_path)
     try:
         entries = audit_entries(runtime.store)
     finally:
@@ -402,12 +439,12 @@ def audit_log_cmd(config_path: Path, as_json: bool) -> None:
     if as_json:
         dump_json([e.to_json() for e in entries])
         return
-    table = Table(title="Audit log of identity-level exports", title_justify="left")
-    for name in ("#", "when", "who", "what", "whose", "detail"):
+    table = Table(title=_("Audit log of identity-level exports"), title_justify="left")
+    for name in ("#", _("when"), _("who"), _("what"), _("whose"), _("detail")):
         table.add_column(name)
     for e in entries:
         detail = ", ".join(f"{k}={v}" for k, v in sorted(e.detail.items()) if k != "files")
-        table.add_row(str(e.sequence), e.created_at, escape(e.actor), e.action,
+        table.add_row(str(e.sequence), when(e.created_at), escape(e.actor), e.action,
                       e.subject[:12] + ("…" if len(e.subject) > 12 else ""), escape(detail))
     console().print(table)
 

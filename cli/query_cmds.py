@@ -14,6 +14,7 @@ import click
 
 from cli.connection import Connection, connection_options
 from cli.errors import EXIT, KoepelCliError, handle_errors
+from cli.lang import N_, _
 
 if TYPE_CHECKING:
     from aggregator import SectorResult
@@ -34,13 +35,13 @@ _STATISTICS = ("count", "histogram", "mean", "sum")
 
 def OUTPUT_OPTIONS(func: F) -> F:
     """``--json`` and ``--csv``, mutually exclusive; a human table when neither is given."""
-    func = click.option("--csv", "as_csv", is_flag=True, help="CSV for spreadsheets.")(func)
-    return click.option("--json", "as_json", is_flag=True, help="JSON for scripts.")(func)
+    func = click.option("--csv", "as_csv", is_flag=True, help=N_("CSV for spreadsheets."))(func)
+    return click.option("--json", "as_json", is_flag=True, help=N_("JSON for scripts."))(func)
 
 
 def _output(as_json: bool, as_csv: bool) -> str:
     if as_json and as_csv:
-        raise KoepelCliError("choose one of --json and --csv", EXIT["usage"])
+        raise KoepelCliError(_("choose one of --json and --csv"), EXIT["usage"])
     return "json" if as_json else "csv" if as_csv else "table"
 
 
@@ -55,8 +56,8 @@ def build_spec(measure: str, statistic: str, group_by: tuple[str, ...],
     for item in filters:
         dimension, sep, values = item.partition("=")
         if not sep or not dimension or not values:
-            raise KoepelCliError(f"--filter takes DIMENSION=VALUE[,VALUE…], got {item!r}",
-                                 EXIT["usage"])
+            raise KoepelCliError(_("--filter takes DIMENSION=VALUE[,VALUE…], got {item}")
+                                 .format(item=repr(item)), EXIT["usage"])
         parsed.append(pb2.Filter(dimension=dimension, values=values.split(",")))
     return pb2.QuerySpec(
         catalogue_version=catalogue_version, measure=measure,
@@ -81,6 +82,7 @@ def show_result(result: SectorResult, output: str, *, receipts: bool = False,
         result_csv,
         result_json,
         result_table,
+        styled,
         write_csv,
     )
 
@@ -98,27 +100,29 @@ def show_result(result: SectorResult, output: str, *, receipts: bool = False,
     from rich.markup import escape
 
     for line in clamp_notes(result):
-        out.print(f"[yellow]clamped:[/yellow] {escape(line)}")
+        out.print(styled("yellow", _("clamped:")) + f" {escape(line)}")
     if result.quantiles:
-        out.print(quantile_table(result, title="Quartiles from the summed histograms"))
+        out.print(quantile_table(result, title=_("Quartiles from the summed histograms")))
     out.print(nodes_line(result))
     if result.aggregation == "secure":
-        out.print("Secure aggregation: the aggregator saw only the sum over the nodes; its noise "
-                  "is the nodes' shares of one central noise.")
+        out.print(_("Secure aggregation: the aggregator saw only the sum over the nodes; its "
+                    "noise is the nodes' shares of one central noise."))
     if receipts or any(n.outcome is not NodeOutcome.ANSWERED for n in result.nodes):
-        out.print(node_reports_table(result, title=f"Nodes for result {result.result_id}"))
+        out.print(node_reports_table(result, title=_("Nodes for result {result_id}").format(
+            result_id=result.result_id)))
     if receipts:
         for r in result.receipts:
-            out.print(f"receipt {r.node_id}: {len(r.response)} bytes, query id {r.query_id}, "
-                      f"received {r.received_at}")
+            out.print(_("receipt {node}: {size} bytes, query id {query_id}, received {received}")
+                      .format(node=r.node_id, size=len(r.response), query_id=r.query_id,
+                              received=r.received_at))
 
 
 def _query_spec(measure: str | None, statistic: str, group_by: tuple[str, ...],
                 filters: tuple[str, ...], period: str | None, epsilon: str | None,
                 catalogue_version: str | None) -> pb2.QuerySpec:
     if not measure or not period or not epsilon:
-        raise KoepelCliError("name a MEASURE with --period and --epsilon (or use --resume "
-                             "RESULT_ID to ask a stored query again)", EXIT["usage"])
+        raise KoepelCliError(_("name a MEASURE with --period and --epsilon (or use --resume "
+                               "RESULT_ID to ask a stored query again)"), EXIT["usage"])
     from privacy import default_catalogue
 
     return build_spec(measure, statistic, group_by, filters, period, epsilon,
@@ -129,27 +133,27 @@ def _query_spec(measure: str | None, statistic: str, group_by: tuple[str, ...],
 @click.argument("measure", required=False)
 @click.option("--stat", "statistic", type=click.Choice(_STATISTICS), default="count",
               show_default=True)
-@click.option("--by", "group_by", multiple=True, help="Group-by dimension. Repeatable.")
+@click.option("--by", "group_by", multiple=True, help=N_("Group-by dimension. Repeatable."))
 @click.option("--filter", "filters", multiple=True, metavar="DIM=V1,V2",
-              help="Keep only these cells of a dimension. Repeatable.")
-@click.option("--period", help="Reference period: 2025 or 2025-Q3.")
-@click.option("--epsilon", help="Privacy loss to spend on every node, e.g. 0.5.")
-@click.option("--catalogue-version", default=None, help="Default: the shipped catalogue's.")
+              help=N_("Keep only these cells of a dimension. Repeatable."))
+@click.option("--period", help=N_("Reference period: 2025 or 2025-Q3."))
+@click.option("--epsilon", help=N_("Privacy loss to spend on every node, e.g. 0.5."))
+@click.option("--catalogue-version", default=None, help=N_("Default: the shipped catalogue's."))
 @click.option("--deadline", type=float, default=0.0,
-              help="Per-node deadline in seconds (default: federation.toml).")
+              help=N_("Per-node deadline in seconds (default: federation.toml)."))
 @click.option("--dry-run", is_flag=True,
-              help="Show the cost per node and what each would have left; spend nothing.")
+              help=N_("Show the cost per node and what each would have left; spend nothing."))
 @click.option("--resume", "resume_id", default=None, metavar="RESULT_ID",
-              help="Ask a stored result's query again with the same query id: nodes that "
-                   "charged it replay their answer for free; the others answer now.")
+              help=N_("Ask a stored result's query again with the same query id: nodes that "
+                      "charged it replay their answer for free; the others answer now."))
 @click.option("--query-id", default="", metavar="ID",
-              help="The idempotency key sent to the nodes (default: a new one). Re-using an "
-                   "earlier query's id (e.g. from the aggregator's log) for the same query "
-                   "returns the nodes' stored answers at no extra cost.")
+              help=N_("The idempotency key sent to the nodes (default: a new one). Re-using an "
+                      "earlier query's id (e.g. from the aggregator's log) for the same query "
+                      "returns the nodes' stored answers at no extra cost."))
 @click.option("--secure/--per-node", "secure", default=None,
-              help="Secure aggregation (the aggregator sees only the nodes' sum, with about one "
-                   "central noise; needs a zCDP catalogue) or per-node noise. Default: "
-                   "federation.toml's [aggregation] mode.")
+              help=N_("Secure aggregation (the aggregator sees only the nodes' sum, with about one "
+                      "central noise; needs a zCDP catalogue) or per-node noise. Default: "
+                      "federation.toml's [aggregation] mode."))
 @OUTPUT_OPTIONS
 @AGGREGATOR_OPTION
 @handle_errors
@@ -165,20 +169,20 @@ def query(measure: str | None, statistic: str, group_by: tuple[str, ...],
     """
     from aggregator import NodeOutcome, spec_to_proto
     from cli.client import AggregatorClient
-    from cli.render import console, dump_json, write_csv
+    from cli.render import console, dump_json, significant, write_csv
     from cli.render_federation import PLAN_CSV_HEADER, plan_csv, plan_json, plan_table
     from privacy import format_micro
 
     output = _output(as_json, as_csv)
     if secure and (resume_id or query_id):
-        raise KoepelCliError("a secure query always gets a fresh round id: it cannot be resumed "
-                             "or given --query-id; leave those out, or ask with --per-node",
-                             EXIT["usage"])
+        raise KoepelCliError(_("a secure query always gets a fresh round id: it cannot be "
+                               "resumed or given --query-id; leave those out, or ask with "
+                               "--per-node"), EXIT["usage"])
     with AggregatorClient(conn) as client:
         if resume_id:
             if measure or query_id:
-                raise KoepelCliError("--resume asks the stored query again with its own id; "
-                                     "leave out MEASURE and --query-id", EXIT["usage"])
+                raise KoepelCliError(_("--resume asks the stored query again with its own "
+                                       "id; leave out MEASURE and --query-id"), EXIT["usage"])
             (stored,) = client.history(resume_id)
             spec = spec_to_proto(stored.spec)
             query_id = stored.query_id
@@ -193,24 +197,30 @@ def query(measure: str | None, statistic: str, group_by: tuple[str, ...],
                 write_csv(PLAN_CSV_HEADER, plan_csv(plan))
             else:
                 out = console()
-                out.print(plan_table(plan, title=f"Dry run: {spec.measure} · {spec.period} · "
-                                                 f"ε={spec.epsilon} per node (nothing spent)"))
+                out.print(plan_table(plan, title=_(
+                    "Dry run: {measure} · {period} · ε={epsilon} per node (nothing spent)")
+                    .format(measure=spec.measure, period=spec.period, epsilon=spec.epsilon)))
                 answering = sum(1 for n in plan.nodes if n.expected is NodeOutcome.ANSWERED)
-                out.print(f"{plan.cells} cells; {answering} of {len(plan.nodes)} nodes would "
-                          f"answer, spending at most {plan.describe(plan.cost_micro)} each "
-                          f"(ε={format_micro(plan.total_epsilon_micro)} over the federation).")
+                out.print(_("{cells} cells; {answering} of {nodes} nodes would answer, "
+                            "spending at most {cost} each (ε={total} over the federation).")
+                          .format(cells=plan.cells, answering=answering, nodes=len(plan.nodes),
+                                  cost=plan.describe(plan.cost_micro),
+                                  total=format_micro(plan.total_epsilon_micro)))
                 se = plan.expected_se
                 if se and math.isfinite(se.get("per_node", math.nan)):
                     secure_se = se.get("secure", math.nan)
-                    out.print(f"Expected standard error of one cell: {se['per_node']:.3g} with "
-                              "per-node noise; "
-                              + (f"{secure_se:.3g} with secure aggregation (--secure)"
-                                 if math.isfinite(secure_se) else
-                                 "secure aggregation needs a zCDP catalogue")
-                              + f"; one trusted curator: {se['central']:.3g}.")
+                    number = significant
+                    secure_text = (_("{se} with secure aggregation (--secure)").format(
+                        se=number(secure_se)) if math.isfinite(secure_se) else
+                        _("secure aggregation needs a zCDP catalogue"))
+                    out.print(_("Expected standard error of one cell: {se} with per-node "
+                                "noise; {secure}; one trusted curator: {central}.").format(
+                        se=number(se["per_node"]), secure=secure_text,
+                        central=number(se["central"])))
                 if not plan.complete_expected:
-                    out.print("[yellow]The result would be INCOMPLETE: "
-                              + "; ".join(plan.incomplete_reasons) + "[/yellow]")
+                    out.print("[yellow]{}[/yellow]".format(
+                        _("The result would be INCOMPLETE: {reasons}").format(
+                            reasons="; ".join(plan.incomplete_reasons))))
             return
         aggregation = "" if secure is None else ("secure" if secure else "per_node")
         result = client.submit(spec, deadline, query_id, aggregation)
@@ -227,13 +237,13 @@ def _exit_for(result: SectorResult, *, say: bool) -> None:
 
     if result.nodes and all(n.outcome is NodeOutcome.BUDGET_EXHAUSTED for n in result.nodes):
         if say:
-            click.echo("every node refused: privacy budget exhausted; nothing was spent",
+            click.echo(_("every node refused: privacy budget exhausted; nothing was spent"),
                        err=True)
         raise SystemExit(EXIT["budget"])
     if not result.complete:
         if say:
-            click.echo("result incomplete: fewer nodes answered than the federation's quorum",
-                       err=True)
+            click.echo(_("result incomplete: fewer nodes answered than the federation's "
+                         "quorum"), err=True)
         raise SystemExit(EXIT["incomplete"])
 
 
@@ -261,7 +271,7 @@ def nodes(as_json: bool, as_csv: bool, conn: Connection) -> None:
 @click.command()
 @click.argument("result_id", required=False, default="")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
-@click.option("--receipts", is_flag=True, help="With RESULT_ID: show every node's receipt.")
+@click.option("--receipts", is_flag=True, help=N_("With RESULT_ID: show every node's receipt."))
 @OUTPUT_OPTIONS
 @AGGREGATOR_OPTION
 @handle_errors

@@ -21,12 +21,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from aggregator import NodeOutcome, SectorResult
+from cli.lang import N_, _, language, locale, micro
+from cli.notes import translate_note
 from privacy import QuerySpec, Statistic, format_micro, shipped_catalogues
 
 __all__ = [
     "Display",
     "budget_table",
     "clamp_notes",
+    "code_label",
     "console",
     "display_of",
     "dump_json",
@@ -39,20 +42,23 @@ __all__ = [
     "result_csv",
     "result_json",
     "result_table",
+    "significant",
     "status_name",
+    "when",
     "write_csv",
+    "yes_no",
 ]
 
 _STATUS = {
-    NodeOutcome.ANSWERED: "answered",
-    NodeOutcome.UNAVAILABLE: "down",
-    NodeOutcome.DEADLINE_EXCEEDED: "too slow",
-    NodeOutcome.BUDGET_EXHAUSTED: "out of budget",
-    NodeOutcome.CATALOGUE_VERSION: "other catalogue",
-    NodeOutcome.REFUSED: "refused",
-    NodeOutcome.NOT_SHARED: "not shared by this organisation",
-    NodeOutcome.INVALID: "invalid",
-    NodeOutcome.ERROR: "error",
+    NodeOutcome.ANSWERED: N_("answered"),
+    NodeOutcome.UNAVAILABLE: N_("down"),
+    NodeOutcome.DEADLINE_EXCEEDED: N_("too slow"),
+    NodeOutcome.BUDGET_EXHAUSTED: N_("out of budget"),
+    NodeOutcome.CATALOGUE_VERSION: N_("other catalogue"),
+    NodeOutcome.REFUSED: N_("refused"),
+    NodeOutcome.NOT_SHARED: N_("not shared by this organisation"),
+    NodeOutcome.INVALID: N_("invalid"),
+    NodeOutcome.ERROR: N_("error"),
 }
 
 
@@ -62,7 +68,7 @@ def console() -> Console:
 
 
 def status_name(outcome: NodeOutcome) -> str:
-    return _STATUS[outcome]
+    return _(_STATUS[outcome])
 
 
 @dataclass(frozen=True)
@@ -90,54 +96,101 @@ def display_of(spec: QuerySpec) -> Display:
 
 
 def fmt(value: float, display: Display = Display()) -> str:
+    """``value`` in the chosen language's number format (1,195.5 · 1 195,5 · 1.195,5)."""
     if not math.isfinite(value):
         return "–"
     shown = round(value * display.factor, display.digits)
-    return f"{shown + 0.0 if shown else 0.0:,.{display.digits}f}{display.unit}"  # never "-0"
+    shown = shown + 0.0 if shown else 0.0  # never "-0"
+    number = (locale().fixed(shown, display.digits) if display.digits
+              else locale().number(shown, 0))
+    return number.replace("\u202f", " ") + display.unit
+
+
+def significant(value: float, digits: int = 3) -> str:
+    """``value`` to ``digits`` significant digits (like ``:.3g``) in the chosen language."""
+    from babel.numbers import format_decimal
+
+    pattern = "@" + "#" * (digits - 1)
+    return format_decimal(value, format=pattern, locale=locale().locale).replace("\u202f", " ")
+
+
+def _labels(dimensions: Sequence[str], key: Sequence[str]) -> list[str]:
+    """A cell's codes with their labels: the operator reads the label and copies the code
+    into ``--filter``."""
+    shown = []
+    for dimension, code in zip(dimensions, key, strict=False):
+        label = code_label(dimension, code)
+        shown.append(code if label == code else f"{label} ({code})")
+    return shown
+
+
+def code_label(kind: str, code: str) -> str:
+    """``code`` of ``kind`` (a dimension, ``measure``, a record field) as the chosen language
+    names it, from the catalogue's labels (privacy/catalogues/labels.toml)."""
+    from privacy.catalogue import code_label as label
+
+    return label(kind, code, language())
+
+
+def styled(style: str, text: str) -> str:
+    """``text`` in a rich ``style`` (markup in ``text`` itself is escaped)."""
+    return f"[{style}]{escape(text)}[/{style}]"
+
+
+def yes_no(value: bool) -> str:
+    return _("yes") if value else _("no")
 
 
 def result_table(result: SectorResult, *, title: str | None = None) -> Table:
     """One row per cell: estimate, standard error, 95% interval, publishable or why not."""
     spec = result.spec
     display = display_of(spec)
-    table = Table(title=title or (f"{spec.measure} · {spec.statistic.value} · {spec.period} · "
-                                  f"ε={format_micro(spec.epsilon_micro)} per node"),
+    table = Table(title=title or _(
+        "{label} — {measure} · {statistic} · {period} · ε={epsilon} per node").format(
+            label=code_label("measure", spec.measure), measure=spec.measure,
+            statistic=spec.statistic.value, period=spec.period,
+            epsilon=micro(spec.epsilon_micro)),
                   title_justify="left")
-    for name in result.group_by or ["total"]:
-        table.add_column(name)
-    for name in ("estimate", "std. error", "95% interval"):
+    for name in result.group_by or [_("total")]:
+        table.add_column(code_label("dimension", name))
+    for name in (_("estimate"), _("std. error"), _("95% interval")):
         table.add_column(name, justify="right")
-    table.add_column("publishable")
+    table.add_column(_("publishable"))
     for cell in result.cells:
         interval = f"[{fmt(cell.ci_lower, display)}, {fmt(cell.ci_upper, display)}]"
         # A share's standard error is in percentage points, not a percentage of itself.
         plain = Display(display.factor, max(display.digits, 1),
                         " pp" if display.unit.strip() == "%" else "")
-        table.add_row(*(list(cell.key) or ["all"]), fmt(cell.estimate, display),
+        table.add_row(*(_labels(result.group_by, cell.key) or [_("all")]),
+                      fmt(cell.estimate, display),
                       fmt(cell.standard_error, plain), interval,
-                      "yes" if cell.reliable else f"[yellow]no: {escape(cell.note)}[/yellow]")
+                      _("yes") if cell.reliable else "[yellow]{}[/yellow]".format(
+                          _("no: {note}").format(note=escape(translate_note(cell.note)))))
     return table
 
 
-QUANTILE_METHOD = ("bin resolution: each 95% interval is a union of whole bins and holds the "
+QUANTILE_METHOD = N_("bin resolution: each 95% interval is a union of whole bins and holds the "
                    "true quartile wherever it lies inside its bin (open above, ∞, where people "
                    "beyond the top bound were counted in the top bin); the estimate is read "
-                   "off within a bin (persons spread evenly), not finer")
+                     "off within a bin (persons spread evenly), not finer")
 
 
 def quantile_table(result: SectorResult, *, title: str, digits: int = 2) -> Table:
     """One row per group-by cell and quantile, with its 95% interval over whole bins."""
-    table = Table(title=title, title_justify="left", caption=QUANTILE_METHOD,
+    table = Table(title=title, title_justify="left", caption=_(QUANTILE_METHOD),
                   caption_justify="left")
-    for name in [g for g in result.group_by if g != "bin"] or ["total"]:
-        table.add_column(name)
-    for name in ("quantile", "estimate (bin resolution)", "95% interval (whole bins)"):
+    for name in [g for g in result.group_by if g != "bin"] or [_("total")]:
+        table.add_column(code_label("dimension", name))
+    for name in (_("quantile"), _("estimate (bin resolution)"),
+                 _("95% interval (whole bins)")):
         table.add_column(name, justify="right")
     display = Display(digits=digits)
     for q in result.quantiles:
         high = "∞)" if q.ci_upper == math.inf else f"{fmt(q.ci_upper, display)}]"
         interval = f"[{fmt(q.ci_lower, display)}, {high}"
-        table.add_row(*(list(q.key) or ["all"]), f"{q.probability:g}",
+        table.add_row(*(_labels([g for g in result.group_by if g != "bin"], q.key)
+                        or [_("all")]),
+                      locale().number(q.probability, 3),
                       fmt(q.estimate, display), interval)
     return table
 
@@ -149,8 +202,9 @@ def clamp_notes(result: SectorResult) -> list[str]:
     for c in result.cells:
         key = c.key[:-1] if histogram else c.key
         if c.clamp_note and key not in seen:
-            seen[key] = c.clamp_note
-    return [f"{' · '.join(key) or 'all'}: {note}" for key, note in seen.items()]
+            seen[key] = translate_note(c.clamp_note)
+    everything = _("all")
+    return [f"{' · '.join(key) or everything}: {note}" for key, note in seen.items()]
 
 
 def publishable_summary(result: SectorResult) -> str:
@@ -163,10 +217,12 @@ def publishable_summary(result: SectorResult) -> str:
     if not flagged:
         return ""
     missing = [c for c in flagged if not math.isfinite(c.estimate)]
-    text = f"{len(flagged)} of {len(result.cells)} cells too uncertain to publish"
+    text = _("{flagged} of {cells} cells too uncertain to publish").format(
+        flagged=len(flagged), cells=len(result.cells))
     if missing:
-        reasons = sorted({c.note.removeprefix("no estimate: ") for c in missing})
-        text += f"; {len(missing)} without an estimate ({'; '.join(reasons)})"
+        reasons = sorted({translate_note(c.note.removeprefix("no estimate: ")) for c in missing})
+        text += _("; {missing} without an estimate ({reasons})").format(
+            missing=len(missing), reasons="; ".join(reasons))
     return text
 
 
@@ -174,26 +230,27 @@ def nodes_line(result: SectorResult) -> str:
     """One line: how many answered, who did not and why (short), and the quorum verdict."""
     missing = [f"{n.node_id} ({status_name(n.outcome)})" for n in result.nodes
                if n.outcome is not NodeOutcome.ANSWERED]
-    text = f"{len(result.answered)} of {len(result.nodes)} nodes answered"
+    text = _("{answered} of {nodes} nodes answered").format(answered=len(result.answered),
+                                                             nodes=len(result.nodes))
     if missing:
-        text += "; not included: " + ", ".join(missing)
+        text += _("; not included: {nodes}").format(nodes=", ".join(missing))
     if not result.complete:
-        text += " — INCOMPLETE: " + "; ".join(result.incomplete_reasons)
+        text += _(" — INCOMPLETE: {reasons}").format(reasons="; ".join(result.incomplete_reasons))
     return text
 
 
-def node_reports_table(result: SectorResult, *, title: str = "Nodes") -> Table:
+def node_reports_table(result: SectorResult, *, title: str | None = None) -> Table:
     """Every registered node: what became of its part, why, and what it cost."""
-    table = Table(title=title, title_justify="left")
-    for name in ("node", "status", "ε charged", "attempts", "seconds", "reason"):
-        table.add_column(name, justify="right" if name in ("ε charged", "attempts",
-                                                           "seconds") else "left")
+    table = Table(title=title or _("Nodes"), title_justify="left")
+    for name, right in ((_("node"), False), (_("status"), False), (_("ε charged"), True),
+                        (_("attempts"), True), (_("seconds"), True), (_("reason"), False)):
+        table.add_column(name, justify="right" if right else "left")
     for n in result.nodes:
         cost = format_micro(n.cost_micro) if n.cost_micro else "0"
         if n.replayed:
-            cost += " (replay: free)"
+            cost += _(" (replay: free)")
         table.add_row(n.node_id, status_name(n.outcome), cost, str(n.attempts),
-                      f"{n.elapsed_seconds:.2f}", escape(n.reason))
+                      locale().fixed(n.elapsed_seconds, 2), escape(n.reason))
     return table
 
 
@@ -284,17 +341,27 @@ def result_csv(results: Iterable[SectorResult]) -> list[tuple[str, ...]]:
 
 
 def history_table(results: Sequence[SectorResult]) -> Table:
-    table = Table(title="Stored results (re-showing them costs no budget)", title_justify="left")
-    table.add_column("result id", no_wrap=True)  # whole: it is copied into other commands
-    for name in ("created", "measure", "statistic", "by", "period", "ε", "nodes", "complete"):
+    table = Table(title=_("Stored results (re-showing them costs no budget)"),
+                  title_justify="left")
+    table.add_column(_("result id"), no_wrap=True)  # whole: it is copied into other commands
+    for name in (_("created"), _("measure"), _("statistic"), _("by"), _("period"), "ε",
+                 _("nodes"), _("complete")):
         table.add_column(name)
     for r in results:
-        table.add_row(r.result_id, r.created_at[:19].replace("T", " "), r.spec.measure,
+        table.add_row(r.result_id, when(r.created_at), r.spec.measure,
                       r.spec.statistic.value, ",".join(r.group_by) or "-", r.spec.period,
                       format_micro(r.spec.epsilon_micro),
                       f"{len(r.answered)}/{len(r.nodes)}",
-                      "yes" if r.complete else "[yellow]no[/yellow]")
+                      _("yes") if r.complete else styled("yellow", _("no")))
     return table
+
+
+def when(timestamp: str) -> str:
+    """An ISO timestamp as the chosen language writes a date, and the time to the second."""
+    if not timestamp:
+        return ""
+    day, _sep, rest = timestamp[:19].partition("T")
+    return f"{locale().date(day)} {rest}".strip()
 
 
 def dump_json(data: Any) -> None:
@@ -311,11 +378,13 @@ def write_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
 def budget_table(rows: Sequence[tuple[str, str, str, float, float]], *, title: str) -> Table:
     """Rows of (node, querier, period, spent ε, remaining ε)."""
     table = Table(title=title, title_justify="left")
-    for name in ("node", "querier", "period"):
+    for name in (_("node"), _("querier"), _("period")):
         table.add_column(name)
-    table.add_column("spent ε", justify="right")
-    table.add_column("remaining ε", justify="right")
+    table.add_column(_("spent ε"), justify="right")
+    table.add_column(_("remaining ε"), justify="right")
+    number = locale().number
     for node_id, querier, period, spent, remaining in rows:  # node-wide "*", lifetime "all"
-        table.add_row(node_id, "all queriers" if querier == "*" else querier,
-                      "all periods" if period == "all" else period, f"{spent:g}", f"{remaining:g}")
+        table.add_row(node_id, _("all queriers") if querier == "*" else querier,
+                      _("all periods") if period == "all" else period, number(spent, 6),
+                      number(remaining, 6))
     return table

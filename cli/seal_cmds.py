@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from cli.errors import EXIT, KoepelCliError, handle_errors
+from cli.lang import N_, _
 from node.store.private_files import ExportExists, write_private
 from node.store.sealing import create_identity_file, read_identity_file, unseal
 
@@ -21,22 +22,23 @@ __all__ = ["decrypt", "keygen"]
 
 @click.command()
 @click.option("--out", "out_path", required=True, type=click.Path(path_type=Path),
-              help="The identity file to create (0600; never overwritten).")
+              help=N_("The identity file to create (0600; never overwritten)."))
 @handle_errors
 def keygen(out_path: Path) -> None:
     """Make an age key pair for receiving sealed exports; print the public key to share."""
     recipient = create_identity_file(out_path)
-    click.echo(f"created {out_path} (0600): keep it secret, back it up")
-    click.echo(f"public key (give this to whoever seals exports for you): {recipient}")
+    click.echo(_("created {path} (0600): keep it secret, back it up").format(path=out_path))
+    click.echo(_("public key (give this to whoever seals exports for you): {key}").format(
+        key=recipient))
 
 
 @click.command()
 @click.argument("sealed", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--identity", "identity_path", required=True,
               type=click.Path(dir_okay=False, path_type=Path),
-              help="Your identity file (from `koepel keygen`).")
+              help=N_("Your identity file (from `koepel keygen`)."))
 @click.option("--out", "out_path", required=True, type=click.Path(path_type=Path),
-              help="Where to write the opened file (a new file, 0600).")
+              help=N_("Where to write the opened file (a new file, 0600)."))
 @handle_errors
 def decrypt(sealed: Path, identity_path: Path, out_path: Path) -> None:
     """Open a sealed export (an .age file) with your identity; write it as a new 0600 file."""
@@ -46,5 +48,5 @@ def decrypt(sealed: Path, identity_path: Path, out_path: Path) -> None:
         write_private(out_path, plain)
     except ExportExists as exc:
         raise KoepelCliError(str(exc), EXIT["usage"]) from None
-    click.echo(f"wrote {out_path} ({len(plain)} bytes); it is not encrypted: delete it when "
-               "done", err=True)
+    click.echo(_("wrote {path} ({size} bytes); it is not encrypted: delete it when done")
+               .format(path=out_path, size=len(plain)), err=True)

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
+from cli.lang import N_
 from cli.logs import LOG_FORMATS
 
 __all__ = ["metrics_address", "service_options"]
@@ -17,20 +18,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 _OPTIONS = (
     click.option("--log-format", type=click.Choice(LOG_FORMATS), default="auto",
                  show_default=True,
-                 help="json: one object a line (for journald, Loki, …); human: for a terminal; "
-                      "auto: human on a terminal, json otherwise."),
+                 help=N_("json: one object a line (for journald, Loki, …); human: for a terminal; "
+                         "auto: human on a terminal, json otherwise.")),
     click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
                  default="info", show_default=True),
     click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
-                 help="Serve Prometheus metrics on this port (0: any free port, logged and "
-                      "written to --metrics-port-file). Off when not given."),
+                 help=N_("Serve Prometheus metrics on this port (0: any free port, logged and "
+                         "written to --metrics-port-file). Off when not given.")),
     click.option("--metrics-host", default="127.0.0.1", show_default=True,
-                 help="Address the metrics endpoint listens on (0.0.0.0 in a container)."),
+                 help=N_("Address the metrics endpoint listens on (0.0.0.0 in a container).")),
     click.option("--metrics-port-file", type=click.Path(path_type=Path), default=None,
-                 help="Write the metrics port here once listening."),
+                 help=N_("Write the metrics port here once listening.")),
     click.option("--grace-seconds", type=click.FloatRange(0, 600), default=10.0,
                  show_default=True,
-                 help="On SIGTERM, how long in-flight queries may take to finish."),
+                 help=N_("On SIGTERM, how long in-flight queries may take to finish.")),
 )
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from cli.errors import EXIT, KoepelCliError, handle_errors
+from cli.lang import N_, _
 from cli.node_options import CONFIG_OPTION, ask_secret
 from node import NodeRuntime, load_node_config, open_node
 
@@ -32,16 +33,16 @@ def _is_loopback(host: str) -> bool:
 @click.command(name="web")
 @CONFIG_OPTION
 @click.option("--listen", default="127.0.0.1:7780", show_default=True,
-              help="Address and port; anything but loopback needs --tls-cert and --tls-key.")
+              help=N_("Address and port; anything but loopback needs --tls-cert and --tls-key."))
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="Certificate (PEM) the staff's browsers trust.")
+              default=None, help=N_("Certificate (PEM) the staff's browsers trust."))
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="Its private key (PEM, 0600).")
+              default=None, help=N_("Its private key (PEM, 0600)."))
 @click.option("--host-name", "host_names", multiple=True,
-              help="A name the app is reached by (besides the listen address), e.g. "
-                   "koepel.atelier.lan; requests naming any other host are refused.")
+              help=N_("A name the app is reached by (besides the listen address), e.g. "
+                      "koepel.atelier.lan; requests naming any other host are refused."))
 @click.option("--idle-minutes", default=15, show_default=True, type=click.IntRange(1, 240),
-              help="Sign a user out after this long without a request.")
+              help=N_("Sign a user out after this long without a request."))
 @handle_errors
 def web_cmd(config_path: Path, listen: str, tls_cert: Path | None, tls_key: Path | None,
             host_names: tuple[str, ...], idle_minutes: int) -> None:
@@ -50,16 +51,17 @@ def web_cmd(config_path: Path, listen: str, tls_cert: Path | None, tls_key: Path
 
     from node.organisation.web import WebSettings, create_app
 
-    host, _, port_text = listen.rpartition(":")
+    host, _sep, port_text = listen.rpartition(":")
     if not host or not port_text.isdigit():
-        raise KoepelCliError("--listen takes HOST:PORT, e.g. 127.0.0.1:7780", EXIT["usage"])
+        raise KoepelCliError(_("--listen takes HOST:PORT, e.g. 127.0.0.1:7780"), EXIT["usage"])
     host = host.strip("[]")
     tls = tls_cert is not None and tls_key is not None
     if (tls_cert is None) != (tls_key is None):
-        raise KoepelCliError("--tls-cert and --tls-key go together", EXIT["usage"])
+        raise KoepelCliError(_("--tls-cert and --tls-key go together"), EXIT["usage"])
     if not tls and not _is_loopback(host):
-        raise KoepelCliError(f"refusing to serve the web app on {host} without TLS: give "
-                             "--tls-cert and --tls-key, or listen on 127.0.0.1", EXIT["usage"])
+        raise KoepelCliError(_("refusing to serve the web app on {host} without TLS: give "
+                               "--tls-cert and --tls-key, or listen on 127.0.0.1").format(
+                                   host=host), EXIT["usage"])
     config = load_node_config(config_path)
     runtime = open_node(config, prompt=ask_secret)
     try:
@@ -68,8 +70,8 @@ def web_cmd(config_path: Path, listen: str, tls_cert: Path | None, tls_key: Path
                                engine=runtime.engine, secure=tls, allowed_hosts=hosts,
                                idle_timeout=idle_minutes * 60.0)
         scheme = "https" if tls else "http"
-        click.echo(f"koepel web app for {config.organisation} on {scheme}://{listen}/ "
-                   "(Ctrl-C to stop)", err=True)
+        click.echo(_("koepel web app for {organisation} on {url} (Ctrl-C to stop)").format(
+            organisation=config.organisation, url=f"{scheme}://{listen}/"), err=True)
         uvicorn.run(create_app(settings), host=host, port=int(port_text), log_level="warning",
                     access_log=False, server_header=False, proxy_headers=False,
                     ssl_certfile=str(tls_cert) if tls_cert else None,
@@ -84,7 +86,7 @@ def user_group() -> None:
 
 
 def _password() -> str:
-    return str(click.prompt("Password (12 characters or more)", hide_input=True,
+    return str(click.prompt(_("Password (12 characters or more)"), hide_input=True,
                             confirmation_prompt=True, err=True))
 
 
@@ -110,7 +112,8 @@ def user_add(config_path: Path, username: str, role: str, language: str) -> None
         raise KoepelCliError(str(exc), EXIT["usage"]) from None
     finally:
         runtime.close()
-    click.echo(f"account {username} created ({role}, {language})")
+    click.echo(_("account {username} created ({role}, {language})").format(
+        username=username, role=role, language=language))
 
 
 @user_group.command(name="reset")
@@ -128,7 +131,7 @@ def user_reset(config_path: Path, username: str) -> None:
         raise KoepelCliError(str(exc), EXIT["usage"]) from None
     finally:
         runtime.close()
-    click.echo(f"password of {username} reset")
+    click.echo(_("password of {username} reset").format(username=username))
 
 
 @user_group.command(name="disable")
@@ -146,7 +149,7 @@ def user_disable(config_path: Path, username: str) -> None:
         raise KoepelCliError(str(exc), EXIT["usage"]) from None
     finally:
         runtime.close()
-    click.echo(f"account {username} disabled")
+    click.echo(_("account {username} disabled").format(username=username))
 
 
 @user_group.command(name="list")
@@ -162,7 +165,7 @@ def user_list(config_path: Path) -> None:
     finally:
         runtime.close()
     for a in accounts:
-        state = "disabled" if a.disabled else "active"
+        state = _("disabled") if a.disabled else _("active")
         click.echo(f"{a.username}\t{a.role}\t{a.language}\t{state}")
 
 

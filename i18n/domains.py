@@ -39,9 +39,15 @@ class Domain:
 
 
 _WEB = _ROOT / "node" / "organisation" / "web"
+_CLI = _ROOT / "cli"
+# The CLI's msgids: the ``_``/``N_`` calls, and the docstrings click shows as commands' help.
+_CLI_PYTHON = ("**.py", "cli.help_texts:extract")
 
 DOMAINS: Mapping[str, Domain] = {
     # The web app keeps its historical domain name "messages" and folder.
     "web": Domain("messages", _WEB / "translations", (_WEB,), (_PYTHON, _TEMPLATES),
                   _TEMPLATE_OPTIONS),
+    # The sector report's modules are the "reports" domain's (another part of #14).
+    "cli": Domain("cli", _CLI / "translations", (_CLI,), (_CLI_PYTHON,),
+                  skip=("report_cmds.py", "report_html.py", "render_federation.py")),
 }

@@ -5,10 +5,8 @@ from __future__ import annotations
 import gettext
 import os
 from datetime import date
-from functools import cache
-
-from babel.dates import format_date
-from babel.numbers import format_decimal, format_percent
+from functools import cache, cached_property
+from typing import Any
 
 from i18n.domains import DOMAINS, Domain
 
@@ -55,6 +53,14 @@ class Locale:
             with self.domain.mo_path(language).open("rb") as f:
                 self._t = gettext.GNUTranslations(f)
 
+    @cached_property
+    def _babel(self) -> Any:
+        """Babel's locale, parsed once (parsing it for every number dominated a long page);
+        Babel itself loads only when a number or date is first shown, not at start-up."""
+        from babel.core import Locale as BabelLocale
+
+        return BabelLocale.parse(self.locale)
+
     def gettext(self, message: str) -> str:
         return self._t.gettext(message)
 
@@ -64,18 +70,26 @@ class Locale:
     def date(self, value: str | date | None) -> str:
         if value is None or value == "":
             return ""
+        from babel.dates import format_date  # Babel loads when a date is shown, not at start-up
+
         when = date.fromisoformat(value) if isinstance(value, str) else value
-        return format_date(when, _DATE_PATTERN[self.language], locale=self.locale)
+        return format_date(when, _DATE_PATTERN[self.language], locale=self._babel)
 
     def number(self, value: float | int, digits: int = 1) -> str:
+        from babel.numbers import format_decimal
+
         pattern = "#,##0" + ("." + "#" * digits if digits else "")
-        return format_decimal(value, format=pattern, locale=self.locale)
+        return format_decimal(value, format=pattern, locale=self._babel)
 
     def fixed(self, value: float, digits: int = 2) -> str:
-        return format_decimal(value, format="#,##0." + "0" * digits, locale=self.locale)
+        from babel.numbers import format_decimal
+
+        return format_decimal(value, format="#,##0." + "0" * digits, locale=self._babel)
 
     def percent(self, value: float) -> str:
-        return format_percent(value, format="#,##0.0 %", locale=self.locale)
+        from babel.numbers import format_percent
+
+        return format_percent(value, format="#,##0.0 %", locale=self._babel)
 
 
 @cache

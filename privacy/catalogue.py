@@ -23,11 +23,14 @@ from typing import Any
 from privacy.errors import CatalogueError
 
 __all__ = [
+    "LABEL_LANGUAGES",
     "Accounting",
     "Catalogue",
     "Dimension",
     "Measure",
     "Statistic",
+    "catalogue_labels",
+    "code_label",
     "default_catalogue",
     "load_catalogue",
     "parse_catalogue",
@@ -370,3 +373,34 @@ def default_catalogue() -> Catalogue:
     shipped version, so queries written against 2025.1 keep working.
     """
     return shipped_catalogue(DEFAULT_VERSION)
+
+
+LABEL_LANGUAGES = ("fr", "nl", "en")
+
+
+@functools.cache
+def catalogue_labels() -> Mapping[str, Mapping[str, Mapping[str, str]]]:
+    """What a person reads for each code, measure and dimension, per language.
+
+    One file for every catalogue version (catalogues/labels.toml): kind (``measure``,
+    ``dimension``, a dimension's name for its cells, a record field's name) → code → language
+    → text. A malformed entry is a CatalogueError, found when the file is first read.
+    """
+    text = resources.files("privacy").joinpath("catalogues/labels.toml").read_text("utf-8")
+    raw = tomllib.loads(text)
+    for kind, codes in raw.items():
+        for code, languages in codes.items():
+            if not isinstance(languages, dict) or set(languages) != set(LABEL_LANGUAGES) or not all(
+                    isinstance(v, str) and v for v in languages.values()):
+                raise CatalogueError(f"catalogues/labels.toml: [{kind}] {code} needs a non-empty "
+                                     f"{', '.join(LABEL_LANGUAGES)} label, and nothing else")
+    return MappingProxyType(raw)
+
+
+def code_label(kind: str, code: str, language: str) -> str:
+    """``code``'s label of ``kind`` in ``language`` (English for another language; the code
+    itself where the file has none, so that a new code is shown rather than lost)."""
+    labels = catalogue_labels().get(kind, {}).get(code)
+    if labels is None:
+        return code
+    return labels.get(language, labels["en"])

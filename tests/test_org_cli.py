@@ -8,11 +8,16 @@ import json
 import re
 from pathlib import Path
 
+import jsonschema
 import pytest
 from clirun import koepel
 from conftest import FIXTURES, create_node
 
 from node import import_files, load_node_config, open_node
+from privacy.catalogue import code_label
+
+SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "docs"
+                     / "transfer-format.schema.json").read_text())
 
 
 @pytest.fixture
@@ -40,8 +45,9 @@ def audit_rows(config: Path) -> list[dict[str, object]]:
 def test_person_view_table_json_and_stdin(config: Path) -> None:
     table = koepel("node", "person", "--config", config, "P1")
     assert table.returncode == 0, table.stderr
-    for text in ("Contracts", "OPEN_ENDED", "SA03 on-the-job", "C01 punctuality",
-                 "+0.30", "one answer", "WORK_SKILLS: ACHIEVED", "2025-03-15",
+    # codes with the catalogue's labels, dates as the reader writes them (cli/lang.py)
+    for text in ("Contracts", "open-ended", "SA03 on-the-job", "C01 punctuality",
+                 "+0.30", "one answer", "work skills: achieved", "15/03/2025",
                  "SE01 self-confidence", "+0.50", "never sent"):
         assert text in table.stdout, text
     as_json = json.loads(koepel("node", "person", "--config", config, "-", "--json",
@@ -181,3 +187,71 @@ def test_the_aggregator_tells_a_choice_from_a_refusal() -> None:
         NodeOutcome.NOT_SHARED)
     assert outcome_of(NodeQueryError("n", denied, "PERMISSION_DENIED", "m")) is (
         NodeOutcome.REFUSED)
+
+
+# ------------------------------------------------ the transfer file in the reader's language
+
+def _transfer(config: Path, out: Path, *args: str, lang: str | None = None
+              ) -> dict[str, object]:
+    language = ("--lang", lang) if lang else ()
+    done = koepel(*language, "node", "transfer", "--config", config, "P2", "--out", out,
+                  "--plaintext", *args)
+    assert done.returncode == 0, done.stderr
+    document: dict[str, object] = json.loads(out.read_text())
+    jsonschema.Draft202012Validator(SCHEMA).validate(document)
+    return document
+
+
+def _labels(document: dict[str, object]) -> list[tuple[str, str, str]]:
+    found = []
+    for entry in document["competence_progress"]:  # type: ignore[attr-defined]
+        found.append(("competence", entry["code"], entry["label"]))
+    for entry in document["support_summary"]:  # type: ignore[attr-defined]
+        found.append(("support_action", entry["code"], entry["label"]))
+    for entry in document["self_evaluation_progress"]:  # type: ignore[attr-defined]
+        found.append(("self_evaluation", entry["code"], entry["label"]))
+    return found
+
+
+def test_the_commands_language_writes_the_files_labels(config: Path, tmp_path: Path) -> None:
+    dutch = _transfer(config, tmp_path / "nl.json", lang="nl")
+    assert dutch["language"] == "nl" and "vergelijk scores binnen één dossier" in str(
+        dutch["notes"])
+    labels = _labels(dutch)
+    assert labels and all(label == code_label(kind, code, "nl") for kind, code, label in labels)
+    assert any(label != code_label(kind, code, "en") for kind, code, label in labels)
+    english = _transfer(config, tmp_path / "en.json")
+    assert english["language"] == "en"
+    assert [(k, c) for k, c, _l in _labels(english)] == [(k, c) for k, c, _l in labels]
+
+
+def test_language_overrides_the_commands_language(config: Path, tmp_path: Path) -> None:
+    french = _transfer(config, tmp_path / "fr.json", "--language", "fr", lang="nl")
+    assert french["language"] == "fr"
+    assert all(label == code_label(kind, code, "fr") for kind, code, label in _labels(french))
+    assert "comparez les scores" in str(french["notes"])
+
+
+def test_the_organisation_report_reads_dutch_and_every_figure_is_labelled(config: Path) -> None:
+    from node.organisation.report import build_report
+    from privacy.catalogue import catalogue_labels
+
+    done = koepel("--lang", "nl", "node", "report", "--config", config, "--period", "2025")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert "Personen onder contract op de laatste dag (personen)" in text
+    assert "kansengroep (TG_DISADV)" in text and "totaal" in text
+    assert "People under contract" not in text
+    node_config = load_node_config(config)
+    runtime = open_node(node_config)
+    try:
+        report = build_report(runtime.engine, node_config.catalogue, node_id="n",
+                              organisation="o", period="2025", store=runtime.store)
+    finally:
+        runtime.close()
+    labels = catalogue_labels()
+    for section in report.sections:  # the English label is the node's own title: no drift
+        assert labels["report_section"][section.name]["en"] == section.title, section.name
+        assert section.unit in labels["report_unit"], section.unit
+        assert (section.dimension in labels["dimension"]
+                or section.dimension in labels["report_dimension"]), section.dimension

@@ -7,10 +7,13 @@ and the export is made on their request. The format, ``koepel-transfer/1``, is d
 docs/transfer-format.md with a JSON Schema (docs/transfer-format.schema.json).
 
 Codes are the federation's (with the organisation's own code beside them and a label), so a
-counsellor reads the same words whichever organisation sent the record. Scores are normalised to
-[0, 1] from the organisation's own scale. The organisation's own id of the person is included as
-given by the operator (the node itself only holds its pseudonym), so the recipient can match the
-record to the person. Internal keys are left out: they mean nothing outside the node.
+counsellor reads the same words whichever organisation sent the record; the labels and
+the reading note are in the document's ``language`` (fr, nl or en: the person's, or the
+counsellor's), from the catalogue's labels (privacy/catalogues/labels.toml). Scores are
+normalised to [0, 1] from the organisation's own scale. The organisation's own id of the
+person is included as given by the operator (the node itself only holds its pseudonym), so the
+recipient can match the record to the person. Internal keys are left out: they mean nothing
+outside the node.
 """
 
 from __future__ import annotations
@@ -19,60 +22,87 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from node.imports.records import SELF_EVALUATION_ITEMS
-from node.imports.vocabulary import FED_COMPETENCES, FED_SUPPORT_ACTIONS
 from node.organisation.person import ChangeLine, PersonRecord
+from privacy.catalogue import LABEL_LANGUAGES, catalogue_labels
 
-__all__ = ["TRANSFER_FORMAT", "build_transfer", "transfer_bytes", "transfer_counts"]
+__all__ = ["TRANSFER_FORMAT", "TRANSFER_LANGUAGES", "build_transfer", "transfer_bytes",
+           "transfer_counts"]
 
 TRANSFER_FORMAT = "koepel-transfer/1"
+TRANSFER_LANGUAGES = LABEL_LANGUAGES
 
-_NOTE = ("Scores are normalised to [0, 1] from the sending organisation's own scale (0 = its "
-         "lowest level, 1 = its highest); compare scores within one record, not across "
-         "organisations. Codes follow the koepel federation vocabularies (labels included).")
+_NOTE = {
+    "en": "Scores are normalised to [0, 1] from the sending organisation's own scale (0 = its "
+          "lowest level, 1 = its highest); compare scores within one record, not across "
+          "organisations. Codes follow the koepel federation vocabularies (labels included).",
+    "fr": "Les scores sont ramenés à [0, 1] depuis l'échelle propre à l'organisation qui envoie "
+          "(0 = son niveau le plus bas, 1 = son niveau le plus haut) ; comparez les scores au "
+          "sein d'un même dossier, pas d'une organisation à l'autre. Les codes suivent les "
+          "vocabulaires de la fédération koepel (libellés inclus).",
+    "nl": "De scores zijn herleid tot [0, 1] vanuit de eigen schaal van de organisatie die "
+          "verstuurt (0 = haar laagste niveau, 1 = haar hoogste); vergelijk scores binnen één "
+          "dossier, niet tussen organisaties. De codes volgen de vocabularia van de "
+          "koepel-federatie (met labels).",
+}
 
 
-def _progress(line: ChangeLine) -> dict[str, Any]:
-    return {"code": line.code, "label": line.label, "answers": line.answers,
+def _label(kind: str, code: str, language: str) -> str:
+    """The federation's label of ``code`` in ``language``; "" for a code with none (an
+    organisation-specific job-family competence, ``T:…``)."""
+    entry = catalogue_labels().get(kind, {}).get(code)
+    return entry[language] if entry is not None else ""
+
+
+def _progress(line: ChangeLine, kind: str, language: str) -> dict[str, Any]:
+    return {"code": line.code, "label": _label(kind, line.code, language) or line.label,
+            "answers": line.answers,
             "first": {"date": line.first_date, "score_norm": line.first},
             "last": {"date": line.last_date, "score_norm": line.last},
             "change": line.change}
 
 
 def build_transfer(record: PersonRecord, *, node_id: str, organisation: str,
-                   person_reference: str, exported_at: datetime | None = None
-                   ) -> dict[str, Any]:
-    """The ``koepel-transfer/1`` document for ``record``."""
+                   person_reference: str, exported_at: datetime | None = None,
+                   language: str = "en") -> dict[str, Any]:
+    """The ``koepel-transfer/1`` document for ``record``, its labels in ``language``."""
+    if language not in TRANSFER_LANGUAGES:
+        raise ValueError(f"the transfer file's language is one of "
+                         f"{', '.join(TRANSFER_LANGUAGES)}, not {language!r}")
     when = (exported_at or datetime.now(UTC)).isoformat(timespec="seconds")
     actions = [{"date": a["date"], "duration_min": a["duration_min"],
                 "kind": {"code": a["federation_code"],
-                         "label": FED_SUPPORT_ACTIONS.get(a["federation_code"], ""),
+                         "label": _label("support_action", a["federation_code"], language),
                          "local_code": a["local_code"]}}
                for a in record.support_actions]
     assessments = [{"date": a["date"], "competence": {
-        "code": a["federation_code"], "label": FED_COMPETENCES.get(a["federation_code"], ""),
+        "code": a["federation_code"],
+        "label": _label("competence", a["federation_code"], language),
         "local_code": a["local_code"]}, "score_norm": a["score_norm"],
         "assessor": a["assessor"], "context": a["context"]} for a in record.assessments]
     evaluations = [{"date": e["date"], "item": {
-        "code": e["item_code"], "label": SELF_EVALUATION_ITEMS.get(e["item_code"], "")},
+        "code": e["item_code"], "label": _label("self_evaluation", e["item_code"], language)},
         "score_norm": e["score_norm"]} for e in record.self_evaluations]
     return {
         "format": TRANSFER_FORMAT,
+        "language": language,
         "exported_at": when,
         "sender": {"node_id": node_id, "organisation": organisation},
         "person": {"organisation_reference": person_reference, **record.worker},
         "contracts": record.contracts,
         "exits": record.exits,
         "support_actions": actions,
-        "support_summary": [{"quarter": s.quarter, "code": s.code, "label": s.label,
+        "support_summary": [{"quarter": s.quarter, "code": s.code,
+                             "label": _label("support_action", s.code, language),
                              "actions": s.actions, "hours": round(s.hours, 2)}
                             for s in record.support_by_quarter()],
         "competence_assessments": assessments,
-        "competence_progress": [_progress(c) for c in record.competences()],
+        "competence_progress": [_progress(c, "competence", language)
+                                for c in record.competences()],
         "support_plans": record.plans,
         "self_evaluations": evaluations,
-        "self_evaluation_progress": [_progress(c) for c in record.self_evaluation_changes()],
-        "notes": _NOTE,
+        "self_evaluation_progress": [_progress(c, "self_evaluation", language)
+                                     for c in record.self_evaluation_changes()],
+        "notes": _NOTE[language],
     }
 
 
