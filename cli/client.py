@@ -66,6 +66,10 @@ class AggregatorClient:
         return [result_from_proto(r)
                 for r in self._stub.History(request, timeout=self._timeout).results]
 
+    def publish(self, request: pb2.PublishResultRequest) -> pb2.PublishResultResponse:
+        """`koepel publish`: the aggregator sends a stored result to the nodes."""
+        return self._stub.PublishResult(request, timeout=self._timeout)
+
     def close(self) -> None:
         self._channel.close()
 

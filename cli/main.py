@@ -35,9 +35,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
              "Run an organisation's node: its encrypted records and its budget."),
     "nodes": ("cli.query_cmds", "nodes",
               "Each registered node: status, catalogue versions, ε left, last contact."),
+    "publish": ("cli.report_cmds", "publish",
+                "Send a stored sector result to the nodes (each organisation beside it)."),
     "query": ("cli.query_cmds", "query", "Ask the federation for a DP sector figure of MEASURE."),
     "report": ("cli.report_cmds", "report",
-               "Run the sector's indicators and write an HTML report."),
+               "Write the sector report (fr/nl/en; HTML, PDF or XLSX), trends and splits."),
 }
 
 

@@ -39,9 +39,16 @@ class Domain:
 
 
 _WEB = _ROOT / "node" / "organisation" / "web"
+_REPORTS = _ROOT / "cli" / "sector_report"
 
 DOMAINS: Mapping[str, Domain] = {
     # The web app keeps its historical domain name "messages" and folder.
     "web": Domain("messages", _WEB / "translations", (_WEB,), (_PYTHON, _TEMPLATES),
                   _TEMPLATE_OPTIONS),
+    # The sector report (`koepel report`) and each organisation beside its sector (the node's
+    # organisation report): the indicators' titles (aggregator/indicators.py marks them N_),
+    # the report's text, and the node's side-by-side figures.
+    "reports": Domain("reports", _REPORTS / "translations",
+                      (_ROOT / "aggregator", _REPORTS, _ROOT / "node" / "organisation" / "sector"),
+                      skip=("catalogues", "translations")),
 }

@@ -116,6 +116,16 @@ class Cell(_message.Message):
     key: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, key: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class ReceiveSectorResultRequest(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: SectorResult
+    def __init__(self, result: _Optional[_Union[SectorResult, _Mapping]] = ...) -> None: ...
+
+class ReceiveSectorResultResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class SecureEnrolRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
@@ -351,6 +361,24 @@ class ExportLedgerResponse(_message.Message):
     signature: bytes
     signing_certificate: bytes
     def __init__(self, node_id: _Optional[str] = ..., entries: _Optional[_Iterable[_Union[LedgerEntry, _Mapping]]] = ..., public_key: _Optional[bytes] = ..., statement: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., signing_certificate: _Optional[bytes] = ...) -> None: ...
+
+class PublishResultRequest(_message.Message):
+    __slots__ = ("result_id", "node_ids", "deadline_seconds")
+    RESULT_ID_FIELD_NUMBER: _ClassVar[int]
+    NODE_IDS_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    result_id: str
+    node_ids: _containers.RepeatedScalarFieldContainer[str]
+    deadline_seconds: float
+    def __init__(self, result_id: _Optional[str] = ..., node_ids: _Optional[_Iterable[str]] = ..., deadline_seconds: _Optional[float] = ...) -> None: ...
+
+class PublishResultResponse(_message.Message):
+    __slots__ = ("result_id", "nodes")
+    RESULT_ID_FIELD_NUMBER: _ClassVar[int]
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    result_id: str
+    nodes: _containers.RepeatedCompositeFieldContainer[NodeStatus]
+    def __init__(self, result_id: _Optional[str] = ..., nodes: _Optional[_Iterable[_Union[NodeStatus, _Mapping]]] = ...) -> None: ...
 
 class SubmitQueryRequest(_message.Message):
     __slots__ = ("spec", "deadline_seconds", "query_id", "aggregation")
