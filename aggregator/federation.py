@@ -293,7 +293,8 @@ def _quoted(value: str) -> str:
 
 def render_federation(*, name: str, querier_identity: str, nodes: list[NodeEntry],
                       deadline_seconds: float = 10.0, quorum: float = 0.5,
-                      quorum_size: float = 0.0, retries: int = 2) -> str:
+                      quorum_size: float = 0.0, retries: int = 2,
+                      operator_rate: RateLimit | None = None) -> str:
     """The text of a federation.toml (used by the demo and `koepel` set-up helpers)."""
     lines = [
         "[federation]",
@@ -312,6 +313,9 @@ def render_federation(*, name: str, querier_identity: str, nodes: list[NodeEntry
         'key = "tls/aggregator.key"',
         'ca = "tls/ca.crt"',
     ]
+    if operator_rate is not None:
+        lines += ["", "[limits]", f"requests_per_minute = {operator_rate.per_minute:g}",
+                  f"burst = {operator_rate.burst}"]
     for node in nodes:
         lines += ["", "[[nodes]]", f"id = {_quoted(node.node_id)}",
                   f"address = {_quoted(node.address)}",

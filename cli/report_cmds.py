@@ -43,12 +43,12 @@ from cli.sector_report import (
     PdfUnavailable,
     SectorReport,
     ask,
+    default_title,
     html_to_pdf,
     matching,
     render_html,
     render_xlsx,
     split_figures,
-    text_for,
     trends,
     year_range,
 )
@@ -103,9 +103,9 @@ def _dry_run(client: AggregatorClient, name: str, period: str, total: int,
 
 
 def _stored(client: AggregatorClient) -> list[SectorResult]:
-    from cli.sector_report.build import HISTORY_SCAN
+    from cli.sector_report.build import HISTORY_SCAN, patiently
 
-    return client.history(limit=HISTORY_SCAN)  # newest first
+    return patiently(lambda: client.history(limit=HISTORY_SCAN))  # newest first
 
 
 @click.command()
@@ -190,14 +190,11 @@ def report(name: str, period: str | None, epsilon: str, first: str | None, last:
     if not figures and not any(t.segments for t in trend):
         raise KoepelCliError(f"nothing stored for {', '.join(periods)}: run `koepel report "
                              "--period YEAR` for those years first", EXIT["usage"])
-    _ = text_for(language)
     federation = next((f.result.federation for f in figures), "") or (
         next((p.federation for t in trend for s in t.segments for p in s.points), "")
         or "federation")
     sector = SectorReport(
-        title=title or (_("Sector figures %(first)s–%(last)s", first=periods[0],
-                             last=periods[-1]) if periods else
-                        _("Sector figures %(period)s", period=period)),
+        title=title or default_title(language, period, periods),
         federation=federation, period=period,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"), figures=tuple(figures),
         trends=tuple(trend), periods=periods)

@@ -55,23 +55,27 @@ class PublishedResult:
     catalogue_version: str
     measure: str
     statistic: str
-    group_by: tuple[str, ...]
+    group_by: tuple[str, ...]  # a histogram's ends with "bin"
     period: str
     cells: tuple[PublishedCell, ...]
     answered: int
     registered: int
     complete: bool
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def to_json(self) -> str:
         raw = asdict(self)
         raw["cells"] = [{**c, "key": list(c["key"])} for c in raw["cells"]]
+        raw["filters"] = [[d, list(v)] for d, v in self.filters]
         return json.dumps(raw, allow_nan=True)
 
     @classmethod
     def from_json(cls, text: str) -> PublishedResult:
         raw: dict[str, Any] = json.loads(text)
         cells = tuple(PublishedCell(**{**c, "key": tuple(c["key"])}) for c in raw.pop("cells"))
-        return cls(**{**raw, "group_by": tuple(raw["group_by"]), "cells": cells})
+        filters = tuple((d, tuple(v)) for d, v in raw.pop("filters", ()))
+        return cls(**{**raw, "group_by": tuple(raw["group_by"]), "cells": cells,
+                      "filters": filters})
 
 
 def _text(value: str, what: str, limit: int = 128) -> str:
@@ -102,6 +106,9 @@ def published_from_proto(message: pb2.SectorResult) -> PublishedResult:
         cells.append(PublishedCell(tuple(_text(k, "a cell key", 64) for k in cell.key),
                                    *values, cell.reliable, _text(cell.note, "a note", 500)))
     answered = sum(1 for n in message.nodes if n.outcome == pb2.NODE_OUTCOME_ANSWERED)
+    filters = tuple((_text(f.dimension, "a filter", 64),
+                     tuple(_text(v, "a filter value", 64) for v in f.values))
+                    for f in spec.filters)
     return PublishedResult(
         result_id=message.result_id, created_at=_text(message.created_at, "created_at", 40),
         federation=_text(message.federation, "the federation's name"),
@@ -109,7 +116,7 @@ def published_from_proto(message: pb2.SectorResult) -> PublishedResult:
         measure=_text(spec.measure, "the measure", 64), statistic=statistic,
         group_by=tuple(_text(d, "a dimension", 64) for d in message.group_by),
         period=_text(spec.period, "the period", 32), cells=tuple(cells), answered=answered,
-        registered=len(message.nodes), complete=message.complete)
+        registered=len(message.nodes), complete=message.complete, filters=filters)
 
 
 def store_published(store: Store, result: PublishedResult) -> None:

@@ -6,7 +6,14 @@ by kind or region of organisation, and a method page; written as one self-contai
 (``render_xlsx``). Text goes through the gettext domain ``reports`` (``translations/``).
 """
 
-from cli.sector_report.build import ask, matching, split_figures, trends, year_range
+from cli.sector_report.build import (
+    ask,
+    default_title,
+    matching,
+    split_figures,
+    trends,
+    year_range,
+)
 from cli.sector_report.html import render_html
 from cli.sector_report.model import Figure, SectorReport, Trend
 from cli.sector_report.pdf import PdfUnavailable, html_to_pdf
@@ -15,5 +22,5 @@ from cli.sector_report.text import Text, text_for
 from cli.sector_report.xlsx import render_xlsx
 
 __all__ = ["Figure", "GroupResult", "PdfUnavailable", "SectorReport", "Split", "SplitRefused",
-           "Text", "Trend", "ask", "html_to_pdf", "matching", "render_html", "render_xlsx",
-           "split_figures", "split_result", "text_for", "trends", "year_range"]
+           "Text", "Trend", "ask", "default_title", "html_to_pdf", "matching", "render_html",
+           "render_xlsx", "split_figures", "split_result", "text_for", "trends", "year_range"]

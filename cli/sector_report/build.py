@@ -7,19 +7,60 @@ results of earlier years, a split re-combines the answers the aggregator already
 
 from __future__ import annotations
 
+import functools
+import re
+import time
 from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+import grpc
 
 from aggregator import Indicator, NodeEntry, SectorResult, spec_to_proto
 from aggregator.trends import series
 from cli.client import AggregatorClient
 from cli.sector_report.model import Figure, Trend
 from cli.sector_report.splits import Split, SplitRefused, split_result
+from cli.sector_report.text import text_for
 from privacy import QuerySpec, shipped_catalogues
 
-__all__ = ["HISTORY_SCAN", "ask", "matching", "split_figures", "trends", "year_range"]
+__all__ = ["HISTORY_SCAN", "ask", "default_title", "matching", "patiently", "split_figures",
+           "trends", "year_range"]
 
 HISTORY_SCAN = 1000  # the aggregator's largest history page
 MAX_YEARS = 20
+T = TypeVar("T")
+_RETRY_IN = re.compile(r"retry in ([0-9.]+) s")
+_PATIENCE_SECONDS = 300.0
+
+
+def patiently(call: Callable[[], T], *, sleep: Callable[[float], None] = time.sleep) -> T:
+    """``call``, waited out when the aggregator's rate limit refuses it.
+
+    A report asks many figures in a row and a federation's operator limit (60 a minute, bursts
+    of 20, by default) would stop it half-way; the limit is enforced before the aggregator does
+    anything, so asking again after the wait it names spends nothing twice.
+    """
+    waited = 0.0
+    while True:
+        try:
+            return call()
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.RESOURCE_EXHAUSTED:
+                raise
+            found = _RETRY_IN.search(error.details() or "")
+            if found is None or waited > _PATIENCE_SECONDS:  # too large, or too long
+                raise
+            wait = float(found.group(1)) + 0.05
+            sleep(wait)
+            waited += wait
+
+
+def default_title(language: str, period: str, periods: Sequence[str]) -> str:
+    """The report's title when the operator gives none."""
+    _ = text_for(language)
+    if periods:
+        return _("Sector figures %(first)s–%(last)s", first=periods[0], last=periods[-1])
+    return _("Sector figures %(period)s", period=period)
 
 
 def year_range(first: str, last: str) -> tuple[str, ...]:
@@ -59,8 +100,8 @@ def ask(client: AggregatorClient, queries: Sequence[tuple[Indicator, QuerySpec]]
     """Ask the federation every figure, one query each."""
     figures = []
     for indicator, spec in queries:
-        figures.append(Figure(indicator, client.submit(spec_to_proto(spec), deadline,
-                                                       aggregation=aggregation)))
+        figures.append(Figure(indicator, patiently(functools.partial(
+            client.submit, spec_to_proto(spec), deadline, aggregation=aggregation))))
         advance()
     return figures
 
@@ -72,7 +113,8 @@ def split_figures(client: AggregatorClient, figures: Sequence[Figure],
         return list(figures)
     out = []
     for figure in figures:
-        full = client.history(figure.result.result_id, include_receipts=True)[0]
+        full = patiently(functools.partial(client.history, figure.result.result_id,
+                                           include_receipts=True))[0]
         splits = []
         for attribute in attributes:
             try:

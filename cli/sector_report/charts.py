@@ -91,7 +91,7 @@ def bar_chart(result: SectorResult, _: Text, *, title: str) -> str:
         y = _TOP + row * _ROW
         mid = y + _ROW / 2
         name = _.cell(result, cell.key)
-        short = name if len(name) <= 36 else name[:35] + "…"
+        short = name if len(name) <= 32 else name[:31] + "…"  # fits the label column
         parts.append(f'<text x="{_LABEL - 8}" y="{mid + 4:.1f}" font-size="12" '
                      f'text-anchor="end" fill="#111827">{escape(short)}</text>')
         if not math.isfinite(cell.estimate):

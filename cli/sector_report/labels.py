@@ -1,9 +1,8 @@
-"""What the report calls the catalogue's codes and the kinds of organisation (msgids).
+"""What the report calls the kinds of organisation, the outcomes and the catalogue's codes.
 
-The catalogue's dimensions have closed public domains, so every code a sector result can hold
-is listed here; a code not listed (a newer catalogue's) is shown as it is. The kinds of
-organisation are federation.toml's ``kind`` attribute (DOMAIN.md's ``org_type``), used to split
-the report.
+The catalogue's codes are shared with the node's side-by-side page
+(``node.organisation.sector.labels``). The kinds of organisation are federation.toml's ``kind``
+attribute (DOMAIN.md's ``org_type``), used to split the report.
 """
 
 from __future__ import annotations
@@ -12,8 +11,10 @@ from collections.abc import Mapping
 
 from aggregator import NodeOutcome
 from i18n import N_
+from node.organisation.sector.labels import CODE_LABELS
+from node.organisation.sector.labels import label_of as node_label_of
 
-__all__ = ["ATTRIBUTES", "CODE_LABELS", "OUTCOMES", "label_of"]
+__all__ = ["ATTRIBUTES", "CODE_LABELS", "KIND_LABELS", "OUTCOMES", "label_of"]
 
 # What became of an organisation's part in a figure, as the report says it.
 OUTCOMES: Mapping[NodeOutcome, str] = {
@@ -28,29 +29,7 @@ OUTCOMES: Mapping[NodeOutcome, str] = {
     NodeOutcome.ERROR: N_("error"),
 }
 
-CODE_LABELS: Mapping[str, Mapping[str, str]] = {
-    "target_group": {
-        "TG_DISABILITY": N_("people with a disability"),
-        "TG_PSYCHOSOCIAL": N_("people with psychosocial problems"),
-        "TG_SEVERELY_DISADV": N_("severely disadvantaged job seekers"),
-        "TG_DISADV": N_("disadvantaged job seekers"),
-        "TG_SOCIAL_ASSIST": N_("people on social assistance"),
-        "TG_TRAINEE": N_("trainees"),
-        "NON_TARGET": N_("not in a target group"),
-    },
-    "gender": {"F": N_("women"), "M": N_("men"), "X_OR_UNKNOWN": N_("X or unknown")},
-    "age_band": {"LT25": N_("under 25"), "25_34": N_("25 to 34"), "35_44": N_("35 to 44"),
-                 "45_54": N_("45 to 54"), "55_PLUS": N_("55 and over")},
-    "education": {"LOW": N_("at most lower secondary"), "MID": N_("upper secondary"),
-                  "HIGH": N_("higher education"), "UNKNOWN": N_("unknown or not recognised")},
-    "region": {"BE-VLG": N_("Flanders"), "BE-WAL": N_("Wallonia"), "BE-BRU": N_("Brussels")},
-    "exit_destination": {
-        "REGULAR_JOB": N_("a regular job"),
-        "OTHER_SOCIAL_ECONOMY": N_("elsewhere in the social economy"),
-        "TRAINING": N_("training or education"), "UNEMPLOYMENT": N_("job seeking"),
-        "RETIREMENT": N_("retirement"), "ILLNESS": N_("illness or invalidity"),
-        "OTHER": N_("other or unknown"),
-    },
+KIND_LABELS: Mapping[str, Mapping[str, str]] = {
     "kind": {
         "MAATWERKBEDRIJF": N_("custom work company (maatwerkbedrijf)"),
         "MAATWERKAFDELING": N_("custom work department (maatwerkafdeling)"),
@@ -78,4 +57,4 @@ ATTRIBUTES: Mapping[str, str] = {"kind": N_("kind of organisation"),
 
 def label_of(dimension: str, code: str) -> str:
     """The msgid for ``code`` of ``dimension`` (a node's region reads as the region's)."""
-    return CODE_LABELS.get(dimension, {}).get(code, code or N_("not registered"))
+    return node_label_of(dimension, code, KIND_LABELS)

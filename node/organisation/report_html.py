@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from html import escape
 
+from i18n import choose_language
 from node.organisation.report import LocalReport
 from node.organisation.sections import ReportSection, format_value
+from node.organisation.sector import beside_html
 
 __all__ = ["render_html"]
 
@@ -28,6 +30,7 @@ th, td { padding: 0.15em 0.8em 0.15em 0; text-align: left; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
 tr.total td { font-weight: bold; border-top: 1px solid #999; }
 p.note { color: #555; font-size: 0.85em; margin: 0.2em 0; }
+section.beside-sector section { border-top: none; margin: 0.8em 0; padding-top: 0; }
 .warn { color: #8a4b00; }
 @media print { body { margin: 0; max-width: none; } a { color: inherit; } }
 @page { size: A4; margin: 15mm; }
@@ -93,8 +96,10 @@ def _table(section: ReportSection) -> str:
     return "".join(lines)
 
 
-def render_html(report: LocalReport, *, generated_at: str) -> str:
-    """The whole page for ``report``."""
+def render_html(report: LocalReport, *, generated_at: str, language: str | None = None) -> str:
+    """The whole page for ``report``; the part beside the sector in ``language`` (default:
+    ``KOEPEL_LANG``, then the locale)."""
+    language = choose_language(language)
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -106,6 +111,7 @@ def render_html(report: LocalReport, *, generated_at: str) -> str:
         f"{escape(generated_at)}, with the definitions of the federation catalogue "
         f"{escape(report.catalogue_version)}. Local only: nothing was noised, charged or "
         "sent. Keep this page within the organisation.</p>",
+        beside_html(report.beside, language),
     ]
     for section in report.sections:
         out.append("<section>")
