@@ -94,9 +94,11 @@ class AggregatorServicer(pb2_grpc.AggregatorServiceServicer):
                         context: Any) -> pb2.ListNodesResponse:
         async def call() -> pb2.ListNodesResponse:
             config = self._aggregator.config
-            return node_states_to_proto(await self._aggregator.node_states(),
-                                        federation=config.name,
-                                        catalogue_version=config.catalogue.version)
+            listing = node_states_to_proto(await self._aggregator.node_states(),
+                                           federation=config.name,
+                                           catalogue_version=config.catalogue.version)
+            listing.aggregation = config.aggregation.mode
+            return listing
 
         return await _guarded(context, "ListNodes", call)
 

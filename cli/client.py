@@ -56,8 +56,13 @@ class AggregatorClient:
                                                     timeout=self._timeout))
 
     def nodes(self) -> NodeListing:
+        return self.nodes_and_mode()[0]
+
+    def nodes_and_mode(self) -> tuple[NodeListing, str]:
+        """The node listing and the federation's default aggregation mode."""
         response = self._stub.ListNodes(pb2.ListNodesRequest(), timeout=self._timeout)
-        return response.federation, response.catalogue_version, node_states_from_proto(response)
+        return ((response.federation, response.catalogue_version,
+                 node_states_from_proto(response)), response.aggregation or "per_node")
 
     def history(self, result_id: str = "", limit: int = 20,
                 include_receipts: bool = False) -> list[SectorResult]:

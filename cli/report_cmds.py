@@ -14,6 +14,7 @@ figure beside it; nothing comes back from a node but whether it stored the resul
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from rich.progress import Progress
 from aggregator import (
     REPORTS,
     Indicator,
+    NodeEntry,
     NodeOutcome,
     SectorResult,
     merge_plans,
@@ -39,6 +41,7 @@ from cli.query_cmds import AGGREGATOR_OPTION
 from cli.render import console, dump_json, result_json, status_name
 from cli.render_federation import plan_json, plan_table
 from cli.sector_report import (
+    HISTORY_SCAN,
     Figure,
     PdfUnavailable,
     SectorReport,
@@ -46,6 +49,7 @@ from cli.sector_report import (
     default_title,
     html_to_pdf,
     matching,
+    patiently,
     render_html,
     render_xlsx,
     split_figures,
@@ -90,7 +94,8 @@ def _render(report: SectorReport, output: str, language: str) -> bytes:
 
 def _dry_run(client: AggregatorClient, name: str, period: str, total: int,
              queries: list[tuple[Indicator, QuerySpec]], as_json: bool) -> None:
-    plan = merge_plans([client.plan(spec_to_proto(spec)) for _, spec in queries])
+    plan = merge_plans([patiently(functools.partial(client.plan, spec_to_proto(spec)))
+                        for _, spec in queries])
     if as_json:
         dump_json(plan_json(plan))
         return
@@ -103,8 +108,6 @@ def _dry_run(client: AggregatorClient, name: str, period: str, total: int,
 
 
 def _stored(client: AggregatorClient) -> list[SectorResult]:
-    from cli.sector_report.build import HISTORY_SCAN, patiently
-
     return patiently(lambda: client.history(limit=HISTORY_SCAN))  # newest first
 
 
@@ -167,6 +170,17 @@ def report(name: str, period: str | None, epsilon: str, first: str | None, last:
         if dry_run:
             _dry_run(client, name, period, total, queries, as_json)
             return
+        nodes: list[NodeEntry] = []
+        if splits:
+            (_federation, _version, states), mode = patiently(client.nodes_and_mode)
+            nodes = [s.node for s in states]
+            if mode == "secure" and not (from_history or periods):
+                raise KoepelCliError(
+                    "--split needs each organisation's own answer, but this federation asks "
+                    "by secure aggregation (federation.toml [aggregation] mode = \"secure\"), "
+                    "where only the sum over all organisations is learnt; a split would need "
+                    "one secure round per group, which koepel does not run yet. Nothing was "
+                    "asked: leave out --split", EXIT["usage"])
         stored = _stored(client) if (from_history or periods) else []
         if periods:
             figures, missing = matching(stored, queries)
@@ -184,8 +198,7 @@ def report(name: str, period: str | None, epsilon: str, first: str | None, last:
                 figures = ask(client, queries, deadline,
                               advance=lambda: progress.advance(task))
         if splits and figures:
-            _federation, _version, states = client.nodes()
-            figures = split_figures(client, figures, splits, [s.node for s in states])
+            figures = split_figures(client, figures, splits, nodes)
         trend = trends(stored, [i for i, _ in queries], periods) if periods else []
     if not figures and not any(t.segments for t in trend):
         raise KoepelCliError(f"nothing stored for {', '.join(periods)}: run `koepel report "

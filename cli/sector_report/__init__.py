@@ -7,9 +7,11 @@ by kind or region of organisation, and a method page; written as one self-contai
 """
 
 from cli.sector_report.build import (
+    HISTORY_SCAN,
     ask,
     default_title,
     matching,
+    patiently,
     split_figures,
     trends,
     year_range,
@@ -21,6 +23,7 @@ from cli.sector_report.splits import GroupResult, Split, SplitRefused, split_res
 from cli.sector_report.text import Text, text_for
 from cli.sector_report.xlsx import render_xlsx
 
-__all__ = ["Figure", "GroupResult", "PdfUnavailable", "SectorReport", "Split", "SplitRefused",
-           "Text", "Trend", "ask", "default_title", "html_to_pdf", "matching", "render_html",
-           "render_xlsx", "split_figures", "split_result", "text_for", "trends", "year_range"]
+__all__ = ["HISTORY_SCAN", "Figure", "GroupResult", "PdfUnavailable", "SectorReport", "Split",
+           "SplitRefused", "Text", "Trend", "ask", "default_title", "html_to_pdf", "matching",
+           "patiently", "render_html", "render_xlsx", "split_figures", "split_result", "text_for",
+           "trends", "year_range"]

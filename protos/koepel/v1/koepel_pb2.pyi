@@ -539,14 +539,16 @@ class NodeInfo(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., address: _Optional[str] = ..., organisation: _Optional[str] = ..., reachable: _Optional[bool] = ..., catalogue_versions: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ..., budget: _Optional[_Iterable[_Union[BudgetLine, _Mapping]]] = ..., certificate_identity: _Optional[str] = ..., region: _Optional[str] = ..., kind: _Optional[str] = ..., expected_size: _Optional[int] = ..., last_contact: _Optional[str] = ..., software_version: _Optional[str] = ...) -> None: ...
 
 class ListNodesResponse(_message.Message):
-    __slots__ = ("nodes", "federation", "catalogue_version")
+    __slots__ = ("nodes", "federation", "catalogue_version", "aggregation")
     NODES_FIELD_NUMBER: _ClassVar[int]
     FEDERATION_FIELD_NUMBER: _ClassVar[int]
     CATALOGUE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    AGGREGATION_FIELD_NUMBER: _ClassVar[int]
     nodes: _containers.RepeatedCompositeFieldContainer[NodeInfo]
     federation: str
     catalogue_version: str
-    def __init__(self, nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ..., federation: _Optional[str] = ..., catalogue_version: _Optional[str] = ...) -> None: ...
+    aggregation: str
+    def __init__(self, nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ..., federation: _Optional[str] = ..., catalogue_version: _Optional[str] = ..., aggregation: _Optional[str] = ...) -> None: ...
 
 class HistoryRequest(_message.Message):
     __slots__ = ("result_id", "limit", "include_receipts")
