@@ -312,4 +312,6 @@ def test_publishing_sends_nothing_from_the_node_and_shows_it_beside_the_sector(
     assert "À côté du secteur" in body and "notre organisation" in body
     assert "estimation du secteur" in body and "intervalle à 95 % du secteur" in body
     assert "travailleurs défavorisés" in body
+    heading = page.locator("h1").inner_text()  # type: ignore[attr-defined]
+    assert heading == "Insertion Meuse : accompagnement et emploi, 2025"
     assert all(r.outcome is NodeOutcome.ANSWERED for r in published.nodes)

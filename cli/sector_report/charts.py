@@ -134,7 +134,7 @@ def trend_chart(periods: Sequence[str], segments: Sequence[Sequence[SectorResult
     low, high, step = _range([v * display.factor for r in points for c in r.cells
                               for v in (c.ci_lower, c.ci_upper, c.estimate)])
     left, right, top, plot_h = 70, _WIDTH - 20, 10, 200
-    legend_h = 18 * math.ceil(len(keys) / 3) if len(keys) > 1 else 0
+    legend_h = 18 * math.ceil(len(keys) / 2) if len(keys) > 1 else 0
     height = top + plot_h + 30 + legend_h
     span = max(1, len(periods) - 1)
 
@@ -173,7 +173,9 @@ def trend_chart(periods: Sequence[str], segments: Sequence[Sequence[SectorResult
                 cell = next((c for c in result.cells if c.key == key), None)
                 if cell is None or not math.isfinite(cell.estimate):
                     continue
-                x, y = px(result.spec.period), py(cell.estimate)
+                # Lines side by side by a few pixels, so that their whiskers do not overlap.
+                x = px(result.spec.period) + (index - (len(keys) - 1) / 2) * 5
+                y = py(cell.estimate)
                 line.append(f"{x:.1f},{y:.1f}")
                 if math.isfinite(cell.ci_lower) and math.isfinite(cell.ci_upper):
                     parts.append(f'<path d="M{x - 4:.1f} {py(cell.ci_lower):.1f}h8M{x:.1f} '
@@ -190,10 +192,10 @@ def trend_chart(periods: Sequence[str], segments: Sequence[Sequence[SectorResult
                 parts.append(f'<polyline points="{" ".join(line)}" fill="none" '
                              f'stroke="{colour}" stroke-width="2"/>')
         if len(keys) > 1:
-            lx = left + (index % 3) * 210
-            ly = top + plot_h + 36 + 18 * (index // 3)
+            lx = left + (index % 2) * 320
+            ly = top + plot_h + 36 + 18 * (index // 2)
             parts.append(f'<rect x="{lx}" y="{ly - 9}" width="12" height="3" fill="{colour}"/>'
                          f'<text x="{lx + 18}" y="{ly - 4}" font-size="11" fill="#111827">'
-                         f"{escape(_.cell(points[-1], key))}</text>")
+                         f"{escape(_.cell(points[-1], key)[:48])}</text>")
     parts.append("</svg>")
     return "".join(parts)

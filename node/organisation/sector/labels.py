@@ -12,7 +12,8 @@ from types import MappingProxyType
 
 from i18n import N_
 
-__all__ = ["CODE_LABELS", "MEASURE_TITLES", "STATISTIC_NAMES", "label_of"]
+__all__ = ["CODE_LABELS", "MEASURE_TITLES", "PAGE_TEXT", "SECTION_TITLES", "STATISTIC_NAMES",
+           "UNITS", "label_of"]
 
 CODE_LABELS: Mapping[str, Mapping[str, str]] = {
     "target_group": {
@@ -56,6 +57,43 @@ MEASURE_TITLES: Mapping[str, str] = {
 STATISTIC_NAMES: Mapping[str, str] = {"count": N_("number of people"), "sum": N_("total"),
                                       "mean": N_("average or share"),
                                       "histogram": N_("people per band")}
+
+# The organisation's own report (node/organisation/report.py, org_report.py), printed.
+SECTION_TITLES: Mapping[str, str] = {
+    "headcount": N_("People under contract on the last day"),
+    "fte": N_("Full-time equivalent over the period"),
+    "reached": N_("People with a contract or activity during the period"),
+    "exits": N_("People who left (last exit of the period), by destination"),
+    "support_hours": N_("Hours of support received"),
+    "support_hours_per_person": N_("Hours of support per person reached"),
+    "competence_progression": N_("Competence progression (people assessed twice)"),
+    "plan_coverage": N_("Share of people reached who have a support plan"),
+    "plan_review_rate": N_("Share of plans reviewed in the period (people with a plan)"),
+    "retention_12m": N_("Still under contract 12 months on (people under contract on the "
+                        "first day)"),
+    "self_evaluation_change": N_("Change in self-evaluation (people who answered twice)"),
+    "transition_regular_economy": N_("Share of leavers who left for a regular job"),
+    "competence_by_support_kind": N_("Competence progression by kind of support received in "
+                                     "the period"),
+    "support_hours_by_kind": N_("Hours of support by kind (all hours, not capped)"),
+    "plan_goals": N_("Goals of the support plans active in the period, by domain and status"),
+    "exits_by_tenure": N_("People who left (last exit of the period), by destination and "
+                          "tenure at exit"),
+}
+UNITS: Mapping[str, str] = {"people": N_("people"), "FTE": N_("FTE"), "hours": N_("hours"),
+                            "hours per person": N_("hours per person"),
+                            "mean change": N_("mean change"), "share": N_("share"),
+                            "goals": N_("goals")}
+
+# The printed organisation report's own sentences (node/organisation/report_html.py).
+PAGE_TEXT: Mapping[str, str] = {
+    "title": N_("%(organisation)s: accompaniment and employment, %(period)s"),
+    "meta": N_("Exact figures computed on node %(node)s on %(when)s, with the definitions of "
+               "the federation catalogue %(version)s. Local only: nothing was noised, charged "
+               "or sent. Keep this page within the organisation."),
+    "overall": N_("overall"), "total": N_("total"), "people": N_("people"), "all": N_("all"),
+    "not_shown": N_("Not shown: %(what)s"),
+}
 
 _NONE: Mapping[str, Mapping[str, str]] = MappingProxyType({})
 
