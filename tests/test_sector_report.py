@@ -31,9 +31,11 @@ from cli.sector_report.build import patiently
 from cli.sector_report.splits import SECURE_REFUSAL, SplitRefused
 from node.published import PublishedResult, published_from_proto
 from privacy import InvalidQueryError, Statistic, shipped_catalogues
+from protos import pb2
 from tests import test_cli_operator as cli_operator
 from tests.fake_nodes import FakeNode, entry, federation_config, sample_result
 from tests.test_cli_operator import Running
+from wire.checks import request_problem
 from wire.ratelimit import RateLimit
 
 INDICATOR = {i.key: i for i in REPORTS["sector"]}["support_hours"]
@@ -203,3 +205,33 @@ def test_a_split_is_refused_before_anything_is_asked_under_secure_aggregation(
     assert "secure aggregation" in done.output and "Nothing was asked" in done.output
     assert all(n.calls == [] for n in running.nodes)
     assert not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize("method,request_,words", [
+    ("/koepel.v1.AggregatorService/PublishResult", pb2.PublishResultRequest(),
+     "result_id is required"),
+    ("/koepel.v1.AggregatorService/PublishResult",
+     pb2.PublishResultRequest(result_id="../x"), "result_id must be"),
+    ("/koepel.v1.AggregatorService/PublishResult",
+     pb2.PublishResultRequest(result_id="r1", node_ids=["a", "a"]), "distinct node ids"),
+    ("/koepel.v1.AggregatorService/PublishResult",
+     pb2.PublishResultRequest(result_id="r1", node_ids=["a b"]), "node_ids entries"),
+    ("/koepel.v1.AggregatorService/PublishResult",
+     pb2.PublishResultRequest(result_id="r1", deadline_seconds=math.inf), "deadline_seconds"),
+    ("/koepel.v1.NodeService/ReceiveSectorResult", pb2.ReceiveSectorResultRequest(),
+     "result is required"),
+    ("/koepel.v1.NodeService/ReceiveSectorResult",
+     pb2.ReceiveSectorResultRequest(result=pb2.SectorResult(result_id="r 1")), "result_id"),
+    ("/koepel.v1.NodeService/ReceiveSectorResult",
+     pb2.ReceiveSectorResultRequest(result=pb2.SectorResult(result_id="r1")),
+     "result.spec.catalogue_version"),
+])
+def test_publishing_requests_are_checked_at_the_gate(method: str, request_: object,
+                                                     words: str) -> None:
+    problem = request_problem(method, request_)
+    assert problem is not None and words in problem
+    good = result_to_proto(sample_result("r1"))
+    assert request_problem("/koepel.v1.NodeService/ReceiveSectorResult",
+                           pb2.ReceiveSectorResultRequest(result=good)) is None
+    assert request_problem("/koepel.v1.AggregatorService/PublishResult",
+                           pb2.PublishResultRequest(result_id="r1", node_ids=["n0"])) is None
