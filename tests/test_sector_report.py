@@ -20,8 +20,10 @@ from aggregator.trends import series
 from cli import cli
 from cli.sector_report import (
     Figure,
+    PdfUnavailable,
     SectorReport,
     Trend,
+    html_to_pdf,
     render_html,
     render_xlsx,
     split_result,
@@ -235,3 +237,9 @@ def test_publishing_requests_are_checked_at_the_gate(method: str, request_: obje
                            pb2.ReceiveSectorResultRequest(result=good)) is None
     assert request_problem("/koepel.v1.AggregatorService/PublishResult",
                            pb2.PublishResultRequest(result_id="r1", node_ids=["n0"])) is None
+
+
+def test_a_missing_chromium_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KOEPEL_CHROMIUM", "/nonexistent/chromium")
+    with pytest.raises(PdfUnavailable, match="apt-get install chromium"):
+        html_to_pdf("<p>x</p>")

@@ -32,8 +32,9 @@ def html_to_pdf(html: str) -> bytes:
     try:
         from playwright.sync_api import Error, sync_playwright
     except ImportError:
-        raise PdfUnavailable("--format pdf needs Playwright: pip install 'playwright>=1.45' "
-                             "(no browser download is needed), and Chromium") from None
+        raise PdfUnavailable("--format pdf needs Playwright: pip install 'koepel[pdf]' (no "
+                             "browser download is needed) and Chromium (Debian: apt-get install "
+                             "chromium); --format html needs nothing") from None
     chromium = chromium_path()
     if not chromium.is_file():
         raise PdfUnavailable(f"--format pdf needs Chromium at {chromium}: install it "
