@@ -27,6 +27,7 @@ from cli.sector_report import (
     render_html,
     render_xlsx,
     split_result,
+    text_for,
     year_range,
 )
 from cli.sector_report.build import patiently
@@ -243,3 +244,16 @@ def test_a_missing_chromium_says_what_to_install(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("KOEPEL_CHROMIUM", "/nonexistent/chromium")
     with pytest.raises(PdfUnavailable, match="apt-get install chromium"):
         html_to_pdf("<p>x</p>")
+
+
+def test_the_aggregators_reasons_are_translated_with_their_numbers() -> None:
+    fr, nl, en = text_for("fr"), text_for("nl"), text_for("en")
+    note = "relative standard error may be above 25% (up to 141% within the 95% interval)"
+    assert fr.note(note) == ("l'erreur type relative peut dépasser 25% (jusqu'à 141% dans "
+                             "l'intervalle à 95 %)")
+    assert en.note(note) == note
+    assert nl.note("the 95% interval includes 0: relative standard error unbounded") == (
+        "het 95%-interval bevat 0: relatieve standaardfout onbegrensd")
+    assert fr.note("1 of 3 nodes answered (33%), below the quorum of 50% of nodes") == (
+        "organisations ayant répondu : 1 sur 3 (33%), sous le quorum de 50% des organisations")
+    assert fr.note("something new") == "something new"

@@ -67,7 +67,7 @@ def _th(*names: str) -> str:
 
 
 def _status(_: Text, reliable: bool, note: str) -> str:
-    return _("yes") if reliable else _("no: %(why)s", why=note)
+    return _("yes") if reliable else _("no: %(why)s", why=_.note(note))
 
 
 def _table(result: SectorResult, _: Text) -> str:
@@ -133,7 +133,7 @@ def _warnings(result: SectorResult, _: Text) -> str:
     warning = ""
     if not result.complete:
         warning = ("<p class=warn><strong>" + _e(_("Incomplete:")) + "</strong> "
-                   + _e("; ".join(result.incomplete_reasons)) + ". "
+                   + _e("; ".join(_.note(r) for r in result.incomplete_reasons)) + ". "
                    + _e(_("This figure covers only the organisations that answered and is "
                           "not a sector total.")) + "</p>")
     width = len(result.group_by) - (1 if result.bin_edges else 0)
@@ -242,7 +242,7 @@ def _method(report: SectorReport, _: Text) -> str:
         result = figure.result
         for cell in result.cells:
             if not cell.reliable:
-                why = cell.note or _("no estimate")
+                why = _.note(cell.note) if cell.note else _("no estimate")
                 problems.append(f"<li>{_e(_(figure.indicator.title))} — "
                                 f"{_e(_.cell(result, cell.key))}: {_e(why)}</li>")
     everything = _("Every figure of this report is publishable.")

@@ -18,6 +18,7 @@ from babel.dates import format_datetime
 from aggregator import SectorResult
 from cli.render import Display, display_of
 from cli.sector_report.labels import label_of
+from cli.sector_report.notes import translate_note
 from i18n import Locale, locale_for
 
 __all__ = ["Text", "text_for"]
@@ -40,6 +41,10 @@ class Text:
 
     def ngettext(self, singular: str, plural: str, n: int, **values: object) -> str:
         return self.locale.ngettext(singular, plural, n) % {"n": self.whole(n), **values}
+
+    def note(self, note: str) -> str:
+        """An aggregator's reason (not publishable, quorum) in this language when known."""
+        return translate_note(self.locale.gettext, note)
 
     def whole(self, value: float) -> str:
         return self.locale.number(round(value), 0)

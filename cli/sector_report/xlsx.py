@@ -46,7 +46,7 @@ def _sheet(book: Workbook, title: str, header: list[str]) -> Worksheet:
 def _row(sheet: Worksheet, _: Text, result: SectorResult, lead: list[str],
          cell_key: tuple[str, ...], estimate: float, low: float, high: float, reliable: bool,
          note: str) -> None:
-    status = _("yes") if reliable else _("no: %(why)s", why=note)
+    status = _("yes") if reliable else _("no: %(why)s", why=_.note(note))
     sheet.append([*lead, _.cell(result, cell_key), _number(estimate), _number(low),
                   _number(high), status, result.result_id])
     number_format = _format(result)
