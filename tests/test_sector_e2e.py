@@ -165,6 +165,8 @@ def test_a_three_year_trend_has_an_interval_on_every_point(
     assert isinstance(folder, Path)
     page = _page(browser, folder / "trend-en.html", shots / "trend-en.png")
     trend = page.locator("#trend-retention_12m svg")  # type: ignore[attr-defined]
+    page.locator("#trend-headcount_target_group").screenshot(  # type: ignore[attr-defined]
+        path=str(shots / "trend-en.png"))
     assert trend.locator("circle").count() == 3  # 2023, 2024, 2025
     assert trend.locator("path").count() == 3  # a 95% interval whisker on each point
     assert trend.locator("polyline").count() == 1  # one definition: one joined line
@@ -186,6 +188,7 @@ def test_a_kind_split_regroups_the_answers_without_asking_again(
     assert isinstance(folder, Path)
     page = _page(browser, folder / "trend-nl.html", shots / "split-kind-nl.png")
     section = page.locator("#transition_rate")  # type: ignore[attr-defined]
+    section.screenshot(path=str(shots / "split-kind-nl.png"))
     body = section.inner_text()
     _ = text_for("nl")
     assert _("By %(attribute)s", attribute=_("kind of organisation")) in body
