@@ -134,7 +134,7 @@ class AggregatorServicer(pb2_grpc.AggregatorServiceServicer):
                     result_to_proto(found, include_receipts=request.include_receipts)])
             if not 0 <= request.limit <= MAX_HISTORY_LIMIT:
                 raise InvalidQueryError(f"limit must be between 1 and {MAX_HISTORY_LIMIT}")
-            results = self._aggregator.recent(request.limit or 20)
+            results = self._aggregator.recent(request.limit or 20, request.offset)
             return pb2.HistoryResponse(results=[result_to_proto(r) for r in results])
 
         return await _guarded(context, "History", call)

@@ -65,9 +65,9 @@ class AggregatorClient:
                  node_states_from_proto(response)), response.aggregation or "per_node")
 
     def history(self, result_id: str = "", limit: int = 20,
-                include_receipts: bool = False) -> list[SectorResult]:
+                include_receipts: bool = False, offset: int = 0) -> list[SectorResult]:
         request = pb2.HistoryRequest(result_id=result_id, limit=limit,
-                                     include_receipts=include_receipts)
+                                     include_receipts=include_receipts, offset=offset)
         return [result_from_proto(r)
                 for r in self._stub.History(request, timeout=self._timeout).results]
 

@@ -108,7 +108,14 @@ def _dry_run(client: AggregatorClient, name: str, period: str, total: int,
 
 
 def _stored(client: AggregatorClient) -> list[SectorResult]:
-    return patiently(lambda: client.history(limit=HISTORY_SCAN))  # newest first
+    """Every stored result, newest first, a page at a time (results are DP: reading is free)."""
+    stored: list[SectorResult] = []
+    while True:
+        page = patiently(functools.partial(client.history, limit=HISTORY_SCAN,
+                                           offset=len(stored)))
+        stored.extend(page)
+        if len(page) < HISTORY_SCAN:
+            return stored
 
 
 @click.command()

@@ -17,7 +17,7 @@ from aggregator import result_to_proto
 from aggregator.federation import AggregationMode
 from aggregator.indicators import REPORTS
 from aggregator.trends import series
-from cli import cli
+from cli import cli, report_cmds
 from cli.sector_report import (
     Figure,
     PdfUnavailable,
@@ -257,3 +257,16 @@ def test_the_aggregators_reasons_are_translated_with_their_numbers() -> None:
     assert fr.note("1 of 3 nodes answered (33%), below the quorum of 50% of nodes") == (
         "organisations ayant répondu : 1 sur 3 (33%), sous le quorum de 50% des organisations")
     assert fr.note("something new") == "something new"
+
+
+def test_the_history_is_read_a_page_at_a_time(running: Running, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    first = running.koepel("report", "--period", "2025", "--epsilon", "1.5",
+                           "--out", str(tmp_path / "a.html"))
+    assert first.exit_code == 9, first.output
+    monkeypatch.setattr(report_cmds, "HISTORY_SCAN", 4)  # 15 stored results: four pages
+    again = running.koepel("report", "--period", "2025", "--from-history",
+                           "--out", str(tmp_path / "b.html"))
+    assert again.exit_code == 9, again.output
+    assert "no stored result" not in again.output
+    assert (tmp_path / "b.html").read_text().count("<svg") == len(REPORTS["sector"])

@@ -118,6 +118,8 @@ def _history(request: pb2.HistoryRequest) -> str | None:
         return "result_id must be 1–64 characters of letters, digits, . _ : -"
     if not 0 <= request.limit <= MAX_HISTORY_LIMIT:
         return f"limit must be between 0 (the default) and {MAX_HISTORY_LIMIT}"
+    if request.offset < 0:
+        return "offset must be 0 (the newest first) or more"
     return None
 
 

@@ -551,14 +551,16 @@ class ListNodesResponse(_message.Message):
     def __init__(self, nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ..., federation: _Optional[str] = ..., catalogue_version: _Optional[str] = ..., aggregation: _Optional[str] = ...) -> None: ...
 
 class HistoryRequest(_message.Message):
-    __slots__ = ("result_id", "limit", "include_receipts")
+    __slots__ = ("result_id", "limit", "include_receipts", "offset")
     RESULT_ID_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_RECEIPTS_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
     result_id: str
     limit: int
     include_receipts: bool
-    def __init__(self, result_id: _Optional[str] = ..., limit: _Optional[int] = ..., include_receipts: _Optional[bool] = ...) -> None: ...
+    offset: int
+    def __init__(self, result_id: _Optional[str] = ..., limit: _Optional[int] = ..., include_receipts: _Optional[bool] = ..., offset: _Optional[int] = ...) -> None: ...
 
 class HistoryResponse(_message.Message):
     __slots__ = ("results",)
