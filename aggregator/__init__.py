@@ -12,7 +12,7 @@ from aggregator.federation import (
     render_federation,
 )
 from aggregator.history import HistoryConflictError, HistoryStore, MemoryHistory, SqliteHistory
-from aggregator.indicators import REPORTS, Indicator, report_queries
+from aggregator.indicators import REPORTS, SECTIONS, Indicator, report_queries
 from aggregator.metrics import AggregatorMetrics
 from aggregator.planning import NodePlan, QueryPlan, merge_plans
 from aggregator.quorum import QuorumPolicy, QuorumStatus, evaluate_quorum
@@ -40,6 +40,7 @@ from aggregator.transport import GrpcTransport, NodeQueryError, NodeTransport
 __all__ = [
     "COMBINERS",
     "REPORTS",
+    "SECTIONS",
     "Aggregator",
     "AggregatorMetrics",
     "BudgetInfo",

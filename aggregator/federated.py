@@ -29,9 +29,10 @@ from aggregator.federation import MAX_DEADLINE_SECONDS, FederationConfig, NodeEn
 from aggregator.history import HistoryStore
 from aggregator.metrics import AggregatorMetrics
 from aggregator.planning import NodePlan, QueryPlan
+from aggregator.publishing import publish_result
 from aggregator.quorum import evaluate_quorum
 from aggregator.receipts import ReceiptBook
-from aggregator.results import SectorResult
+from aggregator.results import NodeReport, SectorResult
 from aggregator.secure import SecureRound
 from aggregator.transport import NodeQueryError, NodeTransport
 from privacy import (
@@ -297,6 +298,13 @@ class Aggregator:
             fixed_point_scale=unit)
 
     # ------------------------------------------------------------------ history
+
+    async def publish(self, result: pb2.SectorResult, *, node_ids: Sequence[str] = (),
+                      deadline_seconds: float | None = None) -> list[NodeReport]:
+        """Send a stored result to the nodes (`koepel publish`): see aggregator.publishing."""
+        return await publish_result(self.config, self._transport,  # type: ignore[arg-type]
+                                    result, node_ids=node_ids,
+                                    deadline_seconds=deadline_seconds)
 
     def result(self, result_id: str) -> SectorResult | None:
         return self.history.get(result_id)

@@ -303,7 +303,8 @@ def _quoted(value: str) -> str:
 def render_federation(*, name: str, querier_identity: str, nodes: list[NodeEntry],
                       deadline_seconds: float = 10.0, quorum: float = 0.5,
                       quorum_size: float = 0.0, retries: int = 2, catalogue: str = "",
-                      aggregation: AggregationMode | None = None) -> str:
+                      aggregation: AggregationMode | None = None,
+                      operator_rate: RateLimit | None = None) -> str:
     """The text of a federation.toml (used by the demo and `koepel` set-up helpers).
 
     ``catalogue`` is a shipped version or a file path (default: the default catalogue);
@@ -331,6 +332,9 @@ def render_federation(*, name: str, querier_identity: str, nodes: list[NodeEntry
                   "# shares of noise, c tolerated colluders; 0 for t: every node but c + 2).",
                   "[aggregation]", f"mode = {_quoted(aggregation.mode)}",
                   f"threshold = {aggregation.threshold}", f"colluders = {aggregation.colluders}"]
+    if operator_rate is not None:
+        lines += ["", "[limits]", f"requests_per_minute = {operator_rate.per_minute:g}",
+                  f"burst = {operator_rate.burst}"]
     for node in nodes:
         lines += ["", "[[nodes]]", f"id = {_quoted(node.node_id)}",
                   f"address = {_quoted(node.address)}",

@@ -28,6 +28,8 @@ from protos import pb2
 from wire.spec import spec_from_proto, spec_to_proto
 
 __all__ = [
+    "node_report_from_proto",
+    "node_report_to_proto",
     "node_states_from_proto",
     "node_states_to_proto",
     "plan_from_proto",
@@ -78,6 +80,18 @@ def _cell_from_proto(c: pb2.SectorCell) -> CellResult:
     )
 
 
+def node_report_to_proto(n: NodeReport, receipt: bytes = b"") -> pb2.NodeStatus:
+    return pb2.NodeStatus(node_id=n.node_id, outcome=_OUTCOMES[n.outcome], reason=n.reason,
+                          cost_micro_epsilon=n.cost_micro, attempts=n.attempts,
+                          replayed=n.replayed, catalogue_version=n.catalogue_version,
+                          elapsed_seconds=n.elapsed_seconds, receipt=receipt)
+
+
+def node_report_from_proto(n: pb2.NodeStatus) -> NodeReport:
+    return NodeReport(n.node_id, _outcome(n.outcome), n.reason, n.cost_micro_epsilon,
+                      n.attempts, n.replayed, n.catalogue_version, n.elapsed_seconds)
+
+
 def result_to_proto(result: SectorResult, *, include_receipts: bool = False) -> pb2.SectorResult:
     receipts = {r.node_id: r.response for r in result.receipts} if include_receipts else {}
     return pb2.SectorResult(
@@ -86,14 +100,7 @@ def result_to_proto(result: SectorResult, *, include_receipts: bool = False) -> 
         spec=spec_to_proto(result.spec),
         group_by=list(result.group_by),
         cells=[_cell_to_proto(c) for c in result.cells],
-        nodes=[
-            pb2.NodeStatus(node_id=n.node_id, outcome=_OUTCOMES[n.outcome], reason=n.reason,
-                           cost_micro_epsilon=n.cost_micro, attempts=n.attempts,
-                           replayed=n.replayed, catalogue_version=n.catalogue_version,
-                           elapsed_seconds=n.elapsed_seconds,
-                           receipt=receipts.get(n.node_id, b""))
-            for n in result.nodes
-        ],
+        nodes=[node_report_to_proto(n, receipts.get(n.node_id, b"")) for n in result.nodes],
         complete=result.complete,
         query_id=result.query_id,
         incomplete_reasons=list(result.incomplete_reasons),
@@ -118,11 +125,7 @@ def result_from_proto(message: pb2.SectorResult) -> SectorResult:
         spec=spec_from_proto(message.spec),
         group_by=tuple(message.group_by),
         cells=tuple(_cell_from_proto(c) for c in message.cells),
-        nodes=tuple(
-            NodeReport(n.node_id, _outcome(n.outcome), n.reason, n.cost_micro_epsilon,
-                       n.attempts, n.replayed, n.catalogue_version, n.elapsed_seconds)
-            for n in message.nodes
-        ),
+        nodes=tuple(node_report_from_proto(n) for n in message.nodes),
         complete=message.complete,
         query_id=query_id,
         incomplete_reasons=tuple(message.incomplete_reasons),

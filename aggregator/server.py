@@ -38,6 +38,7 @@ _READERS = frozenset({"operator", "auditor"})
 # Only an operator may spend the federation's budget; an auditor may read results and nodes.
 METHOD_ROLES = {
     f"/{SERVICE_NAME}/SubmitQuery": frozenset({"operator"}),
+    f"/{SERVICE_NAME}/PublishResult": frozenset({"operator"}),  # sends, never spends
     f"/{SERVICE_NAME}/ListNodes": _READERS,
     f"/{SERVICE_NAME}/History": _READERS,
     # A dry run spends nothing and shows what ListNodes shows, per query.

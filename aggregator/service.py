@@ -17,7 +17,10 @@ import grpc
 from aggregator.federated import Aggregator
 from aggregator.history import HistoryConflictError
 from aggregator.metrics import SubmitObservation
+from aggregator.publishing import public_part
+from aggregator.results import SectorResult
 from aggregator.serde import (
+    node_report_to_proto,
     node_states_to_proto,
     plan_to_proto,
     result_to_proto,
@@ -137,26 +140,47 @@ class AggregatorServicer(pb2_grpc.AggregatorServiceServicer):
                         context: Any) -> pb2.ListNodesResponse:
         async def call() -> pb2.ListNodesResponse:
             config = self._aggregator.config
-            return node_states_to_proto(await self._aggregator.node_states(),
-                                        federation=config.name,
-                                        catalogue_version=config.catalogue.version)
+            listing = node_states_to_proto(await self._aggregator.node_states(),
+                                           federation=config.name,
+                                           catalogue_version=config.catalogue.version)
+            listing.aggregation = config.aggregation.mode
+            return listing
 
         return await _guarded(context, "ListNodes", call)
+
+    async def _stored(self, context: Any, result_id: str) -> SectorResult:
+        found = self._aggregator.result(result_id)
+        if found is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND,
+                                f"no result with id {result_id[:64]!r}; "
+                                "`koepel history` lists the stored ones")
+            raise AssertionError("unreachable")
+        return found
+
+    async def PublishResult(self, request: pb2.PublishResultRequest,
+                            context: Any) -> pb2.PublishResultResponse:
+        async def call() -> pb2.PublishResultResponse:
+            deadline = request.deadline_seconds if request.deadline_seconds > 0 else None
+            found = await self._stored(context, request.result_id)
+            reports = await self._aggregator.publish(result_to_proto(public_part(found)),
+                                                     node_ids=list(request.node_ids),
+                                                     deadline_seconds=deadline)
+            log.info("result %s published to %d of %d nodes", request.result_id[:64],
+                     sum(r.outcome.value == "answered" for r in reports), len(reports))
+            return pb2.PublishResultResponse(result_id=request.result_id,
+                                             nodes=[node_report_to_proto(r) for r in reports])
+
+        return await _guarded(context, "PublishResult", call)
 
     async def History(self, request: pb2.HistoryRequest, context: Any) -> pb2.HistoryResponse:
         async def call() -> pb2.HistoryResponse:
             if request.result_id:
-                found = self._aggregator.result(request.result_id)
-                if found is None:
-                    await context.abort(grpc.StatusCode.NOT_FOUND,
-                                        f"no result with id {request.result_id[:64]!r}; "
-                                        "`koepel history` lists the stored ones")
-                    raise AssertionError("unreachable")
+                found = await self._stored(context, request.result_id)
                 return pb2.HistoryResponse(results=[
                     result_to_proto(found, include_receipts=request.include_receipts)])
             if not 0 <= request.limit <= MAX_HISTORY_LIMIT:
                 raise InvalidQueryError(f"limit must be between 1 and {MAX_HISTORY_LIMIT}")
-            results = self._aggregator.recent(request.limit or 20)
+            results = self._aggregator.recent(request.limit or 20, request.offset)
             return pb2.HistoryResponse(results=[result_to_proto(r) for r in results])
 
         return await _guarded(context, "History", call)

@@ -83,15 +83,24 @@ class AggregatorClient:
                                                     timeout=self._timeout))
 
     def nodes(self) -> NodeListing:
+        return self.nodes_and_mode()[0]
+
+    def nodes_and_mode(self) -> tuple[NodeListing, str]:
+        """The node listing and the federation's default aggregation mode."""
         response = self._stub.ListNodes(pb2.ListNodesRequest(), timeout=self._timeout)
-        return response.federation, response.catalogue_version, node_states_from_proto(response)
+        return ((response.federation, response.catalogue_version,
+                 node_states_from_proto(response)), response.aggregation or "per_node")
 
     def history(self, result_id: str = "", limit: int = 20,
-                include_receipts: bool = False) -> list[SectorResult]:
+                include_receipts: bool = False, offset: int = 0) -> list[SectorResult]:
         request = pb2.HistoryRequest(result_id=result_id, limit=limit,
-                                     include_receipts=include_receipts)
+                                     include_receipts=include_receipts, offset=offset)
         return [result_from_proto(r)
                 for r in self._stub.History(request, timeout=self._timeout).results]
+
+    def publish(self, request: pb2.PublishResultRequest) -> pb2.PublishResultResponse:
+        """`koepel publish`: the aggregator sends a stored result to the nodes."""
+        return self._stub.PublishResult(request, timeout=self._timeout)
 
     def close(self) -> None:
         self._channel.close()

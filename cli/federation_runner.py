@@ -42,6 +42,7 @@ from node import (
 from node.synthetic.generator import OrgProfile, generate_organisation
 from node.synthetic.plans import generate_accompaniment
 from privacy import Accounting, shipped_versions
+from wire.ratelimit import RateLimit
 from wire.signing_certs import certify_signing_key
 from wire.tls import CA_CERT, TlsFiles, init_ca, issue
 
@@ -222,7 +223,8 @@ class LocalFederation:
     def start(self, *, deadline_seconds: float = 10.0, quorum: float = 0.5,
               quorum_size: float = 0.0, retries: int = 2,
               on_node: Callable[[str], None] | None = None, catalogue: str = "",
-              aggregation: AggregationMode | None = None) -> None:
+              aggregation: AggregationMode | None = None,
+              operator_rate: RateLimit | None = None) -> None:
         """Start every node (in parallel) and then the aggregator in front of them."""
         (self.root / "logs").mkdir(exist_ok=True)
         (self.root / "run").mkdir(exist_ok=True)
@@ -249,7 +251,8 @@ class LocalFederation:
         (self.root / "federation.toml").write_text(render_federation(
             name="demo federation", querier_identity=FEDERATION_IDENTITY, nodes=entries,
             deadline_seconds=deadline_seconds, quorum=quorum, quorum_size=quorum_size,
-            retries=retries, catalogue=catalogue, aggregation=aggregation))
+            retries=retries, catalogue=catalogue, aggregation=aggregation,
+            operator_rate=operator_rate))
         port_file = self.root / "run" / "aggregator.port"
         port_file.unlink(missing_ok=True)
         process = self._spawn("aggregator", _koepel(

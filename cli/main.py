@@ -40,10 +40,12 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
              N_("Run an organisation's node: its encrypted records and its budget.")),
     "nodes": ("cli.query_cmds", "nodes",
               N_("Each registered node: status, catalogue versions, ε left, last contact.")),
+    "publish": ("cli.report_cmds", "publish",
+                N_("Send a stored sector result to the nodes (each organisation beside it).")),
     "query": ("cli.query_cmds", "query",
               N_("Ask the federation for a DP sector figure of MEASURE.")),
     "report": ("cli.report_cmds", "report",
-               N_("Run the sector's indicators and write an HTML report.")),
+               N_("Write the sector report (fr/nl/en; HTML, PDF or XLSX), trends and splits.")),
 }
 
 

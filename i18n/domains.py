@@ -42,6 +42,7 @@ _WEB = _ROOT / "node" / "organisation" / "web"
 _CLI = _ROOT / "cli"
 # The CLI's msgids: the ``_``/``N_`` calls, and the docstrings click shows as commands' help.
 _CLI_PYTHON = ("**.py", "cli.help_texts:extract")
+_REPORTS = _ROOT / "cli" / "sector_report"
 
 DOMAINS: Mapping[str, Domain] = {
     # The web app keeps its historical domain name "messages" and folder.
@@ -49,5 +50,12 @@ DOMAINS: Mapping[str, Domain] = {
                   _TEMPLATE_OPTIONS),
     # The sector report's modules are the "reports" domain's (another part of #14).
     "cli": Domain("cli", _CLI / "translations", (_CLI,), (_CLI_PYTHON,),
-                  skip=("report_cmds.py", "report_html.py", "render_federation.py")),
+                  skip=("report_cmds.py", "report_html.py", "render_federation.py",
+                        "sector_report")),
+    # The sector report (`koepel report`) and each organisation beside its sector (the node's
+    # organisation report): the indicators' titles (aggregator/indicators.py marks them N_),
+    # the report's text, and the node's side-by-side figures.
+    "reports": Domain("reports", _REPORTS / "translations",
+                      (_ROOT / "aggregator", _REPORTS, _ROOT / "node" / "organisation" / "sector"),
+                      skip=("catalogues", "translations")),
 }

@@ -176,7 +176,7 @@ def test_the_report_is_one_self_contained_html_file(running: Running, tmp_path: 
     assert result.exit_code == 9, result.output  # every figure is incomplete (2 of 5)
     assert f"report written to {path}" in result.output
     html = path.read_text()
-    assert html.startswith("<!DOCTYPE html>") and html.count("<svg") == 9
+    assert html.startswith("<!DOCTYPE html>") and html.count("<svg") == 15  # every measure
     assert "<script" not in html and "src=" not in html and "<link" not in html
     assert "http" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert "<title>Sector &lt;2025&gt;</title>" in html
@@ -190,7 +190,7 @@ def test_the_report_is_one_self_contained_html_file(running: Running, tmp_path: 
     rebuilt = running.koepel("report", "--period", "2025", "--from-history", "--out",
                              str(again))
     assert rebuilt.exit_code == 9, rebuilt.output
-    assert again.read_text().count("<svg") == 9
+    assert again.read_text().count("<svg") == 15
     assert [n.spent_micro for n in running.nodes] == spent
 
 

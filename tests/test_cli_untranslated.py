@@ -19,12 +19,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CLI = ROOT / "cli"
 
-# Modules another branch is editing while #14 is in flight; the lead wraps them at merge.
+# Modules whose strings are not yet marked (the sector report's own text is translated in the
+# "reports" domain, under cli/sector_report/; these command wrappers and the client are not):
+# a known gap, listed here so that nothing else can slip through.
 EXCLUDED = {
-    "report_cmds.py": "sector report (the #14 reports helper's branch)",
-    "report_html.py": "sector report (the #14 reports helper's branch)",
-    "render_federation.py": "sector report (the #14 reports helper's branch)",
-    "client.py": "operator identity (another helper's branch)",
+    "report_cmds.py": "koepel report / publish: options and summary lines still English",
+    "render_federation.py": "koepel nodes and query --dry-run tables still English",
+    "client.py": "the aggregator client's few messages still English",
 }
 # Literals that read like words but are not prose for a person to read.
 ALLOWED = {"keys/db.key", "json", "csv", "table"}

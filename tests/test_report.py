@@ -1,4 +1,4 @@
-"""The yearly indicator set, report dry runs, and the HTML/SVG rendering (no network)."""
+"""The indicator sets, report dry runs, and the HTML/SVG rendering (no network)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 from aggregator import CellResult, NodeOutcome, NodePlan, QueryPlan, merge_plans
 from aggregator.indicators import REPORTS, report_queries
 from cli.render import Display, fmt
-from cli.report_html import ReportFigure, render_report, svg_chart
+from cli.sector_report import Figure, SectorReport, render_html, text_for
+from cli.sector_report.charts import bar_chart
 from privacy import InvalidQueryError, Statistic, default_catalogue
 from tests.fake_nodes import sample_result
 
@@ -82,28 +83,31 @@ def gain_result():  # type: ignore[no-untyped-def]
 
 def test_charts_are_well_formed_svg_with_negative_values_and_missing_cells() -> None:
     result = sample_result("r1")  # one cell without an estimate
-    svg = svg_chart(result, title="Hours & <support>")
+    svg = bar_chart(result, text_for("en"), title="Hours & <support>")
     root = ET.fromstring(svg)
     assert root.tag.endswith("svg")
     assert "Hours &amp; &lt;support&gt;" in svg and "no estimate" in svg
-    negative = svg_chart(gain_result(), title="gain")
+    negative = bar_chart(gain_result(), text_for("en"), title="gain")
     ET.fromstring(negative)
     assert "-0.20" in negative and "(too uncertain)" in negative
     assert 'fill="url(#hatch)"' in negative
+    french = bar_chart(gain_result(), text_for("fr"), title="gain")
+    assert "-0,20" in french and "(trop incertain)" in french
 
 
 def test_the_report_is_valid_and_explains_itself() -> None:
-    indicators = {i.key: i for i in REPORTS["yearly"]}
-    figures = [ReportFigure(indicators["support_hours"], sample_result("r1")),
-               ReportFigure(indicators["competence_gain"], gain_result())]
-    html = render_report(title="Sector figures", federation="Atout EI", period="2025",
-                         epsilon_micro=750_000, generated_at="2026-01-15T10:00:00+00:00",
-                         figures=figures)
+    indicators = {i.key: i for i in REPORTS["sector"]}
+    figures = (Figure(indicators["support_hours"], sample_result("r1")),
+               Figure(indicators["competence_gain"], gain_result()))
+    report = SectorReport(title="Sector figures", federation="Atout EI", period="2025",
+                          generated_at="2026-01-15T10:00:00+00:00", figures=figures)
+    html = render_html(report, "en")
     for svg in re.findall(r"<svg.*?</svg>", html, re.S):
         ET.fromstring(svg)
-    assert "Atout EI · reference period 2025 · generated 2026-01-15 10:00 UTC" in html
-    assert "at most ε = 0.75" in html
-    assert "2 figure(s) are incomplete" in html
+    assert "Atout EI · reference period 2025 · generated 15/01/2026 10:00 UTC" in html
+    assert "at most ε = 1" in html  # 0.5 + 0.5
+    assert "2 figures are incomplete" in html
     assert "1 of 3 organisations answered. Not included: n1 (out of budget); n2 (too slow)." \
         in html
     assert "How these figures were made" in html and "keeps its 95% meaning" in html
+    assert html.index("What support they get") < html.index("How they progress")

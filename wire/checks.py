@@ -131,6 +131,8 @@ def _history(request: pb2.HistoryRequest) -> str | None:
         return "result_id must be 1–64 characters of letters, digits, . _ : -"
     if not 0 <= request.limit <= MAX_HISTORY_LIMIT:
         return f"limit must be between 0 (the default) and {MAX_HISTORY_LIMIT}"
+    if request.offset < 0:
+        return "offset must be 0 (the newest first) or more"
     return None
 
 
@@ -174,7 +176,34 @@ def _survivors(request: Any) -> str | None:
     return _round_id(request)
 
 
+def _publish(request: pb2.PublishResultRequest) -> str | None:
+    problem = _history(pb2.HistoryRequest(result_id=request.result_id))
+    if not request.result_id or problem:
+        return problem or "result_id is required"
+    if len(request.node_ids) > 1000 or len(set(request.node_ids)) != len(request.node_ids):
+        return "node_ids must be at most 1000 distinct node ids"
+    for node_id in request.node_ids:
+        problem = _token(node_id, "node_ids entries")
+        if problem:
+            return problem
+    deadline = request.deadline_seconds
+    if not math.isfinite(deadline) or not 0 <= deadline <= MAX_DEADLINE_SECONDS:
+        return f"deadline_seconds must be between 0 (the default) and {MAX_DEADLINE_SECONDS:g}"
+    return None
+
+
+def _published(request: pb2.ReceiveSectorResultRequest) -> str | None:
+    if not request.HasField("result"):
+        return "result is required"
+    result = request.result
+    if not _QUERY_ID.fullmatch(result.result_id):
+        return "result.result_id must be 1–64 characters of letters, digits, . _ : -"
+    return _spec_problem(result.spec, "result.spec.")
+
+
 _CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "/koepel.v1.NodeService/ReceiveSectorResult": _published,
+    "/koepel.v1.AggregatorService/PublishResult": _publish,
     "/koepel.v1.NodeService/Describe": _none,
     "/koepel.v1.NodeService/Query": _query,
     "/koepel.v1.NodeService/Budget": _none,

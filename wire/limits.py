@@ -66,6 +66,8 @@ _LARGER_REQUESTS = {
     "/koepel.v1.NodeService/SecureMask": 2 << 20,
     "/koepel.v1.NodeService/SecureConsistency": 256 * 1024,
     "/koepel.v1.NodeService/SecureUnmask": 2 << 20,
+    # A published sector result: up to the catalogue's 2000 cells of ~150 bytes each.
+    "/koepel.v1.NodeService/ReceiveSectorResult": 1 << 20,
 }
 
 

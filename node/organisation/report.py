@@ -20,6 +20,7 @@ from typing import Any
 from node.engine.queries import QueryEngine
 from node.organisation.org_report import organisational_sections
 from node.organisation.sections import ReportSection, format_value
+from node.organisation.sector import BesideFigure, beside_sector
 from node.store.database import Store
 from privacy import (
     Catalogue,
@@ -28,6 +29,7 @@ from privacy import (
     QuerySpec,
     Statistic,
     parse_period,
+    shipped_catalogues,
     validate,
 )
 
@@ -44,13 +46,17 @@ class LocalReport:
     catalogue_version: str
     sections: tuple[ReportSection, ...]
     skipped: tuple[str, ...]
+    # The sector results published to this node for the period, with the organisation's own
+    # exact figure beside each (node.organisation.sector): only with the node's store.
+    beside: tuple[BesideFigure, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {"node_id": self.node_id, "organisation": self.organisation,
                 "period": self.period, "catalogue_version": self.catalogue_version,
                 "exact": True, "local_only": True,
                 "sections": {s.name: s.to_json() for s in self.sections},
-                "skipped": list(self.skipped)}
+                "skipped": list(self.skipped),
+                "beside_sector": [b.to_json() for b in self.beside]}
 
 
 @dataclass(frozen=True)
@@ -149,7 +155,8 @@ def build_report(engine: QueryEngine, catalogue: Catalogue, *, node_id: str,
     """Headcount, FTE, people reached, exits by destination and support hours for ``period``,
     the accompaniment figures the catalogue defines, and — given the ``store`` — the
     organisational figures (competence progression by kind of support, hours by kind, plan
-    goals, exits by destination and tenure)."""
+    goals, exits by destination and tenure) and the organisation beside each sector result
+    published to it for the period."""
     parsed = parse_period(period)  # a clear message for a malformed period before any work
     sections: list[ReportSection] = []
     skipped: list[str] = []
@@ -162,10 +169,12 @@ def build_report(engine: QueryEngine, catalogue: Catalogue, *, node_id: str,
             sections.append(_section(engine, catalogue, figure, period))
         except InvalidQueryError as exc:  # e.g. 12-month retention asked for a quarter
             skipped.append(f"{figure.name}: {exc}")
+    beside: list[BesideFigure] = []
     if store is not None:
-
         destinations = catalogue.dimensions.get("exit_destination")
         sections += organisational_sections(
             store, parsed, destinations.groups if destinations is not None else {})
+        beside = beside_sector(engine, store, {**shipped_catalogues(), catalogue.version:
+                                               catalogue}, period)
     return LocalReport(node_id, organisation, period, catalogue.version, tuple(sections),
-                       tuple(skipped))
+                       tuple(skipped), tuple(beside))

@@ -52,6 +52,7 @@ METHOD_ROLES = {
     f"/{SERVICE_NAME}/SecureMask": _AGGREGATOR,
     f"/{SERVICE_NAME}/SecureConsistency": _AGGREGATOR,
     f"/{SERVICE_NAME}/SecureUnmask": _AGGREGATOR,
+    f"/{SERVICE_NAME}/ReceiveSectorResult": _AGGREGATOR,
 }
 
 
@@ -119,7 +120,8 @@ def create_server(runtime: NodeRuntime, address: str, *, insecure: bool,
     pb2_grpc.add_NodeServiceServicer_to_server(
         NodeServicer(runtime.config, runtime.engine, insecure=insecure, metrics=metrics,
                      secure=None if insecure or config.tls is None
-                     else SecureRounds(runtime.config, runtime.engine, runtime.store)), server
+                     else SecureRounds(runtime.config, runtime.engine, runtime.store),
+                     store=runtime.store), server
     )
     health_servicer = health_servicer or health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

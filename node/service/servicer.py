@@ -11,12 +11,14 @@ import grpc
 from node.config import NodeConfig
 from node.engine.queries import QueryEngine
 from node.engine.secure import RoundRequest, SecureRefused, SecureRounds
+from node.published import published_from_proto, store_published
 from node.service.errors import status_for
 from node.service.identity import OperatorCheck, querier_of
 from node.service.metrics import NodeMetrics, QueryObservation
 from node.service.pacing import ReplyPacer
 from node.service.serde import answer_to_proto, budget_to_proto, export_to_proto, spec_from_proto
-from privacy import KoepelError, QuerySpec
+from node.store.database import Store
+from privacy import KoepelError, PermissionDeniedError, QuerySpec
 from protos import pb2, pb2_grpc
 
 __all__ = ["NodeServicer"]
@@ -30,8 +32,9 @@ SOFTWARE_VERSION = "koepel 0.1.0"
 class NodeServicer(pb2_grpc.NodeServiceServicer):
     def __init__(self, config: NodeConfig, engine: QueryEngine, *, insecure: bool,
                  metrics: NodeMetrics, pacer: ReplyPacer | None = None,
-                 secure: SecureRounds | None = None) -> None:
+                 secure: SecureRounds | None = None, store: Store | None = None) -> None:
         self._config = config
+        self._store = store  # where published sector results are kept (None: not accepted)
         self._secure = secure  # None: secure aggregation is not served (plaintext demo mode)
         self._engine = engine
         self._insecure = insecure
@@ -179,3 +182,15 @@ class NodeServicer(pb2_grpc.NodeServiceServicer):
                 dict(request.consistency_signatures), dict(request.shares)))
 
         return self._guard(context, "SecureUnmask", call)
+
+    def ReceiveSectorResult(self, request: pb2.ReceiveSectorResultRequest, context: Any
+                            ) -> pb2.ReceiveSectorResultResponse:
+        # Keeps a published sector result (DP output); reads no record, and the reply is empty.
+        def call() -> pb2.ReceiveSectorResultResponse:
+            querier = querier_of(context, insecure=self._insecure)
+            if querier not in self._config.queriers or self._store is None:
+                raise PermissionDeniedError(f"querier {querier!r} may not publish to this node")
+            store_published(self._store, published_from_proto(request.result))
+            return pb2.ReceiveSectorResultResponse()
+
+        return self._guard(context, "ReceiveSectorResult", call)

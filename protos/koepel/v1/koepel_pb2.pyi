@@ -126,6 +126,16 @@ class Cell(_message.Message):
     key: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, key: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class ReceiveSectorResultRequest(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: SectorResult
+    def __init__(self, result: _Optional[_Union[SectorResult, _Mapping]] = ...) -> None: ...
+
+class ReceiveSectorResultResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class SecureEnrolRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
@@ -394,6 +404,24 @@ class ExportLedgerResponse(_message.Message):
     signing_certificate: bytes
     def __init__(self, node_id: _Optional[str] = ..., entries: _Optional[_Iterable[_Union[LedgerEntry, _Mapping]]] = ..., public_key: _Optional[bytes] = ..., statement: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., signing_certificate: _Optional[bytes] = ...) -> None: ...
 
+class PublishResultRequest(_message.Message):
+    __slots__ = ("result_id", "node_ids", "deadline_seconds")
+    RESULT_ID_FIELD_NUMBER: _ClassVar[int]
+    NODE_IDS_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    result_id: str
+    node_ids: _containers.RepeatedScalarFieldContainer[str]
+    deadline_seconds: float
+    def __init__(self, result_id: _Optional[str] = ..., node_ids: _Optional[_Iterable[str]] = ..., deadline_seconds: _Optional[float] = ...) -> None: ...
+
+class PublishResultResponse(_message.Message):
+    __slots__ = ("result_id", "nodes")
+    RESULT_ID_FIELD_NUMBER: _ClassVar[int]
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    result_id: str
+    nodes: _containers.RepeatedCompositeFieldContainer[NodeStatus]
+    def __init__(self, result_id: _Optional[str] = ..., nodes: _Optional[_Iterable[_Union[NodeStatus, _Mapping]]] = ...) -> None: ...
+
 class SubmitQueryRequest(_message.Message):
     __slots__ = ("spec", "deadline_seconds", "query_id", "aggregation", "attribution")
     SPEC_FIELD_NUMBER: _ClassVar[int]
@@ -555,24 +583,28 @@ class NodeInfo(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., address: _Optional[str] = ..., organisation: _Optional[str] = ..., reachable: _Optional[bool] = ..., catalogue_versions: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ..., budget: _Optional[_Iterable[_Union[BudgetLine, _Mapping]]] = ..., certificate_identity: _Optional[str] = ..., region: _Optional[str] = ..., kind: _Optional[str] = ..., expected_size: _Optional[int] = ..., last_contact: _Optional[str] = ..., software_version: _Optional[str] = ...) -> None: ...
 
 class ListNodesResponse(_message.Message):
-    __slots__ = ("nodes", "federation", "catalogue_version")
+    __slots__ = ("nodes", "federation", "catalogue_version", "aggregation")
     NODES_FIELD_NUMBER: _ClassVar[int]
     FEDERATION_FIELD_NUMBER: _ClassVar[int]
     CATALOGUE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    AGGREGATION_FIELD_NUMBER: _ClassVar[int]
     nodes: _containers.RepeatedCompositeFieldContainer[NodeInfo]
     federation: str
     catalogue_version: str
-    def __init__(self, nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ..., federation: _Optional[str] = ..., catalogue_version: _Optional[str] = ...) -> None: ...
+    aggregation: str
+    def __init__(self, nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ..., federation: _Optional[str] = ..., catalogue_version: _Optional[str] = ..., aggregation: _Optional[str] = ...) -> None: ...
 
 class HistoryRequest(_message.Message):
-    __slots__ = ("result_id", "limit", "include_receipts")
+    __slots__ = ("result_id", "limit", "include_receipts", "offset")
     RESULT_ID_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_RECEIPTS_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
     result_id: str
     limit: int
     include_receipts: bool
-    def __init__(self, result_id: _Optional[str] = ..., limit: _Optional[int] = ..., include_receipts: _Optional[bool] = ...) -> None: ...
+    offset: int
+    def __init__(self, result_id: _Optional[str] = ..., limit: _Optional[int] = ..., include_receipts: _Optional[bool] = ..., offset: _Optional[int] = ...) -> None: ...
 
 class HistoryResponse(_message.Message):
     __slots__ = ("results",)

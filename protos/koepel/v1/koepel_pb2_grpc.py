@@ -81,6 +81,11 @@ class NodeServiceStub:
                 request_serializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureUnmaskRequest.SerializeToString,
                 response_deserializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureUnmaskResponse.FromString,
                 _registered_method=True)
+        self.ReceiveSectorResult = channel.unary_unary(
+                '/koepel.v1.NodeService/ReceiveSectorResult',
+                request_serializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.ReceiveSectorResultRequest.SerializeToString,
+                response_deserializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.ReceiveSectorResultResponse.FromString,
+                _registered_method=True)
 
 
 class NodeServiceServicer:
@@ -143,6 +148,14 @@ class NodeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReceiveSectorResult(self, request, context):
+        """The federation hands a finished sector result (DP output) to the node, which keeps it to
+        show its organisation's own figures beside the sector's. The reply carries nothing back.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NodeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -190,6 +203,11 @@ def add_NodeServiceServicer_to_server(servicer, server):
                     servicer.SecureUnmask,
                     request_deserializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureUnmaskRequest.FromString,
                     response_serializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.SecureUnmaskResponse.SerializeToString,
+            ),
+            'ReceiveSectorResult': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReceiveSectorResult,
+                    request_deserializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.ReceiveSectorResultRequest.FromString,
+                    response_serializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.ReceiveSectorResultResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -447,6 +465,33 @@ class NodeService:
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def ReceiveSectorResult(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/koepel.v1.NodeService/ReceiveSectorResult',
+            protos_dot_koepel_dot_v1_dot_koepel__pb2.ReceiveSectorResultRequest.SerializeToString,
+            protos_dot_koepel_dot_v1_dot_koepel__pb2.ReceiveSectorResultResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class AggregatorServiceStub:
     """---------------------------------------------------------------- aggregator service
@@ -478,6 +523,11 @@ class AggregatorServiceStub:
                 '/koepel.v1.AggregatorService/PlanQuery',
                 request_serializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.PlanQueryRequest.SerializeToString,
                 response_deserializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.PlanQueryResponse.FromString,
+                _registered_method=True)
+        self.PublishResult = channel.unary_unary(
+                '/koepel.v1.AggregatorService/PublishResult',
+                request_serializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.PublishResultRequest.SerializeToString,
+                response_deserializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.PublishResultResponse.FromString,
                 _registered_method=True)
 
 
@@ -511,6 +561,13 @@ class AggregatorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PublishResult(self, request, context):
+        """`koepel publish`: send a stored sector result to every node (or the named ones).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AggregatorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -533,6 +590,11 @@ def add_AggregatorServiceServicer_to_server(servicer, server):
                     servicer.PlanQuery,
                     request_deserializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.PlanQueryRequest.FromString,
                     response_serializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.PlanQueryResponse.SerializeToString,
+            ),
+            'PublishResult': grpc.unary_unary_rpc_method_handler(
+                    servicer.PublishResult,
+                    request_deserializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.PublishResultRequest.FromString,
+                    response_serializer=protos_dot_koepel_dot_v1_dot_koepel__pb2.PublishResultResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -645,6 +707,33 @@ class AggregatorService:
             '/koepel.v1.AggregatorService/PlanQuery',
             protos_dot_koepel_dot_v1_dot_koepel__pb2.PlanQueryRequest.SerializeToString,
             protos_dot_koepel_dot_v1_dot_koepel__pb2.PlanQueryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PublishResult(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/koepel.v1.AggregatorService/PublishResult',
+            protos_dot_koepel_dot_v1_dot_koepel__pb2.PublishResultRequest.SerializeToString,
+            protos_dot_koepel_dot_v1_dot_koepel__pb2.PublishResultResponse.FromString,
             options,
             channel_credentials,
             insecure,
