@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import os
 import subprocess
 import sys
@@ -42,6 +41,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from aggregator import NodeEntry, NodeOutcome, render_federation, spec_to_proto
+from bench.linechild import LineProcess
 from bench.measure import Row, median
 from bench.node_query import QUERIES
 from bench.stores import BENCH_QUERIER, NodeFolder
@@ -61,35 +61,20 @@ class _Host:
 
     def __init__(self, folders: Sequence[NodeFolder], year: int, quantum_ms: int | None,
                  log_path: Path) -> None:
-        with log_path.open("ab") as stderr:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bench.node_host"], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=stderr, text=True, env=_child_env())
-        self.send({"year": year, "reply_quantum_ms": quantum_ms,
-                   "nodes": [str(f.directory) for f in folders]})
-        self.ports: dict[str, int] = self.receive()["ports"]
+        self.process = LineProcess([sys.executable, "-m", "bench.node_host"], _child_env(),
+                                   log_path, "a node host")
+        self.ports: dict[str, int] = self.process.ask(
+            {"year": year, "reply_quantum_ms": quantum_ms,
+             "nodes": [str(f.directory) for f in folders]})["ports"]
 
     def send(self, message: dict[str, Any]) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps(message) + "\n")
-        self.process.stdin.flush()
+        self.process.send(message)
 
     def receive(self) -> dict[str, Any]:
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line:
-            raise RuntimeError("a node host exited early; see its log in the bench cache")
-        message: dict[str, Any] = json.loads(line)
-        return message
+        return self.process.receive()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            try:
-                self.send({"cmd": "stop"})
-                self.process.wait(30)
-            except (OSError, subprocess.TimeoutExpired):
-                self.process.kill()
-                self.process.wait()
+        self.process.stop()
 
 
 def _child_env() -> dict[str, str]:
