@@ -29,7 +29,7 @@ from bench.node_query import run_cold_start, run_node_queries, run_opendp
 from bench.peers import run_peers
 from bench.report import render_table, write_results
 from bench.secure import run_secure
-from bench.startup import run_startup
+from bench.startup import run_node_ready, run_startup
 from bench.stores import cache_root, ensure_federation, ensure_store, remove_stale, size_label
 from bench.tls_overhead import run_tls
 from bench.web_pages import run_web
@@ -69,6 +69,7 @@ class Plan:
     ledger_entries: int = 100_000
     ledger_runs: int = 20
     startup_runs: int = 15
+    ready_runs: int = 7  # node servers started, and bare ones (each runs ~0.5 s)
 
 
 MODES = {
@@ -85,7 +86,7 @@ MODES = {
                   import_store=2_000, import_rows=1_000, import_runs=1, federation_tiers=(3,),
                   federation_runs=2, work_runs=1, tls_runs=2, accuracy_tiers=((3, 5),),
                   web_people=200, web_runs=2, secure_tiers=(3,), secure_samples=50,
-                  secure_runs=1, ledger_entries=1_000, ledger_runs=2, startup_runs=2,
+                  secure_runs=1, ledger_entries=1_000, ledger_runs=2, startup_runs=2, ready_runs=1,
                   peer_sizes=(2_000,)),
 }
 
@@ -155,6 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "startup" in parts:
         _log(f"CLI start-up ({plan.startup_runs} runs)")
         rows += run_startup(plan.startup_runs, _log)
+        rows += run_node_ready(scratch, plan.ready_runs, _log)
     if "node" in parts:
         for people in plan.sizes:
             store = ensure_store(cache, people, log=_log)
