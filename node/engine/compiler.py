@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from node.engine.pivot import pivoted
+from node.engine.pivot import numbered, pivoted
 from privacy import (
     Catalogue,
     CatalogueError,
@@ -357,7 +357,12 @@ def _compile_on_facts(query: ValidatedQuery) -> CompiledQuery:
               + (" LEFT JOIN last_exit x ON x.pid = f.pid" if uses_exit else "")
               + " WHERE " + " AND ".join(where))
     keys = [f"d{i}" for i in range(len(dims))]
-    if query.spec.statistic is Statistic.HISTOGRAM:
+    numbering = [_dimension_sql(d, params, "f", index=True) for d in query.dimensions]
+    if query.spec.statistic is Statistic.HISTOGRAM and (numbered_sql := numbered(
+            query.dimensions, numbering, params.add, source, v, c, _bin_sql(query, params),
+            len(measure.bins) - 1)):
+        sql = numbered_sql
+    elif query.spec.statistic is Statistic.HISTOGRAM:
         # The bin CASE compares ``v`` with every edge: computed once per person in an
         # unflattened sub-query (``LIMIT -1``), not once per edge (measured: 1.6× at 100k).
         inner = ("SELECT " + "".join(f"{d}, " for d in dims) + f"{v} AS v, {c} AS c" + source
@@ -366,9 +371,8 @@ def _compile_on_facts(query: ValidatedQuery) -> CompiledQuery:
                f"COUNT(*), COALESCE(SUM(v), 0), COALESCE(SUM(c), 0) FROM ({inner}) GROUP BY "
                + ", ".join([*keys, "bin"]))
     elif query.dimensions and (pivot := pivoted(
-            query.dimensions, [_dimension_sql(d, params, "f", index=True)
-                               for d in query.dimensions],
-            params.add, source, raw, _clamp_sql, constant=value in _CONSTANT_FACT_VALUES)):
+            query.dimensions, numbering, params.add, source, raw, _clamp_sql,
+            constant=value in _CONSTANT_FACT_VALUES)):
         ctes.append(pivot[0])
         sql = pivot[1]
     else:
