@@ -2,8 +2,9 @@
 the rows ``GROUP BY`` on the cells' names gives.
 
 ``node.engine.pivot`` numbers each person's cell; a value that no cell holds gets a cell of its
-own whose name is NULL, as ``GROUP BY`` on the cell's CASE gives it. The property test (tests/test_compiler_property.py) covers catalogue codes; this
-one puts codes no catalogue group holds into the store, alone and across two dimensions.
+own whose name is NULL, as ``GROUP BY`` on the cell's CASE gives it. The property test
+(tests/test_compiler_property.py) covers catalogue codes; this one puts codes no catalogue
+group holds into the store, alone and across two dimensions.
 """
 
 from __future__ import annotations
