@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit protos bench clean ops-deps ops-check browser-deps
+.PHONY: demo test lint typecheck unit protos bench bench-peers clean ops-deps ops-check browser-deps
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,8 +30,13 @@ unit: $(STAMP) ops-deps browser-deps
 protos: $(STAMP)
 	$(BIN)/python -m protos.generate
 
-bench: $(STAMP)
+bench: $(STAMP) bench-peers
 	$(BIN)/python -m bench
+
+# The central-DP peers koepel is measured against (SmartNoise SQL, OpenDP's polars context),
+# each in its own venv under bench/.peers/ (git-ignored), pinned in bench/peers-requirements-*.
+bench-peers: $(STAMP)
+	$(BIN)/python bench/peer_envs.py
 
 # Ops tools for the ops tests (promtool, prometheus): Debian's prometheus package, unpacked into
 # the venv rather than installed, so that no system service is started and nothing outside the

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -145,11 +145,17 @@ async def _ask(transport: NodeTransport, node: NodeEntry, request: pb2.QueryRequ
 
 async def fan_out(transport: NodeTransport, nodes: Sequence[NodeEntry],
                   request: pb2.QueryRequest, *, deadlines: Mapping[str, float],
-                  retry: RetryPolicy = RetryPolicy()) -> list[NodeReply]:
+                  retry: RetryPolicy = RetryPolicy(),
+                  on_reply: Callable[[NodeReply], object] | None = None) -> list[NodeReply]:
     """Send ``request`` to every node concurrently; one reply per node, in registry order.
 
     ``deadlines`` gives each node's deadline in seconds (see ``FederationConfig.deadline_for``).
+    ``on_reply`` sees each reply as it comes in, while slower nodes are still answering.
     """
-    return list(await asyncio.gather(
-        *(_ask(transport, node, request, deadlines[node.node_id], retry) for node in nodes)
-    ))
+    async def ask(node: NodeEntry) -> NodeReply:
+        reply = await _ask(transport, node, request, deadlines[node.node_id], retry)
+        if on_reply is not None:
+            on_reply(reply)
+        return reply
+
+    return list(await asyncio.gather(*(ask(node) for node in nodes)))

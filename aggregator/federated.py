@@ -31,7 +31,7 @@ from aggregator.metrics import AggregatorMetrics
 from aggregator.planning import NodePlan, QueryPlan
 from aggregator.publishing import publish_result
 from aggregator.quorum import evaluate_quorum
-from aggregator.receipts import ReceiptBook
+from aggregator.receipts import ReceiptBook, Verified
 from aggregator.results import NodeReport, SectorResult
 from aggregator.secure import SecureRound
 from aggregator.transport import NodeQueryError, NodeTransport
@@ -99,14 +99,17 @@ class Aggregator:
         self._clock = clock
         self._retry = RetryPolicy(retries=config.retries, backoff_seconds=backoff_seconds)
 
-    def _rejected(self, replies: Sequence[NodeReply]) -> Mapping[str, str]:
-        """Check each answer's signed receipt (and keep it); why each failing one is refused."""
+    def _rejected(self, replies: Sequence[NodeReply],
+                  verified: Mapping[str, Verified] | None = None) -> Mapping[str, str]:
+        """Check each answer's signed receipt (and keep it); why each failing one is refused.
+        ``verified``: the receipts already checked as their answers came in."""
         if self.receipts is None:
             return {}
         rejected: dict[str, str] = {}
         checks = self.receipts.check_many(self.config.querier_identity, [
             (reply.node.node_id, reply.response) for reply in replies
-            if reply.outcome is NodeOutcome.ANSWERED and reply.response is not None])
+            if reply.outcome is NodeOutcome.ANSWERED and reply.response is not None],
+            verified=verified)
         for node_id, check in checks.items():
             if not check.valid:
                 log.warning("node %s: answer rejected: %s", node_id, check.problem)
@@ -160,18 +163,33 @@ class Aggregator:
         deadlines = {node.node_id: self.config.deadline_for(node, deadline_seconds)
                      for node in self.config.nodes}
         started = time.perf_counter()
+        verified: dict[str, Verified] = {}
+        receipts = self.receipts
+
+        def check_on_arrival(reply: NodeReply) -> None:  # while slower nodes still answer
+            if receipts is not None and reply.response is not None \
+                    and reply.outcome is NodeOutcome.ANSWERED:
+                verified[reply.node.node_id] = receipts.verify(
+                    self.config.querier_identity, reply.node.node_id, reply.response)
+
         replies = await fan_out(self._transport, self.config.nodes, request,
-                                deadlines=deadlines,
-                                retry=self._retry)
-        rejected = self._rejected(replies)
+                                deadlines=deadlines, retry=self._retry,
+                                on_reply=check_on_arrival)
+        rejected = self._rejected(replies, verified)
         self.metrics.fanned_out(query_id, [_as_rejected(r, rejected) for r in replies],
                                 time.perf_counter() - started)
         now = self._clock()
-        self.history.record_contacts([r.node.node_id for r in replies if r.responded], now)
-        result = combine_replies(result_id=result_id, query_id=query_id, query=validated,
-                                 replies=replies, policy=self.config.quorum, created_at=now,
-                                 federation=self.config.name, rejected=rejected)
-        self.history.save(result)
+        contacted = [r.node.node_id for r in replies if r.responded]
+        saved = False
+        try:
+            result = combine_replies(result_id=result_id, query_id=query_id, query=validated,
+                                     replies=replies, policy=self.config.quorum, created_at=now,
+                                     federation=self.config.name, rejected=rejected)
+            self.history.save(result, contacts=contacted)  # with the result: one durable write
+            saved = True
+        finally:
+            if not saved:  # the nodes did reply, whatever became of the result
+                self.history.record_contacts(contacted, now)
         return result
 
     async def _submit_secure(self, query: ValidatedQuery, deadline_seconds: float | None,

@@ -31,8 +31,9 @@ class HistoryConflictError(Exception):
 
 
 class HistoryStore(Protocol):
-    def save(self, result: SectorResult) -> None:
-        """Store ``result`` and its receipts; raise :class:`HistoryConflictError` on a reused id."""
+    def save(self, result: SectorResult, contacts: Sequence[str] = ()) -> None:
+        """Store ``result`` and its receipts, and the ``contacts`` (nodes that replied) at its
+        time, in one write; raise :class:`HistoryConflictError` on a reused id."""
         ...
 
     def get(self, result_id: str) -> SectorResult | None:
@@ -111,10 +112,11 @@ class SqliteHistory:
                 self._conn.execute("ROLLBACK")
                 raise
 
-    def save(self, result: SectorResult) -> None:
+    def save(self, result: SectorResult, contacts: Sequence[str] = ()) -> None:
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute("BEGIN IMMEDIATE")  # one durable write for a query
             try:
+                self._contacts(contacts, result.created_at)
                 self._conn.execute(
                     "INSERT INTO results (result_id, query_id, created_at, body)"
                     " VALUES (?, ?, ?, ?)",
@@ -169,18 +171,22 @@ class SqliteHistory:
     def record_contact(self, node_id: str, at: str) -> None:
         self.record_contacts([node_id], at)
 
+    def _contacts(self, node_ids: Sequence[str], at: str) -> None:
+        """Inside the caller's transaction: each node's last contact, never moved back."""
+        self._conn.executemany(
+            "INSERT INTO node_contacts (node_id, last_contact) VALUES (?, ?)"
+            " ON CONFLICT (node_id) DO UPDATE SET last_contact = excluded.last_contact"
+            " WHERE excluded.last_contact > node_contacts.last_contact",
+            [(node_id, at) for node_id in node_ids],
+        )
+
     def record_contacts(self, node_ids: Sequence[str], at: str) -> None:
         if not node_ids:
             return
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")  # one durable write for a query's nodes
             try:
-                self._conn.executemany(
-                    "INSERT INTO node_contacts (node_id, last_contact) VALUES (?, ?)"
-                    " ON CONFLICT (node_id) DO UPDATE SET last_contact = excluded.last_contact"
-                    " WHERE excluded.last_contact > node_contacts.last_contact",
-                    [(node_id, at) for node_id in node_ids],
-                )
+                self._contacts(node_ids, at)
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
@@ -204,7 +210,7 @@ class MemoryHistory:
         self._results: dict[str, tuple[str, str, tuple[NodeReceipt, ...]]] = {}
         self._contacts: dict[str, str] = {}
 
-    def save(self, result: SectorResult) -> None:
+    def save(self, result: SectorResult, contacts: Sequence[str] = ()) -> None:
         body = result.to_json()  # serialise first: a failure must store nothing
         with self._lock:
             if result.result_id in self._results:
@@ -212,6 +218,7 @@ class MemoryHistory:
                     f"a result with id {result.result_id!r} is already stored")
             self._results[result.result_id] = (result.query_id or result.result_id, body,
                                                result.receipts)
+        self.record_contacts(contacts, result.created_at)
 
     def get(self, result_id: str) -> SectorResult | None:
         with self._lock:

@@ -15,7 +15,7 @@ import hashlib
 import logging
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +28,7 @@ from protos import pb2
 from wire.signing_certs import certified_signing_key
 from wire.tls import CertError
 
-__all__ = ["NodeFlag", "ReceiptBook", "ReceiptCheck", "verify_signature"]
+__all__ = ["NodeFlag", "ReceiptBook", "ReceiptCheck", "Verified", "verify_signature"]
 
 log = logging.getLogger("koepel.aggregator")
 
@@ -43,6 +43,10 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS node_flags (id INTEGER PRIMARY KEY, node_id TEXT NOT NULL,"
     " kind TEXT NOT NULL, detail TEXT NOT NULL, at TEXT NOT NULL)",
 )
+
+
+# Why a receipt does not hold ("" when it does), and the receipt when it does.
+Verified = tuple[str, "tuple[Receipt, SignedReceipt] | None"]
 
 
 def verify_signature(public_key: bytes, payload: bytes, signature: bytes) -> bool:
@@ -134,22 +138,32 @@ class ReceiptBook:
         """Verify the receipt of ``node_id``'s answer; keep it and advance the node's head."""
         return self.check_many(querier, [(node_id, response)])[node_id]
 
-    def check_many(self, querier: str,
-                   answers: Sequence[tuple[str, pb2.QueryResponse]]) -> dict[str, ReceiptCheck]:
-        """Verify every answer's receipt (one per node), then keep the valid ones and advance
-        their nodes' heads in one transaction (one durable write per query, not per node)."""
+    def verify(self, querier: str, node_id: str, response: pb2.QueryResponse) -> Verified:
+        """Why ``node_id``'s receipt does not hold ("" when it does) and, if it holds, the
+        receipt: the signature, the values it covers and the certified key. Reads and writes
+        nothing, so the aggregator runs it on each answer as it arrives (``fan_out``)."""
+        problem, verified = _verify(node_id, querier, response)
+        if verified is not None:
+            problem = self._certification(node_id, verified[1].public_key,
+                                          response.receipt.signing_certificate)
+            verified = None if problem else verified
+        return problem, verified
+
+    def check_many(self, querier: str, answers: Sequence[tuple[str, pb2.QueryResponse]], *,
+                   verified: Mapping[str, Verified] | None = None) -> dict[str, ReceiptCheck]:
+        """Verify every answer's receipt (one per node; ``verified`` holds those :meth:`verify`
+        already checked), then keep the valid ones and advance their nodes' heads in one
+        transaction (one durable write per query, not per node)."""
         checks: dict[str, ReceiptCheck] = {}
         valid: list[tuple[str, Receipt, SignedReceipt]] = []
         for node_id, response in answers:
-            problem, verified = _verify(node_id, querier, response)
-            if verified is not None:
-                problem = self._certification(node_id, verified[1].public_key,
-                                              response.receipt.signing_certificate)
-                verified = None if problem else verified
-            if verified is None:
+            done = (verified or {}).get(node_id)
+            problem, holds = done if done is not None else self.verify(querier, node_id,
+                                                                       response)
+            if holds is None:
                 checks[node_id] = ReceiptCheck(False, problem)
             else:
-                valid.append((node_id, *verified))
+                valid.append((node_id, *holds))
         if valid:
             now = datetime.now(UTC).isoformat(timespec="seconds")
             with self._lock:

@@ -26,10 +26,11 @@ from bench.importing import run_import
 from bench.ledger import run_ledger
 from bench.measure import Row
 from bench.node_query import run_cold_start, run_node_queries, run_opendp
+from bench.peers import run_peers
 from bench.report import render_table, write_results
 from bench.secure import run_secure
 from bench.secure_time import run_secure_time
-from bench.startup import run_startup
+from bench.startup import run_node_ready, run_startup
 from bench.stores import cache_root, ensure_federation, ensure_store, remove_stale, size_label
 from bench.tls_overhead import run_tls
 from bench.web_pages import run_web
@@ -37,8 +38,11 @@ from bench.web_pages import run_web
 __all__ = ["MODES", "Plan", "main"]
 
 HERE = Path(__file__).resolve().parent
-PARTS = ("startup", "node", "import", "ledger", "federation", "tls", "accuracy", "web",
-         "secure", "secure-time")
+PARTS = ("startup", "node", "peers", "import", "ledger", "federation", "tls", "accuracy",
+         "web", "secure", "secure-time")
+# The smoke run proves koepel's own benchmarks run, in seconds and without the network: the
+# peers' venvs (bench/peer_envs.py) are left to `make bench` and `--only peers`.
+NOT_BY_DEFAULT = {"smoke": frozenset({"peers"})}
 
 
 @dataclass(frozen=True)
@@ -64,9 +68,11 @@ class Plan:
     secure_runs: int = 3  # rounds timed at the largest K
     secure_time_tiers: tuple[int, ...] = (10, 100)  # node processes, secure vs per-node query
     secure_time_runs: int = 5
+    peer_sizes: tuple[int, ...] = (100_000, 1_000_000)  # koepel against the peers (issue 16)
     ledger_entries: int = 100_000
     ledger_runs: int = 20
     startup_runs: int = 15
+    ready_runs: int = 7  # node servers started, and bare ones (each runs ~0.5 s)
 
 
 MODES = {
@@ -78,13 +84,13 @@ MODES = {
                   import_store=100_000, import_rows=100_000, import_runs=2,
                   federation_tiers=(10, 50, 100), federation_runs=5, work_runs=2,
                   tls_runs=30, accuracy_tiers=((10, 200), (100, 40)), web_runs=10,
-                  secure_time_tiers=(10,), secure_time_runs=3),
+                  secure_time_tiers=(10,), secure_time_runs=3, peer_sizes=(100_000,)),
     "smoke": Plan(sizes=(2_000,), query_runs=2, big_query_runs=1, cold_runs=2,
                   import_store=2_000, import_rows=1_000, import_runs=1, federation_tiers=(3,),
                   federation_runs=2, work_runs=1, tls_runs=2, accuracy_tiers=((3, 5),),
                   web_people=200, web_runs=2, secure_tiers=(3,), secure_samples=50,
-                  secure_runs=1, ledger_entries=1_000, ledger_runs=2, startup_runs=2,
-                  secure_time_tiers=(3,), secure_time_runs=1),
+                  secure_runs=1, ledger_entries=1_000, ledger_runs=2, startup_runs=2, ready_runs=1,
+                  secure_time_tiers=(3,), secure_time_runs=1, peer_sizes=(2_000,)),
 }
 
 
@@ -122,7 +128,8 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
                       help="tiny sizes, proves every benchmark runs (seconds; no real figures)")
     parser.set_defaults(mode="full")
     parser.add_argument("--only", choices=PARTS, action="append",
-                        help="run only this part (repeatable)")
+                        help="run only this part (repeatable); --smoke leaves out peers "
+                             "unless named")
     parser.add_argument("--cache", type=Path, default=HERE / ".cache",
                         help="where generated stores are kept between runs (default bench/.cache)")
     parser.add_argument("--out", type=Path, default=HERE / "results",
@@ -133,7 +140,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
     plan = MODES[args.mode]
-    parts = set(args.only or PARTS)
+    parts = set(args.only or set(PARTS) - NOT_BY_DEFAULT.get(args.mode, frozenset()))
     cache: Path = args.cache
     started = time.perf_counter()
     remove_stale(cache)
@@ -152,6 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "startup" in parts:
         _log(f"CLI start-up ({plan.startup_runs} runs)")
         rows += run_startup(plan.startup_runs, _log)
+        rows += run_node_ready(scratch, plan.ready_runs, _log)
     if "node" in parts:
         for people in plan.sizes:
             store = ensure_store(cache, people, log=_log)
@@ -162,6 +170,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows += run_node_queries(store, runs, clock, _log)
         mid = ensure_store(cache, plan.sizes[min(1, len(plan.sizes) - 1)], log=_log)
         rows += run_opendp(mid, plan.query_runs)
+    if "peers" in parts:
+        _log(f"koepel's node against SmartNoise SQL and OpenDP polars at "
+             f"{', '.join(size_label(s) for s in plan.peer_sizes)} people")
+        rows += run_peers(cache, plan.peer_sizes, plan.query_runs, plan.big_query_runs,
+                          scratch / "peers", clock, _log)
     if "import" in parts:
         store = ensure_store(cache, plan.import_store, log=_log)
         _log(f"import of {plan.import_rows:,}-row CSVs ({plan.import_runs} runs)")

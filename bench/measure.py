@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Row", "interleaved", "median", "repeat"]
+__all__ = ["Row", "clocked", "interleaved", "median", "repeat", "turns"]
 
 
 def repeat(call: Callable[[], object], runs: int, *, warmup: int = 1) -> list[float]:
@@ -43,6 +43,22 @@ def interleaved(calls: Mapping[str, Callable[[], object]], runs: int, *,
     On a shared machine the load changes from one second to the next; alternating the thing
     measured and its floor exposes both to the same conditions, so their ratio holds up.
     """
+    return turns({name: clocked(call) for name, call in calls.items()}, runs, warmup=warmup)
+
+
+def clocked(call: Callable[[], object]) -> Callable[[], float]:
+    """``call`` made to return its own wall-clock seconds (for :func:`turns`)."""
+    def timed() -> float:
+        started = time.perf_counter()
+        call()
+        return time.perf_counter() - started
+    return timed
+
+
+def turns(calls: Mapping[str, Callable[[], float]], runs: int, *,
+          warmup: int = 1) -> dict[str, list[float]]:
+    """:func:`interleaved` for calls that time themselves and return their seconds (a process
+    of another venv, say, leaving the pipe out of its figure); GC off meanwhile."""
     for _ in range(warmup):
         for call in calls.values():
             call()
@@ -52,9 +68,7 @@ def interleaved(calls: Mapping[str, Callable[[], object]], runs: int, *,
     try:
         for _ in range(runs):
             for name, call in calls.items():
-                started = time.perf_counter()
-                call()
-                samples[name].append(time.perf_counter() - started)
+                samples[name].append(call())
     finally:
         if enabled:
             gc.enable()

@@ -44,7 +44,8 @@ from privacy import (
     validate,
 )
 
-__all__ = ["QUERIES", "BenchQuery", "run_cold_start", "run_node_queries", "run_opendp"]
+__all__ = ["QUERIES", "BenchQuery", "floor_connection", "node_engine", "run_cold_start",
+           "run_node_queries", "run_opendp"]
 
 TARGET_RATIO = 1.3
 TARGET_MS_100K = 50.0
@@ -80,7 +81,7 @@ QUERIES = (
 Clock = Callable[[], datetime]
 
 
-def _engine(runtime: NodeRuntime, clock: Clock) -> QueryEngine:
+def node_engine(runtime: NodeRuntime, clock: Clock) -> QueryEngine:
     """The node's engine (signing receipts as the node does), charging a budget period private
     to this bench run (``bench.clock``): the cached stores outlive a run."""
     return QueryEngine(runtime.config, runtime.store, signer=runtime.signer, clock=clock)
@@ -93,7 +94,7 @@ def exact(engine: QueryEngine, query: ValidatedQuery) -> object:
     return engine.exact_cells(query)
 
 
-def _floor_connection(store: BenchStore) -> sqlite3.Connection:
+def floor_connection(store: BenchStore) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{store.plain}?mode=ro", uri=True)
 
 
@@ -102,9 +103,9 @@ def run_node_queries(store: BenchStore, runs: int, clock: Clock,
     """DP answer, SQL on SQLCipher, and the plain-SQLite floor for each query on ``store``."""
     rows: list[Row] = []
     runtime = open_node(load_node_config(store.node.config_path))
-    floor = _floor_connection(store)
+    floor = floor_connection(store)
     try:
-        engine = _engine(runtime, clock)
+        engine = node_engine(runtime, clock)
         for query in QUERIES:
             validated = query.validated()
             # The engine reads the per-person facts (node/store/facts.py); the floor runs that
@@ -177,7 +178,7 @@ def run_cold_start(store: BenchStore, runs: int, clock: Clock) -> list[Row]:
     def cold_and_first() -> None:
         runtime = open_node(load_node_config(config_path))
         try:
-            _engine(runtime, clock).answer(BENCH_QUERIER, f"bench-{uuid.uuid4().hex}", spec)
+            node_engine(runtime, clock).answer(BENCH_QUERIER, f"bench-{uuid.uuid4().hex}", spec)
         finally:
             runtime.close()
 

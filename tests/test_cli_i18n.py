@@ -188,7 +188,8 @@ def test_every_help_text_of_every_command_reads_french_and_dutch() -> None:
                 english = dict(shown)
                 continue
             same = [where for where, text in shown  # report may be loaded by an earlier test
-                    if text and text == english[where] and not where.startswith(("koepel report", "koepel publish"))]
+                    if text and text == english[where]
+                    and not where.startswith(("koepel report", "koepel publish"))]
             assert len([t for _w, t in shown if t]) > 150  # the walk reached the whole tree
             assert not same, f"{language}: still English: {same[:8]}"
     finally:
