@@ -21,9 +21,9 @@ from privacy import (
     MICRO,
     Catalogue,
     CatalogueError,
+    available_catalogues,
     load_catalogue,
     parse_epsilon,
-    shipped_catalogues,
 )
 from wire.ratelimit import RateLimit
 from wire.tls import TlsFiles
@@ -234,14 +234,14 @@ def _served(where: str, from_file: Catalogue | None, approved: tuple[str, ...]
     (or replaces) one. Without a path the primary catalogue is the newest approved shipped one.
     One ledger has one unit, so every served catalogue must share the primary's accounting.
     """
-    available = dict(shipped_catalogues())
+    available = dict(available_catalogues())  # shipped, then opt-in (privacy.catalogue)
     if from_file is not None:
         available[from_file.version] = from_file
     unknown = [v for v in approved if v not in available]
     if unknown:
         raise ConfigError(
             f"{where}: approved catalogue {unknown[0]!r} is neither shipped with koepel "
-            f"({', '.join(shipped_catalogues())}) nor the one [catalogue] path names; fix the "
+            f"({', '.join(available_catalogues())}) nor the one [catalogue] path names; fix the "
             "version, or point path at its file")
     served = {v: available[v] for v in approved}
     if from_file is not None:

@@ -28,6 +28,7 @@ __all__ = [
     "Dimension",
     "Measure",
     "Statistic",
+    "available_catalogues",
     "default_catalogue",
     "load_catalogue",
     "parse_catalogue",
@@ -303,14 +304,18 @@ def load_catalogue(path: Path) -> Catalogue:
 # old ones (never edited in place), so that queries written against an older version keep
 # working on nodes that still approve it.
 SHIPPED_VERSIONS = ("2025.1", "2026.1", "2026.2")
+# Shipped too, but served only where an operator approves them by hand: `koepel node init` does
+# not approve them and the default stays the newest of SHIPPED_VERSIONS. 2027.1 (issue 15) waits
+# here until the federation adopts it, so that no node starts answering new measures unasked.
+OPT_IN_VERSIONS = ("2027.1",)
 
 
 @functools.cache
 def shipped_catalogue(version: str) -> Catalogue:
     """The shipped catalogue ``version`` (``CatalogueError`` if koepel ships no such version)."""
-    if version not in SHIPPED_VERSIONS:
+    if version not in SHIPPED_VERSIONS + OPT_IN_VERSIONS:
         raise CatalogueError(f"koepel ships no catalogue {version!r}; shipped: "
-                             f"{', '.join(SHIPPED_VERSIONS)}")
+                             f"{', '.join(SHIPPED_VERSIONS + OPT_IN_VERSIONS)}")
     text = resources.files("privacy").joinpath(f"catalogues/koepel-{version}.toml").read_text(
         "utf-8")
     catalogue = parse_catalogue(tomllib.loads(text))
@@ -322,6 +327,12 @@ def shipped_catalogue(version: str) -> Catalogue:
 def shipped_catalogues() -> Mapping[str, Catalogue]:
     """Every shipped catalogue by version, oldest first."""
     return MappingProxyType({v: shipped_catalogue(v) for v in SHIPPED_VERSIONS})
+
+
+def available_catalogues() -> Mapping[str, Catalogue]:
+    """Every catalogue a node may approve: the shipped ones, then the opt-in ones."""
+    return MappingProxyType({v: shipped_catalogue(v)
+                             for v in SHIPPED_VERSIONS + OPT_IN_VERSIONS})
 
 
 def default_catalogue() -> Catalogue:
