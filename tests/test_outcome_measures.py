@@ -24,6 +24,13 @@ from test_compiler_property import fixed_point_range
 
 from node import NodeRuntime, load_node_config, open_node
 from node.engine.compiler import compile_query
+from node.imports.records import (
+    EXIT_REASONS,
+    FOLLOWUP_SITUATIONS,
+    REFERRAL_SOURCES,
+    SELF_EVALUATION_ITEMS,
+)
+from node.imports.vocabulary import FED_SUPPORT_ACTIONS
 from privacy import (
     Dimension,
     Measure,
@@ -44,7 +51,7 @@ ITEMS = ("SE01", "SE02", "SE03")
 REASONS = ("END_FIXED_TERM", "RESIGNATION", "DISMISSAL_SERIOUS_FAULT", "RETIREMENT", "UNKNOWN")
 SITUATIONS = ("REGULAR_EMPLOYMENT", "QUALIFYING_TRAINING", "OTHER_TRAINING", "JOB_SEEKER",
               "UNKNOWN")
-SOURCES = ("FOREM", "CPAS", "CISP", "SPONTANEOUS", "UNKNOWN")
+SOURCES = ("FOREM", "CPAS", "CISP", "SELF", "AVIQ", "UNKNOWN")
 
 
 @dataclass
@@ -308,6 +315,15 @@ def test_2027_1_is_2026_2_plus_the_outcome_measures() -> None:
         "coach_evaluation_change"]) == NEW_MEASURES
     assert sorted(["exit_reason", "situation_6m", "situation_12m", "referral_source",
                    "support_kind", "self_evaluation_item"]) == NEW_DIMENSIONS
+    # Every stored code falls in exactly one cell (the parser refuses codes outside these lists).
+    covered = {name: {c for codes in CAT.dimensions[name].groups.values() for c in codes}
+               for name in NEW_DIMENSIONS}
+    assert covered["exit_reason"] == set(EXIT_REASONS)
+    assert covered["referral_source"] == set(REFERRAL_SOURCES)
+    assert covered["situation_6m"] == covered["situation_12m"] == {*FOLLOWUP_SITUATIONS,
+                                                                  "NO_OBSERVATION"}
+    assert covered["support_kind"] == {*FED_SUPPORT_ACTIONS, "NONE"}
+    assert covered["self_evaluation_item"] == {*SELF_EVALUATION_ITEMS, "NONE"}
     bounds = {n: (str(CAT.measures[n].lower), str(CAT.measures[n].upper)) for n in NEW_MEASURES}
     assert bounds["training_hours"] == ("0", "1000") and bounds["coach_caseload"] == ("0", "60")
     assert bounds["coach_evaluation_change"] == ("-1", "1")

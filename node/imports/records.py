@@ -173,9 +173,9 @@ EXIT_REASONS = ("END_FIXED_TERM", "END_OF_TRAJECTORY_OR_SUBSIDY", "RESIGNATION",
                 "RETIREMENT", "DEATH", "TRAINING_COMPLETED", "TRAINING_ABANDONED", "OTHER",
                 "UNKNOWN")
 # Who sent a person to the organisation (the bridges from training and public services).
-REFERRAL_SOURCES = ("FOREM", "VDAB", "ACTIRIS", "CPAS", "CISP", "OTHER_TRAINING", "AVIQ_PHARE",
-                    "OTHER_SOCIAL_ECONOMY", "SPONTANEOUS", "WORD_OF_MOUTH", "INTERIM_AGENCY",
-                    "OTHER", "UNKNOWN")
+REFERRAL_SOURCES = ("VDAB", "FOREM", "ACTIRIS", "CPAS", "AVIQ", "PHARE", "GTB_OR_SPECIALISED",
+                    "CISP", "OTHER_TRAINING", "OTHER_SOCIAL_ECONOMY", "SELF", "WORD_OF_MOUTH",
+                    "INTERIM_AGENCY", "OTHER", "UNKNOWN")
 # A person's situation observed after an exit (follow-up at about 6 and 12 months).
 FOLLOWUP_SITUATIONS = ("REGULAR_EMPLOYMENT", "SOCIAL_ECONOMY_EMPLOYMENT", "SELF_EMPLOYED",
                        "QUALIFYING_TRAINING", "OTHER_TRAINING", "JOB_SEEKER", "INACTIVE",
