@@ -267,7 +267,7 @@ def forms_cmd(config_path: Path, period: str, out_dir: Path, xlsx: bool,
             except SourceError as exc:
                 raise KoepelCliError(str(exc), EXIT["usage"]) from None
         forms = build_forms(runtime.store, period=period, organisation=config.organisation,
-                            node_id=config.node_id, ids=ids)
+                            node_id=config.node_id, ids=ids, rules=config.forms)
         files = forms_csv(forms)
         if xlsx:
             files[f"annexes-{forms.year}.xlsx"] = forms_xlsx(forms)
@@ -303,7 +303,10 @@ def forms_cmd(config_path: Path, period: str, out_dir: Path, xlsx: bool,
                    "annex1_rows": len(forms.annex1), "people": forms.people,
                    "reference_fte": forms.reference_fte,
                    "quarters": [{"quarter": r.quarter, "fte": r.fte, "difference": r.difference,
-                                 "maintained": r.maintained} for r in forms.annex2]})
+                                 "maintained": r.maintained} for r in forms.annex2],
+                   "subsidised_hires": len(forms.maintien),
+                   "share": forms.share.share if forms.share else None,
+                   "flags": list(forms.flags)})
     else:
         table = Table(title=f"Annexe 2 — maintien de l'effectif {forms.year} (reference: "
                             f"{forms.reference_fte:.2f} FTE, the 4 quarters before)",
@@ -316,6 +319,10 @@ def forms_cmd(config_path: Path, period: str, out_dir: Path, xlsx: bool,
         out.print(table)
         out.print(f"Annexe 1: {len(forms.annex1)} contract(s) of {forms.people} TD/TGD "
                   "worker(s)")
+        kept = sum(1 for r in forms.maintien if r.maintained)
+        out.print(f"Maintien per subsidised hire: {kept} of {len(forms.maintien)} maintained")
+        for flag in forms.flags:
+            out.print(f"[red]flag:[/red] {flag}")
         for path in written:
             out.print(f"wrote {path}")
     if forms.unmatched:
