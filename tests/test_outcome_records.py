@@ -103,6 +103,8 @@ def bad_files(tmp_path: Path) -> list[Path]:
              "scheme": "WAL_EI_TD", "criteria": "NO_CESS;Dupont-Marie"}]),
         write_csv(tmp_path / "exit_followups.csv", [
             {"followup_id": "F9", "person_id": "P2", "exit_id": "E99",
+             "observation_date": "2026-01-01", "situation": "JOB_SEEKER"},
+            {"followup_id": "F8", "person_id": "P1", "exit_id": "E2",
              "observation_date": "2026-01-01", "situation": "JOB_SEEKER"}]),
         write_csv(tmp_path / "training_sessions.csv", [
             {"session_id": "T9", "person_id": "P1", "session_date": "2025-02-01", "hours": "7",
@@ -118,6 +120,8 @@ def test_bad_rows_are_refused_with_where_and_why_and_nothing_is_written(
     assert "hiring_eligibility.csv:2: column criteria" in text
     assert "outside the 17 allowed codes" in text
     assert "exit_followups.csv:2: column exit_id" in text and "no such id in exits" in text
+    assert "exit_followups.csv:3: column person_id" in text  # E2 is P2's exit, not P1's
+    assert "not the person of that id in exits" in text
     assert "training_sessions.csv:2: column qualifying" in text and "1 (yes) or 0 (no)" in text
     assert "Dupont" not in text and "yes" not in text.replace("(yes)", "")
     with org.store.reading() as conn:  # the good hire was not written either

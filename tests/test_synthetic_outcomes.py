@@ -26,6 +26,8 @@ def test_the_same_seed_gives_the_same_outcomes_and_another_seed_others() -> None
         == org.tables["exits"]
     assert [{k: v for k, v in a.items() if k != "staff_id"}
             for a in first.tables["support_actions"]] == org.tables["support_actions"]
+    assert [{k: v for k, v in c.items() if k not in ("fulltime_ref_hours", "subsidy_scheme")}
+            for c in first.tables["contracts"]] == org.tables["contracts"]
 
 
 def test_every_record_kind_has_plausible_data() -> None:
@@ -36,6 +38,8 @@ def test_every_record_kind_has_plausible_data() -> None:
     targets = {a["person_id"] for a in ei["support_actions"]}
     assert 2 <= len(coaches) <= len(targets) / 10
     assert {e["scheme"] for e in ei["hiring_eligibility"]} <= {"WAL_EI_TD", "WAL_EI_TGD"}
+    assert len({c["fulltime_ref_hours"] for c in ei["contracts"]}) == 1  # one joint committee
+    assert any(c["subsidy_scheme"] == "WAL_EI_TD" for c in ei["contracts"])
     cisp = generate_outcomes(generate_organisation(CISP, 1, 2025), 1, 2025).tables
     hours: dict[str, float] = {}
     for s in cisp["training_sessions"]:

@@ -1,14 +1,15 @@
 """Synthetic outcome records (schema version 9) for a synthetic organisation: training
 sessions, hires with their referral source, exit reasons, follow-ups after an exit, the coach
-behind each support action, the coach's own evaluations and eligibility at hiring.
+behind each support action, the coach's own evaluations, eligibility at hiring, and each
+contract's full-time week and subsidy.
 
 Like node/synthetic/plans.py this module only *reads* a
 :class:`~node.synthetic.generator.SyntheticOrg` and draws from its own random stream (seeded
 from the seed, the organisation and the year), so the organisation's tables stay byte-for-byte
 what they were for a seed and the same inputs always give the same outcomes. The exits and the
-support actions are restated with their new columns (an exit's reason, an action's staff
-member): written over the organisation's own ``exits.csv`` and ``support_actions.csv``, they
-carry the same rows plus one column.
+support actions and the contracts are restated with their new columns (an exit's reason, an
+action's staff member, a contract's full-time week and subsidy): written over the
+organisation's own files, they carry the same rows plus those columns.
 
 Figures (DOMAIN.md §3.3 where it says anything, a plausible default [M] where it does not):
 CISP trainees follow about 400 hours of training a year in sessions of half or whole days;
@@ -39,6 +40,7 @@ from node.synthetic.vocabulary import TABLE_COLUMNS
 __all__ = ["OUTCOME_COLUMNS", "SyntheticOutcomes", "generate_outcomes"]
 
 OUTCOME_COLUMNS: dict[str, tuple[str, ...]] = {
+    "contracts": (*TABLE_COLUMNS["contracts"], "subsidy_scheme", "fulltime_ref_hours"),
     "exits": (*TABLE_COLUMNS["exits"], "exit_reason"),
     "support_actions": (*TABLE_COLUMNS["support_actions"], "staff_id"),
     "training_sessions": ("session_id", "person_id", "session_date", "hours", "training_type",
@@ -279,6 +281,18 @@ class _Drawer:
         return rows
 
 
+def _contracts(draw: _Drawer, eligibility: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The contracts restated with their joint committee's full-time week (one per
+    organisation: 38 hours mostly, 37 or 36 in some sectors) and, for Walloon EI target
+    workers attested at hiring, the TD/TGD subsidy that finances them."""
+    week = _pick(draw.rng, (("38", 6), ("37", 3), ("36", 1)))
+    schemes = {e["person_id"]: e["scheme"] for e in eligibility}
+    return [{**c, "fulltime_ref_hours": week,
+             "subsidy_scheme": schemes.get(c["person_id"], "")
+             if c["role"] == "TARGET_WORKER" else ""}
+            for c in draw.org.tables["contracts"]]
+
+
 def generate_outcomes(org: SyntheticOrg, seed: int, reference_year: int) -> SyntheticOutcomes:
     """Outcome records for ``org`` over the reference year and the year before it."""
     draw = _Drawer(org, seed, reference_year)
@@ -287,4 +301,5 @@ def generate_outcomes(org: SyntheticOrg, seed: int, reference_year: int) -> Synt
               "exit_followups": draw.exit_followups(),
               "coach_evaluations": draw.coach_evaluations(),
               "hiring_eligibility": draw.hiring_eligibility()}
+    tables["contracts"] = _contracts(draw, tables["hiring_eligibility"])
     return SyntheticOutcomes(org.profile.org_id, tables)
