@@ -353,8 +353,10 @@ _V9_OUTCOMES = (
     "ALTER TABLE contracts ADD COLUMN fulltime_ref_hours REAL",
     "ALTER TABLE exits ADD COLUMN exit_reason TEXT NOT NULL DEFAULT 'UNKNOWN'",
     "ALTER TABLE support_actions ADD COLUMN staff_pid TEXT",
-    """CREATE INDEX support_actions_by_staff
-        ON support_actions(staff_pid, action_date, pid, duration_min)""",
+    # Covering index of the per-period walks by kind and by staff member (main kind of
+    # support, main coach, coaching staff): one range of the period, no table lookups.
+    """CREATE INDEX support_actions_by_date_kind
+        ON support_actions(action_date, pid, action_code, staff_pid, duration_min)""",
     """CREATE TABLE training_sessions (
         session_key TEXT PRIMARY KEY,
         pid TEXT NOT NULL REFERENCES workers(pid),

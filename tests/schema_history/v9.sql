@@ -283,8 +283,8 @@ CREATE TRIGGER ledger_totals_add AFTER INSERT ON ledger
             ON CONFLICT (querier, budget_period, unit)
             DO UPDATE SET spent_micro = spent_micro + excluded.spent_micro; END;
 
-CREATE INDEX support_actions_by_staff
-        ON support_actions(staff_pid, action_date, pid, duration_min);
+CREATE INDEX support_actions_by_date_kind
+        ON support_actions(action_date, pid, action_code, staff_pid, duration_min);
 
 CREATE TABLE training_sessions (
         session_key TEXT PRIMARY KEY,
