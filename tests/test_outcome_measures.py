@@ -70,7 +70,7 @@ class Person:
 def organisation(seed: int) -> list[Person]:
     rng = random.Random(seed)
     people = [Person(f"p{i:02d}") for i in range(28)]
-    coaches = [p.pid for p in people[:4]]  # the first four are also coaches
+    coaches = [p.pid for p in people[:4]]  # staff; p05, a target worker, is named too
 
     def day() -> date:
         return BASE + timedelta(days=rng.randrange(0, 540, rng.choice((1, 7, 30))))
@@ -81,7 +81,7 @@ def organisation(seed: int) -> list[Person]:
             end = start + timedelta(days=rng.randrange(30, 500)) if rng.random() < 0.6 else None
             p.contracts.append((f"{p.pid}c{c}", start, end))
         for a in range(rng.randrange(0, 7)):
-            staff = rng.choice([*coaches, None, "outsider"]) if i >= 2 else None
+            staff = rng.choice([*coaches, None, "outsider", "p05"]) if i >= 2 else None
             p.actions.append((f"{p.pid}a{a}", day(), rng.choice((30, 60, 90)), rng.choice(KINDS),
                               staff))
         for t in range(rng.randrange(0, 4)):
@@ -183,7 +183,14 @@ def main_by_minutes(pairs: list[tuple[str, int]]) -> str | None:
     return min(totals, key=lambda k: (-totals[k], k)) if totals else None
 
 
+def is_staff(p: Person) -> bool:
+    return int(p.pid[1:]) < 4  # p00–p03: NON_TARGET, the others TG_DISADV (see load)
+
+
 def main_coach(p: Person, start: date, end: date) -> str | None:
+    """A target worker's main coach (support given to staff is no caseload)."""
+    if is_staff(p):
+        return None
     return main_by_minutes([(a[4], a[2]) for a in p.actions
                             if a[4] is not None and inside(a[1], start, end)])
 
@@ -197,7 +204,7 @@ def in_population(p: Person, people: list[Person], population: str, start: date,
     if population == "hired_during":
         return any(inside(h[1], start, end) for h in p.hires)
     if population == "coaching_staff":
-        return any(a[4] == p.pid and inside(a[1], start, end) for q in people for a in q.actions)
+        return is_staff(p) and any(main_coach(q, start, end) == p.pid for q in people)
     if population == "coach_evaluated_twice":
         return bool(changes(p.coach_evals, start, end))
     if population == "self_evaluated_twice":
@@ -231,7 +238,7 @@ def value(p: Person, people: list[Person], measure: Measure, start: date,
 def code_of(p: Person, dimension: Dimension, start: date, end: date) -> str | None:
     source = dimension.source
     if source == "worker.target_group":
-        return "NON_TARGET" if int(p.pid[1:]) < 4 else "TG_DISADV"
+        return "NON_TARGET" if is_staff(p) else "TG_DISADV"
     if source == "exit.reason":
         exit_ = last_exit(p, start, end)
         return exit_[2] if exit_ else None

@@ -191,7 +191,8 @@ def uses_facts(query: ValidatedQuery) -> bool:
 # The CTEs a population or a value reads.
 _POPULATION_CTES = {"exited_during": "last_exit", "assessed_twice": "competence_pairs",
                     "self_evaluated_twice": "self_evaluation_pairs",
-                    "coach_evaluated_twice": "coach_evaluation_pairs"}
+                    "coach_evaluated_twice": "coach_evaluation_pairs",
+                    "coaching_staff": "main_coach"}
 _VALUE_CTES = {"last_exit_in": "last_exit", "exited_in": "last_exit",
                "followup_in": "exit_situation", "competence_gain": "competence_pairs",
                "self_evaluation_change": "self_evaluation_pairs",
