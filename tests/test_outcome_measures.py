@@ -361,3 +361,10 @@ def test_the_reference_can_fail(runtime: NodeRuntime) -> None:
                       p.self_evals, p.coach_evals) for p in people]
     with pytest.raises(AssertionError):
         compare(runtime, swapped, "exits", ("exit_reason",), "2025")
+
+
+def test_the_cli_shows_a_2027_1_rate_in_percent() -> None:
+    from cli.render import display_of
+
+    spec = QuerySpec(CAT.version, "turnover_rate", Statistic.MEAN, (), (), "2025", 1)
+    assert display_of(spec).unit == " %"
