@@ -48,7 +48,7 @@ from typing import Any
 
 from aggregator.quorum import QuorumPolicy
 from privacy import Catalogue, CatalogueError, default_catalogue, load_catalogue, shipped_catalogue
-from privacy.catalogue import SHIPPED_VERSIONS
+from privacy.catalogue import available_catalogues
 from wire.ratelimit import RateLimit
 from wire.tls import TlsFiles
 
@@ -247,7 +247,7 @@ def load_federation(path: Path) -> FederationConfig:
 def _catalogue(base: Path, named: str) -> Catalogue:
     """``catalogue = "2026.2-zcdp"`` names a shipped version; anything else is a file path
     (relative to federation.toml)."""
-    if named in SHIPPED_VERSIONS:
+    if named in available_catalogues():
         return shipped_catalogue(named)
     return load_catalogue(base / named)
 

@@ -40,6 +40,7 @@ from node import (
     render_node_config,
 )
 from node.synthetic.generator import OrgProfile, generate_organisation
+from node.synthetic.outcomes import generate_outcomes
 from node.synthetic.plans import generate_accompaniment
 from privacy import Accounting, shipped_versions
 from wire.ratelimit import RateLimit
@@ -94,7 +95,10 @@ def setup_node(directory: Path, profile: OrgProfile, *, seed: int, year: int,
             org = generate_organisation(profile, seed, year)
             paths = org.write_csvs(Path(tmp))
             plans = generate_accompaniment(org, seed, year).write_csvs(Path(tmp))
-            import_files(runtime.store, runtime.secret, [*paths.values(), *plans.values()])
+            # Outcome records (schema v9); exits and support actions restated with one column.
+            outcomes = generate_outcomes(org, seed, year).write_csvs(Path(tmp))
+            import_files(runtime.store, runtime.secret,
+                         list({**paths, **plans, **outcomes}.values()))
     finally:
         runtime.close()
 

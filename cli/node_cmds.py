@@ -136,8 +136,10 @@ def serve_(config_path: Path, insecure: bool, listen: str | None, port_file: Pat
 @handle_errors
 def synth(directory: Path, org_type: str, people: int, seed: int, year: int) -> None:
     """Write a synthetic organisation's CSV exports (for trying koepel out; not real people),
-    accompaniment records (plans, goals, reviews, self-evaluations) included."""
+    accompaniment records (plans, goals, reviews, self-evaluations) and outcome records
+    (training, hires, exit reasons and follow-ups, coaches, eligibility at hiring) included."""
     from node.synthetic.generator import ORG_TYPES, OrgProfile, generate_organisation
+    from node.synthetic.outcomes import generate_outcomes
     from node.synthetic.plans import generate_accompaniment
 
     if org_type not in ORG_TYPES:
@@ -148,7 +150,8 @@ def synth(directory: Path, org_type: str, people: int, seed: int, year: int) -> 
     profile = OrgProfile("synthetic", "Synthetic organisation", org_type, region, people)
     org = generate_organisation(profile, seed, year)
     paths = {**org.write_csvs(directory),
-             **generate_accompaniment(org, seed, year).write_csvs(directory)}
+             **generate_accompaniment(org, seed, year).write_csvs(directory),
+             **generate_outcomes(org, seed, year).write_csvs(directory)}
     for path in paths.values():
         click.echo(str(path))
 

@@ -293,7 +293,7 @@ def forms_cmd(config_path: Path, period: str, out_dir: Path, xlsx: bool,
             except SourceError as exc:
                 raise KoepelCliError(str(exc), EXIT["usage"]) from None
         forms = build_forms(runtime.store, period=period, organisation=config.organisation,
-                            node_id=config.node_id, ids=ids)
+                            node_id=config.node_id, ids=ids, rules=config.forms)
         files = forms_csv(forms)
         if xlsx:
             files[f"annexes-{forms.year}.xlsx"] = forms_xlsx(forms)
@@ -330,7 +330,10 @@ def forms_cmd(config_path: Path, period: str, out_dir: Path, xlsx: bool,
                    "annex1_rows": len(forms.annex1), "people": forms.people,
                    "reference_fte": forms.reference_fte,
                    "quarters": [{"quarter": r.quarter, "fte": r.fte, "difference": r.difference,
-                                 "maintained": r.maintained} for r in forms.annex2]})
+                                 "maintained": r.maintained} for r in forms.annex2],
+                   "subsidised_hires": len(forms.maintien),
+                   "share": forms.share.share if forms.share else None,
+                   "flags": list(forms.flags)})
     else:
         fixed = locale().fixed
         table = Table(title=_("Annexe 2 — maintien de l'effectif {year} (reference: {fte} FTE, "
@@ -347,6 +350,11 @@ def forms_cmd(config_path: Path, period: str, out_dir: Path, xlsx: bool,
         out.print(table)
         out.print(_("Annexe 1: {contracts} contract(s) of {people} TD/TGD worker(s)").format(
             contracts=len(forms.annex1), people=forms.people))
+        kept = sum(1 for r in forms.maintien if r.maintained)
+        out.print(_("Maintien per subsidised hire: {kept} of {hires} maintained").format(
+            kept=kept, hires=len(forms.maintien)))
+        for flag in forms.flags:
+            out.print("[red]" + _("flag:") + f"[/red] {flag}")
         for path in written:
             out.print(_("wrote {path}").format(path=path))
     if forms.unmatched:

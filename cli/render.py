@@ -23,7 +23,7 @@ from rich.table import Table
 from aggregator import NodeOutcome, SectorResult
 from cli.lang import N_, _, language, locale, micro
 from cli.notes import translate_note
-from privacy import QuerySpec, Statistic, format_micro, shipped_catalogues
+from privacy import QuerySpec, Statistic, available_catalogues, format_micro
 
 __all__ = [
     "Display",
@@ -85,7 +85,7 @@ def display_of(spec: QuerySpec) -> Display:
     means to 2 decimals."""
     if spec.statistic in (Statistic.COUNT, Statistic.HISTOGRAM):
         return Display(digits=0)
-    catalogues = shipped_catalogues()
+    catalogues = available_catalogues()  # opt-in versions (2027.1) included
     catalogue = catalogues.get(spec.catalogue_version)
     measure = catalogue.measures.get(spec.measure) if catalogue is not None else None
     if spec.statistic is Statistic.MEAN:

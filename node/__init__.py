@@ -13,6 +13,7 @@ from node.engine.catalogue_diff import CatalogueDiff, diff_catalogues
 from node.engine.ledger import Ledger, LedgerEntry, LedgerUnitError, verify_chain
 from node.engine.queries import Answer, BudgetLine, QueryEngine
 from node.engine.signing import Signer, create_signing_key
+from node.form_rules import FormRules
 from node.imports.importer import ImportFailed, ImportSummary, import_files
 from node.imports.mapping import MappingError, ToolMapping, load_mapping
 from node.imports.vocabulary import Vocabulary
@@ -45,6 +46,7 @@ __all__ = [
     "DatabaseKey",
     "DryRun",
     "EiForms",
+    "FormRules",
     "ImportFailed",
     "ImportSummary",
     "KeyError_",

@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from node.form_rules import FormRules, FormRulesError, parse_form_rules
 from node.imports.vocabulary import Vocabulary, VocabularyError, parse_vocabulary
 from node.policy import POLICY_KEYS, AccessPolicy, parse_access
 from node.store.dbkey import KEY_SOURCES
@@ -21,9 +22,9 @@ from privacy import (
     MICRO,
     Catalogue,
     CatalogueError,
+    available_catalogues,
     load_catalogue,
     parse_epsilon,
-    shipped_catalogues,
 )
 from wire.ratelimit import RateLimit
 from wire.tls import TlsFiles
@@ -102,6 +103,8 @@ class NodeConfig:
     catalogues: Mapping[str, Catalogue] = field(default_factory=dict)
     # age public keys every export is sealed to unless told otherwise (``[exports]``).
     export_recipients: tuple[str, ...] = ()
+    # The Walloon EI forms' assumptions (``[forms]``, node/form_rules.py).
+    forms: FormRules = field(default_factory=FormRules)
 
     def catalogue_for(self, version: str) -> Catalogue | None:
         """The approved catalogue ``version``, or None if it is not approved or not known."""
@@ -111,7 +114,8 @@ class NodeConfig:
             self.catalogue if self.catalogue.version == version else None)
 
 
-_SECTIONS = {"node", "catalogue", "queriers", "tls", "limits", "budget", "vocabulary", "exports"}
+_SECTIONS = {"node", "catalogue", "queriers", "tls", "limits", "budget", "vocabulary", "exports",
+             "forms"}
 _NODE_KEYS = {"id", "organisation", "database", "key_file", "secret_file", "listen",
               "signing_key_file", "signing_certificate", "reply_quantum_ms", "auditors",
               "key_source"}
@@ -211,7 +215,15 @@ def load_node_config(path: Path) -> NodeConfig:
         vocabulary=vocabulary,
         catalogues=catalogues,
         export_recipients=_export_recipients(path, raw.get("exports", {})),
+        forms=_form_rules(path, raw.get("forms", {})),
     )
+
+
+def _form_rules(path: Path, table: Mapping[str, Any]) -> FormRules:
+    try:
+        return parse_form_rules(f"{path} [forms]", table)
+    except FormRulesError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _export_recipients(path: Path, table: Mapping[str, Any]) -> tuple[str, ...]:
@@ -234,14 +246,14 @@ def _served(where: str, from_file: Catalogue | None, approved: tuple[str, ...]
     (or replaces) one. Without a path the primary catalogue is the newest approved shipped one.
     One ledger has one unit, so every served catalogue must share the primary's accounting.
     """
-    available = dict(shipped_catalogues())
+    available = dict(available_catalogues())  # shipped, then opt-in (privacy.catalogue)
     if from_file is not None:
         available[from_file.version] = from_file
     unknown = [v for v in approved if v not in available]
     if unknown:
         raise ConfigError(
             f"{where}: approved catalogue {unknown[0]!r} is neither shipped with koepel "
-            f"({', '.join(shipped_catalogues())}) nor the one [catalogue] path names; fix the "
+            f"({', '.join(available_catalogues())}) nor the one [catalogue] path names; fix the "
             "version, or point path at its file")
     served = {v: available[v] for v in approved}
     if from_file is not None:

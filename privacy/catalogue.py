@@ -29,6 +29,7 @@ __all__ = [
     "Dimension",
     "Measure",
     "Statistic",
+    "available_catalogues",
     "catalogue_labels",
     "code_label",
     "default_catalogue",
@@ -309,6 +310,10 @@ def load_catalogue(path: Path) -> Catalogue:
 # (``extends = "2026.2"`` in its file): the same measures and dimensions under other top-level
 # settings, e.g. zCDP for secure aggregation, whose Gaussian noise shares are never pure ε-DP.
 SHIPPED_VERSIONS = ("2025.1", "2026.1", "2026.2", "2026.2-zcdp")
+# Shipped too, but served only where an operator approves them by hand: `koepel node init` does
+# not approve them and the default stays DEFAULT_VERSION. 2027.1 (issue 15) waits here until the
+# federation adopts it, so that no node starts answering new measures unasked.
+OPT_IN_VERSIONS = ("2027.1", "2027.1-zcdp")
 DEFAULT_VERSION = "2026.2"  # what federations and queries use unless they name another
 
 
@@ -324,9 +329,10 @@ def _resolve_variant(raw: dict[str, Any], where: str) -> dict[str, Any]:
     base = raw.pop("extends", None)
     if base is None:
         return raw
-    if base not in SHIPPED_VERSIONS or base == raw.get("version"):
+    known = SHIPPED_VERSIONS + OPT_IN_VERSIONS
+    if base not in known or base == raw.get("version"):
         raise CatalogueError(f"{where} extends {base!r}, which is not another shipped version "
-                             f"({', '.join(SHIPPED_VERSIONS)})")
+                             f"({', '.join(known)})")
     if any(isinstance(value, dict) for value in raw.values()):
         raise CatalogueError(f"{where} is a variant of {base}: it may change top-level "
                              "settings only, not measures or dimensions")
@@ -338,7 +344,8 @@ def _resolve_variant(raw: dict[str, Any], where: str) -> dict[str, Any]:
 
 
 def shipped_versions(accounting: Accounting | None = None) -> tuple[str, ...]:
-    """The shipped versions, oldest first; with ``accounting``, only those accounted so.
+    """The shipped versions a new node approves, oldest first; with ``accounting``, only those
+    accounted so (opt-in versions are left out).
 
     A node's ledger keeps one unit for life, so a node approves versions of one accounting:
     pure ε (the default) or zCDP (for secure aggregation).
@@ -351,9 +358,9 @@ def shipped_versions(accounting: Accounting | None = None) -> tuple[str, ...]:
 @functools.cache
 def shipped_catalogue(version: str) -> Catalogue:
     """The shipped catalogue ``version`` (``CatalogueError`` if koepel ships no such version)."""
-    if version not in SHIPPED_VERSIONS:
+    if version not in SHIPPED_VERSIONS + OPT_IN_VERSIONS:
         raise CatalogueError(f"koepel ships no catalogue {version!r}; shipped: "
-                             f"{', '.join(SHIPPED_VERSIONS)}")
+                             f"{', '.join(SHIPPED_VERSIONS + OPT_IN_VERSIONS)}")
     catalogue = parse_catalogue(_shipped_raw(version))
     if catalogue.version != version:
         raise CatalogueError(f"catalogues/koepel-{version}.toml declares {catalogue.version!r}")
@@ -363,6 +370,12 @@ def shipped_catalogue(version: str) -> Catalogue:
 def shipped_catalogues() -> Mapping[str, Catalogue]:
     """Every shipped catalogue by version, oldest first."""
     return MappingProxyType({v: shipped_catalogue(v) for v in SHIPPED_VERSIONS})
+
+
+def available_catalogues() -> Mapping[str, Catalogue]:
+    """Every catalogue a node may approve: the shipped ones, then the opt-in ones."""
+    return MappingProxyType({v: shipped_catalogue(v)
+                             for v in SHIPPED_VERSIONS + OPT_IN_VERSIONS})
 
 
 def default_catalogue() -> Catalogue:

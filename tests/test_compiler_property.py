@@ -307,7 +307,8 @@ def load(runtime: NodeRuntime, people: list[Person]) -> None:
             "INSERT INTO competence_assessments (assessment_key, pid, assessment_date, "
             "competence_code, score_norm) VALUES (?, ?, ?, ?, ?)",
             [(k, p.pid, d.isoformat(), c, s) for p in people for k, d, c, s in p.assessments])
-        conn.executemany("INSERT INTO exits VALUES (?, ?, ?, ?)",
+        conn.executemany("INSERT INTO exits (exit_key, pid, exit_date, destination) "
+                         "VALUES (?, ?, ?, ?)",
                          [(k, p.pid, d.isoformat(), dest)
                           for p in people for k, d, dest in p.exits])
         conn.executemany("INSERT INTO support_plans VALUES (?, ?, ?, ?)",

@@ -100,7 +100,8 @@ def test_forms_csv_and_xlsx_with_reidentification(config: Path, tmp_path: Path) 
     assert "contain personal data" in done.stderr
     assert "maintien de l'effectif 2025" in done.stdout and "3.08 FTE" in done.stdout
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["annexe1-2025.csv", "annexe2-2025.csv", "annexes-2025.xlsx"]
+    assert names == ["annexe1-2025.csv", "annexe2-2025.csv", "annexes-2025.xlsx",
+                     "maintien-2025.csv"]
     assert all((out / n).stat().st_mode & 0o777 == 0o600 for n in names)
     assert out.stat().st_mode & 0o777 == 0o700
     annex1 = (out / "annexe1-2025.csv").read_text("utf-8-sig")

@@ -96,7 +96,8 @@ def test_the_html_report_and_the_forms_of_an_imported_organisation(
                   "--xlsx", "--encrypt-to", recipient)
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in forms.iterdir()) == [
-        "annexe1-2025.csv.age", "annexe2-2025.csv.age", "annexes-2025.xlsx.age"]
+        "annexe1-2025.csv.age", "annexe2-2025.csv.age", "annexes-2025.xlsx.age",
+        "maintien-2025.csv.age"]
     for name in ("annexe1-2025.csv", "annexe2-2025.csv"):  # sealed: opened by the recipient
         opened = koepel("decrypt", forms / f"{name}.age", "--identity", key,
                         "--out", tmp_path / name)

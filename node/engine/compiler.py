@@ -1,10 +1,11 @@
 """Compiling catalogue entries into parameterised SQL against the node's schema.
 
-The catalogue names populations, per-person values and dimension sources; only the ones below
-exist. SQL text is assembled from these fixed fragments alone; every code, bound and date is a
-bound parameter. The query returns one row per non-empty cell with the number of persons, the
-sum of their clamped fixed-point values and the number of persons whose value lay beyond the
-bounds and was clamped; the node fills the rest of the public domain with zeros.
+The catalogue names populations, per-person values and dimension sources; only the ones in
+node/engine/sql_fragments.py exist. SQL text is assembled from those fixed fragments alone;
+every code, bound and date is a bound parameter. The query returns one row per non-empty cell
+with the number of persons, the sum of their clamped fixed-point values and the number of
+persons whose value lay beyond the bounds and was clamped; the node fills the rest of the
+public domain with zeros.
 
 Sensitivity rests on two properties of this SQL, each tested: every population yields each
 person at most once (``SELECT DISTINCT`` or ``GROUP BY pid``), and each person's value is
@@ -34,6 +35,19 @@ from datetime import date, timedelta
 from typing import Any
 
 from node.engine.pivot import numbered, pivoted
+from node.engine.sql_fragments import (
+    CTE_NEEDS,
+    CTE_SOURCES,
+    DIMENSION_SOURCES,
+    FOLLOWUP_COLUMNS,
+    PER_PERSON,
+    POPULATIONS,
+    SHARED_CTES,
+    SOURCE_POPULATION,
+    VALUES,
+    WORKER_COLUMNS,
+    YEAR_ONLY,
+)
 from privacy import (
     Catalogue,
     CatalogueError,
@@ -52,114 +66,6 @@ __all__ = [
     "uses_facts",
 ]
 
-_ACTIVE_DURING = "start_date < :end AND (end_date IS NULL OR end_date > :start)"
-
-POPULATIONS: dict[str, str] = {
-    "active_at_end": (
-        "SELECT DISTINCT pid FROM contracts "
-        "WHERE start_date <= :last_day AND (end_date IS NULL OR end_date > :last_day)"
-    ),
-    "active_during": f"SELECT DISTINCT pid FROM contracts WHERE {_ACTIVE_DURING}",
-    "exited_during": "SELECT pid FROM last_exit",
-    "assessed_twice": "SELECT DISTINCT pid FROM competence_pairs",
-    # People under contract on the first day of the period (retention's t0).
-    "active_at_start": (
-        "SELECT DISTINCT pid FROM contracts "
-        "WHERE start_date <= :start AND (end_date IS NULL OR end_date > :start)"
-    ),
-    # People with a support plan active at some time in the period.
-    "planned_during": f"SELECT DISTINCT pid FROM support_plans WHERE {_ACTIVE_DURING}",
-    "self_evaluated_twice": "SELECT DISTINCT pid FROM self_evaluation_pairs",
-}
-
-# Values computed on each population row (``pop.pid``), aggregating that person's rows only;
-# NULL (no rows) counts as 0.
-PER_PERSON: dict[str, str] = {
-    "one": "1.0",
-    "fte": (
-        "(SELECT SUM(MIN(c.weekly_hours, 38.0) / 38.0 * "
-        "(julianday(MIN(COALESCE(c.end_date, :end), :end)) - julianday(MAX(c.start_date, :start)))"
-        " / :period_days) FROM contracts c WHERE c.pid = pop.pid "
-        "AND c.start_date < :end AND (c.end_date IS NULL OR c.end_date > :start))"
-    ),
-    "support_hours": (
-        "(SELECT SUM(s.duration_min) FROM support_actions s WHERE s.pid = pop.pid "
-        "AND s.action_date >= :start AND s.action_date < :end) / 60.0"
-    ),
-}
-
-# Values that need a shared CTE: a CTE ``val(pid, v)``; persons absent from it have value 0.
-VALUES: dict[str, str] = {
-    "competence_gain": "SELECT pid, AVG(gain) AS v FROM competence_pairs GROUP BY pid",
-    "last_exit_in": "SELECT pid, CASE WHEN destination IN ({codes}) THEN 1.0 ELSE 0.0 END AS v "
-    "FROM last_exit",
-    "plan_active": (
-        f"SELECT pid, 1.0 AS v FROM support_plans WHERE {_ACTIVE_DURING} GROUP BY pid"
-    ),
-    # A review dated in the period, of any of the person's plans.
-    "plan_review_in": (
-        "SELECT p.pid AS pid, 1.0 AS v FROM plan_reviews r "
-        "JOIN support_plans p ON p.plan_key = r.plan_key "
-        "WHERE r.review_date >= :start AND r.review_date < :end GROUP BY p.pid"
-    ),
-    # Still under contract on the last day of the (calendar-year) period, i.e. 12 months after
-    # its first day: reads contracts on that day only, never beyond the period.
-    "active_12_months_later": (
-        "SELECT pid, 1.0 AS v FROM contracts "
-        "WHERE start_date <= :last_day AND (end_date IS NULL OR end_date > :last_day) "
-        "GROUP BY pid"
-    ),
-    "self_evaluation_change": (
-        "SELECT pid, AVG(change) AS v FROM self_evaluation_pairs GROUP BY pid"
-    ),
-}
-
-# Values defined over a whole calendar year only (the period must span their 12 months).
-_YEAR_ONLY = frozenset({"active_12_months_later"})
-
-_SHARED_CTES = {
-    "last_exit": (
-        "last_exit AS (SELECT pid, destination FROM ("
-        "SELECT pid, destination, ROW_NUMBER() OVER "
-        "(PARTITION BY pid ORDER BY exit_date DESC, exit_key DESC) AS rn "
-        "FROM exits WHERE exit_date >= :start AND exit_date < :end) WHERE rn = 1)"
-    ),
-    "competence_pairs": (
-        "competence_pairs AS (SELECT pid, competence_code, "
-        "MAX(CASE WHEN rn_last = 1 THEN score_norm END) "
-        "- MAX(CASE WHEN rn_first = 1 THEN score_norm END) AS gain FROM ("
-        "SELECT pid, competence_code, score_norm, "
-        "ROW_NUMBER() OVER (PARTITION BY pid, competence_code "
-        "ORDER BY assessment_date, assessment_key) AS rn_first, "
-        "ROW_NUMBER() OVER (PARTITION BY pid, competence_code "
-        "ORDER BY assessment_date DESC, assessment_key DESC) AS rn_last, "
-        "COUNT(*) OVER (PARTITION BY pid, competence_code) AS n "
-        "FROM competence_assessments WHERE assessment_date >= :start AND assessment_date < :end)"
-        " WHERE n >= 2 GROUP BY pid, competence_code)"
-    ),
-    # Per person and questionnaire item with >= 2 answers in the period: last minus first.
-    "self_evaluation_pairs": (
-        "self_evaluation_pairs AS (SELECT pid, item_code, "
-        "MAX(CASE WHEN rn_last = 1 THEN score_norm END) "
-        "- MAX(CASE WHEN rn_first = 1 THEN score_norm END) AS change FROM ("
-        "SELECT pid, item_code, score_norm, "
-        "ROW_NUMBER() OVER (PARTITION BY pid, item_code "
-        "ORDER BY evaluation_date, evaluation_key) AS rn_first, "
-        "ROW_NUMBER() OVER (PARTITION BY pid, item_code "
-        "ORDER BY evaluation_date DESC, evaluation_key DESC) AS rn_last, "
-        "COUNT(*) OVER (PARTITION BY pid, item_code) AS n "
-        "FROM self_evaluations WHERE evaluation_date >= :start AND evaluation_date < :end)"
-        " WHERE n >= 2 GROUP BY pid, item_code)"
-    ),
-}
-
-_WORKER_COLUMNS = {
-    "worker.target_group": "w.target_group",
-    "worker.gender": "w.gender",
-    "worker.education_level": "w.education_level",
-    "worker.region": "w.region",
-}
-DIMENSION_SOURCES = frozenset(_WORKER_COLUMNS) | {"worker.age", "exit.destination"}
 
 
 @dataclass(frozen=True)
@@ -182,19 +88,25 @@ def check_catalogue(catalogue: Catalogue) -> None:
             raise CatalogueError(f"measure {measure.name!r}: unknown value")
         if measure.value == "last_exit_in" and not measure.params.get("destinations"):
             raise CatalogueError(f"measure {measure.name!r}: needs params.destinations")
+        if measure.value == "followup_in" and (
+                not measure.params.get("situations")
+                or measure.params.get("horizon_months") not in (("6",), ("12",))):
+            raise CatalogueError(f"measure {measure.name!r}: needs params.situations and "
+                                 'params.horizon_months = ["6"] or ["12"]')
     for dimension in catalogue.dimensions.values():
         if dimension.source not in DIMENSION_SOURCES:
             raise CatalogueError(f"dimension {dimension.name!r}: unknown source")
-        if dimension.source == "exit.destination" and dimension.applies_to != {"exited_during"}:
-            raise CatalogueError(f"dimension {dimension.name!r}: must apply to exited_during only")
+        only = SOURCE_POPULATION.get(dimension.source)
+        if only is not None and dimension.applies_to != {only}:
+            raise CatalogueError(f"dimension {dimension.name!r}: must apply to {only} only")
         if dimension.source == "worker.age" and not dimension.age_edges:
             raise CatalogueError(f"dimension {dimension.name!r}: needs age_edges")
 
 
 def shared_cte(name: str) -> str:
-    """A named per-person CTE (``competence_pairs``, ``self_evaluation_pairs``, ``last_exit``),
-    for local reports that must define a figure exactly as the catalogue does."""
-    return _SHARED_CTES[name]
+    """A named per-person CTE (``competence_pairs``, ``self_evaluation_pairs``, ``last_exit``,
+    …), for local reports that must define a figure exactly as the catalogue does."""
+    return SHARED_CTES[name]
 
 
 def check_period(query: ValidatedQuery) -> None:
@@ -206,7 +118,7 @@ def check_period(query: ValidatedQuery) -> None:
     period = query.period
     whole_year = (period.start.month, period.start.day) == (1, 1) and \
         period.end == date(period.start.year + 1, 1, 1)
-    if query.measure.value in _YEAR_ONLY and not whole_year:
+    if query.measure.value in YEAR_ONLY and not whole_year:
         raise InvalidQueryError(
             f"measure {query.measure.name!r} is defined over a calendar year (its 12 months); "
             "ask for a period such as 2025, not a quarter")
@@ -242,9 +154,8 @@ def _dimension_sql(dimension: Dimension, params: _Params, table: str = "w", *,
             for edge, cell in zip(dimension.age_edges, dimension.cells, strict=False)
         ]
         return f"CASE {' '.join(branches)} ELSE {cell_sql(dimension.cells[-1])} END"
-    column = "x.destination" if dimension.source == "exit.destination" else (
-        table + _WORKER_COLUMNS[dimension.source][1:]
-    )
+    column = (CTE_SOURCES[dimension.source][2] if dimension.source in CTE_SOURCES
+              else table + WORKER_COLUMNS[dimension.source][1:])
     branches = [
         f"WHEN {column} IN ({params.add_list(codes)}) THEN {cell_sql(cell)}"
         for cell, codes in dimension.groups.items()
@@ -280,32 +191,71 @@ _CONSTANT_FACT_VALUES = frozenset({FACT_VALUES["one"]})
 def uses_facts(query: ValidatedQuery) -> bool:
     """Whether ``query``'s population can be read from the per-person facts (its period must
     also be covered: ``node.store.facts.covered``)."""
-    return query.measure.population in FACT_POPULATIONS
-
-
-def _ctes(query: ValidatedQuery, uses_exit: bool) -> list[str]:
     measure = query.measure
-    ctes = []
-    if uses_exit or measure.value == "last_exit_in":
-        ctes.append(_SHARED_CTES["last_exit"])
-    if measure.population == "assessed_twice" or measure.value == "competence_gain":
-        ctes.append(_SHARED_CTES["competence_pairs"])
-    if measure.population == "self_evaluated_twice" or measure.value == "self_evaluation_change":
-        ctes.append(_SHARED_CTES["self_evaluation_pairs"])
-    return ctes
+    # A per-person sub-query value the facts do not keep (training hours) reads the raw rows.
+    return measure.population in FACT_POPULATIONS and (
+        measure.value in FACT_VALUES or measure.value in VALUES)
+
+
+# The CTEs a population or a value reads.
+_POPULATION_CTES = {"exited_during": "last_exit", "assessed_twice": "competence_pairs",
+                    "self_evaluated_twice": "self_evaluation_pairs",
+                    "coach_evaluated_twice": "coach_evaluation_pairs",
+                    "coaching_staff": "main_coach"}
+_VALUE_CTES = {"last_exit_in": "last_exit", "exited_in": "last_exit",
+               "followup_in": "exit_situation", "competence_gain": "competence_pairs",
+               "self_evaluation_change": "self_evaluation_pairs",
+               "coach_caseload": "main_coach",
+               "coach_evaluation_change": "coach_evaluation_pairs"}
+
+
+def _used_sources(query: ValidatedQuery) -> list[str]:
+    """The CTE-backed dimension sources of the query's group-by and filters."""
+    sources = [d.source for d in query.dimensions] + [
+        query.catalogue.dimensions[n].source for n in query.filters]
+    return [src for src in dict.fromkeys(sources) if src in CTE_SOURCES]
+
+
+def _ctes(query: ValidatedQuery) -> list[str]:
+    """The shared CTEs the query reads, each after the ones it reads."""
+    measure = query.measure
+    names: list[str] = []
+
+    def need(name: str | None) -> None:
+        if name is None:
+            return
+        for dependency in CTE_NEEDS.get(name, ()):
+            need(dependency)
+        if name not in names:
+            names.append(name)
+
+    need(_POPULATION_CTES.get(measure.population))
+    need(_VALUE_CTES.get(measure.value))
+    for source in _used_sources(query):
+        need(CTE_SOURCES[source][0])
+    return [SHARED_CTES[name] for name in names]
+
+
+def _joins(query: ValidatedQuery, alias: str) -> str:
+    """``LEFT JOIN``s of the per-person CTEs the query's dimensions read, on ``alias.pid``."""
+    joined = {"x": "last_exit"} if query.measure.population == "exited_during" else {}
+    for source in _used_sources(query):
+        cte, short, _ = CTE_SOURCES[source]
+        joined[short] = cte
+    return "".join(f" LEFT JOIN {cte} {short} ON {short}.pid = {alias}.pid"
+                   for short, cte in joined.items())
 
 
 def _value_cte(query: ValidatedQuery, params: _Params) -> str:
-    value_sql = VALUES[query.measure.value]
-    if query.measure.value == "last_exit_in":
-        value_sql = value_sql.format(codes=params.add_list(query.measure.params["destinations"]))
+    measure = query.measure
+    value_sql = VALUES[measure.value]
+    if measure.value == "last_exit_in":
+        value_sql = value_sql.format(codes=params.add_list(measure.params["destinations"]))
+    elif measure.value == "followup_in":
+        column = FOLLOWUP_COLUMNS[measure.params["horizon_months"][0]]
+        value_sql = value_sql.format(column=column,
+                                     codes=params.add_list(measure.params["situations"]))
     return f"val AS ({value_sql})"
-
-
-def _uses_exit(query: ValidatedQuery) -> bool:
-    return query.measure.population == "exited_during" or any(
-        d.source == "exit.destination" for d in query.dimensions
-    ) or any(query.catalogue.dimensions[n].source == "exit.destination" for n in query.filters)
 
 
 def _base_params(query: ValidatedQuery) -> _Params:
@@ -339,8 +289,7 @@ def _compile_on_facts(query: ValidatedQuery) -> CompiledQuery:
     catalogue = query.catalogue
     params = _base_params(query)
     params.values["period"] = query.period.label
-    uses_exit = _uses_exit(query)
-    ctes = _ctes(query, uses_exit)
+    ctes = _ctes(query)
     value = FACT_VALUES.get(measure.value)
     join_val = ""
     if value is None:
@@ -353,8 +302,7 @@ def _compile_on_facts(query: ValidatedQuery) -> CompiledQuery:
         expression = _dimension_sql(catalogue.dimensions[name], params, "f")
         where.append(f"({expression}) IN ({params.add_list(codes)})")
     dims = [f"{_dimension_sql(d, params, 'f')} AS d{i}" for i, d in enumerate(query.dimensions)]
-    source = (" FROM person_periods f" + join_val
-              + (" LEFT JOIN last_exit x ON x.pid = f.pid" if uses_exit else "")
+    source = (" FROM person_periods f" + join_val + _joins(query, "f")
               + " WHERE " + " AND ".join(where))
     keys = [f"d{i}" for i in range(len(dims))]
     numbering = [_dimension_sql(d, params, "f", index=True) for d in query.dimensions]
@@ -400,8 +348,7 @@ def compile_query(query: ValidatedQuery, *, facts: bool = False) -> CompiledQuer
     measure = query.measure
     catalogue = query.catalogue
     params = _base_params(query)
-    uses_exit = _uses_exit(query)
-    ctes = _ctes(query, uses_exit)
+    ctes = _ctes(query)
     ctes.append(f"pop AS ({POPULATIONS[measure.population]})")
     value = PER_PERSON.get(measure.value)
     join_val = ""
@@ -417,7 +364,6 @@ def compile_query(query: ValidatedQuery, *, facts: bool = False) -> CompiledQuer
         f"d{i} IN ({params.add_list(query.filters[d.name])})"
         for i, d in enumerate(selected) if d.name in query.filters
     ]
-    join_exit = "LEFT JOIN last_exit x ON x.pid = pop.pid" if uses_exit else ""
     # ``LIMIT -1`` (no limit) keeps SQLite from flattening this per-person subquery into the
     # outer aggregate: flattened, every reference to the person's value would recompute it (a
     # correlated subquery over their rows), once per bin edge in a histogram's bin CASE and
@@ -428,7 +374,7 @@ def compile_query(query: ValidatedQuery, *, facts: bool = False) -> CompiledQuer
         f"SELECT COALESCE({value}, 0.0) AS r"
         + "".join(f", {e}" for e in dim_exprs)
         + " FROM pop JOIN workers w ON w.pid = pop.pid "
-        + join_val + join_exit + " LIMIT -1"
+        + join_val + _joins(query, "pop") + " LIMIT -1"
     )
     names = "".join(f", d{i}" for i in range(len(dim_exprs)))
     inner = (

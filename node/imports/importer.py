@@ -209,6 +209,15 @@ def _known_keys(conn: Any, parsed: dict[str, Parsed], table: str) -> set[str]:
     return known
 
 
+def _owners(conn: Any, parsed: dict[str, Parsed], table: str) -> dict[str, str]:
+    """Key -> person of every row of ``table``: already stored, or in this import."""
+    key = TABLES[table].key_stored_as
+    owners = {r[0]: r[1] for r in conn.execute(f"SELECT {key}, pid FROM {table}")}
+    if table in parsed:
+        owners.update((row[0], row[1]) for row in parsed[table].rows)
+    return owners
+
+
 def _check_references(conn: Any, parsed: dict[str, Parsed], errors: list[RowError]) -> None:
     known = _known_keys(conn, parsed, "workers")
     for table, part in parsed.items():
@@ -224,6 +233,12 @@ def _check_references(conn: Any, parsed: dict[str, Parsed], errors: list[RowErro
                                    f"no such id in {spec.parent.table}")
                           for row, line in zip(part.rows, part.lines, strict=True)
                           if row[at] not in parents)
+            if spec.person_column:  # a row of a person's record (an exit) is that person's
+                owners = _owners(conn, parsed, spec.parent.table)
+                errors.extend(RowError(part.label, line, spec.person_column,
+                                       f"not the person of that id in {spec.parent.table}")
+                              for row, line in zip(part.rows, part.lines, strict=True)
+                              if row[at] in owners and owners[row[at]] != row[1])
 
 
 def _check_vocabulary(conn: Any, parsed: dict[str, Parsed], version: str,

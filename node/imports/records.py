@@ -21,16 +21,21 @@ __all__ = [
     "CONTRACT_TYPES",
     "DESTINATIONS",
     "EDUCATION",
+    "ELIGIBILITY_CRITERIA",
+    "EXIT_REASONS",
+    "FOLLOWUP_SITUATIONS",
     "GENDERS",
     "GOAL_DOMAINS",
     "GOAL_STATUSES",
     "ORDER",
+    "REFERRAL_SOURCES",
     "REGIONS",
     "ROLES",
     "SELF_EVALUATION_ITEMS",
     "SUBSIDY_SCHEMES",
     "TABLES",
     "TARGET_GROUPS",
+    "TRAINING_TYPES",
     "Column",
     "Invalid",
     "Parent",
@@ -39,7 +44,7 @@ __all__ = [
 ]
 
 Parser = Callable[[str], Any]
-Kind = Literal["code", "number", "date", "support_action", "competence"]
+Kind = Literal["code", "number", "date", "support_action", "competence", "person_ref"]
 
 
 class Invalid(ValueError):
@@ -91,10 +96,47 @@ def _optional_enum(*allowed: str) -> Parser:
     return parse
 
 
+def _optional_number(lo: float, hi: float) -> Parser:
+    required = _number(lo, hi)
+
+    def parse(text: str) -> float | int | None:
+        return required(text) if text else None
+
+    return parse
+
+
 def _code_text(text: str) -> str:
     if not text:
         raise Invalid("empty")
     return text
+
+
+def _optional_raw_id(text: str) -> str | None:
+    """A raw id that may be left empty (the reader pseudonymises it: ``person_ref`` columns)."""
+    return raw_id(text) if text else None
+
+
+def _code_set(*allowed: str) -> Parser:
+    """Several codes in one cell, separated by ``;`` (or ``|``), stored sorted as ``A;B``."""
+    values = frozenset(allowed)
+
+    def parse(text: str) -> str:
+        codes = [c.strip() for c in text.replace("|", ";").split(";") if c.strip()]
+        if not codes:
+            raise Invalid("lists no code; separate several codes with ;")
+        if any(c not in values for c in codes):
+            raise Invalid(f"lists a code outside the {len(values)} allowed codes")
+        if len(set(codes)) != len(codes):
+            raise Invalid("lists the same code twice")
+        return ";".join(sorted(codes))
+
+    return parse
+
+
+def _flag(text: str) -> int:
+    if text not in ("0", "1"):
+        raise Invalid("must be 1 (yes) or 0 (no)")
+    return int(text)
 
 
 def raw_id(text: str) -> str:
@@ -123,6 +165,31 @@ SUBSIDY_SCHEMES = ("FL_WOP_COLLECTIVE", "FL_WOP_IMW", "FL_LDE", "FL_TWE",
                    "WAL_AVIQ_ETA_WAGE_SUBSIDY", "WAL_EI_TD", "WAL_EI_TGD", "WAL_EI_SOCIAL_SUPPORT",
                    "WAL_APE", "WAL_SESAM", "WAL_IMPULSION", "ACTIVA_BXL", "ART60_STATE_SUBSIDY",
                    "SINE_LEGACY", "NONE")
+# Why a contract or trajectory ended (DOMAIN.md §1.2 exit.exit_reason), beside where the person
+# went. The Walloon EI "maintien de l'effectif" neutralises a resignation, a retirement and a
+# dismissal for serious fault (DISMISSAL_SERIOUS_FAULT, kept apart from other dismissals).
+EXIT_REASONS = ("END_FIXED_TERM", "END_OF_TRAJECTORY_OR_SUBSIDY", "RESIGNATION", "DISMISSAL",
+                "DISMISSAL_SERIOUS_FAULT", "MUTUAL_AGREEMENT", "MEDICAL_FORCE_MAJEURE",
+                "RETIREMENT", "DEATH", "TRAINING_COMPLETED", "TRAINING_ABANDONED", "OTHER",
+                "UNKNOWN")
+# Who sent a person to the organisation (the bridges from training and public services).
+REFERRAL_SOURCES = ("VDAB", "FOREM", "ACTIRIS", "CPAS", "AVIQ", "PHARE", "GTB_OR_SPECIALISED",
+                    "CISP", "OTHER_TRAINING", "OTHER_SOCIAL_ECONOMY", "SELF", "WORD_OF_MOUTH",
+                    "INTERIM_AGENCY", "OTHER", "UNKNOWN")
+# A person's situation observed after an exit (follow-up at about 6 and 12 months).
+FOLLOWUP_SITUATIONS = ("REGULAR_EMPLOYMENT", "SOCIAL_ECONOMY_EMPLOYMENT", "SELF_EMPLOYED",
+                       "QUALIFYING_TRAINING", "OTHER_TRAINING", "JOB_SEEKER", "INACTIVE",
+                       "ILLNESS_INVALIDITY", "OTHER", "UNKNOWN")
+# DOMAIN.md §1.2 training.type.
+TRAINING_TYPES = ("ON_THE_JOB", "INTERNAL_COURSE", "EXTERNAL_VOCATIONAL", "BASIC_SKILLS",
+                  "SAFETY_CERT", "DRIVING_LICENCE", "CISP_ORIENTATION", "CISP_BASE",
+                  "CISP_PROFESSIONNALISANTE")
+# The criteria a person met when hired (DOMAIN.md §1.2 target_group_status.criteria).
+ELIGIBILITY_CRITERIA = ("NO_CESS", "DEI_6M", "DEI_12M", "DEI_24M", "AGE_18_24", "AGE_50_PLUS",
+                        "SINGLE_PARENT", "GENDER_IMBALANCE", "DISCRIMINATED", "AVIQ_DECISION",
+                        "ART60", "RIS", "VAPH", "FEDERAL_DISABILITY_ALLOWANCE",
+                        "PERMANENT_INCAPACITY", "INVALIDITY_BENEFIT",
+                        "ATTEST_RECOGNISED_SERVICE")
 ASSESSORS = ("SELF", "COACH", "SUPERVISOR", "EXTERNAL", "UNKNOWN")
 ASSESSMENT_CONTEXTS = ("INTAKE", "PERIODIC", "EXIT", "UNKNOWN")
 # Support-plan goals (DOMAIN.md §1.2 support_plan.goals).
@@ -153,6 +220,11 @@ class Column:
     kind: Kind = "code"
     optional: bool = False
     default: str = ""
+    stored: str = ""  # the stored column when it differs from the input column's name
+
+    @property
+    def stored_name(self) -> str:
+        return self.stored or self.name
 
 
 @dataclass(frozen=True)
@@ -210,11 +282,15 @@ TABLES: dict[str, TableSpec] = {
             Column("start_date", parse_date, "date"),
             Column("end_date", _optional_date, "date"),
             Column("subsidy_scheme", _optional_enum(*SUBSIDY_SCHEMES), optional=True),
+            # The full-time week of the contract's joint committee (e.g. 37 or 38 hours).
+            Column("fulltime_ref_hours", _optional_number(20, 40), "number", optional=True),
         )),
         TableSpec("support_actions", "action_id", "action_key", "action", (
             Column("action_date", parse_date, "date"),
             Column("duration_min", _number(1, 600, integer=True), "number"),
             Column("action_code", _code_text, "support_action"),
+            # The staff member who gave the action: their own id, pseudonymised like a person's.
+            Column("staff_id", _optional_raw_id, "person_ref", optional=True, stored="staff_pid"),
         )),
         TableSpec("competence_assessments", "assessment_id", "assessment_key", "assessment", (
             Column("assessment_date", parse_date, "date"),
@@ -226,6 +302,7 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("exits", "exit_id", "exit_key", "exit", (
             Column("exit_date", parse_date, "date"),
             Column("destination", _enum(*DESTINATIONS)),
+            Column("exit_reason", _enum(*EXIT_REASONS), optional=True, default="UNKNOWN"),
         )),
         TableSpec("support_plans", "plan_id", "plan_key", "plan", (
             Column("start_date", parse_date, "date"),
@@ -243,11 +320,39 @@ TABLES: dict[str, TableSpec] = {
             Column("item_code", _enum(*SELF_EVALUATION_ITEMS)),
             Column("score_norm", _number(0, 1), "number"),
         )),
+        TableSpec("training_sessions", "session_id", "session_key", "training_session", (
+            Column("session_date", parse_date, "date"),
+            Column("hours", _number(0.25, 12), "number"),
+            Column("training_type", _enum(*TRAINING_TYPES)),
+            # Leads to a recognised qualification (certificate, titre de compétence): counts
+            # as "qualifying training" in the employment-or-training outcome.
+            Column("qualifying", _flag, optional=True, default="0"),
+        )),
+        TableSpec("hires", "hire_id", "hire_key", "hire", (
+            Column("hire_date", parse_date, "date"),
+            Column("referral_source", _enum(*REFERRAL_SOURCES)),
+        )),
+        TableSpec("exit_followups", "followup_id", "followup_key", "followup", (
+            Column("observation_date", parse_date, "date"),
+            Column("situation", _enum(*FOLLOWUP_SITUATIONS)),
+        ), parent=Parent("exit_id", "exit_key", "exit", "exits")),
+        TableSpec("coach_evaluations", "evaluation_id", "evaluation_key", "coach_evaluation", (
+            Column("staff_id", _optional_raw_id, "person_ref", optional=True, stored="staff_pid"),
+            Column("evaluation_date", parse_date, "date"),
+            Column("item_code", _enum(*SELF_EVALUATION_ITEMS)),
+            Column("score_norm", _number(0, 1), "number"),
+        )),
+        TableSpec("hiring_eligibility", "eligibility_id", "eligibility_key", "eligibility", (
+            Column("attestation_date", parse_date, "date"),
+            Column("scheme", _enum(*SUBSIDY_SCHEMES)),
+            Column("criteria", _code_set(*ELIGIBILITY_CRITERIA)),
+        )),
     )
 }
 # Import (and write) order: a table comes after every table it refers to.
 ORDER = ("workers", "contracts", "support_actions", "competence_assessments", "exits",
-         "support_plans", "plan_goals", "plan_reviews", "self_evaluations")
+         "support_plans", "plan_goals", "plan_reviews", "self_evaluations", "training_sessions",
+         "hires", "exit_followups", "coach_evaluations", "hiring_eligibility")
 
 _WHOLE = re.compile(r"[-+]?\d+")
 _DECIMAL = re.compile(r"[-+]?(\d+[.,]\d*|[.,]\d+)([eE][-+]?\d+)?")

@@ -110,7 +110,7 @@ class Parsed:
 def stored_columns(spec: TableSpec) -> tuple[str, ...]:
     names = [spec.key_stored_as] + (["pid"] if spec.person_column else [])
     names += [spec.parent.stored_as] if spec.parent else []
-    names += [c.name for c in spec.columns]
+    names += [c.stored_name for c in spec.columns]
     if any(c.kind in VOCABULARY_KIND for c in spec.columns):
         names += ["local_code", "mapping_version"]
     return tuple(names)
@@ -207,7 +207,9 @@ class TableReader:
                 try:
                     text = self._text(column.name, cells)
                     value = column.parse(text)
-                    if column.kind in VOCABULARY_KIND:
+                    if column.kind == "person_ref" and value is not None:
+                        value = persons.get(value) or self.pseudo.pseudonym("person", value)
+                    elif column.kind in VOCABULARY_KIND:
                         local_code = value
                         value = self._federation_code(column, value, label, line)
                         if value is None:

@@ -372,7 +372,69 @@ _V10_WEB_NAMES = (
     ) WITHOUT ROWID""",
 )
 
+# Version 11: the outcomes the sector is judged on (issue 15; DOMAIN.md §1.2 and §2). Training
+# sessions and their hours (what a CISP counts); hires with their referral source (the bridges
+# from training into insertion); the reason of an exit beside its destination; follow-up
+# observations of a person's situation after an exit ("insertion durable", 6 and 12 months on);
+# the (pseudonymous) staff member behind each support action (caseloads); the coach's own
+# evaluation of a person's accompaniment, per questionnaire item; eligibility at hiring (the
+# criteria met, the attestation date and the scheme, as the Walloon EI Annexe 1 needs them);
+# and per contract the full-time reference hours of its joint committee (FTE for the forms).
+# Older rows: exit reason UNKNOWN, no staff member, no full-time reference (the organisation's
+# default from node.toml [forms] applies).
+_V11_OUTCOMES = (
+    "ALTER TABLE contracts ADD COLUMN fulltime_ref_hours REAL",
+    "ALTER TABLE exits ADD COLUMN exit_reason TEXT NOT NULL DEFAULT 'UNKNOWN'",
+    "ALTER TABLE support_actions ADD COLUMN staff_pid TEXT",
+    # Covering index of the per-period walks by kind and by staff member (main kind of
+    # support, main coach, coaching staff): one range of the period, no table lookups.
+    """CREATE INDEX support_actions_by_date_kind
+        ON support_actions(action_date, pid, action_code, staff_pid, duration_min)""",
+    """CREATE TABLE training_sessions (
+        session_key TEXT PRIMARY KEY,
+        pid TEXT NOT NULL REFERENCES workers(pid),
+        session_date TEXT NOT NULL,
+        hours REAL NOT NULL,
+        training_type TEXT NOT NULL,
+        qualifying INTEGER NOT NULL CHECK (qualifying IN (0, 1))
+    )""",
+    """CREATE INDEX training_sessions_by_pid ON training_sessions(pid, session_date, hours)""",
+    """CREATE TABLE hires (
+        hire_key TEXT PRIMARY KEY,
+        pid TEXT NOT NULL REFERENCES workers(pid),
+        hire_date TEXT NOT NULL,
+        referral_source TEXT NOT NULL
+    )""",
+    """CREATE INDEX hires_by_date ON hires(hire_date, pid, referral_source)""",
+    """CREATE TABLE exit_followups (
+        followup_key TEXT PRIMARY KEY,
+        pid TEXT NOT NULL REFERENCES workers(pid),
+        exit_key TEXT NOT NULL REFERENCES exits(exit_key),
+        observation_date TEXT NOT NULL,
+        situation TEXT NOT NULL
+    )""",
+    """CREATE INDEX exit_followups_by_exit ON exit_followups(exit_key, observation_date)""",
+    """CREATE TABLE coach_evaluations (
+        evaluation_key TEXT PRIMARY KEY,
+        pid TEXT NOT NULL REFERENCES workers(pid),
+        staff_pid TEXT,
+        evaluation_date TEXT NOT NULL,
+        item_code TEXT NOT NULL,
+        score_norm REAL NOT NULL
+    )""",
+    """CREATE INDEX coach_evaluations_by_date
+        ON coach_evaluations(evaluation_date, pid, item_code, score_norm)""",
+    """CREATE TABLE hiring_eligibility (
+        eligibility_key TEXT PRIMARY KEY,
+        pid TEXT NOT NULL REFERENCES workers(pid),
+        attestation_date TEXT NOT NULL,
+        scheme TEXT NOT NULL,
+        criteria TEXT NOT NULL
+    )""",
+    """CREATE INDEX hiring_eligibility_by_pid ON hiring_eligibility(pid, attestation_date)""",
+)
+
 MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3_LEDGER, _V4_ACCOMPANIMENT, _V5_INDEXES,
                                        _V6_SECURE_AGGREGATION, _V7_WEB_ACCOUNTS, _V8_FACTS,
-                                       _V9_OPERATOR, _V10_WEB_NAMES)
+                                       _V9_OPERATOR, _V10_WEB_NAMES, _V11_OUTCOMES)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -2,8 +2,9 @@
 
 ``generator`` draws an organisation's personnel register, contracts, support actions,
 competence assessments and exits from the sector's published figures; ``plans`` adds
-accompaniment plans, goals, reviews and self-evaluations. Nothing here reads a real store: the
-output is files in the formats the imports room reads.
+accompaniment plans, goals, reviews and self-evaluations; ``outcomes`` training sessions, hires,
+exit reasons and follow-ups, coaches, their evaluations and eligibility at hiring. Nothing here
+reads a real store: the output is files in the formats the imports room reads.
 """
 
 from node.synthetic.generator import (
@@ -13,6 +14,7 @@ from node.synthetic.generator import (
     generate_organisation,
     sample_federation,
 )
+from node.synthetic.outcomes import SyntheticOutcomes, generate_outcomes
 from node.synthetic.plans import SyntheticAccompaniment, generate_accompaniment
 
 __all__ = [
@@ -20,7 +22,9 @@ __all__ = [
     "OrgProfile",
     "SyntheticAccompaniment",
     "SyntheticOrg",
+    "SyntheticOutcomes",
     "generate_accompaniment",
     "generate_organisation",
+    "generate_outcomes",
     "sample_federation",
 ]

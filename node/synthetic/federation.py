@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import math
 import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from node.synthetic.vocabulary import (
     TABLE_COLUMNS,
 )
 
-__all__ = ["OrgProfile", "SyntheticOrg", "sample_federation"]
+__all__ = ["OrgProfile", "SyntheticOrg", "sample_federation", "write_tables"]
 
 # --------------------------------------------------------------------------------------------
 # Public data types
@@ -81,16 +82,23 @@ class SyntheticOrg:
         The directory is created if needed. Tables without rows still get their header, so an
         importer sees the same files for every organisation. Returns table name -> path.
         """
-        directory.mkdir(parents=True, exist_ok=True)
-        paths: dict[str, Path] = {}
-        for table, columns in TABLE_COLUMNS.items():
-            path = directory / f"{table}.csv"
-            with path.open("w", encoding="utf-8", newline="") as fh:
-                writer = csv.DictWriter(fh, fieldnames=list(columns), extrasaction="raise")
-                writer.writeheader()
-                writer.writerows(self.tables.get(table, []))
-            paths[table] = path
-        return paths
+        return write_tables(directory, TABLE_COLUMNS, self.tables)
+
+
+def write_tables(directory: Path, columns: Mapping[str, Sequence[str]],
+                 tables: Mapping[str, Sequence[Mapping[str, str]]]) -> dict[str, Path]:
+    """Write ``<table>.csv`` for every table of ``columns`` (header first, UTF-8, a table
+    without rows still gets its header) into ``directory``; returns table name -> path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    for table, names in columns.items():
+        path = directory / f"{table}.csv"
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(names), extrasaction="raise")
+            writer.writeheader()
+            writer.writerows(tables.get(table, []))
+        paths[table] = path
+    return paths
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,13 +18,13 @@ about one step on a five-point scale a year, with noise.
 
 from __future__ import annotations
 
-import csv
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+from node.synthetic.federation import write_tables
 from node.synthetic.generator import SyntheticOrg
 
 __all__ = ["ACCOMPANIMENT_COLUMNS", "SyntheticAccompaniment", "generate_accompaniment"]
@@ -59,16 +59,7 @@ class SyntheticAccompaniment:
 
     def write_csvs(self, directory: Path) -> dict[str, Path]:
         """Write one ``<table>.csv`` per accompaniment table into ``directory``."""
-        directory.mkdir(parents=True, exist_ok=True)
-        paths: dict[str, Path] = {}
-        for table, columns in ACCOMPANIMENT_COLUMNS.items():
-            path = directory / f"{table}.csv"
-            with path.open("w", encoding="utf-8", newline="") as fh:
-                writer = csv.DictWriter(fh, fieldnames=list(columns), extrasaction="raise")
-                writer.writeheader()
-                writer.writerows(self.tables.get(table, []))
-            paths[table] = path
-        return paths
+        return write_tables(directory, ACCOMPANIMENT_COLUMNS, self.tables)
 
 
 def _pick(rng: random.Random, weights: tuple[tuple[str, float], ...]) -> str:
