@@ -142,7 +142,10 @@ def _precheck(path: Path) -> None:
 
 
 def _connect(path: Path, key: DatabaseKey) -> Any:
-    conn = sqlcipher3.connect(str(path), check_same_thread=False, isolation_level=None)
+    # Writers queue on BEGIN IMMEDIATE: wait up to 30 s for the lock (the default 5 s refused
+    # charges on a loaded machine, with 16 threads each committing durably).
+    conn = sqlcipher3.connect(str(path), check_same_thread=False, isolation_level=None,
+                              timeout=30.0)
     try:
         conn.execute("PRAGMA cipher_log_level = NONE")  # no decryption noise on stderr
         conn.set_key(key.material())
