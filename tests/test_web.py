@@ -532,6 +532,28 @@ def test_the_walloon_forms_for_managers(app: tuple[NodeRuntime, str]) -> None:
     assert entry.detail["files"]["annexes-2025.xlsx"] == hashlib.sha256(reply.data).hexdigest()
 
 
+def test_the_web_forms_follow_node_toml_forms_settings(
+        node_factory: Callable[..., NodeRuntime]) -> None:
+    import dataclasses
+    import io
+
+    from openpyxl import load_workbook
+
+    from node.form_rules import FormRules
+
+    runtime = node_factory()
+    add_account(runtime.store, "marc", PASSWORD, role="manager", language="en")
+    config = dataclasses.replace(runtime.config, forms=FormRules(fulltime_hours=37.0))
+    settings = dataclasses.replace(web_settings(runtime, today=lambda: date(2025, 11, 15)),
+                                   config=config)
+    with serving(settings) as base:
+        manager = _signed_in(base, "marc")
+        page = manager.get("/manage/forms?year=2025")
+        reply = manager.post("/manage/forms", {"csrf_token": page.csrf, "year": "2025"})
+    info = dict(load_workbook(io.BytesIO(reply.data))["Information"].values)
+    assert info["[forms] fulltime_hours"] == "37"
+
+
 def test_managers_read_the_audit_log(app: tuple[NodeRuntime, str]) -> None:
     _, base = app
     coach = _signed_in(base)

@@ -86,7 +86,7 @@ async def forms_page(request: Request, page: Page) -> Response:
     try:
         forms = build_forms(settings.store, period=year,
                             organisation=settings.config.organisation,
-                            node_id=settings.config.node_id)
+                            node_id=settings.config.node_id, rules=settings.config.forms)
     except InvalidQueryError:
         return render(page, "error.html", {"status": 400, "message": "period"}, status=400)
     locale = page.locale
@@ -111,7 +111,7 @@ async def forms_download(request: Request, page: Page) -> Response:
     try:
         forms = build_forms(settings.store, period=year,
                             organisation=settings.config.organisation,
-                            node_id=settings.config.node_id)
+                            node_id=settings.config.node_id, rules=settings.config.forms)
     except InvalidQueryError:
         return render(page, "error.html", {"status": 400, "message": "period"}, status=400)
     data = forms_xlsx(forms)
