@@ -57,7 +57,14 @@ from cli.sector_report import (
     year_range,
 )
 from i18n import LANGUAGES, choose_language
-from privacy import QuerySpec, default_catalogue, format_micro, parse_epsilon
+from privacy import (
+    Catalogue,
+    QuerySpec,
+    available_catalogues,
+    default_catalogue,
+    format_micro,
+    parse_epsilon,
+)
 from protos import pb2
 
 __all__ = ["publish", "report"]
@@ -90,6 +97,19 @@ def _render(report: SectorReport, output: str, language: str) -> bytes:
         return html_to_pdf(html)
     except PdfUnavailable as error:
         raise KoepelCliError(str(error), EXIT["usage"]) from None
+
+
+def _federation_catalogue(version: str) -> Catalogue:
+    """The catalogue the federation asks in (a zCDP federation's nodes serve only zCDP
+    versions, so the report must not ask in the default one)."""
+    if not version:
+        return default_catalogue()
+    known = available_catalogues()
+    if version not in known:
+        raise KoepelCliError(f"the federation asks in catalogue {version!r}, which koepel does not "
+                             f"ship ({', '.join(known)}); the report's figures are defined for "
+                             "shipped catalogues only", EXIT["usage"])
+    return known[version]
 
 
 def _dry_run(client: AggregatorClient, name: str, period: str, total: int,
@@ -170,16 +190,16 @@ def report(name: str, period: str | None, epsilon: str, first: str | None, last:
                              EXIT["usage"])
     language = choose_language(language)
     total = parse_epsilon(epsilon, field="--epsilon")
-    queries = report_queries(name, period=period, epsilon_micro=total,
-                             catalogue=default_catalogue())
     out = console()
     with AggregatorClient(conn) as client:
+        (_federation, version, states), mode = patiently(client.nodes_and_mode)
+        queries = report_queries(name, period=period, epsilon_micro=total,
+                                 catalogue=_federation_catalogue(version))
         if dry_run:
             _dry_run(client, name, period, total, queries, as_json)
             return
         nodes: list[NodeEntry] = []
         if splits:
-            (_federation, _version, states), mode = patiently(client.nodes_and_mode)
             nodes = [s.node for s in states]
             if mode == "secure" and not (from_history or periods):
                 raise KoepelCliError(

@@ -270,3 +270,13 @@ def test_the_history_is_read_a_page_at_a_time(running: Running, tmp_path: Path,
     assert again.exit_code == 9, again.output
     assert "no stored result" not in again.output
     assert (tmp_path / "b.html").read_text().count("<svg") == len(REPORTS["sector"])
+
+
+def test_the_report_asks_in_the_federations_own_catalogue() -> None:
+    from cli.errors import KoepelCliError
+    from cli.report_cmds import _federation_catalogue
+
+    assert _federation_catalogue("2026.2-zcdp").version == "2026.2-zcdp"
+    assert _federation_catalogue("").version == "2026.2"
+    with pytest.raises(KoepelCliError, match="does not ship"):
+        _federation_catalogue("ours-1")
