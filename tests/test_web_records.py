@@ -166,3 +166,24 @@ def test_delete_only_when_confirmed_and_only_the_persons_own(
                          ("self_evaluation_delete", pid, "anna")]
     assert Client(base).get(f"/people/{pid}/edit/assessment/{keys['assessment']}"
                             ).status == 303  # not signed in: to the login page
+
+
+def test_changing_a_support_action_keeps_its_staff_member(
+        app: tuple[NodeRuntime, str]) -> None:
+    """The coach behind an imported action is a pseudonym no form shows: a change made in the
+    app writes it back as it was, never pseudonymised a second time."""
+    from node.organisation.web.recording import update_record
+
+    runtime, base = app
+    client = _coach(base)
+    pid, token = _person(client, "HR-000146")
+    key = _recorded(runtime, client, pid, token)["support_action"]
+    with runtime.store.transaction() as conn:
+        conn.execute("UPDATE support_actions SET staff_pid = 'staff-pseudonym' "
+                     "WHERE action_key = ?", (key,))
+    update_record(runtime.store, runtime.secret, "support_actions", key,
+                  {"duration_min": "45"}, vocabulary=runtime.config.vocabulary,
+                  gettext=lambda text: text, person_pid=pid)
+    with runtime.store.reading() as conn:
+        assert conn.execute("SELECT staff_pid, duration_min FROM support_actions WHERE "
+                            "action_key = ?", (key,)).fetchone() == ("staff-pseudonym", 45)

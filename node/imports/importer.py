@@ -328,7 +328,9 @@ class RowBatch:
     ``person_pid`` gives the rows' person by pseudonym and ``parent_key`` their parent's stored
     key (a goal's plan): records already on the node, whose raw ids the caller does not hold;
     the matching input column is then not read. ``stored_key`` makes the (single) row an update
-    of the row stored under that key: its id column is not read either.
+    of the row stored under that key: its id column is not read either. ``kept`` gives stored
+    values (by stored column name) written as they are, e.g. the pseudonymous staff member of a
+    support action a form changes: a pseudonym read back must not be pseudonymised again.
     """
 
     table: str
@@ -337,6 +339,7 @@ class RowBatch:
     person_pid: str | None = None
     parent_key: str | None = None
     stored_key: str | None = None
+    kept: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _read_batch(batch: RowBatch, secret: bytes, vocabulary: Vocabulary, label: str,
@@ -355,6 +358,9 @@ def _read_batch(batch: RowBatch, secret: bytes, vocabulary: Vocabulary, label: s
         if len(batch.rows) != 1:
             raise ValueError("an update by stored key takes exactly one row")
         fixed[spec.key_column] = "-"
+    for column in spec.columns:
+        if column.stored_name in batch.kept:
+            fixed[column.name] = ""  # read nothing; the kept value is put in below
     cells = [(line, tuple(fixed.get(name, str(row.get(name, ""))).strip() for name in header))
              for line, row in enumerate(batch.rows, start=1)]
     source = SourceTable(label, header, iter(cells), len(cells), lambda: None)
@@ -370,6 +376,9 @@ def _read_batch(batch: RowBatch, secret: bytes, vocabulary: Vocabulary, label: s
         part.rows = [(*row[:at], batch.parent_key, *row[at + 1:]) for row in part.rows]
     if batch.stored_key is not None:
         part.rows = [(batch.stored_key, *row[1:]) for row in part.rows]
+    for name, value in batch.kept.items():
+        at = part.columns.index(name)
+        part.rows = [(*row[:at], value, *row[at + 1:]) for row in part.rows]
     return part
 
 

@@ -252,7 +252,7 @@ def update_record(store: Store, secret: bytes, table: str, stored_key: str,
     columns = [c.name for c in spec.columns]
     # a vocabulary column is given back as the organisation's own code (what a form sends)
     coded = next((c for c in spec.columns if c.kind in VOCABULARY_KIND), None)
-    read = ["local_code" if c is coded else c.name for c in spec.columns]
+    read = ["local_code" if c is coded else c.stored_name for c in spec.columns]
     if coded is not None:
         read += [coded.name, "mapping_version"]
     with store.reading() as conn:
@@ -270,8 +270,12 @@ def update_record(store: Store, secret: bytes, table: str, stored_key: str,
                       if coded.kind == "support_action"
                       else Vocabulary(MappingProxyType({}), mapping, version))
     cells.update({name: str(changes[name]) for name in columns if name in changes})
+    # Another person a row refers to (a support action's staff member) is stored as a
+    # pseudonym, which no form shows or changes: written back as it is.
+    kept = {c.stored_name: row[columns.index(c.name)] for c in spec.columns
+            if c.kind == "person_ref" and c.name not in changes}
     _write(store, secret, [RowBatch(table, [cells], _mapping(table), person_pid, parent_key,
-                                    stored_key)], vocabulary=vocabulary, gettext=gettext)
+                                    stored_key, kept)], vocabulary=vocabulary, gettext=gettext)
 
 
 def delete_record(store: Store, table: str, stored_key: str, *, person_pid: str) -> None:
