@@ -271,7 +271,8 @@ def report(files: tuple[Path, ...], nodes: tuple[str, ...], identity: str, tls: 
         writer.writeheader()
         writer.writerows(rows)
         return
-    headers = {"node": N_("node"), "querier": N_("querier"), "period": N_("period"),
+    headers = {"node": N_("node"), "querier": N_("querier"), "operator": N_("operator"),
+               "period": N_("period"),
                "unit": N_("unit"), "spent": N_("spent"), "cap": N_("cap"),
                "spent_epsilon": N_("spent ε"), "within_cap": N_("within the cap"),
                "cap_flag": N_("cap warning")}

@@ -94,7 +94,7 @@ def test_node_toml_recipients_seal_by_default_and_plaintext_is_warned_and_logged
                   tmp_path / "forms")
     assert done.returncode == 0, done.stderr
     names = sorted(p.name for p in (tmp_path / "forms").iterdir())
-    assert names == ["annexe1-2025.csv.age", "annexe2-2025.csv.age"]
+    assert names == ["annexe1-2025.csv.age", "annexe2-2025.csv.age", "maintien-2025.csv.age"]
     annex2 = pyrage.decrypt((tmp_path / "forms" / names[1]).read_bytes(),
                             [read_identity_file(key)]).decode("utf-8-sig")
     assert annex2.startswith("quarter,")
