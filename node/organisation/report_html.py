@@ -22,7 +22,7 @@ from node.organisation.sector.labels import (
     label_of,
 )
 
-__all__ = ["PRINT_CSS", "render_html"]
+__all__ = ["PRINT_CSS", "format_value", "render_html"]
 
 _CSS = """
 body { font-family: "DejaVu Sans", Arial, sans-serif; color: #1b1b1b; margin: 2em auto;
@@ -49,7 +49,7 @@ _BAR = "#3b6ea5"
 _NEGATIVE = "#b5533c"
 
 
-def _value(locale: Locale, section: ReportSection, value: float) -> str:
+def format_value(locale: Locale, section: ReportSection, value: float) -> str:
     """A figure as the reader's locale writes it: shares in %, changes signed, counts whole."""
     if section.unit == "share":
         return locale.percent(value)
@@ -95,7 +95,7 @@ def _chart(locale: Locale, section: ReportSection) -> str:
                      f'text-anchor="end">{text}</text>')
         parts.append(f'<rect x="{x0:.1f}" y="{y + 3}" width="{max(w, 0.5):.1f}" '
                      f'height="{row_h - 8}" fill="{colour}"/>')
-        shown = "—" if section.empty(i) else _value(locale, section, value)
+        shown = "—" if section.empty(i) else format_value(locale, section, value)
         parts.append(f'<text x="{label_w + bar_w + 6}" y="{y + 15}" font-size="12">'
                      f'{escape(shown)}</text>')
     parts.append(f'<line x1="{zero:.1f}" y1="2" x2="{zero:.1f}" y2="{height - 2}" '
@@ -118,14 +118,14 @@ def _table(locale: Locale, section: ReportSection) -> str:
     persons = section.row_persons or (None,) * len(section.rows)
     for i, ((label, value), n) in enumerate(zip(section.rows, persons, strict=True)):
         extra = f'<td class="n">{locale.number(n, 0)}</td>' if n is not None else ""
-        shown = "—" if section.empty(i) else _value(locale, section, value)
+        shown = "—" if section.empty(i) else format_value(locale, section, value)
         lines.append(f'<tr><td>{escape(_label(locale, section, label))}</td>'
                      f'<td class="n">{escape(shown)}</td>{extra}</tr>')
     total_label = _(PAGE_TEXT["overall"] if section.row_persons else PAGE_TEXT["total"])
     extra = (f'<td class="n">{locale.number(section.persons, 0)}</td>' if section.row_persons
              else "")
     lines.append(f'<tr class="total"><td>{escape(total_label)}</td><td class="n">'
-                 f'{escape(_value(locale, section, section.total))}</td>{extra}</tr>')
+                 f'{escape(format_value(locale, section, section.total))}</td>{extra}</tr>')
     lines.append("</tbody></table>")
     return "".join(lines)
 

@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from node.organisation.audit_log import record_access
 from node.organisation.report import LocalReport, build_report
-from node.organisation.report_html import PRINT_CSS
+from node.organisation.report_html import PRINT_CSS, format_value
 from node.organisation.sections import ReportSection
 from node.organisation.web.app import Page, render
 from node.organisation.web.i18n import N_, Locale
@@ -114,16 +114,6 @@ def _cell_label(locale: Locale, cell: str) -> str:
     return " / ".join(parts)
 
 
-def _value(locale: Locale, section: ReportSection, value: float) -> str:
-    if section.unit == "share":
-        return locale.percent(value)
-    if section.unit == "mean change":
-        return ("+" if value > 0 else "") + locale.fixed(value, 3)
-    if section.unit in ("people", "goals"):
-        return locale.number(value, 0)
-    return locale.number(value, 1)
-
-
 def _note(locale: Locale, section: ReportSection) -> str:
     for pattern, text in _NOTES:
         found = pattern.search(section.note)
@@ -145,7 +135,7 @@ def section_view(locale: Locale, section: ReportSection) -> dict[str, Any]:
         empty = section.empty(i)
         rows.append({
             "label": _cell_label(locale, cell),
-            "shown": "—" if empty else _value(locale, section, value),
+            "shown": "—" if empty else format_value(locale, section, value),
             "x": round(240 + 300 * (min(value, 0.0) - low) / span, 1),
             "width": round(max(0.5, 300 * abs(value) / span), 1),
             "negative": value < 0,
@@ -154,7 +144,7 @@ def section_view(locale: Locale, section: ReportSection) -> dict[str, Any]:
     return {"name": section.name,
             "title": locale.gettext(SECTION_TITLES.get(section.name, section.title)),
             "unit": locale.gettext(UNITS.get(section.unit, section.unit)),
-            "rows": rows, "total": _value(locale, section, section.total),
+            "rows": rows, "total": format_value(locale, section, section.total),
             "persons": section.persons, "has_persons": bool(section.row_persons),
             "zero": round(240 + 300 * (0.0 - low) / span, 1),
             "height": 22 * len(rows) + 8, "note": _note(locale, section)}
